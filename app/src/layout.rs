@@ -1,0 +1,42 @@
+//! The frame around every page: header with navigation, and the footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
+    view! {
+        <header class="border-b border-slate-200 bg-white">
+            <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-4 px-4 py-3">
+                <A href="/" attr:class="flex items-center gap-2 font-semibold text-slate-900">
+                    <span class="inline-block h-6 w-6 rounded bg-indigo-600" aria-hidden="true"></span>
+                    "Metiva"
+                </A>
+                <nav aria-label="Main" class="flex gap-1">
+                    <A href="/" exact=true attr:class=link>
+                        "Overview"
+                    </A>
+                    <A href="/system" attr:class=link>
+                        "System"
+                    </A>
+                </nav>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    let commit = crate::BUILD_COMMIT.map(|c| format!(" ({c})")).unwrap_or_default();
+    view! {
+        <footer class="border-t border-slate-200 bg-white">
+            <div class="mx-auto flex max-w-5xl flex-wrap justify-between gap-2 px-4 py-4 text-xs text-slate-500">
+                <span>"Metiva: compliance by architecture, for Dutch agencies."</span>
+                <span data-testid="build-version">
+                    "Version " {crate::BUILD_VERSION} {commit}
+                </span>
+            </div>
+        </footer>
+    }
+}

@@ -1,0 +1,68 @@
+//! Leptos pages, components and `#[server]` functions.
+//!
+//! Server functions are adapters: they fetch the request's context, call
+//! one domain function, and return a DTO. Server-only code sits behind the
+//! `ssr` feature so the wasm build never sees it.
+
+pub mod api;
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+
+/// The build version shown in the footer: the crate version, plus the git
+/// commit when the build was given one (`METIVA_GIT_SHA`, set by xtask).
+pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Set only in the browser, once hydration has run: Effects never run
+    // during SSR. End-to-end tests wait for it before they click.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/metiva.css" />
+        <Title text="Metiva" />
+        <Router>
+            <div
+                id="app"
+                class="min-h-screen flex flex-col"
+                data-hydrated=move || if hydrated.get() { "true" } else { "false" }
+            >
+                <layout::Header />
+                <main class="flex-1 mx-auto w-full max-w-5xl px-4 py-8">
+                    <Routes fallback=pages::NotFound>
+                        <Route path=StaticSegment("") view=pages::Overview />
+                        <Route path=StaticSegment("system") view=pages::SystemPage />
+                    </Routes>
+                </main>
+                <layout::Footer />
+            </div>
+        </Router>
+    }
+}

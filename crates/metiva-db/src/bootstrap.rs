@@ -1,0 +1,92 @@
+//! Bootstrap: the cluster-wide roles, the database, and the migrations.
+//!
+//! # Security
+//! Roles are created by a superuser (`roles.sql`); migrations then run as
+//! `metiva_owner`, never as a superuser, so nothing they create is owned by
+//! a role that could bypass RLS.
+
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::DbError;
+
+/// Every schema migration, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// The cluster-wide roles script, `migrations/roles.sql`.
+pub const ROLES_SQL: &str = include_str!("../../../migrations/roles.sql");
+
+/// The role migrations run as.
+pub const OWNER_ROLE: &str = "metiva_owner";
+/// The runtime role the app connects as.
+pub const APP_ROLE: &str = "metiva_app";
+
+fn connect_err(e: diesel::ConnectionError) -> DbError {
+    DbError::Unavailable(e.to_string())
+}
+
+/// As a superuser: creates the roles (idempotent) and, if missing, the
+/// database `db_name` owned by `metiva_owner`.
+pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Result<(), DbError> {
+    if !db_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(DbError::Internal(format!("invalid database name {db_name:?}")));
+    }
+    let mut conn = AsyncPgConnection::establish(superuser_url)
+        .await
+        .map_err(connect_err)?;
+    conn.batch_execute(ROLES_SQL).await?;
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let found = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<Text, _>(db_name)
+        .get_result::<Exists>(&mut conn)
+        .await?;
+    if !found.exists {
+        conn.batch_execute(&format!(
+            "CREATE DATABASE {db_name} OWNER {OWNER_ROLE} ENCODING 'UTF8' TEMPLATE template0"
+        ))
+        .await?;
+    }
+    // The app role may connect but nothing more; table grants come from the
+    // migrations, one table at a time.
+    conn.batch_execute(&format!(
+        "REVOKE ALL ON DATABASE {db_name} FROM PUBLIC;
+         GRANT CONNECT, TEMPORARY ON DATABASE {db_name} TO {APP_ROLE};"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// As the owner role: applies pending migrations. Returns how many ran.
+pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
+    let url = owner_url.to_string();
+    tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
+            diesel::Connection::establish(&url).map_err(connect_err)?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| DbError::Internal(format!("migration failed: {e}")))?;
+        Ok(applied.len())
+    })
+    .await
+    .map_err(|e| DbError::Internal(e.to_string()))?
+}
+
+/// As the owner role in this database: makes the public schema usable (not
+/// creatable) by the app role. Idempotent.
+pub async fn grant_schema_usage(owner_url: &str) -> Result<(), DbError> {
+    let mut conn = AsyncPgConnection::establish(owner_url)
+        .await
+        .map_err(connect_err)?;
+    conn.batch_execute(&format!(
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE};"
+    ))
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! Errors the database layer reports to its callers.
+
+/// What went wrong talking to PostgreSQL, sorted by what the caller should
+/// tell its own client.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The pool could not hand out a connection in time, or the server is
+    /// unreachable: callers answer 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The row does not exist in the caller's tenant (which includes rows of
+    /// other tenants: RLS makes them invisible).
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint clashed. Holds only the constraint name, never
+    /// the other row.
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    /// A check, foreign-key or RLS `WITH CHECK` refused the write.
+    #[error("rejected by the database: {0}")]
+    Rejected(String),
+    /// Anything else: callers answer an opaque 500 and log the detail.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => DbError::NotFound,
+            E::DatabaseError(K::UniqueViolation, info) => DbError::Conflict {
+                constraint: info.constraint_name().unwrap_or("unique").to_string(),
+            },
+            E::DatabaseError(
+                K::ForeignKeyViolation | K::CheckViolation | K::NotNullViolation,
+                info,
+            ) => DbError::Rejected(info.message().to_string()),
+            E::DatabaseError(K::ClosedConnection, info) => {
+                DbError::Unavailable(info.message().to_string())
+            }
+            E::DatabaseError(_, info) if is_rls_refusal(info.message()) => {
+                DbError::Rejected(info.message().to_string())
+            }
+            other => DbError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn is_rls_refusal(message: &str) -> bool {
+    message.contains("row-level security")
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for DbError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        DbError::Unavailable(e.to_string())
+    }
+}

@@ -1,0 +1,16 @@
+//! The database layer and the only crate that owns a connection pool.
+//!
+//! # Security
+//! Isolation is structural: this crate never hands out the pool or a raw
+//! connection. Request code gets a database connection only through the
+//! narrowly named functions on [`Database`]; tenant data only through
+//! `Database::tenant` (see `tenant`), which opens a transaction and sets
+//! `app.company_id` transaction-locally before any query can run.
+
+pub mod bootstrap;
+mod error;
+mod pool;
+pub mod system;
+
+pub use error::DbError;
+pub use pool::{Database, PoolSettings};

@@ -1,0 +1,107 @@
+//! Configuration from the environment, parsed once at startup.
+//!
+//! Parse, don't validate: every value becomes a typed field here, and a bad
+//! value is refused with one sentence naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// The embedded default: a private cluster under `data_dir`.
+    Embedded { data_dir: PathBuf },
+    /// An operator-provided database.
+    External {
+        app_url: String,
+        migration_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub app_addr: SocketAddr,
+    pub login_addr: SocketAddr,
+    pub database: DatabaseConfig,
+    pub site_root: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn addr(name: &str, default: &str) -> anyhow::Result<SocketAddr> {
+    let raw = var(name).unwrap_or_else(|| default.to_string());
+    SocketAddr::from_str(&raw)
+        .with_context(|| format!("{name}={raw:?} is not an address like 127.0.0.1:3000"))
+}
+
+/// Checks that a URL is a well-formed PostgreSQL connection string, so a
+/// typo is reported as such rather than as an unreachable server.
+pub fn check_database_url(name: &str, url: &str) -> anyhow::Result<()> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        bail!("{name} must start with postgres:// or postgresql://");
+    }
+    tokio_postgres::Config::from_str(url)
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("{name} is malformed: {e}"))
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mode = match var("METIVA_ENV").as_deref() {
+            None | Some("development") => Mode::Development,
+            Some("production") => Mode::Production,
+            Some(other) => bail!("METIVA_ENV={other:?} must be development or production"),
+        };
+        let database = match var("DATABASE_URL") {
+            Some(app_url) => {
+                check_database_url("DATABASE_URL", &app_url)?;
+                let migration_url = var("DATABASE_MIGRATION_URL");
+                if let Some(m) = &migration_url {
+                    check_database_url("DATABASE_MIGRATION_URL", m)?;
+                }
+                DatabaseConfig::External {
+                    app_url,
+                    migration_url,
+                }
+            }
+            // Security: production never silently falls back to a local
+            // database; it must be told where its data lives.
+            None if mode == Mode::Production => {
+                bail!("DATABASE_URL is required in production (the embedded database is for development)")
+            }
+            None => DatabaseConfig::Embedded {
+                data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
+            },
+        };
+        Ok(Self {
+            mode,
+            app_addr: addr("METIVA_APP_ADDR", "127.0.0.1:3000")?,
+            login_addr: addr("METIVA_LOGIN_ADDR", "127.0.0.1:3001")?,
+            database,
+            site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_are_checked() {
+        assert!(check_database_url("DATABASE_URL", "postgres://app@localhost/metiva").is_ok());
+        assert!(check_database_url("DATABASE_URL", "mysql://x").is_err());
+        assert!(check_database_url("DATABASE_URL", "postgres://app@localhost:notaport/db").is_err());
+    }
+}

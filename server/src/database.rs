@@ -1,0 +1,105 @@
+//! Opening the database for a command: the embedded default or an
+//! operator-provided one.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use metiva_db::{Database, PoolSettings, bootstrap};
+use metiva_embedded_pg::Cluster;
+
+use crate::config::{Config, DatabaseConfig};
+
+/// The database name the embedded default uses.
+const EMBEDDED_DB: &str = "metiva";
+
+/// A ready database, and the embedded cluster behind it if there is one.
+pub struct OpenDatabase {
+    pub db: Database,
+    cluster: Option<Cluster>,
+}
+
+impl OpenDatabase {
+    /// Closes the pool, then stops the embedded cluster cleanly.
+    pub async fn close(mut self) {
+        self.db.close();
+        if let Some(mut cluster) = self.cluster.take() {
+            let res = tokio::task::spawn_blocking(move || cluster.stop()).await;
+            match res {
+                Ok(Ok(())) => tracing::info!("embedded PostgreSQL stopped"),
+                Ok(Err(e)) => tracing::warn!("embedded PostgreSQL: {e}"),
+                Err(e) => tracing::warn!("embedded PostgreSQL stop task: {e}"),
+            }
+        }
+    }
+}
+
+async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
+    let dir = data_dir.to_path_buf();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&dir))
+        .await
+        .map_err(|e| anyhow!("embedded database task failed: {e}"))??;
+    tracing::info!(
+        cold = cluster.initialised,
+        ms = cluster.start_time.as_millis() as u64,
+        dir = %cluster.root().display(),
+        "embedded PostgreSQL running"
+    );
+    let su = cluster.url(metiva_embedded_pg::SUPERUSER, "postgres");
+    bootstrap::bootstrap_as_superuser(&su, EMBEDDED_DB)
+        .await
+        .context("bootstrapping the embedded database")?;
+    let owner = cluster.url(bootstrap::OWNER_ROLE, EMBEDDED_DB);
+    bootstrap::grant_schema_usage(&owner).await?;
+    let applied = bootstrap::run_migrations(&owner).await?;
+    if applied > 0 {
+        tracing::info!(applied, "migrations applied");
+    }
+    Ok(cluster)
+}
+
+/// Opens the runtime database for serving. The embedded default is
+/// bootstrapped and migrated; an external database must be reachable now.
+pub async fn open(config: &Config) -> anyhow::Result<OpenDatabase> {
+    let settings = PoolSettings::default();
+    match &config.database {
+        DatabaseConfig::Embedded { data_dir } => {
+            let cluster = start_embedded(data_dir).await?;
+            let db = Database::connect(&cluster.url(bootstrap::APP_ROLE, EMBEDDED_DB), &settings)?;
+            db.ping().await.context("connecting to the embedded database as metiva_app")?;
+            Ok(OpenDatabase {
+                db,
+                cluster: Some(cluster),
+            })
+        }
+        DatabaseConfig::External { app_url, .. } => {
+            let db = Database::connect(app_url, &settings)?;
+            tokio::time::timeout(Duration::from_secs(10), db.ping())
+                .await
+                .map_err(|_| anyhow!("the database at DATABASE_URL did not answer within 10 s"))?
+                .context("the database at DATABASE_URL is unreachable")?;
+            Ok(OpenDatabase { db, cluster: None })
+        }
+    }
+}
+
+/// `metiva migrate`: applies migrations as the owner role.
+pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
+    match &config.database {
+        DatabaseConfig::Embedded { data_dir } => {
+            let mut cluster = start_embedded(data_dir).await?;
+            println!("migrations are up to date (embedded database in {})", cluster.root().display());
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+            Ok(())
+        }
+        DatabaseConfig::External { migration_url, .. } => {
+            let url = migration_url
+                .as_deref()
+                .ok_or_else(|| anyhow!("DATABASE_MIGRATION_URL (the owner role) is required to migrate an external database"))?;
+            let applied = bootstrap::run_migrations(url)
+                .await
+                .context("migrating the database at DATABASE_MIGRATION_URL")?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+    }
+}

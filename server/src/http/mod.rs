@@ -1,0 +1,94 @@
+//! The HTTP side: one listener per service, shared shutdown, and the
+//! middleware every router gets.
+
+mod dashboard;
+mod health;
+mod login;
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use anyhow::{Context, anyhow};
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::database;
+use crate::shutdown::Shutdown;
+
+pub use dashboard::{MAX_BODY_BYTES, dashboard_router};
+pub use login::login_router;
+
+/// A service `serve --only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    App,
+    Login,
+}
+
+impl FromStr for Service {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "app" => Ok(Service::App),
+            "login" => Ok(Service::Login),
+            other => Err(format!("--only {other:?}: expected app or login")),
+        }
+    }
+}
+
+async fn bind(addr: SocketAddr, var: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            anyhow!("{addr} is already in use; stop the other process or set {var}")
+        }
+        _ => anyhow!("cannot listen on {addr} ({var}): {e}"),
+    })
+}
+
+/// `metiva serve`: binds the listeners first (so a busy port fails fast,
+/// before the database starts), opens the database, serves until a signal,
+/// drains, then stops the embedded database.
+pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> {
+    let want = |s| only.is_none_or(|o| o == s);
+    let app_listener = match want(Service::App) {
+        true => Some(bind(config.app_addr, "METIVA_APP_ADDR").await?),
+        false => None,
+    };
+    let login_listener = match want(Service::Login) {
+        true => Some(bind(config.login_addr, "METIVA_LOGIN_ADDR").await?),
+        false => None,
+    };
+    tracing::info!(mode = ?config.mode, "starting");
+    let shutdown = Shutdown::install()?;
+    let open = database::open(&config).await?;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(listener) = app_listener {
+        let router = dashboard_router(&config, open.db.clone());
+        println!("metiva dashboard:      http://{}", config.app_addr);
+        tasks.spawn(run(listener, router, shutdown.clone()));
+    }
+    if let Some(listener) = login_listener {
+        let router = login_router(open.db.clone());
+        println!("metiva login service:  http://{}", config.login_addr);
+        tasks.spawn(run(listener, router, shutdown.clone()));
+    }
+    let mut outcome = Ok(());
+    while let Some(res) = tasks.join_next().await {
+        let res = res.map_err(|e| anyhow!("listener task failed: {e}")).and_then(|r| r);
+        if let Err(e) = res {
+            outcome = Err(e);
+        }
+    }
+    open.close().await;
+    tracing::info!("stopped");
+    outcome
+}
+
+async fn run(listener: TcpListener, router: Router, shutdown: Shutdown) -> anyhow::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.requested())
+        .await
+        .context("serving HTTP")
+}

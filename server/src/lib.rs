@@ -1,0 +1,95 @@
+//! The `metiva` server library: configuration and startup checks, the axum
+//! routers (dashboard, login service), the CLI. `main.rs` is a thin shell
+//! around it so integration tests can drive the routers in process.
+
+pub mod config;
+pub mod database;
+pub mod http;
+pub mod shutdown;
+
+pub const USAGE: &str = "\
+metiva: a multi-tenant workspace for Dutch marketing and sales agencies
+
+Usage: metiva <command> [options]
+
+Commands:
+  serve [--only app|login]  run the dashboard (127.0.0.1:3000) and the login
+                            service (127.0.0.1:3001) in one process
+  migrate                   apply database migrations as the owner role
+  help, --help              show this text
+  --version                 print the version
+
+Environment (see README.md): METIVA_ENV, DATABASE_URL, DATABASE_MIGRATION_URL,
+METIVA_DATA_DIR, METIVA_APP_ADDR, METIVA_LOGIN_ADDR, METIVA_APP_URL,
+METIVA_LOGIN_URL, METIVA_REGION, METIVA_ENCRYPTION_KEY, LEPTOS_SITE_ROOT.
+With no DATABASE_URL outside production, metiva starts its own private
+PostgreSQL under METIVA_DATA_DIR (default .metiva/): the embedded default.
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Serve { only: Option<http::Service> },
+    Migrate,
+    Help,
+    Version,
+}
+
+pub fn parse_args(args: &[String]) -> Result<Command, String> {
+    let mut it = args.iter().map(String::as_str);
+    let cmd = match it.next() {
+        None | Some("help" | "--help" | "-h") => return Ok(Command::Help),
+        Some("--version" | "-V") => return Ok(Command::Version),
+        Some("serve") => {
+            let mut only = None;
+            while let Some(arg) = it.next() {
+                match arg {
+                    "--only" => {
+                        let v = it.next().ok_or("--only needs a value: app or login")?;
+                        only = Some(v.parse()?);
+                    }
+                    other if other.starts_with("--only=") => {
+                        only = Some(other.trim_start_matches("--only=").parse()?);
+                    }
+                    other => return Err(format!("unexpected argument `{other}` for serve")),
+                }
+            }
+            Command::Serve { only }
+        }
+        Some("migrate") => Command::Migrate,
+        Some(other) => return Err(format!("unknown command `{other}` (try `metiva --help`)")),
+    };
+    if let Some(extra) = it.next() {
+        return Err(format!("unexpected argument `{extra}`"));
+    }
+    Ok(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_the_commands() {
+        assert_eq!(parse_args(&args("")), Ok(Command::Help));
+        assert_eq!(parse_args(&args("--help")), Ok(Command::Help));
+        assert_eq!(parse_args(&args("serve")), Ok(Command::Serve { only: None }));
+        assert_eq!(
+            parse_args(&args("serve --only login")),
+            Ok(Command::Serve { only: Some(http::Service::Login) })
+        );
+        assert_eq!(parse_args(&args("migrate")), Ok(Command::Migrate));
+    }
+
+    #[test]
+    fn refuses_unknown_input() {
+        assert!(parse_args(&args("frobnicate")).is_err());
+        assert!(parse_args(&args("serve --only everything")).is_err());
+        assert!(parse_args(&args("serve --only")).is_err());
+        assert!(parse_args(&args("migrate now")).is_err());
+    }
+}

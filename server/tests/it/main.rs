@@ -1,0 +1,43 @@
+//! Server integration tests: one binary, routers driven in process against a
+//! fresh database per test, plus the real `metiva` binary for startup errors.
+
+mod binary;
+mod dashboard;
+mod health;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Sends one request through a router and returns status and body text.
+pub async fn send(router: axum::Router, req: Request<Body>) -> (StatusCode, String) {
+    let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    let status = resp.status();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A config pointing at an external database, as the app would run in
+/// production behind an operator-provided PostgreSQL.
+pub fn test_config(db_url: &str) -> server::config::Config {
+    server::config::Config {
+        mode: server::config::Mode::Development,
+        app_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        login_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        database: server::config::DatabaseConfig::External {
+            app_url: db_url.to_string(),
+            migration_url: None,
+        },
+        site_root: "target/site".into(),
+    }
+}

@@ -1,1 +1,262 @@
-fn main() {}
+//! The project's two commands, and the benchmarks:
+//!
+//! - `cargo xtask run`: install what is missing, build, start the embedded
+//!   database, migrate, serve, print the URLs.
+//! - `cargo xtask test`: fmt, clippy per target, unit and integration tests
+//!   against a private PostgreSQL, then Playwright against the real release
+//!   binary in Debian's Chromium.
+//!
+//! Each installs only what is missing, so a warm machine pays nothing.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+Usage: cargo xtask <command>
+
+  run [--release]   install what is missing, build, and serve Metiva
+                    (dashboard http://127.0.0.1:3000, login http://127.0.0.1:3001)
+  test              the whole suite: fmt, clippy (ssr and wasm), unit and
+                    integration tests on a private PostgreSQL, Playwright
+  install           only install what is missing
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(args.iter().any(|a| a == "--release")),
+        Some("test") => test(),
+        Some("install") => tools::ensure_all(true),
+        _ => {
+            print!("{USAGE}");
+            std::process::exit(if args.is_empty() { 0 } else { 2 });
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// The workspace root (this crate's parent directory).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The cargo target directory, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Runs a command in the workspace root, streaming its output; fails with
+/// the command line if it fails.
+pub fn sh(cmd: &mut Command) -> Result<()> {
+    cmd.current_dir(cmd.get_current_dir().map(Path::to_path_buf).unwrap_or_else(root));
+    let line = format!("{cmd:?}");
+    eprintln!("\x1b[1m$ {}\x1b[0m", line.replace('"', ""));
+    let status = cmd.status().with_context(|| format!("cannot start {line}"))?;
+    if !status.success() {
+        bail!("command failed ({status}): {line}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn git_sha() -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// `cargo leptos build`, with the commit baked into the footer.
+fn leptos_build(release: bool) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["leptos", "build"]);
+    if release {
+        cmd.arg("--release");
+    }
+    if let Some(sha) = git_sha() {
+        cmd.env("METIVA_GIT_SHA", sha);
+    }
+    sh(&mut cmd)
+}
+
+fn run(release: bool) -> Result<()> {
+    tools::ensure_all(false)?;
+    leptos_build(release)?;
+    let bin = target_dir().join(if release { "release" } else { "debug" }).join("metiva");
+    eprintln!("Starting {} (Ctrl-C stops it and its embedded database)", bin.display());
+    let mut cmd = Command::new(&bin);
+    cmd.arg("serve")
+        .current_dir(root())
+        .env("LEPTOS_SITE_ROOT", root().join("target/site"));
+    // Replace this process with metiva, so signals reach it directly.
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec();
+    Err(anyhow::anyhow!("cannot start {}: {err}", bin.display()))
+}
+
+struct Timings(Vec<(&'static str, Duration)>);
+
+impl Timings {
+    fn step(&mut self, name: &'static str, f: impl FnOnce() -> Result<()>) -> Result<()> {
+        let t = Instant::now();
+        let res = f();
+        self.0.push((name, t.elapsed()));
+        res.with_context(|| format!("step `{name}` failed"))
+    }
+
+    fn print(&self) {
+        eprintln!("\nxtask test timings:");
+        for (name, d) in &self.0 {
+            eprintln!("  {name:<28} {:>7.1} s", d.as_secs_f64());
+        }
+        let total: Duration = self.0.iter().map(|(_, d)| *d).sum();
+        eprintln!("  {:<28} {:>7.1} s", "total", total.as_secs_f64());
+    }
+}
+
+/// Packages built with the server (`ssr`) feature set.
+const SSR_PACKAGES: &[&str] = &[
+    "-p",
+    "server",
+    "-p",
+    "app",
+    "-p",
+    "metiva-db",
+    "-p",
+    "metiva-embedded-pg",
+    "-p",
+    "metiva-testkit",
+    "-p",
+    "xtask",
+];
+
+fn test() -> Result<()> {
+    let mut t = Timings(Vec::new());
+    let result = (|| -> Result<()> {
+        t.step("install what is missing", || tools::ensure_all(true))?;
+        t.step("cargo fmt --check", || sh(cargo().args(["fmt", "--all", "--", "--check"])))?;
+        t.step("clippy (ssr)", || {
+            sh(cargo()
+                .arg("clippy")
+                .args(SSR_PACKAGES)
+                .args(["--features", "app/ssr", "--all-targets", "--", "-D", "warnings"]))
+        })?;
+        t.step("clippy (wasm, hydrate)", || {
+            sh(cargo().args([
+                "clippy",
+                "-p",
+                "frontend",
+                "-p",
+                "app",
+                "--features",
+                "app/hydrate",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+        t.step("unit + integration tests", unit_and_integration_tests)?;
+        t.step("release build (cargo leptos)", || leptos_build(true))?;
+        report_bundle_sizes()?;
+        t.step("playwright (chromium)", end_to_end)?;
+        Ok(())
+    })();
+    t.print();
+    result
+}
+
+/// Starts one private PostgreSQL for the whole run; every test clones its
+/// own database from a migrated template inside it.
+fn unit_and_integration_tests() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("metiva-xtask-pg-{}", std::process::id()));
+    let cluster = metiva_embedded_pg::Cluster::start(&dir)
+        .map_err(|e| anyhow::anyhow!("test database: {e}"))?;
+    eprintln!(
+        "private PostgreSQL for tests started in {:.1} s ({})",
+        cluster.start_time.as_secs_f64(),
+        dir.display()
+    );
+    let url = cluster.url(metiva_embedded_pg::SUPERUSER, "postgres");
+    let host = url.rsplit("host=").next().unwrap_or_default().replace("%2F", "/");
+    let res = sh(cargo()
+        .args(["nextest", "run", "--no-fail-fast"])
+        .args(SSR_PACKAGES)
+        .args(["--features", "app/ssr"])
+        .env("METIVA_TEST_PG_HOST", host));
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+    res
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    let out = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .context("gzip")?;
+    Ok(out.stdout.len() as u64)
+}
+
+/// Prints the first-load bundle: wasm, JS and CSS, raw and gzip, against the
+/// 250 KB gzip budget.
+fn report_bundle_sizes() -> Result<()> {
+    let pkg = root().join("target/site/pkg");
+    let mut total_gz = 0;
+    eprintln!("\nrelease bundle (first load):");
+    for name in ["metiva_bg.wasm", "metiva.js", "metiva.css"] {
+        let p = pkg.join(name);
+        let raw = std::fs::metadata(&p).with_context(|| format!("{}", p.display()))?.len();
+        let gz = gzip_size(&p)?;
+        total_gz += gz;
+        eprintln!("  {name:<16} {:>8.1} KB raw {:>8.1} KB gzip", raw as f64 / 1024.0, gz as f64 / 1024.0);
+    }
+    eprintln!("  {:<16} {:>26.1} KB gzip (budget 250 KB)", "total", total_gz as f64 / 1024.0);
+    if total_gz > 250 * 1024 {
+        bail!("the first-load bundle is over the 250 KB gzip budget");
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn end_to_end() -> Result<()> {
+    let data = std::env::temp_dir().join(format!("metiva-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let res = sh(Command::new("npx")
+        .args(["playwright", "test"])
+        .current_dir(root().join("end2end"))
+        .env("METIVA_E2E_BIN", target_dir().join("release/metiva"))
+        .env("METIVA_E2E_SITE_ROOT", root().join("target/site"))
+        .env("METIVA_E2E_DATA_DIR", &data)
+        .env("METIVA_E2E_APP_PORT", free_port()?.to_string())
+        .env("METIVA_E2E_LOGIN_PORT", free_port()?.to_string())
+        .env("CHROMIUM_PATH", tools::chromium_path()));
+    let _ = std::fs::remove_dir_all(&data);
+    res
+}

@@ -1,0 +1,57 @@
+import { defineConfig } from "@playwright/test";
+
+// `cargo xtask test` builds the release binary and site, picks free ports and
+// a throw-away data directory, and passes them in. Playwright starts the
+// real `metiva serve` (with its own private embedded PostgreSQL) and stops
+// it with SIGTERM afterwards.
+const appPort = process.env.METIVA_E2E_APP_PORT ?? "3100";
+const loginPort = process.env.METIVA_E2E_LOGIN_PORT ?? "3101";
+const bin = process.env.METIVA_E2E_BIN ?? "../target/release/metiva";
+const dataDir = process.env.METIVA_E2E_DATA_DIR ?? ".e2e/data";
+const siteRoot = process.env.METIVA_E2E_SITE_ROOT ?? "../target/site";
+export const appUrl = `http://127.0.0.1:${appPort}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    baseURL: appUrl,
+    screenshot: "only-on-failure",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: {
+    command: `${bin} serve`,
+    url: `${appUrl}/readyz`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
+    env: {
+      METIVA_APP_ADDR: `127.0.0.1:${appPort}`,
+      METIVA_LOGIN_ADDR: `127.0.0.1:${loginPort}`,
+      METIVA_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: siteRoot,
+      RUST_LOG: "warn",
+    },
+  },
+});

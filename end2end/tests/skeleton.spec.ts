@@ -1,0 +1,50 @@
+import { test, expect, hydrated } from "./fixtures";
+
+test("the overview renders with Tailwind styles and the build version", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await expect(page.getByTestId("build-version")).toContainText("Version ");
+  // Tailwind's CSS is loaded: the header background is white, the body is slate-50.
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(bg).not.toBe("rgba(0, 0, 0, 0)");
+  await page.screenshot({ path: "test-results/overview.png", fullPage: true });
+});
+
+test("the optimised wasm hydrates and the button calls the server function without a reload", async ({ page }) => {
+  await page.goto("/system");
+  await hydrated(page);
+  await expect(page.getByTestId("runtime-role")).toHaveText("metiva_app");
+  const count = Number(await page.getByTestId("checks-recorded").textContent());
+
+  // A marker on window survives only if the page is not reloaded.
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByTestId("run-check").click();
+  await expect(page.getByTestId("checks-recorded")).toHaveText(String(count + 1));
+  await expect(page.getByTestId("last-check")).toContainText("µs round trip");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  await page.screenshot({ path: "test-results/system.png", fullPage: true });
+});
+
+test.describe("with JavaScript off", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the same button works through a plain form post", async ({ page }) => {
+    await page.goto("/system");
+    const count = Number(await page.getByTestId("checks-recorded").textContent());
+    await page.getByTestId("run-check").click();
+    await page.waitForLoadState("load");
+    await expect(page).toHaveURL(/\/system/);
+    await expect(page.getByTestId("checks-recorded")).toHaveText(String(count + 1));
+  });
+});
+
+test("navigation works and unknown pages say so", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "System" }).click();
+  await expect(page).toHaveURL(/\/system$/);
+  await expect(page.getByRole("heading", { name: "System" })).toBeVisible();
+  const resp = await page.request.get("/definitely-not-here");
+  expect(resp.status()).toBe(404);
+});

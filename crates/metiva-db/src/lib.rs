@@ -8,9 +8,16 @@
 //! `app.company_id` transaction-locally before any query can run.
 
 pub mod bootstrap;
+pub mod catalog;
 mod error;
+mod ids;
 mod pool;
+pub mod repo;
+mod schema;
 pub mod system;
+mod tenant;
 
 pub use error::DbError;
+pub use ids::{CompanyId, InvalidCompanyId};
 pub use pool::{Database, PoolSettings};
+pub use tenant::TenantConn;

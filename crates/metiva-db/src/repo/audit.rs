@@ -1,0 +1,61 @@
+//! The audit log: append-only for the app role, ids only.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::schema::audit_log;
+use crate::{DbError, TenantConn};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
+pub struct AuditRow {
+    pub company_id: String,
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// One entry. Holds ids, never names, emails or IPs.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry<'a> {
+    pub actor_user_id: Option<Uuid>,
+    pub action: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+}
+
+/// Appends in the caller's transaction, so the audit row commits (or not)
+/// together with the change it records.
+pub async fn append(tc: &mut TenantConn<'_>, e: &AuditEntry<'_>) -> Result<(), DbError> {
+    let company = tc.company().as_str().to_string();
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::company_id.eq(company),
+            audit_log::actor_user_id.eq(e.actor_user_id),
+            audit_log::action.eq(e.action),
+            audit_log::target_type.eq(e.target_type),
+            audit_log::target_id.eq(e.target_id),
+            audit_log::request_id.eq(e.request_id),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(())
+}
+
+pub async fn list(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(audit_log::table
+        .filter(audit_log::company_id.eq(company))
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(tc.conn())
+        .await?)
+}

@@ -1,0 +1,26 @@
+//! The current company (the app role can see no other).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use crate::schema::companies;
+use crate::{DbError, TenantConn};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = companies, check_for_backend(diesel::pg::Pg))]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn current(tc: &mut TenantConn<'_>) -> Result<Company, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(companies::table
+        .filter(companies::id.eq(company))
+        .select(Company::as_select())
+        .first(tc.conn())
+        .await?)
+}

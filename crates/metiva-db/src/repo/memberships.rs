@@ -1,0 +1,37 @@
+//! Memberships of the current company, with the member's identity.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::schema::{memberships, users};
+use crate::{DbError, TenantConn};
+
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list(tc: &mut TenantConn<'_>) -> Result<Vec<Member>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+        .filter(memberships::company_id.eq(company))
+        .order(users::email.asc())
+        .select((
+            memberships::user_id,
+            users::email,
+            users::name,
+            memberships::role,
+            memberships::status,
+            memberships::last_sign_in_at,
+        ))
+        .load(tc.conn())
+        .await?)
+}

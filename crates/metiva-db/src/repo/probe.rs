@@ -1,0 +1,37 @@
+//! Diagnostics about the tenant context itself, for the isolation
+//! self-test and the proofs. They read no client data, only counts.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel_async::RunQueryDsl;
+
+use crate::{Database, DbError, TenantConn};
+
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ContextProbe {
+    /// `current_setting('app.company_id', true)`: `None` if never set on
+    /// this connection, `Some("")` on a reused one outside a transaction.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub setting: Option<String>,
+    /// Persons visible under that context.
+    #[diesel(sql_type = BigInt)]
+    pub visible_persons: i64,
+}
+
+const PROBE_SQL: &str = "SELECT current_setting('app.company_id', true) AS setting,
+                                (SELECT count(*) FROM persons) AS visible_persons";
+
+/// The context as seen inside a tenant transaction.
+pub async fn inside(tc: &mut TenantConn<'_>) -> Result<ContextProbe, DbError> {
+    Ok(diesel::sql_query(PROBE_SQL).get_result(tc.conn()).await?)
+}
+
+impl Database {
+    /// Diagnostics, not a data path: the context and the persons visible on
+    /// a pooled connection *outside* any tenant transaction. Isolation
+    /// demands `setting` be empty or absent and `visible_persons` be 0.
+    pub async fn probe_without_tenant(&self) -> Result<ContextProbe, DbError> {
+        let mut conn = self.checkout().await?;
+        Ok(diesel::sql_query(PROBE_SQL).get_result(&mut *conn).await?)
+    }
+}

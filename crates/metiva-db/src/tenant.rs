@@ -1,0 +1,156 @@
+//! The one way to run tenant queries: [`TenantConn`].
+//!
+//! # Security
+//! A `TenantConn` exists only inside [`Database::tenant`] or
+//! [`Database::tenant_read`], after `BEGIN` and
+//! `set_config('app.company_id', …, true)` were sent on its connection. The
+//! setting is transaction-local (`true`), never session-level, so it ends at
+//! COMMIT or ROLLBACK and a reused connection reads `''`, which the policies
+//! turn into NULL: no rows.
+//!
+//! A connection whose transaction did not end cleanly (an error while
+//! ending it, or a request cancelled mid-flight) is never returned to the
+//! pool: it is detached and closed, and the server rolls it back.
+//!
+//! Cost: one request is one transaction. `BEGIN` + `set_config` go out in
+//! the same write as the closure's first query (pipelining), and a
+//! read-only transaction's `COMMIT` completes after the caller already has
+//! its answer. See `cargo xtask bench`.
+
+use diesel_async::pooled_connection::deadpool::Object;
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::{CompanyId, Database, DbError};
+
+/// A connection inside a tenant transaction. Repositories take
+/// `&mut TenantConn`; nothing outside this crate can run SQL through it.
+pub struct TenantConn<'c> {
+    conn: &'c AsyncPgConnection,
+    company: &'c CompanyId,
+}
+
+impl<'c> TenantConn<'c> {
+    /// The company this transaction is bound to.
+    pub fn company(&self) -> &CompanyId {
+        self.company
+    }
+
+    /// The raw connection, for repositories in this crate only.
+    pub(crate) fn conn(&mut self) -> &mut &'c AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+/// A pooled connection that is detached (closed, not reused) unless the
+/// transaction on it ended cleanly.
+struct Lease {
+    obj: Option<Object<AsyncPgConnection>>,
+}
+
+impl Lease {
+    fn conn(&self) -> Result<&AsyncPgConnection, DbError> {
+        self.obj
+            .as_deref()
+            .ok_or_else(|| DbError::Internal("lease already released".into()))
+    }
+
+    /// The transaction ended cleanly: the connection may be reused.
+    fn release(mut self) {
+        drop(self.obj.take());
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(obj) = self.obj.take() {
+            // Security: never hand a connection that may still be inside a
+            // transaction (with a tenant setting) to the next request.
+            tracing::debug!("detaching a connection whose transaction did not end cleanly");
+            drop(Object::take(obj));
+        }
+    }
+}
+
+fn begin_sql(company: &CompanyId, read_only: bool) -> String {
+    // Security: `CompanyId` can only hold `cmp_[0-9a-f]{6}` (see its
+    // constructor), so inlining it cannot inject SQL. Inlining lets BEGIN
+    // and set_config travel as one simple-protocol message. `true` makes
+    // the setting transaction-local.
+    let mode = if read_only { " READ ONLY" } else { "" };
+    format!(
+        "BEGIN{mode}; SELECT set_config('app.company_id', '{}', true)",
+        company.as_str()
+    )
+}
+
+impl Database {
+    /// Runs `f` in one read-write transaction bound to `company`. Commits
+    /// when `f` returns `Ok` (and only then reports success: acknowledged
+    /// writes are durable); rolls back otherwise.
+    pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let lease = Lease {
+            obj: Some(self.checkout().await?),
+        };
+        let result = {
+            let conn = lease.conn()?;
+            let mut tc = TenantConn { conn, company };
+            let mut begin_conn = conn;
+            let begin_sql = begin_sql(company, false);
+            let begin = begin_conn.batch_execute(&begin_sql);
+            // Polling BEGIN first puts it on the wire before the closure's
+            // first query; both go out together.
+            let (begun, out) = futures::join!(begin, f(&mut tc));
+            begun.map_err(DbError::from).and(out)
+        };
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let ended = { lease.conn()? }.batch_execute(end).await;
+        match (result, ended) {
+            (Ok(v), Ok(())) => {
+                lease.release();
+                Ok(v)
+            }
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(e), Ok(())) => {
+                lease.release();
+                Err(e)
+            }
+            (Err(e), Err(_)) => Err(e),
+        }
+    }
+
+    /// Runs `f` in one `READ ONLY` transaction bound to `company`. Writes
+    /// fail. The COMMIT is sent at once but awaited in the background, so
+    /// the caller does not wait one more round trip for a transaction that
+    /// changed nothing; the connection returns to the pool only after it.
+    pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let lease = Lease {
+            obj: Some(self.checkout().await?),
+        };
+        let result = {
+            let conn = lease.conn()?;
+            let mut tc = TenantConn { conn, company };
+            let mut begin_conn = conn;
+            let begin_sql = begin_sql(company, true);
+            let begin = begin_conn.batch_execute(&begin_sql);
+            let (begun, out) = futures::join!(begin, f(&mut tc));
+            begun.map_err(DbError::from).and(out)
+        };
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        tokio::spawn(async move {
+            let ended = match lease.conn() {
+                Ok(mut c) => c.batch_execute(end).await.is_ok(),
+                Err(_) => false,
+            };
+            if ended {
+                lease.release();
+            }
+        });
+        result
+    }
+}

@@ -1,0 +1,8 @@
+//! Isolation proofs against a real PostgreSQL, each test in a fresh
+//! database cloned from the migrated template.
+
+mod catalog_lint;
+mod fixtures;
+mod pool_leak;
+mod probes;
+mod property;

@@ -1,0 +1,147 @@
+//! A pool of ONE connection, so every request reuses the same session:
+//! interleaved tenants, a failed closure and a cancelled request must leave
+//! nothing behind for the next user.
+
+use std::time::Duration;
+
+use diesel_async::SimpleAsyncConnection;
+use metiva_db::repo::{persons, probe};
+use metiva_db::{DbError, PoolSettings};
+use metiva_testkit::TestDb;
+
+use crate::fixtures::{A, B, C, cid, three_companies};
+
+fn one_connection() -> PoolSettings {
+    PoolSettings {
+        max_size: 1,
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn new_person(name: &str) -> persons::PersonFields {
+    persons::PersonFields {
+        name: name.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn interleaved_tenants_on_one_connection_see_only_their_own() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    for round in 0..20 {
+        for t in [A, B, C] {
+            let company = cid(t);
+            let seen = db
+                .tenant_read(&company, async |tc| {
+                    let p = probe::inside(tc).await?;
+                    let all = persons::list(tc, 1000).await?;
+                    Ok((p, all))
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(seen.0.setting.as_deref(), Some(t), "round {round}");
+            assert!(seen.1.iter().all(|p| p.company_id == t), "round {round}: {:?}", seen.1);
+            db.tenant(&company, async |tc| persons::create(tc, &new_person(&format!("{t}-{round}"))).await)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    // Between requests the connection carries no tenant.
+    let outside = db.probe_without_tenant().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outside.setting.as_deref(), Some(""));
+    assert_eq!(outside.visible_persons, 0);
+}
+
+#[tokio::test]
+async fn a_failed_closure_rolls_back_and_leaves_no_context() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    let res: Result<(), DbError> = db
+        .tenant(&cid(A), async |tc| {
+            persons::create(tc, &new_person("never committed")).await?;
+            Err(DbError::Rejected("the caller changed its mind".into()))
+        })
+        .await;
+    assert!(res.is_err());
+    let names = db
+        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(names.iter().all(|p| p.name != "never committed"), "{names:?}");
+    // The same (only) connection, now for B: B's context, B's rows only.
+    let b = db
+        .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.setting.as_deref(), Some(B));
+    assert_eq!(b.visible_persons, 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+
+    // Another session holds a lock on A's person, so the request below
+    // blocks in the middle of its transaction, after it has written.
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.company_id', '{A}', true); SELECT * FROM persons FOR UPDATE;"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let victim = db
+        .tenant_read(&cid(A), async |tc| persons::list(tc, 1).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("fixture person"));
+
+    let company_a = cid(A);
+    let request = db.tenant(&company_a, async |tc| {
+        persons::create(tc, &new_person("written before the cancel")).await?;
+        persons::update(tc, victim.id, &new_person("blocked")).await
+    });
+    let cancelled = tokio::time::timeout(Duration::from_millis(500), request).await;
+    assert!(cancelled.is_err(), "the request should have been cancelled while blocked");
+    owner.batch_execute("ROLLBACK").await.unwrap_or_else(|e| panic!("{e}"));
+
+    // The next request gets a clean connection: B's context, B's rows.
+    let b = db
+        .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.setting.as_deref(), Some(B));
+    assert_eq!(b.visible_persons, 1);
+    // And the cancelled transaction's write never committed.
+    let a = db
+        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.iter().all(|p| p.name != "written before the cancel"), "{a:?}");
+    let outside = db.probe_without_tenant().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(outside.setting.as_deref(), Some(A));
+    assert_eq!(outside.visible_persons, 0);
+}
+
+#[tokio::test]
+async fn read_only_transactions_refuse_writes() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    let res = db
+        .tenant_read(&cid(A), async |tc| persons::create(tc, &new_person("nope")).await)
+        .await;
+    assert!(res.is_err(), "{res:?}");
+    let still_one = db
+        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(still_one.len(), 1);
+}

@@ -28,7 +28,9 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 pub fn Footer() -> impl IntoView {
-    let commit = crate::BUILD_COMMIT.map(|c| format!(" ({c})")).unwrap_or_default();
+    let commit = crate::BUILD_COMMIT
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
     view! {
         <footer class="border-t border-slate-200 bg-white">
             <div class="mx-auto flex max-w-5xl flex-wrap justify-between gap-2 px-4 py-4 text-xs text-slate-500">

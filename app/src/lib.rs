@@ -10,7 +10,7 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
 
 /// The build version shown in the footer: the crate version, plus the git
@@ -58,7 +58,10 @@ pub fn App() -> impl IntoView {
                 <main class="flex-1 mx-auto w-full max-w-5xl px-4 py-8">
                     <Routes fallback=pages::NotFound>
                         <Route path=StaticSegment("") view=pages::Overview />
-                        <Route path=StaticSegment("system") view=pages::SystemPage />
+                        // Async SSR: the HTML arrives with the data already in it, so the page
+                        // works without JavaScript (out-of-order streaming needs JS to swap
+                        // Suspense fallbacks).
+                        <Route path=StaticSegment("system") view=pages::SystemPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

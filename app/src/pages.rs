@@ -1,7 +1,7 @@
 //! The pages of the dashboard.
 
-use leptos::prelude::*;
 use leptos::form::ActionForm;
+use leptos::prelude::*;
 
 use crate::api::{RunDatabaseCheck, SystemStatusDto, system_status};
 

@@ -78,7 +78,9 @@ impl Config {
             // Security: production never silently falls back to a local
             // database; it must be told where its data lives.
             None if mode == Mode::Production => {
-                bail!("DATABASE_URL is required in production (the embedded database is for development)")
+                bail!(
+                    "DATABASE_URL is required in production (the embedded database is for development)"
+                )
             }
             None => DatabaseConfig::Embedded {
                 data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
@@ -102,6 +104,8 @@ mod tests {
     fn database_urls_are_checked() {
         assert!(check_database_url("DATABASE_URL", "postgres://app@localhost/metiva").is_ok());
         assert!(check_database_url("DATABASE_URL", "mysql://x").is_err());
-        assert!(check_database_url("DATABASE_URL", "postgres://app@localhost:notaport/db").is_err());
+        assert!(
+            check_database_url("DATABASE_URL", "postgres://app@localhost:notaport/db").is_err()
+        );
     }
 }

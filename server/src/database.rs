@@ -65,7 +65,9 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenDatabase> {
         DatabaseConfig::Embedded { data_dir } => {
             let cluster = start_embedded(data_dir).await?;
             let db = Database::connect(&cluster.url(bootstrap::APP_ROLE, EMBEDDED_DB), &settings)?;
-            db.ping().await.context("connecting to the embedded database as metiva_app")?;
+            db.ping()
+                .await
+                .context("connecting to the embedded database as metiva_app")?;
             Ok(OpenDatabase {
                 db,
                 cluster: Some(cluster),
@@ -87,7 +89,10 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     match &config.database {
         DatabaseConfig::Embedded { data_dir } => {
             let mut cluster = start_embedded(data_dir).await?;
-            println!("migrations are up to date (embedded database in {})", cluster.root().display());
+            println!(
+                "migrations are up to date (embedded database in {})",
+                cluster.root().display()
+            );
             tokio::task::spawn_blocking(move || cluster.stop()).await??;
             Ok(())
         }

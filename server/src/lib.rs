@@ -77,10 +77,15 @@ mod tests {
     fn parses_the_commands() {
         assert_eq!(parse_args(&args("")), Ok(Command::Help));
         assert_eq!(parse_args(&args("--help")), Ok(Command::Help));
-        assert_eq!(parse_args(&args("serve")), Ok(Command::Serve { only: None }));
+        assert_eq!(
+            parse_args(&args("serve")),
+            Ok(Command::Serve { only: None })
+        );
         assert_eq!(
             parse_args(&args("serve --only login")),
-            Ok(Command::Serve { only: Some(http::Service::Login) })
+            Ok(Command::Serve {
+                only: Some(http::Service::Login)
+            })
         );
         assert_eq!(parse_args(&args("migrate")), Ok(Command::Migrate));
     }

@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         _ => {}
     }
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("metiva: error: cannot start the async runtime: {e}");
@@ -63,4 +66,3 @@ fn init_tracing() {
         .with_target(false)
         .init();
 }
-

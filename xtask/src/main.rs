@@ -62,10 +62,16 @@ pub fn target_dir() -> PathBuf {
 /// Runs a command in the workspace root, streaming its output; fails with
 /// the command line if it fails.
 pub fn sh(cmd: &mut Command) -> Result<()> {
-    cmd.current_dir(cmd.get_current_dir().map(Path::to_path_buf).unwrap_or_else(root));
+    cmd.current_dir(
+        cmd.get_current_dir()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(root),
+    );
     let line = format!("{cmd:?}");
     eprintln!("\x1b[1m$ {}\x1b[0m", line.replace('"', ""));
-    let status = cmd.status().with_context(|| format!("cannot start {line}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {line}"))?;
     if !status.success() {
         bail!("command failed ({status}): {line}");
     }
@@ -103,8 +109,13 @@ fn leptos_build(release: bool) -> Result<()> {
 fn run(release: bool) -> Result<()> {
     tools::ensure_all(false)?;
     leptos_build(release)?;
-    let bin = target_dir().join(if release { "release" } else { "debug" }).join("metiva");
-    eprintln!("Starting {} (Ctrl-C stops it and its embedded database)", bin.display());
+    let bin = target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join("metiva");
+    eprintln!(
+        "Starting {} (Ctrl-C stops it and its embedded database)",
+        bin.display()
+    );
     let mut cmd = Command::new(&bin);
     cmd.arg("serve")
         .current_dir(root())
@@ -155,12 +166,18 @@ fn test() -> Result<()> {
     let mut t = Timings(Vec::new());
     let result = (|| -> Result<()> {
         t.step("install what is missing", || tools::ensure_all(true))?;
-        t.step("cargo fmt --check", || sh(cargo().args(["fmt", "--all", "--", "--check"])))?;
+        t.step("cargo fmt --check", || {
+            sh(cargo().args(["fmt", "--all", "--", "--check"]))
+        })?;
         t.step("clippy (ssr)", || {
-            sh(cargo()
-                .arg("clippy")
-                .args(SSR_PACKAGES)
-                .args(["--features", "app/ssr", "--all-targets", "--", "-D", "warnings"]))
+            sh(cargo().arg("clippy").args(SSR_PACKAGES).args([
+                "--features",
+                "app/ssr",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
         })?;
         t.step("clippy (wasm, hydrate)", || {
             sh(cargo().args([
@@ -200,7 +217,11 @@ fn unit_and_integration_tests() -> Result<()> {
         dir.display()
     );
     let url = cluster.url(metiva_embedded_pg::SUPERUSER, "postgres");
-    let host = url.rsplit("host=").next().unwrap_or_default().replace("%2F", "/");
+    let host = url
+        .rsplit("host=")
+        .next()
+        .unwrap_or_default()
+        .replace("%2F", "/");
     let res = sh(cargo()
         .args(["nextest", "run", "--no-fail-fast"])
         .args(SSR_PACKAGES)
@@ -226,14 +247,24 @@ fn report_bundle_sizes() -> Result<()> {
     let pkg = root().join("target/site/pkg");
     let mut total_gz = 0;
     eprintln!("\nrelease bundle (first load):");
-    for name in ["metiva_bg.wasm", "metiva.js", "metiva.css"] {
+    for name in ["metiva.wasm", "metiva.js", "metiva.css"] {
         let p = pkg.join(name);
-        let raw = std::fs::metadata(&p).with_context(|| format!("{}", p.display()))?.len();
+        let raw = std::fs::metadata(&p)
+            .with_context(|| format!("{}", p.display()))?
+            .len();
         let gz = gzip_size(&p)?;
         total_gz += gz;
-        eprintln!("  {name:<16} {:>8.1} KB raw {:>8.1} KB gzip", raw as f64 / 1024.0, gz as f64 / 1024.0);
+        eprintln!(
+            "  {name:<16} {:>8.1} KB raw {:>8.1} KB gzip",
+            raw as f64 / 1024.0,
+            gz as f64 / 1024.0
+        );
     }
-    eprintln!("  {:<16} {:>26.1} KB gzip (budget 250 KB)", "total", total_gz as f64 / 1024.0);
+    eprintln!(
+        "  {:<16} {:>26.1} KB gzip (budget 250 KB)",
+        "total",
+        total_gz as f64 / 1024.0
+    );
     if total_gz > 250 * 1024 {
         bail!("the first-load bundle is over the 250 KB gzip budget");
     }

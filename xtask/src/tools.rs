@@ -36,9 +36,12 @@ fn output(cmd: &mut Command) -> Option<String> {
 }
 
 fn ensure_wasm_target() -> Result<()> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
     sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
@@ -52,7 +55,13 @@ fn ensure_cargo_leptos() -> Result<()> {
     eprintln!("installing cargo-leptos {CARGO_LEPTOS_VERSION} (about 25 minutes on 2 cores, once)");
     // A quicker, verified-working release profile for a build tool.
     sh(Command::new("cargo")
-        .args(["install", "cargo-leptos", "--version", CARGO_LEPTOS_VERSION, "--locked"])
+        .args([
+            "install",
+            "cargo-leptos",
+            "--version",
+            CARGO_LEPTOS_VERSION,
+            "--locked",
+        ])
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
@@ -64,10 +73,10 @@ fn locked_wasm_bindgen() -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
-        if line == "name = \"wasm-bindgen\"" {
-            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(v.trim_end_matches('"').to_string());
-            }
+        if line == "name = \"wasm-bindgen\""
+            && let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_string());
         }
     }
     bail!("wasm-bindgen is not in Cargo.lock")
@@ -117,7 +126,9 @@ fn apt_install(package: &str) -> Result<()> {
     }
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
     sh(Command::new("apt-get").arg("update").envs(env))?;
-    sh(Command::new("apt-get").args(["install", "-y", package]).envs(env))
+    sh(Command::new("apt-get")
+        .args(["install", "-y", package])
+        .envs(env))
 }
 
 pub fn chromium_path() -> PathBuf {

@@ -29,8 +29,13 @@ fn connect_err(e: diesel::ConnectionError) -> DbError {
 /// As a superuser: creates the roles (idempotent) and, if missing, the
 /// database `db_name` owned by `metiva_owner`.
 pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Result<(), DbError> {
-    if !db_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(DbError::Internal(format!("invalid database name {db_name:?}")));
+    if !db_name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(DbError::Internal(format!(
+            "invalid database name {db_name:?}"
+        )));
     }
     let mut conn = AsyncPgConnection::establish(superuser_url)
         .await
@@ -43,10 +48,11 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let found = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(db_name)
-        .get_result::<Exists>(&mut conn)
-        .await?;
+    let found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(db_name)
+            .get_result::<Exists>(&mut conn)
+            .await?;
     if !found.exists {
         conn.batch_execute(&format!(
             "CREATE DATABASE {db_name} OWNER {OWNER_ROLE} ENCODING 'UTF8' TEMPLATE template0"

@@ -146,18 +146,23 @@ const TENANT_TABLES: &str = "WITH tenant_tables AS (
 pub async fn lint(conn: &mut AsyncPgConnection) -> Result<Vec<Finding>, DbError> {
     let mut union = Vec::new();
     for (rule, _, sql) in RULES {
-        union.push(format!("SELECT '{rule}'::text AS rule, object::text FROM ({sql}) AS q(object)"));
+        union.push(format!(
+            "SELECT '{rule}'::text AS rule, object::text FROM ({sql}) AS q(object)"
+        ));
     }
     let sql = format!("{TENANT_TABLES} {}", union.join(" UNION ALL "));
     let rows: Vec<Row> = diesel::sql_query(sql).load(conn).await?;
     let mut findings: Vec<Finding> = rows
         .into_iter()
         .filter_map(|r| {
-            RULES.iter().find(|(name, _, _)| *name == r.rule).map(|(rule, detail, _)| Finding {
-                rule,
-                object: r.object,
-                detail: (*detail).to_string(),
-            })
+            RULES
+                .iter()
+                .find(|(name, _, _)| *name == r.rule)
+                .map(|(rule, detail, _)| Finding {
+                    rule,
+                    object: r.object,
+                    detail: (*detail).to_string(),
+                })
         })
         .collect();
     findings.sort();
@@ -179,9 +184,11 @@ pub async fn tenant_table_count(conn: &mut AsyncPgConnection) -> Result<i64, DbE
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let n: N = diesel::sql_query(format!("{TENANT_TABLES} SELECT count(*) AS n FROM tenant_tables"))
-        .get_result(conn)
-        .await?;
+    let n: N = diesel::sql_query(format!(
+        "{TENANT_TABLES} SELECT count(*) AS n FROM tenant_tables"
+    ))
+    .get_result(conn)
+    .await?;
     Ok(n.n)
 }
 
@@ -211,7 +218,9 @@ impl Database {
                               WHERE pg_has_role(current_user, c.relowner, 'MEMBER')), '{{}}') AS owned_tenant_tables
              FROM pg_roles r WHERE r.rolname = current_user"
         );
-        Ok(diesel::sql_query(sql).get_result::<RolePosture>(&mut *conn).await?)
+        Ok(diesel::sql_query(sql)
+            .get_result::<RolePosture>(&mut *conn)
+            .await?)
     }
 
     /// Global read of the catalog: the isolation lint, as the runtime role.

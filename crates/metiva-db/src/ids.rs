@@ -65,7 +65,16 @@ mod tests {
     #[test]
     fn parses_only_the_documented_shape() {
         assert!(CompanyId::parse("cmp_8fa2c1").is_ok());
-        for bad in ["", "cmp_", "cmp_8FA2C1", "cmp_8fa2c", "cmp_8fa2c12", "xyz_8fa2c1", "cmp_8fa2c'", "cmp_8fa2g1"] {
+        for bad in [
+            "",
+            "cmp_",
+            "cmp_8FA2C1",
+            "cmp_8fa2c",
+            "cmp_8fa2c12",
+            "xyz_8fa2c1",
+            "cmp_8fa2c'",
+            "cmp_8fa2g1",
+        ] {
             assert_eq!(CompanyId::parse(bad), Err(InvalidCompanyId), "{bad}");
         }
     }

@@ -70,4 +70,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(companies, users, memberships, persons, deals, audit_log);
+diesel::allow_tables_to_appear_in_same_query!(
+    companies,
+    users,
+    memberships,
+    persons,
+    deals,
+    audit_log
+);

@@ -347,10 +347,12 @@ impl Cluster {
     /// A libpq/tokio-postgres URL for `user` on database `db`, over the
     /// private Unix socket.
     pub fn url(&self, user: &str, db: &str) -> String {
-        format!(
-            "postgresql://{user}@localhost:{SOCKET_PORT}/{db}?host={}",
-            percent_encode_path(&self.socket_dir)
-        )
+        socket_url(&self.socket_dir, user, db)
+    }
+
+    /// The directory holding the server's Unix socket.
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
     }
 
     /// The directory holding the cluster (data, log, lock).
@@ -452,6 +454,15 @@ fn socket_dir_for(root: &Path) -> PathBuf {
     PathBuf::from(format!("/tmp/metiva-pg-{h:016x}"))
 }
 
+/// A URL for `user` on database `db` of the cluster whose socket is in
+/// `socket_dir`.
+pub fn socket_url(socket_dir: &Path, user: &str, db: &str) -> String {
+    format!(
+        "postgresql://{user}@localhost:{SOCKET_PORT}/{db}?host={}",
+        percent_encode_path(socket_dir)
+    )
+}
+
 fn percent_encode_path(p: &Path) -> String {
     let mut out = String::new();
     for b in p.as_os_str().as_encoded_bytes() {
@@ -493,8 +504,15 @@ mod tests {
     fn long_roots_get_a_short_socket_dir() {
         let long = PathBuf::from(format!("/{}", "x".repeat(120)));
         let dir = socket_dir_for(&long);
-        assert!(dir.starts_with("/tmp/metiva-pg-"), "{}", dir.display());
-        assert_eq!(socket_dir_for(Path::new("/w/.metiva")), PathBuf::from("/w/.metiva/run"));
+        assert!(
+            dir.to_string_lossy().starts_with("/tmp/metiva-pg-"),
+            "{}",
+            dir.display()
+        );
+        assert_eq!(
+            socket_dir_for(Path::new("/w/.metiva")),
+            PathBuf::from("/w/.metiva/run")
+        );
     }
 
     #[test]

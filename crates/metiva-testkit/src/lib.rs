@@ -7,7 +7,7 @@
 //! Without it, each test process starts its own throw-away cluster, which
 //! is slower but needs no setup.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use diesel::sql_types::Text;
@@ -21,71 +21,35 @@ const TEMPLATE: &str = "metiva_template";
 const TEMPLATE_LOCK_KEY: i64 = 0x6d65_7469_7661;
 
 /// Where the test cluster's socket lives.
-fn socket_dir() -> &'static str {
-    static DIR: OnceLock<String> = OnceLock::new();
+fn socket_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        if let Ok(host) = std::env::var("METIVA_TEST_PG_HOST") {
-            return host;
+        if let Some(host) = std::env::var_os("METIVA_TEST_PG_HOST") {
+            return PathBuf::from(host);
         }
-        static CLUSTER: OnceLock<Cluster> = OnceLock::new();
         let root = std::env::temp_dir().join(format!(
             "metiva-test-{}-{}",
             std::process::id(),
             rand::random::<u32>()
         ));
-        let cluster = CLUSTER.get_or_init(|| match Cluster::start(&root) {
-            Ok(c) => {
-                if let Err(e) = c.stop_when_process_exits(true) {
-                    panic!("cannot arrange cluster cleanup: {e}");
-                }
-                c
-            }
+        // Deliberately leaked for the life of the process; the watchdog
+        // stops the cluster and removes its directory when we exit.
+        let cluster = match Cluster::start(&root) {
+            Ok(c) => c,
             Err(e) => panic!("cannot start a private test cluster: {e}"),
-        });
-        socket_dir_of(cluster)
-    })
-}
-
-fn socket_dir_of(cluster: &Cluster) -> String {
-    // The cluster's URL carries the socket directory as `host=`; recover it
-    // through the one place that knows the layout.
-    let url = cluster.url(SUPERUSER, "postgres");
-    let encoded = url.rsplit("host=").next().unwrap_or_default();
-    percent_decode(encoded)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            if let Some(v) = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        };
+        if let Err(e) = cluster.stop_when_process_exits(true) {
+            panic!("cannot arrange cluster cleanup: {e}");
         }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        let dir = cluster.socket_dir().to_path_buf();
+        std::mem::forget(cluster);
+        dir
+    })
 }
 
 /// A URL for `user` on database `db` in the test cluster.
 pub fn url(user: &str, db: &str) -> String {
-    let host: String = socket_dir()
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => char::from(b).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("postgresql://{user}@localhost:5432/{db}?host={host}")
+    metiva_embedded_pg::socket_url(socket_dir(), user, db)
 }
 
 /// A fresh database for one test.
@@ -168,12 +132,13 @@ async fn ensure_template() {
         .execute(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("template lock: {e}"));
-    let exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(TEMPLATE)
-        .get_result::<Exists>(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("template lookup: {e}"))
-        .exists;
+    let exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(TEMPLATE)
+            .get_result::<Exists>(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("template lookup: {e}"))
+            .exists;
     if !exists {
         bootstrap::bootstrap_as_superuser(&url(SUPERUSER, "postgres"), TEMPLATE)
             .await

@@ -84,7 +84,10 @@ async fn limit_body(req: Request, next: Next) -> Response {
     }
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(_) => too_large(),
     }
 }

@@ -27,7 +27,10 @@ async fn get_healthz() -> Json<Value> {
 
 async fn get_readyz(State(db): State<Database>) -> (StatusCode, Json<Value>) {
     match tokio::time::timeout(Duration::from_secs(2), db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready", "database": "ok" }))),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "database": "ok" })),
+        ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unavailable");
             (

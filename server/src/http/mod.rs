@@ -76,7 +76,9 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     }
     let mut outcome = Ok(());
     while let Some(res) = tasks.join_next().await {
-        let res = res.map_err(|e| anyhow!("listener task failed: {e}")).and_then(|r| r);
+        let res = res
+            .map_err(|e| anyhow!("listener task failed: {e}"))
+            .and_then(|r| r);
         if let Err(e) = res {
             outcome = Err(e);
         }
@@ -87,8 +89,11 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
 }
 
 async fn run(listener: TcpListener, router: Router, shutdown: Shutdown) -> anyhow::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.requested())
-        .await
-        .context("serving HTTP")
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.requested())
+    .await
+    .context("serving HTTP")
 }

@@ -18,9 +18,15 @@ fn metiva(args: &[&str], env: &[(&str, &str)]) -> Output {
 fn assert_one_clear_line(out: &Output, needle: &str) {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("metiva: error:")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("metiva: error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "stderr: {stderr}");
-    assert!(errors.first().is_some_and(|l| l.contains(needle)), "stderr: {stderr}");
+    assert!(
+        errors.first().is_some_and(|l| l.contains(needle)),
+        "stderr: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     assert!(!stderr.contains("backtrace"), "stderr: {stderr}");
 }
@@ -37,9 +43,15 @@ fn help_lists_the_commands() {
 
 #[test]
 fn malformed_database_url() {
-    assert_one_clear_line(&metiva(&["serve"], &[("DATABASE_URL", "mysql://nope")]), "DATABASE_URL");
     assert_one_clear_line(
-        &metiva(&["serve"], &[("DATABASE_URL", "postgres://u@h:notaport/db")]),
+        &metiva(&["serve"], &[("DATABASE_URL", "mysql://nope")]),
+        "DATABASE_URL",
+    );
+    assert_one_clear_line(
+        &metiva(
+            &["serve"],
+            &[("DATABASE_URL", "postgres://u@h:notaport/db")],
+        ),
         "DATABASE_URL is malformed",
     );
 }
@@ -47,7 +59,10 @@ fn malformed_database_url() {
 #[test]
 fn unreachable_database() {
     // Port 1 on loopback: nothing listens there.
-    let out = metiva(&["serve"], &[("DATABASE_URL", "postgres://metiva_app@127.0.0.1:1/metiva")]);
+    let out = metiva(
+        &["serve"],
+        &[("DATABASE_URL", "postgres://metiva_app@127.0.0.1:1/metiva")],
+    );
     assert_one_clear_line(&out, "unreachable");
 }
 
@@ -56,7 +71,10 @@ fn missing_postgres_binaries() {
     let dir = metiva_testkit::scratch_dir("nobin");
     let out = metiva(
         &["serve"],
-        &[("METIVA_PG_BIN", "/nonexistent"), ("METIVA_DATA_DIR", &dir.to_string_lossy())],
+        &[
+            ("METIVA_PG_BIN", "/nonexistent"),
+            ("METIVA_DATA_DIR", &dir.to_string_lossy()),
+        ],
     );
     assert_one_clear_line(&out, "apt-get install -y postgresql");
 }
@@ -64,8 +82,17 @@ fn missing_postgres_binaries() {
 #[test]
 fn port_in_use() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let addr = busy.local_addr().unwrap_or_else(|e| panic!("{e}")).to_string();
-    let out = metiva(&["serve"], &[("METIVA_APP_ADDR", &addr), ("DATABASE_URL", "postgres://u@127.0.0.1:1/x")]);
+    let addr = busy
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    let out = metiva(
+        &["serve"],
+        &[
+            ("METIVA_APP_ADDR", &addr),
+            ("DATABASE_URL", "postgres://u@127.0.0.1:1/x"),
+        ],
+    );
     assert_one_clear_line(&out, "already in use");
 }
 
@@ -77,5 +104,8 @@ fn unknown_command_exits_2() {
 
 #[test]
 fn production_requires_a_database_url() {
-    assert_one_clear_line(&metiva(&["serve"], &[("METIVA_ENV", "production")]), "DATABASE_URL is required");
+    assert_one_clear_line(
+        &metiva(&["serve"], &[("METIVA_ENV", "production")]),
+        "DATABASE_URL is required",
+    );
 }

@@ -16,30 +16,56 @@ fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
 #[tokio::test]
 async fn the_database_check_server_function_writes_and_reads_postgres() {
     let tdb = TestDb::new().await;
-    let router = server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
 
-    let (status, body) = send(router.clone(), post("/api/system_status", "application/x-www-form-urlencoded", "")).await;
+    let (status, body) = send(
+        router.clone(),
+        post(
+            "/api/system_status",
+            "application/x-www-form-urlencoded",
+            "",
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""checks_recorded":0"#), "{body}");
     // The app runs as the runtime role, never the owner or a superuser.
     assert!(body.contains(r#""runtime_role":"metiva_app""#), "{body}");
 
     for expected in 1..=2 {
-        let (status, body) =
-            send(router.clone(), post("/api/run_database_check", "application/x-www-form-urlencoded", "")).await;
+        let (status, body) = send(
+            router.clone(),
+            post(
+                "/api/run_database_check",
+                "application/x-www-form-urlencoded",
+                "",
+            ),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(body.contains(&format!(r#""checks_recorded":{expected}"#)), "{body}");
+        assert!(
+            body.contains(&format!(r#""checks_recorded":{expected}"#)),
+            "{body}"
+        );
     }
 }
 
 #[tokio::test]
 async fn pages_render_on_the_server_with_live_data() {
     let tdb = TestDb::new().await;
-    let router = server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
     let (status, html) = send(router.clone(), get("/system")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("metiva_app"), "SSR should include the resource's data");
-    assert!(html.contains(app::BUILD_VERSION), "footer shows the build version");
+    assert!(
+        html.contains("metiva_app"),
+        "SSR should include the resource's data"
+    );
+    assert!(
+        html.contains(app::BUILD_VERSION),
+        "footer shows the build version"
+    );
     let (status, _) = send(router, get("/no/such/page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -47,19 +73,35 @@ async fn pages_render_on_the_server_with_live_data() {
 #[tokio::test]
 async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
     let tdb = TestDb::new().await;
-    let router = server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
     let big = vec![b'a'; server::http::MAX_BODY_BYTES + 1];
-    let (status, _) = send(router.clone(), post("/api/run_database_check", "application/x-www-form-urlencoded", big)).await;
+    let (status, _) = send(
+        router.clone(),
+        post(
+            "/api/run_database_check",
+            "application/x-www-form-urlencoded",
+            big,
+        ),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    let (status, _) = send(router, post("/api/does_not_exist", "application/json", "{}")).await;
+    let (status, _) = send(
+        router,
+        post("/api/does_not_exist", "application/json", "{}"),
+    )
+    .await;
     assert!(status.is_client_error(), "{status}");
 }
 
 #[tokio::test]
 async fn security_headers_are_set() {
     let tdb = TestDb::new().await;
-    let router = server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
-    let resp = tower::ServiceExt::oneshot(router, get("/")).await.unwrap_or_else(|e| match e {});
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let resp = tower::ServiceExt::oneshot(router, get("/"))
+        .await
+        .unwrap_or_else(|e| match e {});
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }

@@ -33,7 +33,9 @@ async fn readyz_recovers_after_a_database_restart() {
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e}"));
-    cluster.stop_when_process_exits(true).unwrap_or_else(|e| panic!("{e}"));
+    cluster
+        .stop_when_process_exits(true)
+        .unwrap_or_else(|e| panic!("{e}"));
     bootstrap::bootstrap_as_superuser(&cluster.url(SUPERUSER, "postgres"), "metiva")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -47,16 +49,17 @@ async fn readyz_recovers_after_a_database_restart() {
 
     assert_eq!(send(router.clone(), get("/readyz")).await.0, StatusCode::OK);
 
-    let mut cluster = tokio::task::spawn_blocking(move || {
-        cluster.stop().map(|()| cluster)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e}"))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut cluster = tokio::task::spawn_blocking(move || cluster.stop().map(|()| cluster))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let (status, body) = send(router.clone(), get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     // Liveness is unaffected: the process is fine, only the database is not.
-    assert_eq!(send(router.clone(), get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(
+        send(router.clone(), get("/healthz")).await.0,
+        StatusCode::OK
+    );
 
     let _cluster = tokio::task::spawn_blocking(move || cluster.restart().map(|()| cluster))
         .await
@@ -70,5 +73,8 @@ async fn readyz_recovers_after_a_database_restart() {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(recovered, "readyz did not recover after the database came back");
+    assert!(
+        recovered,
+        "readyz did not recover after the database came back"
+    );
 }

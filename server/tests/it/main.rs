@@ -24,7 +24,9 @@ pub async fn send(router: axum::Router, req: Request<Body>) -> (StatusCode, Stri
 }
 
 pub fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap_or_else(|e| panic!("{e}"))
+    Request::get(uri)
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A config pointing at an external database, as the app would run in

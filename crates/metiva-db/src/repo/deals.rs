@@ -85,24 +85,36 @@ pub async fn list_for_person(tc: &mut TenantConn<'_>, person: Uuid) -> Result<Ve
 
 pub async fn update(tc: &mut TenantConn<'_>, id: Uuid, f: &DealFields) -> Result<Deal, DbError> {
     let company = tc.company().as_str().to_string();
-    Ok(diesel::update(deals::table.filter(deals::company_id.eq(company)).filter(deals::id.eq(id)))
-        .set((
-            deals::title.eq(&f.title),
-            deals::value_cents.eq(f.value_cents),
-            deals::stage.eq(&f.stage),
-            deals::owner_user_id.eq(f.owner_user_id),
-            deals::person_id.eq(f.person_id),
-            deals::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(Deal::as_returning())
-        .get_result(tc.conn())
-        .await?)
+    Ok(diesel::update(
+        deals::table
+            .filter(deals::company_id.eq(company))
+            .filter(deals::id.eq(id)),
+    )
+    .set((
+        deals::title.eq(&f.title),
+        deals::value_cents.eq(f.value_cents),
+        deals::stage.eq(&f.stage),
+        deals::owner_user_id.eq(f.owner_user_id),
+        deals::person_id.eq(f.person_id),
+        deals::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(Deal::as_returning())
+    .get_result(tc.conn())
+    .await?)
 }
 
 pub async fn delete(tc: &mut TenantConn<'_>, id: Uuid) -> Result<(), DbError> {
     let company = tc.company().as_str().to_string();
-    let n = diesel::delete(deals::table.filter(deals::company_id.eq(company)).filter(deals::id.eq(id)))
-        .execute(tc.conn())
-        .await?;
-    if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+    let n = diesel::delete(
+        deals::table
+            .filter(deals::company_id.eq(company))
+            .filter(deals::id.eq(id)),
+    )
+    .execute(tc.conn())
+    .await?;
+    if n == 0 {
+        Err(DbError::NotFound)
+    } else {
+        Ok(())
+    }
 }

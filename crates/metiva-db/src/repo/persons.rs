@@ -67,7 +67,11 @@ pub async fn list(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<Person>, Db
         .await?)
 }
 
-pub async fn update(tc: &mut TenantConn<'_>, id: Uuid, f: &PersonFields) -> Result<Person, DbError> {
+pub async fn update(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    f: &PersonFields,
+) -> Result<Person, DbError> {
     let company = tc.company().as_str().to_string();
     Ok(diesel::update(
         persons::table
@@ -95,5 +99,9 @@ pub async fn delete(tc: &mut TenantConn<'_>, id: Uuid) -> Result<(), DbError> {
     )
     .execute(tc.conn())
     .await?;
-    if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(DbError::NotFound)
+    } else {
+        Ok(())
+    }
 }

@@ -9,11 +9,21 @@ use crate::fixtures::exec;
 #[tokio::test]
 async fn the_migrated_schema_passes_the_lint() {
     let tdb = TestDb::new().await;
-    let findings = catalog::lint_url(&tdb.app_url()).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(findings.is_empty(), "lint findings on the real schema: {findings:#?}");
+    let findings = catalog::lint_url(&tdb.app_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        findings.is_empty(),
+        "lint findings on the real schema: {findings:#?}"
+    );
     let mut conn = tdb.connect_as("metiva_app").await;
-    let n = catalog::tenant_table_count(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(n >= 4, "expected at least memberships, persons, deals, audit_log; got {n}");
+    let n = catalog::tenant_table_count(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        n >= 4,
+        "expected at least memberships, persons, deals, audit_log; got {n}"
+    );
 }
 
 /// Creates `sql` as the owner (or the superuser), lints, and expects the
@@ -21,12 +31,20 @@ async fn the_migrated_schema_passes_the_lint() {
 async fn expect_rule(as_superuser: bool, sql: &str, rule: &str, object: &str) {
     let tdb = TestDb::new().await;
     let mut conn = tdb
-        .connect_as(if as_superuser { "postgres" } else { "metiva_owner" })
+        .connect_as(if as_superuser {
+            "postgres"
+        } else {
+            "metiva_owner"
+        })
         .await;
     exec(&mut conn, sql).await;
-    let findings = catalog::lint_url(&tdb.app_url()).await.unwrap_or_else(|e| panic!("{e}"));
+    let findings = catalog::lint_url(&tdb.app_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        findings.iter().any(|f| f.rule == rule && f.object.contains(object)),
+        findings
+            .iter()
+            .any(|f| f.rule == rule && f.object.contains(object)),
         "rule {rule} did not fire on {object}; findings: {findings:#?}"
     );
 }
@@ -43,13 +61,21 @@ async fn a_table_following_every_rule_passes() {
     let tdb = TestDb::new().await;
     let mut conn = tdb.connect_as("metiva_owner").await;
     exec(&mut conn, &format!("CREATE TABLE t (company_id text NOT NULL, id int, PRIMARY KEY (company_id, id)); {GOOD}")).await;
-    let findings = catalog::lint_url(&tdb.app_url()).await.unwrap_or_else(|e| panic!("{e}"));
+    let findings = catalog::lint_url(&tdb.app_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
 #[tokio::test]
 async fn catches_rls_not_enabled() {
-    expect_rule(false, "CREATE TABLE t (company_id text, id int, PRIMARY KEY (company_id, id))", "enable_rls", "public.t").await;
+    expect_rule(
+        false,
+        "CREATE TABLE t (company_id text, id int, PRIMARY KEY (company_id, id))",
+        "enable_rls",
+        "public.t",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -133,7 +159,13 @@ async fn catches_a_policy_without_nullif() {
 
 #[tokio::test]
 async fn catches_a_missing_company_index() {
-    expect_rule(false, &format!("CREATE TABLE t (company_id text, id int PRIMARY KEY); {GOOD}"), "company_id_index", "public.t").await;
+    expect_rule(
+        false,
+        &format!("CREATE TABLE t (company_id text, id int PRIMARY KEY); {GOOD}"),
+        "company_id_index",
+        "public.t",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -164,25 +196,49 @@ async fn catches_a_non_composite_foreign_key() {
 
 #[tokio::test]
 async fn catches_truncate_granted_to_the_app() {
-    expect_rule(false, "GRANT TRUNCATE ON persons TO metiva_app", "no_truncate_for_app", "public.persons").await;
+    expect_rule(
+        false,
+        "GRANT TRUNCATE ON persons TO metiva_app",
+        "no_truncate_for_app",
+        "public.persons",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn catches_an_audit_log_the_app_can_rewrite() {
-    expect_rule(false, "GRANT UPDATE ON audit_log TO metiva_app", "audit_log_append_only", "public.audit_log").await;
+    expect_rule(
+        false,
+        "GRANT UPDATE ON audit_log TO metiva_app",
+        "audit_log_append_only",
+        "public.audit_log",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn catches_a_view_without_security_invoker() {
-    expect_rule(false, "CREATE VIEW v AS SELECT * FROM persons", "view_security_invoker", "public.v").await;
+    expect_rule(
+        false,
+        "CREATE VIEW v AS SELECT * FROM persons",
+        "view_security_invoker",
+        "public.v",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn accepts_a_security_invoker_view() {
     let tdb = TestDb::new().await;
     let mut conn = tdb.connect_as("metiva_owner").await;
-    exec(&mut conn, "CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM persons").await;
-    let findings = catalog::lint_url(&tdb.app_url()).await.unwrap_or_else(|e| panic!("{e}"));
+    exec(
+        &mut conn,
+        "CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM persons",
+    )
+    .await;
+    let findings = catalog::lint_url(&tdb.app_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(findings.is_empty(), "{findings:#?}");
 }
 

@@ -14,7 +14,9 @@ pub fn cid(s: &str) -> CompanyId {
 }
 
 pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
-    conn.batch_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// Three companies with one person each, created by the owner.

@@ -42,14 +42,23 @@ async fn interleaved_tenants_on_one_connection_see_only_their_own() {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(seen.0.setting.as_deref(), Some(t), "round {round}");
-            assert!(seen.1.iter().all(|p| p.company_id == t), "round {round}: {:?}", seen.1);
-            db.tenant(&company, async |tc| persons::create(tc, &new_person(&format!("{t}-{round}"))).await)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                seen.1.iter().all(|p| p.company_id == t),
+                "round {round}: {:?}",
+                seen.1
+            );
+            db.tenant(&company, async |tc| {
+                persons::create(tc, &new_person(&format!("{t}-{round}"))).await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         }
     }
     // Between requests the connection carries no tenant.
-    let outside = db.probe_without_tenant().await.unwrap_or_else(|e| panic!("{e}"));
+    let outside = db
+        .probe_without_tenant()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(outside.setting.as_deref(), Some(""));
     assert_eq!(outside.visible_persons, 0);
 }
@@ -70,7 +79,10 @@ async fn a_failed_closure_rolls_back_and_leaves_no_context() {
         .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(names.iter().all(|p| p.name != "never committed"), "{names:?}");
+    assert!(
+        names.iter().all(|p| p.name != "never committed"),
+        "{names:?}"
+    );
     // The same (only) connection, now for B: B's context, B's rows only.
     let b = db
         .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
@@ -109,8 +121,14 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
         persons::update(tc, victim.id, &new_person("blocked")).await
     });
     let cancelled = tokio::time::timeout(Duration::from_millis(500), request).await;
-    assert!(cancelled.is_err(), "the request should have been cancelled while blocked");
-    owner.batch_execute("ROLLBACK").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cancelled.is_err(),
+        "the request should have been cancelled while blocked"
+    );
+    owner
+        .batch_execute("ROLLBACK")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // The next request gets a clean connection: B's context, B's rows.
     let b = db
@@ -124,8 +142,14 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
         .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(a.iter().all(|p| p.name != "written before the cancel"), "{a:?}");
-    let outside = db.probe_without_tenant().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        a.iter().all(|p| p.name != "written before the cancel"),
+        "{a:?}"
+    );
+    let outside = db
+        .probe_without_tenant()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(outside.setting.as_deref(), Some(A));
     assert_eq!(outside.visible_persons, 0);
 }
@@ -136,7 +160,9 @@ async fn read_only_transactions_refuse_writes() {
     three_companies(&tdb).await;
     let db = tdb.database_with(&one_connection());
     let res = db
-        .tenant_read(&cid(A), async |tc| persons::create(tc, &new_person("nope")).await)
+        .tenant_read(&cid(A), async |tc| {
+            persons::create(tc, &new_person("nope")).await
+        })
         .await;
     assert!(res.is_err(), "{res:?}");
     let still_one = db

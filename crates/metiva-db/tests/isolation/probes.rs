@@ -23,7 +23,10 @@ async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
 }
 
 async fn affected(conn: &mut AsyncPgConnection, sql: &str) -> Result<usize, String> {
-    diesel::sql_query(sql).execute(conn).await.map_err(|e| e.to_string())
+    diesel::sql_query(sql)
+        .execute(conn)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 const TENANT_TABLES: &[&str] = &["memberships", "persons", "deals", "audit_log", "companies"];
@@ -34,14 +37,33 @@ async fn without_context_the_app_sees_nothing_and_cannot_write() {
     three_companies(&tdb).await;
     let mut app = tdb.connect_as("metiva_app").await;
     for t in TENANT_TABLES {
-        assert_eq!(count(&mut app, &format!("SELECT count(*) AS n FROM {t}")).await, 0, "{t}");
+        assert_eq!(
+            count(&mut app, &format!("SELECT count(*) AS n FROM {t}")).await,
+            0,
+            "{t}"
+        );
     }
-    let err = affected(&mut app, &format!("INSERT INTO persons (company_id, name) VALUES ('{A}', 'x')")).await;
-    assert!(err.as_ref().is_err_and(|e| e.contains("row-level security")), "{err:?}");
+    let err = affected(
+        &mut app,
+        &format!("INSERT INTO persons (company_id, name) VALUES ('{A}', 'x')"),
+    )
+    .await;
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("row-level security")),
+        "{err:?}"
+    );
     // Not even inside a transaction that never set the context.
-    app.batch_execute("BEGIN").await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM persons").await, 0);
-    app.batch_execute("ROLLBACK").await.unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute("BEGIN")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        count(&mut app, "SELECT count(*) AS n FROM persons").await,
+        0
+    );
+    app.batch_execute("ROLLBACK")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test]
@@ -49,36 +71,101 @@ async fn with_context_a_the_app_cannot_touch_b() {
     let tdb = TestDb::new().await;
     three_companies(&tdb).await;
     let mut app = tdb.connect_as("metiva_app").await;
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.company_id', '{A}', true)"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true)"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
 
     // Reads: only A's rows, even when asking for B's by name.
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM persons").await, 1);
-    assert_eq!(count(&mut app, &format!("SELECT count(*) AS n FROM persons WHERE company_id = '{B}'")).await, 0);
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM companies").await, 1);
+    assert_eq!(
+        count(&mut app, "SELECT count(*) AS n FROM persons").await,
+        1
+    );
+    assert_eq!(
+        count(
+            &mut app,
+            &format!("SELECT count(*) AS n FROM persons WHERE company_id = '{B}'")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&mut app, "SELECT count(*) AS n FROM companies").await,
+        1
+    );
     // Updates and deletes of B's rows touch nothing.
-    assert_eq!(affected(&mut app, &format!("UPDATE persons SET name = 'pwned' WHERE company_id = '{B}'")).await, Ok(0));
-    assert_eq!(affected(&mut app, &format!("DELETE FROM persons WHERE company_id = '{B}'")).await, Ok(0));
-    assert_eq!(affected(&mut app, &format!("UPDATE companies SET name = 'pwned' WHERE id = '{B}'")).await, Ok(0));
+    assert_eq!(
+        affected(
+            &mut app,
+            &format!("UPDATE persons SET name = 'pwned' WHERE company_id = '{B}'")
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        affected(
+            &mut app,
+            &format!("DELETE FROM persons WHERE company_id = '{B}'")
+        )
+        .await,
+        Ok(0)
+    );
+    assert_eq!(
+        affected(
+            &mut app,
+            &format!("UPDATE companies SET name = 'pwned' WHERE id = '{B}'")
+        )
+        .await,
+        Ok(0)
+    );
 
     // Inserts into B are rejected by WITH CHECK.
-    app.batch_execute("SAVEPOINT s").await.unwrap_or_else(|e| panic!("{e}"));
-    let err = affected(&mut app, &format!("INSERT INTO persons (company_id, name) VALUES ('{B}', 'planted')")).await;
-    assert!(err.as_ref().is_err_and(|e| e.contains("row-level security")), "{err:?}");
-    app.batch_execute("ROLLBACK TO SAVEPOINT s").await.unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute("SAVEPOINT s")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = affected(
+        &mut app,
+        &format!("INSERT INTO persons (company_id, name) VALUES ('{B}', 'planted')"),
+    )
+    .await;
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("row-level security")),
+        "{err:?}"
+    );
+    app.batch_execute("ROLLBACK TO SAVEPOINT s")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // Moving A's own row into B is rejected too.
     let err = affected(&mut app, &format!("UPDATE persons SET company_id = '{B}'")).await;
-    assert!(err.as_ref().is_err_and(|e| e.contains("row-level security")), "{err:?}");
-    app.batch_execute("ROLLBACK").await.unwrap_or_else(|e| panic!("{e}"));
-
-    // B's data is untouched (checked as B).
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.company_id', '{B}', true)"))
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("row-level security")),
+        "{err:?}"
+    );
+    app.batch_execute("ROLLBACK")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM persons WHERE name = 'Bravo lead'").await, 1);
-    app.batch_execute("COMMIT").await.unwrap_or_else(|e| panic!("{e}"));
+
+    // B's data is untouched (checked as B).
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{B}', true)"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        count(
+            &mut app,
+            "SELECT count(*) AS n FROM persons WHERE name = 'Bravo lead'"
+        )
+        .await,
+        1
+    );
+    app.batch_execute("COMMIT")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::test]
@@ -88,7 +175,10 @@ async fn the_app_cannot_truncate_or_rewrite_the_audit_log() {
     let mut app = tdb.connect_as("metiva_app").await;
     for t in ["persons", "deals", "memberships", "audit_log", "companies"] {
         let err = affected(&mut app, &format!("TRUNCATE {t}")).await;
-        assert!(err.as_ref().is_err_and(|e| e.contains("permission denied")), "{t}: {err:?}");
+        assert!(
+            err.as_ref().is_err_and(|e| e.contains("permission denied")),
+            "{t}: {err:?}"
+        );
     }
     app.batch_execute(&format!(
         "BEGIN; SELECT set_config('app.company_id', '{A}', true);
@@ -97,12 +187,21 @@ async fn the_app_cannot_truncate_or_rewrite_the_audit_log() {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     for sql in ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"] {
-        app.batch_execute("SAVEPOINT s").await.unwrap_or_else(|e| panic!("{e}"));
+        app.batch_execute("SAVEPOINT s")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let err = affected(&mut app, sql).await;
-        assert!(err.as_ref().is_err_and(|e| e.contains("permission denied")), "{sql}: {err:?}");
-        app.batch_execute("ROLLBACK TO SAVEPOINT s").await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            err.as_ref().is_err_and(|e| e.contains("permission denied")),
+            "{sql}: {err:?}"
+        );
+        app.batch_execute("ROLLBACK TO SAVEPOINT s")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
-    app.batch_execute("COMMIT").await.unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute("COMMIT")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[derive(QueryableByName)]
@@ -116,16 +215,21 @@ async fn a_reused_connection_reports_empty_context_and_sees_nothing() {
     let tdb = TestDb::new().await;
     three_companies(&tdb).await;
     let mut app = tdb.connect_as("metiva_app").await;
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.company_id', '{A}', true); COMMIT;"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true); COMMIT;"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let s = diesel::sql_query("SELECT current_setting('app.company_id', true) AS s")
         .get_result::<Setting>(&mut app)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // '' and not NULL: this is why the policies use NULLIF.
     assert_eq!(s.s.as_deref(), Some(""));
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM persons").await, 0);
+    assert_eq!(
+        count(&mut app, "SELECT count(*) AS n FROM persons").await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -146,12 +250,26 @@ async fn users_are_visible_only_through_a_membership_and_never_their_hash() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut app = tdb.connect_as("metiva_app").await;
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.company_id', '{A}', true)"))
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true)"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM users").await, 1);
+    assert_eq!(
+        count(
+            &mut app,
+            "SELECT count(*) AS n FROM users WHERE email = 'b@bravo.example'"
+        )
+        .await,
+        0
+    );
+    let err = affected(&mut app, "SELECT password_hash FROM users").await;
+    assert!(
+        err.as_ref().is_err_and(|e| e.contains("permission denied")),
+        "{err:?}"
+    );
+    app.batch_execute("ROLLBACK")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM users").await, 1);
-    assert_eq!(count(&mut app, "SELECT count(*) AS n FROM users WHERE email = 'b@bravo.example'").await, 0);
-    let err = affected(&mut app, "SELECT password_hash FROM users").await;
-    assert!(err.as_ref().is_err_and(|e| e.contains("permission denied")), "{err:?}");
-    app.batch_execute("ROLLBACK").await.unwrap_or_else(|e| panic!("{e}"));
 }

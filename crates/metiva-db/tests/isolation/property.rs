@@ -1,3 +1,7 @@
+#![expect(
+    clippy::indexing_slicing,
+    reason = "the test indexes its own model by construction; a panic is a test failure"
+)]
 //! Property test: random sequences of create/read/update/delete/list by
 //! three tenants, through the repository API. Each tenant's view always
 //! equals its own model, and no operation ever returns or changes another
@@ -19,12 +23,27 @@ const OPS_PER_CASE: usize = 3_400;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Create { t: usize, name: u16 },
+    Create {
+        t: usize,
+        name: u16,
+    },
     /// `pick` indexes into every row ever created, by any tenant.
-    Read { t: usize, pick: usize },
-    Update { t: usize, pick: usize, name: u16 },
-    Delete { t: usize, pick: usize },
-    List { t: usize },
+    Read {
+        t: usize,
+        pick: usize,
+    },
+    Update {
+        t: usize,
+        pick: usize,
+        name: u16,
+    },
+    Delete {
+        t: usize,
+        pick: usize,
+    },
+    List {
+        t: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -75,7 +94,9 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         match op {
             Op::Create { t, name } => {
                 let p = db
-                    .tenant(&cid(TENANTS[t]), async |tc| persons::create(tc, &fields(name)).await)
+                    .tenant(&cid(TENANTS[t]), async |tc| {
+                        persons::create(tc, &fields(name)).await
+                    })
                     .await
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 prop_assert_eq!(&p.company_id, TENANTS[t]);
@@ -84,47 +105,62 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Read { t, pick } => {
                 let (_, id) = m.all[pick % m.all.len()];
-                let got = db.tenant_read(&cid(TENANTS[t]), async |tc| persons::get(tc, id).await).await;
+                let got = db
+                    .tenant_read(&cid(TENANTS[t]), async |tc| persons::get(tc, id).await)
+                    .await;
                 match m.live[t].get(&id) {
                     Some(name) => {
                         let p = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
                         prop_assert_eq!(&p.name, name);
                         prop_assert_eq!(&p.company_id, TENANTS[t]);
                     }
-                    None => prop_assert!(matches!(got, Err(DbError::NotFound)), "read {id} as {t}: {got:?}"),
+                    None => prop_assert!(
+                        matches!(got, Err(DbError::NotFound)),
+                        "read {id} as {t}: {got:?}"
+                    ),
                 }
             }
             Op::Update { t, pick, name } => {
                 let (_, id) = m.all[pick % m.all.len()];
                 let got = db
-                    .tenant(&cid(TENANTS[t]), async |tc| persons::update(tc, id, &fields(name)).await)
+                    .tenant(&cid(TENANTS[t]), async |tc| {
+                        persons::update(tc, id, &fields(name)).await
+                    })
                     .await;
                 if m.live[t].contains_key(&id) {
                     let p = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(&p.company_id, TENANTS[t]);
                     m.live[t].insert(id, p.name);
                 } else {
-                    prop_assert!(matches!(got, Err(DbError::NotFound)), "update {id} as {t}: {got:?}");
+                    prop_assert!(
+                        matches!(got, Err(DbError::NotFound)),
+                        "update {id} as {t}: {got:?}"
+                    );
                 }
             }
             Op::Delete { t, pick } => {
                 let (_, id) = m.all[pick % m.all.len()];
-                let got = db.tenant(&cid(TENANTS[t]), async |tc| persons::delete(tc, id).await).await;
+                let got = db
+                    .tenant(&cid(TENANTS[t]), async |tc| persons::delete(tc, id).await)
+                    .await;
                 if m.live[t].remove(&id).is_some() {
                     prop_assert!(got.is_ok(), "delete own {id}: {got:?}");
                 } else {
-                    prop_assert!(matches!(got, Err(DbError::NotFound)), "delete {id} as {t}: {got:?}");
+                    prop_assert!(
+                        matches!(got, Err(DbError::NotFound)),
+                        "delete {id} as {t}: {got:?}"
+                    );
                 }
             }
             Op::List { t } => {
                 let rows = db
-                    .tenant_read(&cid(TENANTS[t]), async |tc| persons::list(tc, 100_000).await)
+                    .tenant_read(&cid(TENANTS[t]), async |tc| {
+                        persons::list(tc, 100_000).await
+                    })
                     .await
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let seen: BTreeMap<Uuid, String> = rows
-                    .iter()
-                    .map(|p| (p.id, p.name.clone()))
-                    .collect();
+                let seen: BTreeMap<Uuid, String> =
+                    rows.iter().map(|p| (p.id, p.name.clone())).collect();
                 prop_assert!(rows.iter().all(|p| p.company_id == TENANTS[t]));
                 prop_assert_eq!(&seen, &m.live[t]);
             }

@@ -10,8 +10,8 @@ mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::{SsrMode, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, StaticSegment};
 
 /// The build version shown in the footer: the crate version, plus the git
 /// commit when the build was given one (`METIVA_GIT_SHA`, set by xtask).

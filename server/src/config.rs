@@ -33,6 +33,10 @@ pub struct Config {
     pub login_addr: SocketAddr,
     pub database: DatabaseConfig,
     pub site_root: String,
+    /// `METIVA_ENCRYPTION_KEY`, unparsed: the checks say what is wrong.
+    pub encryption_key: Option<String>,
+    /// `METIVA_REGION`.
+    pub region: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -92,6 +96,8 @@ impl Config {
             login_addr: addr("METIVA_LOGIN_ADDR", "127.0.0.1:3001")?,
             database,
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            encryption_key: var("METIVA_ENCRYPTION_KEY"),
+            region: var("METIVA_REGION"),
         })
     }
 }

@@ -7,7 +7,8 @@ use anyhow::{Context, anyhow};
 use metiva_db::{Database, PoolSettings, bootstrap};
 use metiva_embedded_pg::Cluster;
 
-use crate::config::{Config, DatabaseConfig};
+use crate::checks::{self, Outcome};
+use crate::config::{Config, DatabaseConfig, Mode};
 
 /// The database name the embedded default uses.
 const EMBEDDED_DB: &str = "metiva";
@@ -57,9 +58,23 @@ async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
     Ok(cluster)
 }
 
-/// Opens the runtime database for serving. The embedded default is
-/// bootstrapped and migrated; an external database must be reachable now.
+/// Opens the runtime database for serving and refuses, closing it again,
+/// when any fail-closed check fails.
 pub async fn open(config: &Config) -> anyhow::Result<OpenDatabase> {
+    let open = open_unchecked(config).await?;
+    match checks::refuse_unsafe(config, &open.db).await {
+        Ok(()) => Ok(open),
+        Err(e) => {
+            open.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Opens the runtime database without the safety checks. The embedded
+/// default is bootstrapped and migrated; an external database must be
+/// reachable now.
+async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
     let settings = PoolSettings::default();
     match &config.database {
         DatabaseConfig::Embedded { data_dir } => {
@@ -107,4 +122,74 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `metiva seed-demo`: loads the demo data as the owner role.
+pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    // Security: the demo users share a published password.
+    if config.mode == Mode::Production {
+        anyhow::bail!(
+            "seed-demo is refused in production: the demo users have a published password"
+        );
+    }
+    let mut cluster = None;
+    let owner_url = match &config.database {
+        DatabaseConfig::Embedded { data_dir } => {
+            let c = start_embedded(data_dir).await?;
+            let url = c.url(bootstrap::OWNER_ROLE, EMBEDDED_DB);
+            cluster = Some(c);
+            url
+        }
+        DatabaseConfig::External { migration_url, .. } => migration_url
+            .clone()
+            .ok_or_else(|| anyhow!("DATABASE_MIGRATION_URL (the owner role) is required to seed an external database"))?,
+    };
+    let owner = Database::connect(&owner_url, &PoolSettings::default())?;
+    let hash = tokio::task::spawn_blocking(|| {
+        let pw = metiva_security::password::Password::new(metiva_db::seed::DEMO_PASSWORD)?;
+        metiva_security::password::hash(&pw, metiva_security::password::PRODUCTION_COST)
+    })
+    .await??;
+    let report = owner
+        .seed_demo(&hash)
+        .await
+        .context("loading the demo data")?;
+    println!(
+        "demo data: {} workspace(s) created, {} already present; users sign in with password `{}`",
+        report.companies_created,
+        report.companies_present,
+        metiva_db::seed::DEMO_PASSWORD
+    );
+    OpenDatabase { db: owner, cluster }.close().await;
+    Ok(())
+}
+
+/// `metiva check`: every check on one line; an error if any failed.
+pub async fn check(config: &Config) -> anyhow::Result<()> {
+    let mut all = checks::config_checks(config);
+    let open = open_unchecked(config).await;
+    match &open {
+        Ok(o) => {
+            all.push(checks::Check {
+                outcome: Outcome::Pass,
+                line: "database reachable as the runtime role".into(),
+            });
+            all.extend(checks::database_checks(&o.db).await?);
+        }
+        Err(e) => all.push(checks::Check {
+            outcome: Outcome::Fail,
+            line: format!("database: {e:#}"),
+        }),
+    }
+    for c in &all {
+        println!("{c}");
+    }
+    if let Ok(o) = open {
+        o.close().await;
+    }
+    let failed = all.iter().filter(|c| c.outcome == Outcome::Fail).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
+    Ok(())
 }

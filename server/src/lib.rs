@@ -2,6 +2,7 @@
 //! routers (dashboard, login service), the CLI. `main.rs` is a thin shell
 //! around it so integration tests can drive the routers in process.
 
+pub mod checks;
 pub mod config;
 pub mod database;
 pub mod http;
@@ -16,6 +17,9 @@ Commands:
   serve [--only app|login]  run the dashboard (127.0.0.1:3000) and the login
                             service (127.0.0.1:3001) in one process
   migrate                   apply database migrations as the owner role
+  seed-demo                 load the demo workspaces and users (refused in production)
+  check                     production-readiness checks, one line each; exits
+                            non-zero on any failure
   help, --help              show this text
   --version                 print the version
 
@@ -31,6 +35,8 @@ PostgreSQL under METIVA_DATA_DIR (default .metiva/): the embedded default.
 pub enum Command {
     Serve { only: Option<http::Service> },
     Migrate,
+    SeedDemo,
+    Check,
     Help,
     Version,
 }
@@ -57,6 +63,8 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
             Command::Serve { only }
         }
         Some("migrate") => Command::Migrate,
+        Some("seed-demo") => Command::SeedDemo,
+        Some("check") => Command::Check,
         Some(other) => return Err(format!("unknown command `{other}` (try `metiva --help`)")),
     };
     if let Some(extra) = it.next() {
@@ -88,6 +96,8 @@ mod tests {
             })
         );
         assert_eq!(parse_args(&args("migrate")), Ok(Command::Migrate));
+        assert_eq!(parse_args(&args("seed-demo")), Ok(Command::SeedDemo));
+        assert_eq!(parse_args(&args("check")), Ok(Command::Check));
     }
 
     #[test]

@@ -43,6 +43,8 @@ fn main() -> ExitCode {
         match command {
             Command::Serve { only } => http::serve(config, only).await,
             Command::Migrate => database::migrate_only(&config).await,
+            Command::SeedDemo => database::seed_demo(&config).await,
+            Command::Check => database::check(&config).await,
             Command::Help | Command::Version => Ok(()),
         }
     });

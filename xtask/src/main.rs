@@ -159,6 +159,8 @@ const SSR_PACKAGES: &[&str] = &[
     "-p",
     "metiva-testkit",
     "-p",
+    "metiva-security",
+    "-p",
     "xtask",
 ];
 

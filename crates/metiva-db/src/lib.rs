@@ -14,6 +14,7 @@ mod ids;
 mod pool;
 pub mod repo;
 mod schema;
+pub mod seed;
 pub mod system;
 mod tenant;
 

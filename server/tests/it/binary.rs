@@ -109,3 +109,115 @@ fn production_requires_a_database_url() {
         "DATABASE_URL is required",
     );
 }
+
+/// Runs `metiva serve` against a test database as `role` and expects a
+/// refusal naming `needle`.
+async fn refuses_as(tdb: &metiva_testkit::TestDb, role: &str, needle: &str) {
+    let url = metiva_testkit::url(role, &tdb.name);
+    let out = tokio::task::spawn_blocking(move || metiva(&["serve"], &[("DATABASE_URL", &url)]))
+        .await
+        .unwrap();
+    assert_one_clear_line(&out, needle);
+}
+
+#[tokio::test]
+async fn refuses_to_serve_as_a_superuser() {
+    let tdb = metiva_testkit::TestDb::new().await;
+    refuses_as(
+        &tdb,
+        "postgres",
+        "refusing to serve: runtime role postgres is a superuser",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refuses_to_serve_as_the_table_owner() {
+    let tdb = metiva_testkit::TestDb::new().await;
+    refuses_as(
+        &tdb,
+        "metiva_owner",
+        "owns (or can act as the owner of) tenant tables",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refuses_to_serve_as_a_bypassrls_role() {
+    use diesel_async::SimpleAsyncConnection;
+    let tdb = metiva_testkit::TestDb::new().await;
+    let role = format!("bypass_{}", &tdb.name[2..10]);
+    let mut su = tdb.connect_as("postgres").await;
+    su.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN BYPASSRLS; GRANT CONNECT ON DATABASE {} TO {role}; GRANT USAGE ON SCHEMA public TO {role};",
+        tdb.name
+    ))
+    .await
+    .unwrap();
+    refuses_as(&tdb, &role, "has BYPASSRLS").await;
+}
+
+#[tokio::test]
+async fn refuses_to_serve_when_a_tenant_table_lacks_rls() {
+    use diesel_async::SimpleAsyncConnection;
+    let tdb = metiva_testkit::TestDb::new().await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute("CREATE SCHEMA reporting; CREATE TABLE reporting.leads_copy (company_id text, id int, PRIMARY KEY (company_id, id))")
+        .await
+        .unwrap();
+    refuses_as(&tdb, "metiva_app", "catalog lint: reporting.leads_copy").await;
+}
+
+#[tokio::test]
+async fn check_prints_one_line_per_check_and_fails_on_any_failure() {
+    let tdb = metiva_testkit::TestDb::new().await;
+    let good = metiva_testkit::url("metiva_app", &tdb.name);
+    let out = tokio::task::spawn_blocking(move || metiva(&["check"], &[("DATABASE_URL", &good)]))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("PASS") || l.starts_with("SKIP")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("catalog lint clean"), "{stdout}");
+
+    let su = metiva_testkit::url("postgres", &tdb.name);
+    let out = tokio::task::spawn_blocking(move || {
+        metiva(
+            &["check"],
+            &[
+                ("DATABASE_URL", &su),
+                ("METIVA_ENV", "production"),
+                ("METIVA_REGION", "us-east-1"),
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "FAIL  METIVA_ENCRYPTION_KEY is missing",
+        "FAIL  METIVA_REGION \"us-east-1\" is not a known EU region",
+        "FAIL  runtime role postgres is a superuser",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn seed_demo_is_refused_in_production() {
+    let out = metiva(
+        &["seed-demo"],
+        &[
+            ("METIVA_ENV", "production"),
+            ("DATABASE_URL", "postgres://u@127.0.0.1:1/x"),
+        ],
+    );
+    assert_one_clear_line(&out, "seed-demo is refused in production");
+}

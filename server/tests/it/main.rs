@@ -41,5 +41,7 @@ pub fn test_config(db_url: &str) -> server::config::Config {
             migration_url: None,
         },
         site_root: "target/site".into(),
+        encryption_key: None,
+        region: None,
     }
 }

@@ -24,3 +24,13 @@ pub async fn current(tc: &mut TenantConn<'_>) -> Result<Company, DbError> {
         .first(tc.conn())
         .await?)
 }
+
+/// Creates the connection's own company (the id comes from the context).
+pub async fn create(tc: &mut TenantConn<'_>, name: &str) -> Result<Company, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(diesel::insert_into(companies::table)
+        .values((companies::id.eq(company), companies::name.eq(name)))
+        .returning(Company::as_returning())
+        .get_result(tc.conn())
+        .await?)
+}

@@ -35,3 +35,23 @@ pub async fn list(tc: &mut TenantConn<'_>) -> Result<Vec<Member>, DbError> {
         .load(tc.conn())
         .await?)
 }
+
+/// Adds a user to the connection's company.
+pub async fn create(
+    tc: &mut TenantConn<'_>,
+    user_id: Uuid,
+    role: &str,
+    status: &str,
+) -> Result<(), DbError> {
+    let company = tc.company().as_str().to_string();
+    diesel::insert_into(memberships::table)
+        .values((
+            memberships::company_id.eq(company),
+            memberships::user_id.eq(user_id),
+            memberships::role.eq(role),
+            memberships::status.eq(status),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(())
+}

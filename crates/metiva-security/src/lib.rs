@@ -1,0 +1,3 @@
+//! Security primitives, free of any web framework.
+
+pub mod password;

@@ -1,0 +1,248 @@
+//! Fail-closed startup checks, and `metiva check`.
+//!
+//! # Security
+//! Every mode refuses to serve when the runtime role could bypass RLS
+//! (superuser, BYPASSRLS, owner of a tenant table or a member of its owner)
+//! or when the catalog lint finds any tenant table without ENABLE + FORCE
+//! RLS and a restrictive tenant policy. Production also refuses a missing
+//! or malformed encryption key and a region outside the EU. There is no
+//! override flag: the unsafe configuration cannot serve.
+
+use base64::Engine as _;
+use metiva_db::Database;
+
+use crate::config::{Config, Mode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// Not required in this mode (development).
+    Skip,
+}
+
+/// One line of `metiva check`.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub outcome: Outcome,
+    pub line: String,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tag = match self.outcome {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Skip => "SKIP",
+        };
+        write!(f, "{tag}  {}", self.line)
+    }
+}
+
+fn check(ok: bool, pass: String, fail: String) -> Check {
+    if ok {
+        Check {
+            outcome: Outcome::Pass,
+            line: pass,
+        }
+    } else {
+        Check {
+            outcome: Outcome::Fail,
+            line: fail,
+        }
+    }
+}
+
+/// EU data regions we accept (AWS, which Neon runs on, plus the common
+/// names of the other clouds). Switzerland, the UK and Norway are not in
+/// the EU, so eu-central-2 (Zurich) and eu-west-2 (London) are not here.
+pub const EU_REGIONS: &[&str] = &[
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "aws-eu-central-1",
+    "aws-eu-west-1",
+    "aws-eu-west-3",
+    "aws-eu-north-1",
+    "westeurope",
+    "northeurope",
+    "germanywestcentral",
+    "francecentral",
+    "swedencentral",
+    "italynorth",
+    "europe-west1",
+    "europe-west3",
+    "europe-west4",
+    "europe-west8",
+    "europe-west9",
+    "europe-north1",
+    "europe-southwest1",
+    "europe-central2",
+];
+
+/// Checks of the configuration alone.
+pub fn config_checks(config: &Config) -> Vec<Check> {
+    let production = config.mode == Mode::Production;
+    let mut out = Vec::new();
+    let key = config.encryption_key.as_deref().map(|k| {
+        base64::engine::general_purpose::STANDARD
+            .decode(k.trim())
+            .map(|bytes| bytes.len())
+    });
+    out.push(match (production, key) {
+        (_, Some(Ok(32))) => check(true, "METIVA_ENCRYPTION_KEY is 32 bytes of base64".into(), String::new()),
+        (true, None) => check(false, String::new(), "METIVA_ENCRYPTION_KEY is missing (base64 of 32 bytes; `openssl rand -base64 32`)".into()),
+        (true, Some(Ok(n))) => check(false, String::new(), format!("METIVA_ENCRYPTION_KEY decodes to {n} bytes, not 32")),
+        (true, Some(Err(_))) => check(false, String::new(), "METIVA_ENCRYPTION_KEY is not valid base64".into()),
+        (false, _) => Check {
+            outcome: Outcome::Skip,
+            line: "METIVA_ENCRYPTION_KEY not required in development (local keys are generated and the app says so)".into(),
+        },
+    });
+    let region = config.region.as_deref();
+    out.push(match (production, region) {
+        (_, Some(r)) if EU_REGIONS.contains(&r) => check(
+            true,
+            format!("METIVA_REGION {r} is in the EU"),
+            String::new(),
+        ),
+        (true, Some(r)) => check(
+            false,
+            String::new(),
+            format!("METIVA_REGION {r:?} is not a known EU region"),
+        ),
+        (true, None) => check(
+            false,
+            String::new(),
+            "METIVA_REGION is missing (it must name an EU region, e.g. eu-central-1)".into(),
+        ),
+        (false, r) => Check {
+            outcome: Outcome::Skip,
+            line: format!(
+                "METIVA_REGION not enforced in development ({})",
+                r.unwrap_or("unset")
+            ),
+        },
+    });
+    out
+}
+
+/// Checks of the live database, as the runtime role.
+pub async fn database_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
+    let posture = db.read_role_posture().await?;
+    let mut out = vec![
+        check(
+            !posture.superuser,
+            format!("runtime role {} is not a superuser", posture.role),
+            format!(
+                "runtime role {} is a superuser (RLS does not apply to it)",
+                posture.role
+            ),
+        ),
+        check(
+            !posture.bypass_rls,
+            format!("runtime role {} does not have BYPASSRLS", posture.role),
+            format!("runtime role {} has BYPASSRLS", posture.role),
+        ),
+        check(
+            posture.owned_tenant_tables.is_empty(),
+            format!("runtime role {} owns no tenant table", posture.role),
+            format!(
+                "runtime role {} owns (or can act as the owner of) tenant tables: {}",
+                posture.role,
+                posture.owned_tenant_tables.join(", ")
+            ),
+        ),
+    ];
+    let (findings, tables) = db.lint_catalog().await?;
+    if findings.is_empty() {
+        out.push(check(
+            true,
+            format!("{tables} tenant tables: RLS enabled and forced, restrictive tenant policies, catalog lint clean"),
+            String::new(),
+        ));
+    }
+    for f in findings {
+        out.push(check(false, String::new(), format!("catalog lint: {f}")));
+    }
+    Ok(out)
+}
+
+/// Runs every check; the first failure refuses startup with one line.
+pub async fn refuse_unsafe(config: &Config, db: &Database) -> anyhow::Result<()> {
+    let mut all = config_checks(config);
+    all.extend(database_checks(db).await?);
+    match all.into_iter().find(|c| c.outcome == Outcome::Fail) {
+        Some(failed) => anyhow::bail!("refusing to serve: {}", failed.line),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseConfig;
+
+    fn config(mode: Mode, key: Option<&str>, region: Option<&str>) -> Config {
+        Config {
+            mode,
+            app_addr: "127.0.0.1:0".parse().unwrap(),
+            login_addr: "127.0.0.1:0".parse().unwrap(),
+            database: DatabaseConfig::Embedded {
+                data_dir: ".metiva".into(),
+            },
+            site_root: "target/site".into(),
+            encryption_key: key.map(String::from),
+            region: region.map(String::from),
+        }
+    }
+
+    fn failures(c: &Config) -> Vec<String> {
+        config_checks(c)
+            .into_iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .map(|c| c.line)
+            .collect()
+    }
+
+    const GOOD_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+
+    #[test]
+    fn production_needs_a_32_byte_key_and_an_eu_region() {
+        assert!(
+            failures(&config(
+                Mode::Production,
+                Some(GOOD_KEY),
+                Some("eu-central-1")
+            ))
+            .is_empty()
+        );
+        let f = failures(&config(Mode::Production, None, Some("eu-central-1")));
+        assert!(f[0].contains("METIVA_ENCRYPTION_KEY is missing"), "{f:?}");
+        let f = failures(&config(
+            Mode::Production,
+            Some("c2hvcnQ="),
+            Some("eu-west-1"),
+        ));
+        assert!(f[0].contains("decodes to 5 bytes"), "{f:?}");
+        let f = failures(&config(Mode::Production, Some("!!!"), Some("eu-west-1")));
+        assert!(f[0].contains("not valid base64"), "{f:?}");
+        let f = failures(&config(Mode::Production, Some(GOOD_KEY), Some("us-east-1")));
+        assert!(f[0].contains("not a known EU region"), "{f:?}");
+        let f = failures(&config(Mode::Production, Some(GOOD_KEY), Some("eu-west-2")));
+        assert!(
+            f[0].contains("not a known EU region"),
+            "London is not in the EU: {f:?}"
+        );
+        let f = failures(&config(Mode::Production, Some(GOOD_KEY), None));
+        assert!(f[0].contains("METIVA_REGION is missing"), "{f:?}");
+    }
+
+    #[test]
+    fn development_skips_the_production_only_checks() {
+        assert!(failures(&config(Mode::Development, None, None)).is_empty());
+    }
+}

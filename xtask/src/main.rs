@@ -23,6 +23,7 @@ Usage: cargo xtask <command>
                     (dashboard http://127.0.0.1:3000, login http://127.0.0.1:3001)
   test              the whole suite: fmt, clippy (ssr and wasm), unit and
                     integration tests on a private PostgreSQL, Playwright
+  bench             benchmarks (release build); each prints its figures
   install           only install what is missing
 ";
 
@@ -32,6 +33,7 @@ fn main() {
         Some("run") => run(args.iter().any(|a| a == "--release")),
         Some("test") => test(),
         Some("install") => tools::ensure_all(true),
+        Some("bench") => bench(),
         _ => {
             print!("{USAGE}");
             std::process::exit(if args.is_empty() { 0 } else { 2 });
@@ -126,6 +128,13 @@ fn run(release: bool) -> Result<()> {
     Err(anyhow::anyhow!("cannot start {}: {err}", bin.display()))
 }
 
+/// `cargo xtask bench`: builds the benchmark binary in release mode and
+/// runs it; it starts its own private PostgreSQL.
+fn bench() -> Result<()> {
+    tools::ensure_postgres()?;
+    sh(cargo().args(["run", "--release", "--quiet", "-p", "metiva-bench"]))
+}
+
 struct Timings(Vec<(&'static str, Duration)>);
 
 impl Timings {
@@ -160,6 +169,8 @@ const SSR_PACKAGES: &[&str] = &[
     "metiva-testkit",
     "-p",
     "metiva-security",
+    "-p",
+    "metiva-bench",
     "-p",
     "xtask",
 ];

@@ -144,7 +144,7 @@ fn ensure_chromium() -> Result<()> {
     apt_install("chromium")
 }
 
-fn ensure_postgres() -> Result<()> {
+pub fn ensure_postgres() -> Result<()> {
     if metiva_embedded_pg::PgBinaries::locate().is_ok() {
         return Ok(());
     }

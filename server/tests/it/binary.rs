@@ -116,7 +116,7 @@ async fn refuses_as(tdb: &metiva_testkit::TestDb, role: &str, needle: &str) {
     let url = metiva_testkit::url(role, &tdb.name);
     let out = tokio::task::spawn_blocking(move || metiva(&["serve"], &[("DATABASE_URL", &url)]))
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_one_clear_line(&out, needle);
 }
 

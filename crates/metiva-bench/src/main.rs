@@ -1,0 +1,347 @@
+//! `cargo xtask bench`: the cost of isolation.
+//!
+//! A tenant-scoped primary-key read through `TenantConn` against the same
+//! read as a plain query (`WHERE company_id = $1`) by a role without RLS
+//! (BYPASSRLS). Both run on a private PostgreSQL started here, over its
+//! Unix socket, with 3 tenants × 2,000 persons. Variants are measured in
+//! interleaved rounds, so machine noise hits them alike; ratios come from
+//! one run.
+
+#![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use diesel::prelude::*;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use metiva_db::{CompanyId, Database, PoolSettings, bootstrap};
+use metiva_embedded_pg::{Cluster, SUPERUSER};
+use uuid::Uuid;
+
+const TENANTS: [&str; 3] = ["cmp_b00001", "cmp_b00002", "cmp_b00003"];
+const PERSONS_PER_TENANT: i32 = 2_000;
+const ROUNDS: usize = 20;
+const REQUESTS_PER_ROUND: usize = 500;
+const CONCURRENCY: usize = 16;
+const THROUGHPUT_WINDOW: Duration = Duration::from_millis(1_500);
+
+diesel::table! {
+    persons (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        organisation -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+type Row = (
+    String,
+    Uuid,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    chrono_free::Ts,
+    chrono_free::Ts,
+);
+
+/// Timestamps are read as raw microseconds: the bench needs no date type.
+mod chrono_free {
+    pub type Ts = diesel::pg::data_types::PgTimestamp;
+}
+
+#[derive(Clone)]
+struct Fixture {
+    app: Database,
+    plain: Pool<AsyncPgConnection>,
+    app_url: String,
+    targets: Vec<(CompanyId, Uuid)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Variant {
+    Plain,
+    TenantRead,
+    TenantReadWrite,
+    Naive,
+}
+
+impl Variant {
+    const ALL: [Variant; 4] = [
+        Variant::Plain,
+        Variant::TenantRead,
+        Variant::TenantReadWrite,
+        Variant::Naive,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain query, BYPASSRLS role",
+            Variant::TenantRead => "TenantConn tenant_read (pipelined)",
+            Variant::TenantReadWrite => "TenantConn tenant (awaits COMMIT)",
+            Variant::Naive => "naive BEGIN;set_config;query;COMMIT",
+        }
+    }
+}
+
+async fn one_request(
+    fx: &Fixture,
+    naive_conn: Option<&mut AsyncPgConnection>,
+    v: Variant,
+    i: usize,
+) -> Result<()> {
+    let (company, id) = fx
+        .targets
+        .get(i % fx.targets.len())
+        .cloned()
+        .ok_or_else(|| anyhow!("no targets"))?;
+    match v {
+        Variant::Plain => {
+            let mut conn = fx.plain.get().await?;
+            let row: Row = persons::table
+                .filter(persons::company_id.eq(company.as_str()))
+                .filter(persons::id.eq(id))
+                .first(&mut conn)
+                .await?;
+            anyhow::ensure!(row.1 == id);
+        }
+        Variant::TenantRead => {
+            let p = fx
+                .app
+                .tenant_read(&company, async |tc| {
+                    metiva_db::repo::persons::get(tc, id).await
+                })
+                .await?;
+            anyhow::ensure!(p.id == id);
+        }
+        Variant::TenantReadWrite => {
+            let p = fx
+                .app
+                .tenant(&company, async |tc| {
+                    metiva_db::repo::persons::get(tc, id).await
+                })
+                .await?;
+            anyhow::ensure!(p.id == id);
+        }
+        Variant::Naive => {
+            let conn = naive_conn.ok_or_else(|| anyhow!("naive needs a connection"))?;
+            conn.batch_execute("BEGIN").await?;
+            diesel::sql_query("SELECT set_config('app.company_id', $1, true)")
+                .bind::<diesel::sql_types::Text, _>(company.as_str())
+                .execute(conn)
+                .await?;
+            let row: Row = persons::table
+                .filter(persons::company_id.eq(company.as_str()))
+                .filter(persons::id.eq(id))
+                .first(conn)
+                .await?;
+            conn.batch_execute("COMMIT").await?;
+            anyhow::ensure!(row.1 == id);
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(idx).copied().unwrap_or_default()
+}
+
+async fn setup(dir: &std::path::Path) -> Result<(Cluster, Fixture)> {
+    let d = dir.to_path_buf();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&d)).await??;
+    let su = cluster.url(SUPERUSER, "postgres");
+    bootstrap::bootstrap_as_superuser(&su, "metiva").await?;
+    let owner = cluster.url(bootstrap::OWNER_ROLE, "metiva");
+    bootstrap::grant_schema_usage(&owner).await?;
+    bootstrap::run_migrations(&owner).await?;
+    let mut o = AsyncPgConnection::establish(&owner).await?;
+    for t in TENANTS {
+        o.batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.company_id', '{t}', true);
+             INSERT INTO companies (id, name) VALUES ('{t}', 'Bench {t}');
+             INSERT INTO persons (company_id, name, email)
+               SELECT '{t}', 'Person ' || g, 'p' || g || '@{t}.example' FROM generate_series(1, {PERSONS_PER_TENANT}) g;
+             COMMIT; ANALYZE persons;"
+        ))
+        .await?;
+    }
+    // The comparison role: no RLS applies to it (BYPASSRLS), same grants.
+    let mut s = AsyncPgConnection::establish(&cluster.url(SUPERUSER, "metiva")).await?;
+    s.batch_execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_plain') THEN
+           CREATE ROLE bench_plain LOGIN BYPASSRLS; END IF; END $$;
+         GRANT CONNECT ON DATABASE metiva TO bench_plain; GRANT USAGE ON SCHEMA public TO bench_plain;
+         GRANT SELECT ON persons TO bench_plain;",
+    )
+    .await?;
+    let app_url = cluster.url(bootstrap::APP_ROLE, "metiva");
+    let app = Database::connect(
+        &app_url,
+        &PoolSettings {
+            max_size: CONCURRENCY,
+            ..Default::default()
+        },
+    )?;
+    // Same pool behaviour as the app's (`Fast` recycling: no extra round
+    // trip per checkout), so only the isolation differs.
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let plain = Pool::builder(
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+            cluster.url("bench_plain", "metiva"),
+            config,
+        ),
+    )
+    .max_size(CONCURRENCY)
+    .build()?;
+    // Request targets: random persons of random tenants.
+    let mut targets = Vec::new();
+    for t in TENANTS {
+        let company = CompanyId::parse(t)?;
+        let ids = app
+            .tenant_read(&company, async |tc| {
+                metiva_db::repo::persons::list(tc, 200).await
+            })
+            .await?;
+        targets.extend(ids.into_iter().map(|p| (company.clone(), p.id)));
+    }
+    use rand::seq::SliceRandom;
+    targets.shuffle(&mut rand::rng());
+    Ok((
+        cluster,
+        Fixture {
+            app,
+            plain,
+            app_url,
+            targets,
+        },
+    ))
+}
+
+async fn latency(fx: &Fixture) -> Result<Vec<(Variant, Vec<Duration>)>> {
+    let mut naive = AsyncPgConnection::establish(&fx.app_url).await?;
+    let mut samples: Vec<(Variant, Vec<Duration>)> =
+        Variant::ALL.iter().map(|v| (*v, Vec::new())).collect();
+    // Warm-up: statement caches, pool connections.
+    for (v, _) in &samples {
+        for i in 0..200 {
+            one_request(fx, Some(&mut naive), *v, i).await?;
+        }
+    }
+    for round in 0..ROUNDS {
+        for (v, s) in samples.iter_mut() {
+            for i in 0..REQUESTS_PER_ROUND {
+                let t = Instant::now();
+                one_request(fx, Some(&mut naive), *v, round * REQUESTS_PER_ROUND + i).await?;
+                s.push(t.elapsed());
+            }
+        }
+    }
+    for (_, s) in samples.iter_mut() {
+        s.sort();
+    }
+    Ok(samples)
+}
+
+async fn throughput(fx: &Fixture, v: Variant) -> Result<f64> {
+    let deadline = Instant::now() + THROUGHPUT_WINDOW;
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..CONCURRENCY {
+        let fx = fx.clone();
+        tasks.spawn(async move {
+            let mut naive = match v {
+                Variant::Naive => Some(AsyncPgConnection::establish(&fx.app_url).await?),
+                _ => None,
+            };
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                one_request(&fx, naive.as_mut(), v, w * 7919 + n).await?;
+                n += 1;
+            }
+            anyhow::Ok(n)
+        });
+    }
+    let mut total = 0;
+    while let Some(r) = tasks.join_next().await {
+        total += r??;
+    }
+    Ok(total as f64 / THROUGHPUT_WINDOW.as_secs_f64())
+}
+
+async fn run() -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("metiva-bench-{}", std::process::id()));
+    let (mut cluster, fx) = setup(&dir).await.context("bench setup")?;
+    println!("isolation cost: tenant-scoped primary-key read vs plain query");
+    println!(
+        "  {} tenants x {} persons; latency: {} interleaved rounds x {} sequential requests per variant; throughput: {} concurrent clients for {:.1} s",
+        TENANTS.len(),
+        PERSONS_PER_TENANT,
+        ROUNDS,
+        REQUESTS_PER_ROUND,
+        CONCURRENCY,
+        THROUGHPUT_WINDOW.as_secs_f64()
+    );
+    let lat = latency(&fx).await?;
+    let mut tput = Vec::new();
+    for _ in 0..2 {
+        for v in Variant::ALL {
+            tput.push((v, throughput(&fx, v).await?));
+        }
+    }
+    let best = |v: Variant| {
+        tput.iter()
+            .filter(|(x, _)| *x == v)
+            .map(|(_, r)| *r)
+            .fold(0.0, f64::max)
+    };
+    let p50 = |v: Variant| {
+        lat.iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, s)| percentile(s, 0.50))
+            .unwrap_or_default()
+    };
+    let base_p50 = p50(Variant::Plain).as_secs_f64();
+    let base_tput = best(Variant::Plain);
+    println!(
+        "  {:<38} {:>8} {:>8} {:>10} {:>11} {:>12}",
+        "variant", "p50 µs", "p99 µs", "req/s", "p50 ratio", "req/s ratio"
+    );
+    for (v, s) in &lat {
+        let p50v = percentile(s, 0.50);
+        let p99v = percentile(s, 0.99);
+        let t = best(*v);
+        println!(
+            "  {:<38} {:>8.0} {:>8.0} {:>10.0} {:>10.2}x {:>11.2}x",
+            v.label(),
+            p50v.as_secs_f64() * 1e6,
+            p99v.as_secs_f64() * 1e6,
+            t,
+            p50v.as_secs_f64() / base_p50,
+            base_tput / t,
+        );
+    }
+    fx.app.close();
+    fx.plain.close();
+    drop(fx);
+    cluster.stop().map_err(|e| anyhow!("{e}"))?;
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run())
+}

@@ -41,18 +41,30 @@ mod ssr {
         use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
     }
 
-    /// Maps a database failure to an explicit status (server functions
-    /// default to 500) and an opaque message: details go to the log only.
-    pub fn db_failure(e: DbError) -> ServerFnError {
-        let opts = use_context::<leptos_axum::ResponseOptions>();
-        let (status, msg) = match &e {
+    /// The one error policy on the wire: an explicit status (server
+    /// functions default to 500) and a message that reveals nothing about
+    /// other tenants. Another tenant's row is simply "not found"; a unique
+    /// clash names no row.
+    pub fn status_for(e: &DbError) -> (u16, &'static str) {
+        match e {
             DbError::Unavailable(_) => (503, "The database is unavailable. Try again shortly."),
             DbError::NotFound => (404, "Not found."),
             DbError::Conflict { .. } => (409, "That conflicts with existing data."),
             DbError::Rejected(_) => (422, "The database refused that change."),
             DbError::Internal(_) => (500, "Something went wrong on our side."),
-        };
-        tracing::error!(error = %e, status, "server function failed");
+        }
+    }
+
+    /// Maps a database failure to its status and opaque message; the
+    /// detail goes to the log only.
+    pub fn db_failure(e: DbError) -> ServerFnError {
+        let opts = use_context::<leptos_axum::ResponseOptions>();
+        let (status, msg) = status_for(&e);
+        if status >= 500 {
+            tracing::error!(error = %e, status, "server function failed");
+        } else {
+            tracing::info!(error = %e, status, "server function refused");
+        }
         if let (Some(opts), Ok(code)) = (opts, http_status(status)) {
             opts.set_status(code);
         }
@@ -61,6 +73,41 @@ mod ssr {
 
     fn http_status(code: u16) -> Result<http::StatusCode, http::status::InvalidStatusCode> {
         http::StatusCode::from_u16(code)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn each_failure_has_its_documented_status_and_an_opaque_message() {
+            let cases = [
+                (DbError::Unavailable("pool timeout".into()), 503),
+                (DbError::NotFound, 404),
+                (
+                    DbError::Conflict {
+                        constraint: "persons_email_key".into(),
+                    },
+                    409,
+                ),
+                (
+                    DbError::Rejected("new row violates row-level security policy".into()),
+                    422,
+                ),
+                (
+                    DbError::Internal("relation persons_x does not exist".into()),
+                    500,
+                ),
+            ];
+            for (e, want) in cases {
+                let (status, msg) = status_for(&e);
+                assert_eq!(status, want, "{e:?}");
+                // Nothing from the database's own message reaches the client.
+                for leak in ["persons", "row-level", "pool", "relation"] {
+                    assert!(!msg.contains(leak), "{msg}");
+                }
+            }
+        }
     }
 }
 

@@ -8,6 +8,10 @@
 //! one run.
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the benchmark's baseline deliberately bypasses TenantConn"
+)]
 
 use std::time::{Duration, Instant};
 

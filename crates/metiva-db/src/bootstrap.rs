@@ -1,3 +1,7 @@
+#![expect(
+    clippy::disallowed_methods,
+    reason = "bootstrap connects as the superuser and the owner role, outside any tenant"
+)]
 //! Bootstrap: the cluster-wide roles, the database, and the migrations.
 //!
 //! # Security

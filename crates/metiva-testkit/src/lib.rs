@@ -7,6 +7,11 @@
 //! Without it, each test process starts its own throw-away cluster, which
 //! is slower but needs no setup.
 
+#![expect(
+    clippy::disallowed_methods,
+    reason = "test support opens raw connections as each role on purpose"
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -4,6 +4,7 @@
 mod binary;
 mod dashboard;
 mod health;
+mod lifecycle;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -20,6 +20,7 @@ Commands:
   seed-demo                 load the demo workspaces and users (refused in production)
   check                     production-readiness checks, one line each; exits
                             non-zero on any failure
+  keygen                    print a fresh METIVA_ENCRYPTION_KEY
   help, --help              show this text
   --version                 print the version
 
@@ -37,6 +38,7 @@ pub enum Command {
     Migrate,
     SeedDemo,
     Check,
+    Keygen,
     Help,
     Version,
 }
@@ -65,12 +67,24 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         Some("migrate") => Command::Migrate,
         Some("seed-demo") => Command::SeedDemo,
         Some("check") => Command::Check,
+        Some("keygen") => Command::Keygen,
         Some(other) => return Err(format!("unknown command `{other}` (try `metiva --help`)")),
     };
     if let Some(extra) = it.next() {
         return Err(format!("unexpected argument `{extra}`"));
     }
     Ok(cmd)
+}
+
+/// `metiva keygen`: a fresh 32-byte key from the OS's CSPRNG, in the form
+/// `metiva check` accepts. (The token signing key joins it with sign-in.)
+pub fn keygen() -> String {
+    use base64::Engine as _;
+    let key: [u8; 32] = rand::random();
+    format!(
+        "METIVA_ENCRYPTION_KEY={}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 #[cfg(test)]
@@ -98,6 +112,7 @@ mod tests {
         assert_eq!(parse_args(&args("migrate")), Ok(Command::Migrate));
         assert_eq!(parse_args(&args("seed-demo")), Ok(Command::SeedDemo));
         assert_eq!(parse_args(&args("check")), Ok(Command::Check));
+        assert_eq!(parse_args(&args("keygen")), Ok(Command::Keygen));
     }
 
     #[test]

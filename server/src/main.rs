@@ -25,6 +25,10 @@ fn main() -> ExitCode {
             println!("metiva {}", app::BUILD_VERSION);
             return ExitCode::SUCCESS;
         }
+        Command::Keygen => {
+            println!("{}", server::keygen());
+            return ExitCode::SUCCESS;
+        }
         _ => {}
     }
     init_tracing();
@@ -45,7 +49,7 @@ fn main() -> ExitCode {
             Command::Migrate => database::migrate_only(&config).await,
             Command::SeedDemo => database::seed_demo(&config).await,
             Command::Check => database::check(&config).await,
-            Command::Help | Command::Version => Ok(()),
+            Command::Help | Command::Version | Command::Keygen => Ok(()),
         }
     });
     match result {

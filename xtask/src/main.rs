@@ -172,6 +172,8 @@ const SSR_PACKAGES: &[&str] = &[
     "-p",
     "metiva-bench",
     "-p",
+    "metiva-roles",
+    "-p",
     "xtask",
 ];
 

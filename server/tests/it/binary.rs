@@ -221,3 +221,30 @@ fn seed_demo_is_refused_in_production() {
     );
     assert_one_clear_line(&out, "seed-demo is refused in production");
 }
+
+#[test]
+fn keygen_prints_a_key_that_check_accepts() {
+    let out = metiva(&["keygen"], &[]);
+    assert!(out.status.success());
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let key = line
+        .strip_prefix("METIVA_ENCRYPTION_KEY=")
+        .unwrap_or_else(|| panic!("{line}"));
+    let other = String::from_utf8_lossy(&metiva(&["keygen"], &[]).stdout)
+        .trim()
+        .to_string();
+    assert_ne!(line, other, "two runs must not print the same key");
+    let config = server::config::Config {
+        encryption_key: Some(key.to_string()),
+        region: Some("eu-central-1".into()),
+        mode: server::config::Mode::Production,
+        ..crate::test_config("postgres://unused@localhost/x")
+    };
+    let checks = server::checks::config_checks(&config);
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.outcome == server::checks::Outcome::Pass),
+        "{checks:?}"
+    );
+}

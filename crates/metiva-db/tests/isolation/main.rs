@@ -7,3 +7,4 @@ mod fixtures;
 mod pool_leak;
 mod probes;
 mod property;
+mod registry;

@@ -83,25 +83,55 @@ pub const EU_REGIONS: &[&str] = &[
     "europe-central2",
 ];
 
-/// Checks of the configuration alone.
-pub fn config_checks(config: &Config) -> Vec<Check> {
-    let production = config.mode == Mode::Production;
-    let mut out = Vec::new();
-    let key = config.encryption_key.as_deref().map(|k| {
+/// A key that must be base64 of exactly 32 bytes in production.
+fn key_check(production: bool, name: &str, value: Option<&str>, what: &str) -> Check {
+    let decoded = value.map(|k| {
         base64::engine::general_purpose::STANDARD
             .decode(k.trim())
             .map(|bytes| bytes.len())
     });
-    out.push(match (production, key) {
-        (_, Some(Ok(32))) => check(true, "METIVA_ENCRYPTION_KEY is 32 bytes of base64".into(), String::new()),
-        (true, None) => check(false, String::new(), "METIVA_ENCRYPTION_KEY is missing (base64 of 32 bytes; `openssl rand -base64 32`)".into()),
-        (true, Some(Ok(n))) => check(false, String::new(), format!("METIVA_ENCRYPTION_KEY decodes to {n} bytes, not 32")),
-        (true, Some(Err(_))) => check(false, String::new(), "METIVA_ENCRYPTION_KEY is not valid base64".into()),
+    match (production, decoded) {
+        (_, Some(Ok(32))) => check(
+            true,
+            format!("{name} is 32 bytes of base64 ({what})"),
+            String::new(),
+        ),
+        (true, None) => check(
+            false,
+            String::new(),
+            format!("{name} is missing (base64 of 32 bytes; `metiva keygen` prints one)"),
+        ),
+        (true, Some(Ok(n))) => check(
+            false,
+            String::new(),
+            format!("{name} decodes to {n} bytes, not 32"),
+        ),
+        (true, Some(Err(_))) => check(false, String::new(), format!("{name} is not valid base64")),
         (false, _) => Check {
             outcome: Outcome::Skip,
-            line: "METIVA_ENCRYPTION_KEY not required in development (local keys are generated and the app says so)".into(),
+            line: format!(
+                "{name} not required in development (local keys are generated and the app says so)"
+            ),
         },
-    });
+    }
+}
+
+/// Checks of the configuration alone.
+pub fn config_checks(config: &Config) -> Vec<Check> {
+    let production = config.mode == Mode::Production;
+    let mut out = Vec::new();
+    out.push(key_check(
+        production,
+        "METIVA_ENCRYPTION_KEY",
+        config.encryption_key.as_deref(),
+        "field encryption",
+    ));
+    out.push(key_check(
+        production,
+        "METIVA_TOKEN_SIGNING_KEY",
+        config.token_signing_key.as_deref(),
+        "the login service's Ed25519 seed",
+    ));
     let region = config.region.as_deref();
     out.push(match (production, region) {
         (_, Some(r)) if EU_REGIONS.contains(&r) => check(
@@ -197,6 +227,7 @@ mod tests {
             site_root: "target/site".into(),
             encryption_key: key.map(String::from),
             region: region.map(String::from),
+            token_signing_key: Some(GOOD_KEY.into()),
         }
     }
 
@@ -232,6 +263,13 @@ mod tests {
         assert!(f[0].contains("not valid base64"), "{f:?}");
         let f = failures(&config(Mode::Production, Some(GOOD_KEY), Some("us-east-1")));
         assert!(f[0].contains("not a known EU region"), "{f:?}");
+        let mut no_signing_key = config(Mode::Production, Some(GOOD_KEY), Some("eu-west-1"));
+        no_signing_key.token_signing_key = None;
+        let f = failures(&no_signing_key);
+        assert!(
+            f[0].contains("METIVA_TOKEN_SIGNING_KEY is missing"),
+            "{f:?}"
+        );
         let f = failures(&config(Mode::Production, Some(GOOD_KEY), Some("eu-west-2")));
         assert!(
             f[0].contains("not a known EU region"),

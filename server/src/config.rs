@@ -37,6 +37,8 @@ pub struct Config {
     pub encryption_key: Option<String>,
     /// `METIVA_REGION`.
     pub region: Option<String>,
+    /// `METIVA_TOKEN_SIGNING_KEY` (login service), unparsed.
+    pub token_signing_key: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -98,6 +100,7 @@ impl Config {
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             encryption_key: var("METIVA_ENCRYPTION_KEY"),
             region: var("METIVA_REGION"),
+            token_signing_key: var("METIVA_TOKEN_SIGNING_KEY"),
         })
     }
 }

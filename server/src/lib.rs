@@ -20,7 +20,8 @@ Commands:
   seed-demo                 load the demo workspaces and users (refused in production)
   check                     production-readiness checks, one line each; exits
                             non-zero on any failure
-  keygen                    print a fresh METIVA_ENCRYPTION_KEY
+  keygen                    print a fresh METIVA_ENCRYPTION_KEY and
+                            METIVA_TOKEN_SIGNING_KEY
   help, --help              show this text
   --version                 print the version
 
@@ -76,14 +77,19 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     Ok(cmd)
 }
 
-/// `metiva keygen`: a fresh 32-byte key from the OS's CSPRNG, in the form
-/// `metiva check` accepts. (The token signing key joins it with sign-in.)
+/// `metiva keygen`: fresh keys from the OS's CSPRNG, in the form `metiva
+/// check` accepts: the field-encryption key and the login service's Ed25519
+/// seed, with the public key id the dashboard will know it by.
 pub fn keygen() -> String {
     use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
     let key: [u8; 32] = rand::random();
+    let (signer, seed) = metiva_security::token::TokenSigner::generate();
     format!(
-        "METIVA_ENCRYPTION_KEY={}",
-        base64::engine::general_purpose::STANDARD.encode(key)
+        "METIVA_ENCRYPTION_KEY={}\nMETIVA_TOKEN_SIGNING_KEY={}\n# token key id: {}",
+        b64.encode(key),
+        b64.encode(seed),
+        signer.public_key().kid
     )
 }
 

@@ -223,24 +223,27 @@ fn seed_demo_is_refused_in_production() {
 }
 
 #[test]
-fn keygen_prints_a_key_that_check_accepts() {
+fn keygen_prints_keys_that_check_accepts() {
     let out = metiva(&["keygen"], &[]);
     assert!(out.status.success());
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let key = line
-        .strip_prefix("METIVA_ENCRYPTION_KEY=")
-        .unwrap_or_else(|| panic!("{line}"));
-    let other = String::from_utf8_lossy(&metiva(&["keygen"], &[]).stdout)
-        .trim()
-        .to_string();
-    assert_ne!(line, other, "two runs must not print the same key");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing in {text}"))
+            .to_string()
+    };
+    let other = String::from_utf8_lossy(&metiva(&["keygen"], &[]).stdout).to_string();
+    assert_ne!(text, other, "two runs must not print the same keys");
     let config = server::config::Config {
-        encryption_key: Some(key.to_string()),
+        encryption_key: Some(value("METIVA_ENCRYPTION_KEY")),
+        token_signing_key: Some(value("METIVA_TOKEN_SIGNING_KEY")),
         region: Some("eu-central-1".into()),
         mode: server::config::Mode::Production,
         ..crate::test_config("postgres://unused@localhost/x")
     };
     let checks = server::checks::config_checks(&config);
+    assert_eq!(checks.len(), 3);
     assert!(
         checks
             .iter()

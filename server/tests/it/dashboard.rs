@@ -105,3 +105,37 @@ async fn security_headers_are_set() {
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
+    let tdb = TestDb::new().await;
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let with = |headers: &[(&str, &str)]| {
+        let mut b = Request::post("/api/run_database_check")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header(header::HOST, "127.0.0.1:3000");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let (status, _) = send(router.clone(), with(&[("origin", "http://evil.example")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(router.clone(), with(&[("sec-fetch-site", "cross-site")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(router.clone(), with(&[("origin", "null")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = send(
+        router.clone(),
+        with(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("sec-fetch-site", "same-origin"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Nothing was written by the refused requests.
+    assert!(body.contains(r#""checks_recorded":1"#), "{body}");
+}

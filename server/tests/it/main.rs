@@ -44,5 +44,6 @@ pub fn test_config(db_url: &str) -> server::config::Config {
         site_root: "target/site".into(),
         encryption_key: None,
         region: None,
+        token_signing_key: None,
     }
 }

@@ -187,6 +187,18 @@ pub async fn database_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
             ),
         ),
     ];
+    out.push(check(
+        posture.privileged_memberships.is_empty(),
+        format!(
+            "runtime role {} cannot SET ROLE to a superuser or BYPASSRLS role",
+            posture.role
+        ),
+        format!(
+            "runtime role {} is a member of roles that bypass RLS: {}",
+            posture.role,
+            posture.privileged_memberships.join(", ")
+        ),
+    ));
     let (findings, tables) = db.lint_catalog().await?;
     if findings.is_empty() {
         out.push(check(

@@ -208,6 +208,10 @@ pub struct RolePosture {
     /// Tenant tables this role owns, or could own by `SET ROLE`.
     #[diesel(sql_type = diesel::sql_types::Array<Text>)]
     pub owned_tenant_tables: Vec<String>,
+    /// Other roles with SUPERUSER or BYPASSRLS that this role is a member
+    /// of (it could `SET ROLE` to them and escape RLS).
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    pub privileged_memberships: Vec<String>,
 }
 
 impl Database {
@@ -219,7 +223,10 @@ impl Database {
             "{TENANT_TABLES}
              SELECT r.rolname::text AS role, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls,
                     coalesce((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM tenant_tables c
-                              WHERE pg_has_role(current_user, c.relowner, 'MEMBER')), '{{}}') AS owned_tenant_tables
+                              WHERE pg_has_role(current_user, c.relowner, 'MEMBER')), '{{}}') AS owned_tenant_tables,
+                    coalesce((SELECT array_agg(p.rolname::text ORDER BY p.rolname) FROM pg_roles p
+                              WHERE (p.rolsuper OR p.rolbypassrls) AND p.rolname <> current_user
+                                AND pg_has_role(current_user, p.oid, 'MEMBER')), '{{}}') AS privileged_memberships
              FROM pg_roles r WHERE r.rolname = current_user"
         );
         Ok(diesel::sql_query(sql)

@@ -158,6 +158,23 @@ async fn refuses_to_serve_as_a_bypassrls_role() {
 }
 
 #[tokio::test]
+async fn refuses_to_serve_as_a_member_of_a_bypassrls_role() {
+    use diesel_async::SimpleAsyncConnection;
+    let tdb = metiva_testkit::TestDb::new().await;
+    let suffix = &tdb.name[2..10];
+    let (escape, app) = (format!("escape_{suffix}"), format!("app_{suffix}"));
+    let mut su = tdb.connect_as("postgres").await;
+    su.batch_execute(&format!(
+        "CREATE ROLE {escape} NOLOGIN BYPASSRLS; CREATE ROLE {app} LOGIN NOINHERIT IN ROLE {escape};
+         GRANT CONNECT ON DATABASE {db} TO {app}; GRANT USAGE ON SCHEMA public TO {app};",
+        db = tdb.name
+    ))
+    .await
+    .unwrap();
+    refuses_as(&tdb, &app, "is a member of roles that bypass RLS").await;
+}
+
+#[tokio::test]
 async fn refuses_to_serve_when_a_tenant_table_lacks_rls() {
     use diesel_async::SimpleAsyncConnection;
     let tdb = metiva_testkit::TestDb::new().await;

@@ -1,7 +1,10 @@
 import { test, expect, hydrated } from "./fixtures";
 
 test("the overview renders with Tailwind styles and the build version", async ({ page }) => {
-  await page.goto("/");
+  const response = await page.goto("/");
+  // A strict CSP with this response's nonce; hydration still works under it
+  // (any violation would be a console error, which fails the test).
+  expect(response?.headers()["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9_-]+' 'wasm-unsafe-eval'/);
   await hydrated(page);
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await expect(page.getByTestId("build-version")).toContainText("Version ");

@@ -6,6 +6,26 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// One labelled value, already formatted on the server so the browser
+/// bundle carries no formatting code (it is on a 250 KB gzip budget).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+    /// A stable hook for tests.
+    pub testid: String,
+}
+
+impl Fact {
+    pub fn new(label: &str, value: impl Into<String>, testid: &str) -> Self {
+        Self {
+            label: label.into(),
+            value: value.into(),
+            testid: testid.into(),
+        }
+    }
+}
+
 /// The database facts the System page shows. Holds nothing tenant-specific.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SystemStatusDto {
@@ -14,24 +34,50 @@ pub struct SystemStatusDto {
     pub checks_recorded: i64,
     pub last_check_at: Option<String>,
     pub last_round_trip_us: Option<i32>,
+    pub facts: Vec<Fact>,
+}
+
+/// The live isolation facts, read from the catalog as the runtime role.
+/// Deliberately small: the browser only displays it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsolationStatusDto {
+    /// True only when the role cannot bypass RLS and the lint is clean.
+    pub isolated: bool,
+    pub facts: Vec<Fact>,
 }
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::SystemStatusDto;
+    use super::{Fact, SystemStatusDto};
     use leptos::prelude::*;
     use metiva_db::{Database, DbError, system::SystemStatus};
 
     impl From<SystemStatus> for SystemStatusDto {
         fn from(s: SystemStatus) -> Self {
+            let last_check_at = s
+                .last_check_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+            let last = match (&last_check_at, s.last_round_trip_us) {
+                (Some(at), Some(us)) => format!("{at}, {us} µs round trip"),
+                _ => "never".to_string(),
+            };
+            let facts = vec![
+                Fact::new("PostgreSQL", s.server_version.clone(), "server-version"),
+                Fact::new("Runtime role", s.current_role.clone(), "runtime-role"),
+                Fact::new(
+                    "Checks recorded",
+                    s.checks_recorded.to_string(),
+                    "checks-recorded",
+                ),
+                Fact::new("Last check", last, "last-check"),
+            ];
             Self {
                 server_version: s.server_version,
                 runtime_role: s.current_role,
                 checks_recorded: s.checks_recorded,
-                last_check_at: s
-                    .last_check_at
-                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+                last_check_at,
                 last_round_trip_us: s.last_round_trip_us,
+                facts,
             }
         }
     }
@@ -130,4 +176,50 @@ pub async fn run_database_check() -> Result<SystemStatusDto, ServerFnError> {
         .await
         .map(Into::into)
         .map_err(ssr::db_failure)
+}
+
+/// Reads the runtime role's posture and runs the catalog lint, live.
+#[server(endpoint = "isolation_status")]
+pub async fn isolation_status() -> Result<IsolationStatusDto, ServerFnError> {
+    let db = ssr::database()?;
+    let posture = db.read_role_posture().await.map_err(ssr::db_failure)?;
+    let (findings, tenant_tables) = db.lint_catalog().await.map_err(ssr::db_failure)?;
+    let bypass_rls = posture.bypass_rls || !posture.privileged_memberships.is_empty();
+    let owned = posture.owned_tenant_tables.len();
+    let findings: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    let isolated = !posture.superuser && !bypass_rls && owned == 0 && findings.is_empty();
+    let checked_at = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let role_line = format!(
+        "{}: {}, {}, owns {owned} tenant tables",
+        posture.role,
+        if posture.superuser {
+            "superuser"
+        } else {
+            "not a superuser"
+        },
+        if bypass_rls {
+            "can bypass RLS"
+        } else {
+            "cannot bypass RLS"
+        },
+    );
+    let tables_line = if findings.is_empty() {
+        format!(
+            "{tenant_tables} tenant tables, each with RLS enabled and forced and a restrictive tenant policy"
+        )
+    } else {
+        format!(
+            "{tenant_tables} tenant tables, {} problem(s): {}",
+            findings.len(),
+            findings.join("; ")
+        )
+    };
+    let facts = vec![
+        Fact::new("Runtime role", role_line, "isolation-role"),
+        Fact::new("Tenant tables", tables_line, "isolation-tables"),
+        Fact::new("Checked", checked_at, "isolation-checked"),
+    ];
+    Ok(IsolationStatusDto { isolated, facts })
 }

@@ -3,7 +3,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::api::{RunDatabaseCheck, SystemStatusDto, system_status};
+use crate::api::{Fact, RunDatabaseCheck, isolation_status, system_status};
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -61,6 +61,7 @@ pub fn SystemPage() -> impl IntoView {
     let check = ServerAction::<RunDatabaseCheck>::new();
     let status = Resource::new(move || check.version().get(), |_| system_status());
     let pending = check.pending();
+    let isolation = Resource::new(|| (), |_| isolation_status());
 
     view! {
         <section class="space-y-6">
@@ -74,7 +75,7 @@ pub fn SystemPage() -> impl IntoView {
                 <div class="mt-4 min-h-24">
                     <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                         {move || status.get().map(|r| match r {
-                            Ok(s) => view! { <StatusTable s /> }.into_any(),
+                            Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
                             Err(e) => view! {
                                 <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
                             }.into_any(),
@@ -92,26 +93,49 @@ pub fn SystemPage() -> impl IntoView {
                     </button>
                 </ActionForm>
             </div>
+            <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+                <h2 class="font-medium">"Isolation"</h2>
+                <div class="mt-4 min-h-24">
+                    <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Checking the catalog…"</p> }>
+                        {move || isolation.get().map(|r| match r {
+                            Ok(i) => view! {
+                                <p>
+                                    <span
+                                        data-testid="isolation-state"
+                                        class=if i.isolated {
+                                            "inline-flex rounded-md px-2 py-1 text-xs font-medium ring-1 ring-inset bg-emerald-50 text-emerald-800 ring-emerald-600/20"
+                                        } else {
+                                            "inline-flex rounded-md px-2 py-1 text-xs font-medium ring-1 ring-inset bg-red-50 text-red-800 ring-red-600/20"
+                                        }
+                                    >
+                                        {if i.isolated { "Isolated" } else { "Not isolated" }}
+                                    </span>
+                                </p>
+                                <FactList facts=i.facts />
+                            }.into_any(),
+                            Err(e) => view! {
+                                <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
+                            }.into_any(),
+                        })}
+                    </Suspense>
+                </div>
+            </div>
         </section>
     }
 }
 
+/// Labelled values, formatted by the server.
 #[component]
-fn StatusTable(s: SystemStatusDto) -> impl IntoView {
-    let last = match (s.last_check_at, s.last_round_trip_us) {
-        (Some(at), Some(us)) => format!("{at}, {us} µs round trip"),
-        _ => "never".to_string(),
-    };
+fn FactList(facts: Vec<Fact>) -> impl IntoView {
     view! {
-        <dl class="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-            <dt class="text-slate-500">"PostgreSQL"</dt>
-            <dd data-testid="server-version">{s.server_version}</dd>
-            <dt class="text-slate-500">"Runtime role"</dt>
-            <dd data-testid="runtime-role" class="font-mono">{s.runtime_role}</dd>
-            <dt class="text-slate-500">"Checks recorded"</dt>
-            <dd data-testid="checks-recorded">{s.checks_recorded}</dd>
-            <dt class="text-slate-500">"Last check"</dt>
-            <dd data-testid="last-check">{last}</dd>
+        <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
+            {facts
+                .into_iter()
+                .map(|f| view! {
+                    <dt class="text-slate-500">{f.label}</dt>
+                    <dd data-testid=f.testid>{f.value}</dd>
+                })
+                .collect_view()}
         </dl>
     }
 }

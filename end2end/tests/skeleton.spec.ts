@@ -51,3 +51,11 @@ test("navigation works and unknown pages say so", async ({ page }) => {
   const resp = await page.request.get("/definitely-not-here");
   expect(resp.status()).toBe(404);
 });
+
+test("the system page shows live isolation facts from the catalog", async ({ page }) => {
+  await page.goto("/system");
+  await hydrated(page);
+  await expect(page.getByTestId("isolation-state")).toHaveText("Isolated");
+  await expect(page.getByTestId("isolation-role")).toContainText("metiva_app: not a superuser, cannot bypass RLS, owns 0 tenant tables");
+  await expect(page.getByTestId("isolation-tables")).toContainText(/\d+ tenant tables, each with RLS enabled and forced/);
+});

@@ -139,3 +139,45 @@ async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
     // Nothing was written by the refused requests.
     assert!(body.contains(r#""checks_recorded":1"#), "{body}");
 }
+
+#[tokio::test]
+async fn the_isolation_status_is_read_live_from_the_catalog() {
+    use diesel_async::SimpleAsyncConnection;
+    let tdb = TestDb::new().await;
+    let router =
+        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let (status, body) = send(
+        router.clone(),
+        post(
+            "/api/isolation_status",
+            "application/x-www-form-urlencoded",
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""isolated":true"#), "{body}");
+    assert!(
+        body.contains("metiva_app: not a superuser, cannot bypass RLS"),
+        "{body}"
+    );
+    // Break a rule behind the app's back: the very next read says so.
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute("ALTER TABLE deals NO FORCE ROW LEVEL SECURITY")
+        .await
+        .unwrap();
+    let (_, body) = send(
+        router,
+        post(
+            "/api/isolation_status",
+            "application/x-www-form-urlencoded",
+            "",
+        ),
+    )
+    .await;
+    assert!(
+        body.contains("public.deals: row-level security is not forced"),
+        "{body}"
+    );
+}

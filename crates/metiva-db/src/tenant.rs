@@ -100,10 +100,14 @@ async fn begin_bound(
 }
 
 impl Database {
-    /// Runs `f` in one read-write transaction bound to `company`. Commits
-    /// when `f` returns `Ok` (and only then reports success: acknowledged
-    /// writes are durable); rolls back otherwise.
-    pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    /// Checks out a connection and runs `f` inside a transaction bound to
+    /// `company`, leaving the transaction open for the caller to end.
+    async fn run_bound<T, F>(
+        &self,
+        company: &CompanyId,
+        read_only: bool,
+        f: F,
+    ) -> Result<(Lease, Result<T, DbError>), DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
@@ -115,9 +119,20 @@ impl Database {
             let mut tc = TenantConn { conn, company };
             // Polling BEGIN first puts it on the wire before the closure's
             // first query; they go out together.
-            let (begun, out) = futures::join!(begin_bound(conn, company, false), f(&mut tc));
+            let (begun, out) = futures::join!(begin_bound(conn, company, read_only), f(&mut tc));
             begun.and(out)
         };
+        Ok((lease, result))
+    }
+
+    /// Runs `f` in one read-write transaction bound to `company`. Commits
+    /// when `f` returns `Ok` (and only then reports success: acknowledged
+    /// writes are durable); rolls back otherwise.
+    pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let (lease, result) = self.run_bound(company, false, f).await?;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = { lease.conn()? }.batch_execute(end).await;
         match (result, ended) {
@@ -135,22 +150,15 @@ impl Database {
     }
 
     /// Runs `f` in one `READ ONLY` transaction bound to `company`. Writes
-    /// fail. The COMMIT is sent at once but awaited in the background, so
+    /// fail. The COMMIT is put on the wire at once but awaited in a
+    /// background task, so
     /// the caller does not wait one more round trip for a transaction that
     /// changed nothing; the connection returns to the pool only after it.
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let lease = Lease {
-            obj: Some(self.checkout().await?),
-        };
-        let result = {
-            let conn = lease.conn()?;
-            let mut tc = TenantConn { conn, company };
-            let (begun, out) = futures::join!(begin_bound(conn, company, true), f(&mut tc));
-            begun.and(out)
-        };
+        let (lease, result) = self.run_bound(company, true, f).await?;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let mut finish = Box::pin(async move {
             let ended = match lease.conn() {

@@ -25,6 +25,26 @@ fn new_person(name: &str) -> persons::PersonFields {
     }
 }
 
+/// The next request on the (only) connection, for B: B's context and
+/// exactly B's one fixture row.
+async fn assert_b_sees_only_b(db: &metiva_db::Database) {
+    let b = db
+        .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.setting.as_deref(), Some(B));
+    assert_eq!(b.visible_persons, 1);
+}
+
+/// A's persons contain no row named `name`.
+async fn assert_a_lacks(db: &metiva_db::Database, name: &str) {
+    let a = db
+        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.iter().all(|p| p.name != name), "{a:?}");
+}
+
 #[tokio::test]
 async fn interleaved_tenants_on_one_connection_see_only_their_own() {
     let tdb = TestDb::new().await;
@@ -75,21 +95,8 @@ async fn a_failed_closure_rolls_back_and_leaves_no_context() {
         })
         .await;
     assert!(res.is_err());
-    let names = db
-        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        names.iter().all(|p| p.name != "never committed"),
-        "{names:?}"
-    );
-    // The same (only) connection, now for B: B's context, B's rows only.
-    let b = db
-        .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.setting.as_deref(), Some(B));
-    assert_eq!(b.visible_persons, 1);
+    assert_a_lacks(&db, "never committed").await;
+    assert_b_sees_only_b(&db).await;
 }
 
 #[tokio::test]
@@ -130,22 +137,10 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
-    // The next request gets a clean connection: B's context, B's rows.
-    let b = db
-        .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.setting.as_deref(), Some(B));
-    assert_eq!(b.visible_persons, 1);
-    // And the cancelled transaction's write never committed.
-    let a = db
-        .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        a.iter().all(|p| p.name != "written before the cancel"),
-        "{a:?}"
-    );
+    // The next request gets a clean connection: B's context, B's rows;
+    // and the cancelled transaction's write never committed.
+    assert_b_sees_only_b(&db).await;
+    assert_a_lacks(&db, "written before the cancel").await;
     let outside = db
         .probe_without_tenant()
         .await

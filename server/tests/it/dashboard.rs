@@ -13,36 +13,29 @@ fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+fn dashboard(tdb: &TestDb) -> axum::Router {
+    server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database())
+}
+
+/// Calls a server function by its stable endpoint name, with an empty form.
+async fn call(router: axum::Router, endpoint: &str) -> (StatusCode, String) {
+    let uri = format!("/api/{endpoint}");
+    send(router, post(&uri, "application/x-www-form-urlencoded", "")).await
+}
+
 #[tokio::test]
 async fn the_database_check_server_function_writes_and_reads_postgres() {
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router = dashboard(&tdb);
 
-    let (status, body) = send(
-        router.clone(),
-        post(
-            "/api/system_status",
-            "application/x-www-form-urlencoded",
-            "",
-        ),
-    )
-    .await;
+    let (status, body) = call(router.clone(), "system_status").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""checks_recorded":0"#), "{body}");
     // The app runs as the runtime role, never the owner or a superuser.
     assert!(body.contains(r#""runtime_role":"metiva_app""#), "{body}");
 
     for expected in 1..=2 {
-        let (status, body) = send(
-            router.clone(),
-            post(
-                "/api/run_database_check",
-                "application/x-www-form-urlencoded",
-                "",
-            ),
-        )
-        .await;
+        let (status, body) = call(router.clone(), "run_database_check").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(
             body.contains(&format!(r#""checks_recorded":{expected}"#)),
@@ -54,8 +47,7 @@ async fn the_database_check_server_function_writes_and_reads_postgres() {
 #[tokio::test]
 async fn pages_render_on_the_server_with_live_data() {
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router = dashboard(&tdb);
     let (status, html) = send(router.clone(), get("/system")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -73,8 +65,7 @@ async fn pages_render_on_the_server_with_live_data() {
 #[tokio::test]
 async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router = dashboard(&tdb);
     let big = vec![b'a'; server::http::MAX_BODY_BYTES + 1];
     let (status, _) = send(
         router.clone(),
@@ -97,8 +88,7 @@ async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
 #[tokio::test]
 async fn security_headers_are_set() {
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router = dashboard(&tdb);
     let resp = tower::ServiceExt::oneshot(router, get("/"))
         .await
         .unwrap_or_else(|e| match e {});
@@ -109,8 +99,7 @@ async fn security_headers_are_set() {
 #[tokio::test]
 async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
+    let router = dashboard(&tdb);
     let with = |headers: &[(&'static str, &'static str)]| {
         let mut req = post(
             "/api/run_database_check",
@@ -150,17 +139,8 @@ async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
 async fn the_isolation_status_is_read_live_from_the_catalog() {
     use diesel_async::SimpleAsyncConnection;
     let tdb = TestDb::new().await;
-    let router =
-        server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database());
-    let (status, body) = send(
-        router.clone(),
-        post(
-            "/api/isolation_status",
-            "application/x-www-form-urlencoded",
-            "",
-        ),
-    )
-    .await;
+    let router = dashboard(&tdb);
+    let (status, body) = call(router.clone(), "isolation_status").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""isolated":true"#), "{body}");
     assert!(
@@ -173,15 +153,7 @@ async fn the_isolation_status_is_read_live_from_the_catalog() {
         .batch_execute("ALTER TABLE deals NO FORCE ROW LEVEL SECURITY")
         .await
         .unwrap();
-    let (_, body) = send(
-        router,
-        post(
-            "/api/isolation_status",
-            "application/x-www-form-urlencoded",
-            "",
-        ),
-    )
-    .await;
+    let (_, body) = call(router, "isolation_status").await;
     assert!(
         body.contains("public.deals: row-level security is not forced"),
         "{body}"

@@ -114,6 +114,14 @@ fn run(release: bool) -> Result<()> {
     let bin = target_dir()
         .join(if release { "release" } else { "debug" })
         .join("metiva");
+    // The demo workspaces (idempotent), so there is something to sign in to.
+    // An external database is seeded only when its owner URL is given.
+    let external = std::env::var_os("DATABASE_URL").is_some();
+    if !external || std::env::var_os("DATABASE_MIGRATION_URL").is_some() {
+        sh(Command::new(&bin).arg("seed-demo"))?;
+    } else {
+        eprintln!("DATABASE_URL is set without DATABASE_MIGRATION_URL: not seeding the demo data");
+    }
     eprintln!(
         "Starting {} (Ctrl-C stops it and its embedded database)",
         bin.display()

@@ -35,3 +35,25 @@ impl Database {
         Ok(diesel::sql_query(PROBE_SQL).get_result(&mut *conn).await?)
     }
 }
+
+/// Which transaction a query ran in: the backend and the transaction's
+/// start time. Two queries with equal values ran in one transaction.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct TransactionProbe {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub backend_pid: i32,
+    #[diesel(sql_type = Text)]
+    pub transaction_started: String,
+    #[diesel(sql_type = Text)]
+    pub statement_started: String,
+}
+
+pub async fn transaction(tc: &mut TenantConn<'_>) -> Result<TransactionProbe, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT pg_backend_pid() AS backend_pid,
+                transaction_timestamp()::text AS transaction_started,
+                clock_timestamp()::text AS statement_started",
+    )
+    .get_result(tc.conn())
+    .await?)
+}

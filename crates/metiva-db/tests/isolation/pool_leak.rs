@@ -166,3 +166,44 @@ async fn read_only_transactions_refuse_writes() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(still_one.len(), 1);
 }
+
+/// One request is one transaction: every query of a `tenant` closure runs
+/// on one backend inside one transaction, and the next request is another.
+#[tokio::test]
+async fn one_request_is_one_transaction() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    for read_only in [false, true] {
+        let run = async |tc: &mut metiva_db::TenantConn<'_>| {
+            let first = probe::transaction(tc).await?;
+            persons::list(tc, 10).await?;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            let last = probe::transaction(tc).await?;
+            Ok((first, last))
+        };
+        let (first, last) = if read_only {
+            db.tenant_read(&cid(A), run).await
+        } else {
+            db.tenant(&cid(A), run).await
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.backend_pid, last.backend_pid);
+        assert_eq!(
+            first.transaction_started, last.transaction_started,
+            "one transaction"
+        );
+        assert_ne!(
+            first.statement_started, last.statement_started,
+            "two statements"
+        );
+        let next = db
+            .tenant_read(&cid(A), async |tc| probe::transaction(tc).await)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(
+            next.transaction_started, first.transaction_started,
+            "the next request is a new transaction"
+        );
+    }
+}

@@ -1,4 +1,7 @@
-//! Security primitives, free of any web framework.
+//! Security primitives, free of any web framework: passwords, access
+//! tokens, the field cipher and IP truncation.
 
+pub mod cipher;
+pub mod ip;
 pub mod password;
 pub mod token;

@@ -18,7 +18,8 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: 0,
-  reporter: [["list"]],
+  // `list` for people; the JSON file lets `cargo xtask test` count results.
+  reporter: [["list"], ["json", { outputFile: "test-results/results.json" }]],
   outputDir: "test-results",
   use: {
     baseURL: appUrl,

@@ -185,7 +185,54 @@ const SSR_PACKAGES: &[&str] = &[
     "xtask",
 ];
 
+/// Counts from the runners' machine-readable reports: (passed, failed, skipped).
+#[derive(Default)]
+struct Counts(u64, u64, u64);
+
+/// The first `name="N"` attribute in an XML text.
+fn xml_attr(xml: &str, name: &str) -> u64 {
+    xml.split_once(&format!(" {name}=\""))
+        .and_then(|(_, rest)| rest.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The first `"name": N` in a JSON text.
+fn json_number(json: &str, name: &str) -> u64 {
+    json.split_once(&format!("\"{name}\":"))
+        .map(|(_, rest)| {
+            rest.trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn suite_counts() -> Counts {
+    let mut c = Counts::default();
+    if let Ok(xml) = std::fs::read_to_string(root().join("target/nextest/default/junit.xml")) {
+        let (tests, failures, errors) = (
+            xml_attr(&xml, "tests"),
+            xml_attr(&xml, "failures"),
+            xml_attr(&xml, "errors"),
+        );
+        c.0 += tests.saturating_sub(failures + errors);
+        c.1 += failures + errors;
+    }
+    if let Ok(json) = std::fs::read_to_string(root().join("end2end/test-results/results.json")) {
+        c.0 += json_number(&json, "expected");
+        c.1 += json_number(&json, "unexpected") + json_number(&json, "flaky");
+        c.2 += json_number(&json, "skipped");
+    }
+    c
+}
+
 fn test() -> Result<()> {
+    // Stale reports must not be counted.
+    let _ = std::fs::remove_file(root().join("target/nextest/default/junit.xml"));
+    let _ = std::fs::remove_file(root().join("end2end/test-results/results.json"));
     let mut t = Timings(Vec::new());
     let result = (|| -> Result<()> {
         t.step("install what is missing", || tools::ensure_all(true))?;
@@ -225,6 +272,9 @@ fn test() -> Result<()> {
         Ok(())
     })();
     t.print();
+    let Counts(passed, failed, skipped) = suite_counts();
+    // One closing line for the whole suite (nextest and Playwright).
+    println!("tests: {passed} passed, {failed} failed, {skipped} skipped");
     result
 }
 

@@ -111,14 +111,10 @@ mod ssr {
         } else {
             tracing::info!(error = %e, status, "server function refused");
         }
-        if let (Some(opts), Ok(code)) = (opts, http_status(status)) {
+        if let (Some(opts), Ok(code)) = (opts, http::StatusCode::from_u16(status)) {
             opts.set_status(code);
         }
         ServerFnError::new(msg)
-    }
-
-    fn http_status(code: u16) -> Result<http::StatusCode, http::status::InvalidStatusCode> {
-        http::StatusCode::from_u16(code)
     }
 
     #[cfg(test)]

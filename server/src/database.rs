@@ -50,7 +50,6 @@ async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
         .await
         .context("bootstrapping the embedded database")?;
     let owner = cluster.url(bootstrap::OWNER_ROLE, EMBEDDED_DB);
-    bootstrap::grant_schema_usage(&owner).await?;
     let applied = bootstrap::run_migrations(&owner).await?;
     if applied > 0 {
         tracing::info!(applied, "migrations applied");

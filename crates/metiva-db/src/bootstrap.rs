@@ -73,12 +73,17 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
     Ok(())
 }
 
-/// As the owner role: applies pending migrations. Returns how many ran.
+/// As the owner role: makes the public schema usable (not creatable) by the
+/// app role, then applies pending migrations. Returns how many ran. Both
+/// steps are idempotent, so every deployment path runs the same sequence.
 pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
     let url = owner_url.to_string();
     tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
         let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
             diesel::Connection::establish(&url).map_err(connect_err)?;
+        diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!(
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE};"
+        ))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map_err(|e| DbError::Internal(format!("migration failed: {e}")))?;
@@ -86,17 +91,4 @@ pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
     })
     .await
     .map_err(|e| DbError::Internal(e.to_string()))?
-}
-
-/// As the owner role in this database: makes the public schema usable (not
-/// creatable) by the app role. Idempotent.
-pub async fn grant_schema_usage(owner_url: &str) -> Result<(), DbError> {
-    let mut conn = AsyncPgConnection::establish(owner_url)
-        .await
-        .map_err(connect_err)?;
-    conn.batch_execute(&format!(
-        "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE};"
-    ))
-    .await?;
-    Ok(())
 }

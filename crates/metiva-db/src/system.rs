@@ -27,39 +27,35 @@ pub struct SystemStatus {
     pub last_round_trip_us: Option<i32>,
 }
 
+const STATUS_SQL: &str = "SELECT current_setting('server_version') AS server_version,
+        current_user::text AS current_role,
+        (SELECT count(*) FROM system_checks) AS checks_recorded,
+        last.checked_at AS last_check_at,
+        last.round_trip_us AS last_round_trip_us
+ FROM (SELECT 1) AS one
+ LEFT JOIN LATERAL (
+     SELECT checked_at, round_trip_us FROM system_checks ORDER BY id DESC LIMIT 1
+ ) AS last ON true";
+
 impl Database {
     /// Global read: the database server's version, the role the app runs as,
     /// and the recorded checks. Named for what it is; it reads no tenant data.
     pub async fn read_system_status(&self) -> Result<SystemStatus, DbError> {
         let mut conn = self.checkout().await?;
-        let status = diesel::sql_query(
-            "SELECT current_setting('server_version') AS server_version,
-                    current_user::text AS current_role,
-                    (SELECT count(*) FROM system_checks) AS checks_recorded,
-                    last.checked_at AS last_check_at,
-                    last.round_trip_us AS last_round_trip_us
-             FROM (SELECT 1) AS one
-             LEFT JOIN LATERAL (
-                 SELECT checked_at, round_trip_us FROM system_checks ORDER BY id DESC LIMIT 1
-             ) AS last ON true",
-        )
-        .get_result::<SystemStatus>(&mut *conn)
-        .await?;
-        Ok(status)
+        Ok(diesel::sql_query(STATUS_SQL).get_result(&mut *conn).await?)
     }
 
-    /// Global write: measures one round trip and records it.
+    /// Global write: measures one round trip, records it, and returns the
+    /// new status, all on one connection.
     pub async fn record_system_check(&self) -> Result<SystemStatus, DbError> {
-        {
-            let mut conn = self.checkout().await?;
-            let started = Instant::now();
-            diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
-            let us = i32::try_from(started.elapsed().as_micros()).unwrap_or(i32::MAX);
-            diesel::sql_query("INSERT INTO system_checks (round_trip_us) VALUES ($1)")
-                .bind::<Integer, _>(us)
-                .execute(&mut *conn)
-                .await?;
-        }
-        self.read_system_status().await
+        let mut conn = self.checkout().await?;
+        let started = Instant::now();
+        diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
+        let us = i32::try_from(started.elapsed().as_micros()).unwrap_or(i32::MAX);
+        diesel::sql_query("INSERT INTO system_checks (round_trip_us) VALUES ($1)")
+            .bind::<Integer, _>(us)
+            .execute(&mut *conn)
+            .await?;
+        Ok(diesel::sql_query(STATUS_SQL).get_result(&mut *conn).await?)
     }
 }

@@ -151,9 +151,9 @@ impl Database {
 
     /// Runs `f` in one `READ ONLY` transaction bound to `company`. Writes
     /// fail. The COMMIT is put on the wire at once but awaited in a
-    /// background task, so
-    /// the caller does not wait one more round trip for a transaction that
-    /// changed nothing; the connection returns to the pool only after it.
+    /// background task, so the caller does not wait one more round trip for
+    /// a transaction that changed nothing; the connection returns to the
+    /// pool only after it.
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,

@@ -13,7 +13,7 @@
 //! - stop it cleanly.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -484,16 +484,6 @@ fn last_line(bytes: &[u8]) -> String {
         .unwrap_or("no output")
         .trim()
         .to_string()
-}
-
-/// Reads the pid written into a cluster directory's lock file, for messages.
-pub fn lock_holder(root: &Path) -> Option<u32> {
-    let mut s = String::new();
-    File::open(root.join("metiva.lock"))
-        .ok()?
-        .read_to_string(&mut s)
-        .ok()?;
-    s.trim().parse().ok()
 }
 
 #[cfg(test)]

@@ -149,9 +149,6 @@ async fn ensure_template() {
             .await
             .unwrap_or_else(|e| panic!("bootstrap template: {e}"));
         let owner = url(OWNER_ROLE, TEMPLATE);
-        bootstrap::grant_schema_usage(&owner)
-            .await
-            .unwrap_or_else(|e| panic!("template schema: {e}"));
         bootstrap::run_migrations(&owner)
             .await
             .unwrap_or_else(|e| panic!("migrate template: {e}"));

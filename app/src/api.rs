@@ -82,6 +82,26 @@ mod ssr {
         }
     }
 
+    /// The request's tenant, as the tenant guard resolved it from the
+    /// signed token. The only source of a workspace in `app/`.
+    ///
+    /// # Security
+    /// Fails closed: without a `TenantCtx` (the guard did not run or
+    /// refused) there is no workspace and the call is refused with 401.
+    pub fn tenant() -> Result<metiva_db::TenantCtx, ServerFnError> {
+        let ctx = use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<metiva_db::TenantCtx>().cloned());
+        match ctx {
+            Some(c) => Ok(c),
+            None => {
+                if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                    opts.set_status(http::StatusCode::UNAUTHORIZED);
+                }
+                Err(ServerFnError::new("Sign in first."))
+            }
+        }
+    }
+
     /// The database handle, provided to every render and server function.
     pub fn database() -> Result<Database, ServerFnError> {
         use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
@@ -218,4 +238,96 @@ pub async fn isolation_status() -> Result<IsolationStatusDto, ServerFnError> {
         Fact::new("Checked", checked_at, "isolation-checked"),
     ];
     Ok(IsolationStatusDto { isolated, facts })
+}
+
+/// Who is signed in, where, with which role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDto {
+    pub company_id: String,
+    pub company_name: String,
+    pub role: String,
+    pub user_name: String,
+    pub user_email: String,
+    pub can_manage_members: bool,
+}
+
+/// The signed-in member and workspace, from the request's `TenantCtx`.
+#[server(endpoint = "session")]
+pub async fn current_session() -> Result<SessionDto, ServerFnError> {
+    let ctx = ssr::tenant()?;
+    let db = ssr::database()?;
+    let me = db
+        .in_tenant_read(&ctx, async |tc| {
+            metiva_db::repo::memberships::get(tc, ctx.user_id()).await
+        })
+        .await
+        .map_err(ssr::db_failure)?;
+    Ok(SessionDto {
+        company_id: ctx.company().to_string(),
+        company_name: ctx.company_name().to_string(),
+        role: ctx.role().key().to_string(),
+        user_name: me.name,
+        user_email: me.email,
+        can_manage_members: ctx.can(metiva_roles::Permission::MembersManage),
+    })
+}
+
+/// One member, formatted for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberDto {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub last_sign_in: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MembersDto {
+    /// Whether the viewer may manage members (the server checks again).
+    pub can_manage: bool,
+    /// The roles the viewer may grant, highest first.
+    pub grantable: Vec<String>,
+    pub self_id: String,
+    pub members: Vec<MemberDto>,
+}
+
+/// The workspace's members. Everyone in the workspace may see the list;
+/// only `members.manage` gets the controls.
+#[server(endpoint = "members")]
+pub async fn list_members() -> Result<MembersDto, ServerFnError> {
+    let ctx = ssr::tenant()?;
+    let db = ssr::database()?;
+    let rows = db
+        .in_tenant_read(&ctx, async |tc| {
+            metiva_db::repo::memberships::list(tc).await
+        })
+        .await
+        .map_err(ssr::db_failure)?;
+    let role = ctx.role();
+    let can_manage = ctx.can(metiva_roles::Permission::MembersManage);
+    Ok(MembersDto {
+        can_manage,
+        grantable: metiva_roles::Role::ALL
+            .iter()
+            .filter(|r| can_manage && role.may_grant(**r))
+            .map(|r| r.key().to_string())
+            .collect(),
+        self_id: ctx.user_id().to_string(),
+        members: rows
+            .into_iter()
+            .map(|m| MemberDto {
+                user_id: m.user_id.to_string(),
+                name: m.name,
+                email: m.email,
+                role: m.role,
+                status: m.status,
+                last_sign_in: m
+                    .last_sign_in_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_else(|| "never".into()),
+            })
+            .collect(),
+    })
 }

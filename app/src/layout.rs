@@ -17,6 +17,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/" exact=true attr:class=link>
                         "Overview"
                     </A>
+                    <A href="/members" attr:class=link>
+                        "Members"
+                    </A>
                     <A href="/system" attr:class=link>
                         "System"
                     </A>
@@ -40,5 +43,20 @@ pub fn Footer() -> impl IntoView {
                 </span>
             </div>
         </footer>
+    }
+}
+
+/// Set only in the browser, once the islands have hydrated: Effects never
+/// run during SSR. End-to-end tests wait for it before they click.
+#[island]
+pub fn HydrationMarker() -> impl IntoView {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    view! {
+        <span
+            id="hydration"
+            hidden
+            data-hydrated=move || if hydrated.get() { "true" } else { "false" }
+        ></span>
     }
 }

@@ -29,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="bg-slate-50 text-slate-900 antialiased">
@@ -67,28 +67,22 @@ fn set_content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Set only in the browser, once hydration has run: Effects never run
-    // during SSR. End-to-end tests wait for it before they click.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/metiva.css" />
         <Title text="Metiva" />
         <Router>
-            <div
-                id="app"
-                class="min-h-screen flex flex-col"
-                data-hydrated=move || if hydrated.get() { "true" } else { "false" }
-            >
+            <div id="app" class="min-h-screen flex flex-col">
+                <layout::HydrationMarker />
                 <layout::Header />
                 <main class="flex-1 mx-auto w-full max-w-5xl px-4 py-8">
                     <Routes fallback=pages::NotFound>
-                        <Route path=StaticSegment("") view=pages::Overview />
+                        <Route path=StaticSegment("") view=pages::Overview ssr=SsrMode::Async />
                         // Async SSR: the HTML arrives with the data already in it, so the page
                         // works without JavaScript (out-of-order streaming needs JS to swap
                         // Suspense fallbacks).
                         <Route path=StaticSegment("system") view=pages::SystemPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("members") view=pages::MembersPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

@@ -3,7 +3,12 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::api::{Fact, RunDatabaseCheck, isolation_status, system_status};
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{
+    Fact, MembersDto, RunDatabaseCheck, SessionDto, current_session, isolation_status,
+    list_members, system_status,
+};
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -23,6 +28,7 @@ pub fn NotFound() -> impl IntoView {
 
 #[component]
 pub fn Overview() -> impl IntoView {
+    let session = Resource::new(|| (), |_| current_session());
     view! {
         <section class="space-y-6">
             <div>
@@ -31,6 +37,12 @@ pub fn Overview() -> impl IntoView {
                     "Your agency's workspace for client leads, contacts, deals and website visitors, isolated per client by the database itself."
                 </p>
             </div>
+            <Suspense fallback=|| view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
+                {move || session.get().map(|r| match r {
+                    Ok(s) => view! { <WorkspaceCard s /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
             <div class="grid gap-4 sm:grid-cols-3">
                 <Promise title="Isolated per client" body="Every query runs inside one company's own tenant context, enforced by PostgreSQL row-level security." />
                 <Promise title="Consent, deny by default" body="Nothing identifies a website visitor before they agree." />
@@ -40,6 +52,47 @@ pub fn Overview() -> impl IntoView {
                 "See the live state of the database on the " <a class="text-indigo-700 underline" href="/system">"System page"</a> "."
             </p>
         </section>
+    }
+}
+
+/// The workspace this session is bound to, straight from the signed token.
+#[component]
+fn WorkspaceCard(s: SessionDto) -> impl IntoView {
+    let role = s.role.replace('_', " ");
+    view! {
+        <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <div class="flex flex-wrap items-start justify-between gap-4">
+                <div>
+                    <p class="text-sm text-slate-500">"Workspace"</p>
+                    <h2 class="text-lg font-semibold" data-testid="company-name">{s.company_name}</h2>
+                    <p class="mt-1 font-mono text-sm text-slate-700" data-testid="company-id">{s.company_id}</p>
+                </div>
+                <div class="flex flex-wrap gap-2">
+                    <a
+                        href="/auth/switch"
+                        class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                    >
+                        "Switch workspace"
+                    </a>
+                    <form method="post" action="/auth/logout">
+                        <button
+                            type="submit"
+                            class="rounded-md bg-slate-800 px-3 py-2 text-sm font-medium text-white hover:bg-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2"
+                        >
+                            "Sign out"
+                        </button>
+                    </form>
+                </div>
+            </div>
+            <dl class="mt-4 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
+                <dt class="text-slate-500">"Signed in as"</dt>
+                <dd data-testid="user-email">{s.user_email}</dd>
+                <dt class="text-slate-500">"Role"</dt>
+                <dd data-testid="user-role" class="capitalize">{role}</dd>
+                <dt class="text-slate-500">"Tenant binding"</dt>
+                <dd>"Signed token, fail-closed. Browser-sent headers are ignored: the claim always wins."</dd>
+            </dl>
+        </div>
     }
 }
 
@@ -53,46 +106,16 @@ fn Promise(title: &'static str, body: &'static str) -> impl IntoView {
     }
 }
 
-/// Database status, plus a button that records a check through a server
-/// function. With JavaScript the card updates in place; without it the
-/// form posts, the server redirects back, and the fresh render shows it.
 #[component]
 pub fn SystemPage() -> impl IntoView {
-    let check = ServerAction::<RunDatabaseCheck>::new();
-    let status = Resource::new(move || check.version().get(), |_| system_status());
-    let pending = check.pending();
     let isolation = Resource::new(|| (), |_| isolation_status());
-
     view! {
         <section class="space-y-6">
             <div>
                 <h1 class="text-2xl font-semibold tracking-tight">"System"</h1>
                 <p class="mt-1 text-slate-600">"Live facts read from the running database."</p>
             </div>
-            <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-                <h2 class="font-medium">"Database"</h2>
-                // Fixed min-height so the card does not jump while loading.
-                <div class="mt-4 min-h-24">
-                    <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-                        {move || status.get().map(|r| match r {
-                            Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
-                            Err(e) => view! {
-                                <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
-                            }.into_any(),
-                        })}
-                    </Transition>
-                </div>
-                <ActionForm action=check attr:class="mt-4">
-                    <button
-                        type="submit"
-                        data-testid="run-check"
-                        class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
-                        disabled=move || pending.get()
-                    >
-                        "Run database check"
-                    </button>
-                </ActionForm>
-            </div>
+            <DatabaseCard />
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
                 <h2 class="font-medium">"Isolation"</h2>
                 <div class="mt-4 min-h-24">
@@ -124,6 +147,43 @@ pub fn SystemPage() -> impl IntoView {
     }
 }
 
+/// Database status, plus a button that records a check through a server
+/// function: an island, the only part of the page that ships code. With
+/// JavaScript the card updates in place; without it the form posts, the
+/// server redirects back, and the fresh render shows it.
+#[island]
+fn DatabaseCard() -> impl IntoView {
+    let check = ServerAction::<RunDatabaseCheck>::new();
+    let status = Resource::new(move || check.version().get(), |_| system_status());
+    let pending = check.pending();
+    view! {
+            <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+                <h2 class="font-medium">"Database"</h2>
+                // Fixed min-height so the card does not jump while loading.
+                <div class="mt-4 min-h-24">
+                    <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                        {move || status.get().map(|r| match r {
+                            Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
+                            Err(e) => view! {
+                                <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
+                            }.into_any(),
+                        })}
+                    </Transition>
+                </div>
+                <ActionForm action=check attr:class="mt-4">
+                    <button
+                        type="submit"
+                        data-testid="run-check"
+                        class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
+                        disabled=move || pending.get()
+                    >
+                        "Run database check"
+                    </button>
+                </ActionForm>
+            </div>
+    }
+}
+
 /// Labelled values, formatted by the server.
 #[component]
 fn FactList(facts: Vec<Fact>) -> impl IntoView {
@@ -137,5 +197,159 @@ fn FactList(facts: Vec<Fact>) -> impl IntoView {
                 })
                 .collect_view()}
         </dl>
+    }
+}
+
+/// Member management. Everyone in the workspace sees who is in it; only a
+/// role with `members.manage` gets the controls, and the server checks
+/// the permission again on every action.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let members = Resource::new(|| (), |_| list_members());
+    let query = use_query_map();
+    let notice = move || {
+        let q = query.read();
+        if let Some(done) = q.get("done") {
+            let text = match done.as_str() {
+                "role_changed" => "The role was changed.",
+                "suspended" => "The member was suspended and signed out of this workspace.",
+                "reactivated" => "The member was reactivated.",
+                "removed" => "The member was removed from this workspace.",
+                "signed_out" => "The member was signed out everywhere.",
+                _ => "Done.",
+            };
+            Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{text}</p> }.into_any())
+        } else {
+            q.get("error").map(|e| {
+                let text = match e.as_str() {
+                    "forbidden" => "Your role does not allow managing members.",
+                    "above_own_role" => "Nobody can grant a role above their own, or change a member who ranks above them.",
+                    "last_owner" => "The last owner cannot be removed, suspended or demoted.",
+                    "not_found" => "That member is not in this workspace.",
+                    "invalid" => "That change is not valid.",
+                    _ => "The change could not be saved. Please try again.",
+                };
+                view! { <p role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{text}</p> }.into_any()
+            })
+        }
+    };
+    view! {
+        <section class="space-y-6">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">"Members"</h1>
+                <p class="mt-1 text-slate-600">"Who can enter this workspace, and with which role."</p>
+            </div>
+            {notice}
+            <Suspense fallback=|| view! { <div class="h-40 rounded-lg border border-slate-200 bg-white"></div> }>
+                {move || members.get().map(|r| match r {
+                    Ok(m) => view! { <MemberList m /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+
+#[component]
+fn MemberList(m: MembersDto) -> impl IntoView {
+    let can_manage = m.can_manage;
+    let grantable = m.grantable.clone();
+    let self_id = m.self_id.clone();
+    let rows = m
+        .members
+        .into_iter()
+        .map(|row| {
+            let controls = (can_manage && row.user_id != self_id).then(|| {
+                let base = format!("/api/members/{}", row.user_id);
+                let options = grantable
+                    .iter()
+                    .map(|r| {
+                        let selected = *r == row.role;
+                        view! { <option value=r.clone() selected=selected>{r.replace('_', " ")}</option> }
+                    })
+                    .collect_view();
+                let suspended = row.status == "suspended";
+                view! {
+                    <div class="flex flex-wrap items-center gap-2">
+                        <form method="post" action=format!("{base}/role") class="flex items-center gap-1">
+                            <label class="sr-only" for=format!("role-{}", row.user_id)>"Role"</label>
+                            <select id=format!("role-{}", row.user_id) name="role" class="rounded-md border border-slate-300 px-2 py-1 text-xs">{options}</select>
+                            <button type="submit" class=SMALL_BUTTON>"Change role"</button>
+                        </form>
+                        <form method="post" action=format!("{base}/{}", if suspended { "reactivate" } else { "suspend" })>
+                            <button type="submit" class=SMALL_BUTTON>{if suspended { "Reactivate" } else { "Suspend" }}</button>
+                        </form>
+                        <form method="post" action=format!("{base}/sign-out-everywhere")>
+                            <button type="submit" class=SMALL_BUTTON>"Sign out everywhere"</button>
+                        </form>
+                        <form method="post" action=format!("{base}/remove")>
+                            <button type="submit" class="rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">"Remove"</button>
+                        </form>
+                    </div>
+                }
+            });
+            view! {
+                <tr class="border-t border-slate-100 align-top" data-testid="member-row">
+                    <td class="py-3 pr-4">
+                        <div class="font-medium">{row.name}</div>
+                        <div class="text-slate-500">{row.email}</div>
+                    </td>
+                    <td class="py-3 pr-4 capitalize">{row.role.replace('_', " ")}</td>
+                    <td class="py-3 pr-4 capitalize">{row.status}</td>
+                    <td class="py-3 pr-4 text-slate-500">{row.last_sign_in}</td>
+                    <td class="py-3">{controls}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let invite = can_manage.then(|| {
+        let options = grantable
+            .iter()
+            .map(|r| view! { <option value=r.clone()>{r.replace('_', " ")}</option> })
+            .collect_view();
+        view! {
+            <form method="post" action="/api/members/invite" class="grid gap-3 rounded-lg border border-slate-200 bg-white p-6 shadow-sm sm:grid-cols-4" data-testid="invite-form">
+                <h2 class="font-medium sm:col-span-4">"Invite a member"</h2>
+                <div>
+                    <label for="invite-name" class="block text-sm text-slate-700">"Name"</label>
+                    <input id="invite-name" name="name" required maxlength="200" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
+                </div>
+                <div>
+                    <label for="invite-email" class="block text-sm text-slate-700">"Email"</label>
+                    <input id="invite-email" name="email" type="email" required maxlength="254" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
+                </div>
+                <div>
+                    <label for="invite-role" class="block text-sm text-slate-700">"Role"</label>
+                    <select id="invite-role" name="role" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm">{options}</select>
+                </div>
+                <div class="flex items-end">
+                    <button type="submit" class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">"Create invitation"</button>
+                </div>
+            </form>
+        }
+    });
+    view! {
+        {(!can_manage).then(|| view! {
+            <p role="status" data-testid="members-readonly" class="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm text-slate-700">
+                "Member management is not available for your role. Ask an owner or admin to make changes."
+            </p>
+        })}
+        {invite}
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <table class="w-full text-left text-sm">
+                <thead class="text-slate-500">
+                    <tr>
+                        <th scope="col" class="pb-2 pr-4 font-medium">"Member"</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">"Role"</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">"Status"</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">"Last sign-in"</th>
+                        <th scope="col" class="pb-2 font-medium"><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }

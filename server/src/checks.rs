@@ -160,8 +160,39 @@ pub fn config_checks(config: &Config) -> Vec<Check> {
     out
 }
 
-/// Checks of the live database, as the runtime role.
+/// Checks of the live database, as the runtime role: its posture, then
+/// the catalog lint.
 pub async fn database_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
+    let mut out = role_checks(db).await?;
+    let (findings, tables) = db.lint_catalog().await?;
+    if findings.is_empty() {
+        out.push(check(
+            true,
+            format!("{tables} tenant tables: RLS enabled and forced, restrictive tenant policies, catalog lint clean"),
+            String::new(),
+        ));
+    }
+    for f in findings {
+        out.push(check(false, String::new(), format!("catalog lint: {f}")));
+    }
+    Ok(out)
+}
+
+/// Refuses when the role behind `db` could bypass RLS (used for the login
+/// service's role; the app role gets the full [`refuse_unsafe`]).
+pub async fn refuse_unsafe_role(db: &Database) -> anyhow::Result<()> {
+    match role_checks(db)
+        .await?
+        .into_iter()
+        .find(|c| c.outcome == Outcome::Fail)
+    {
+        Some(failed) => anyhow::bail!("refusing to serve: {}", failed.line),
+        None => Ok(()),
+    }
+}
+
+/// Whether the role behind `db` could bypass RLS.
+pub async fn role_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
     let posture = db.read_role_posture().await?;
     let mut out = vec![
         check(
@@ -199,17 +230,6 @@ pub async fn database_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
             posture.privileged_memberships.join(", ")
         ),
     ));
-    let (findings, tables) = db.lint_catalog().await?;
-    if findings.is_empty() {
-        out.push(check(
-            true,
-            format!("{tables} tenant tables: RLS enabled and forced, restrictive tenant policies, catalog lint clean"),
-            String::new(),
-        ));
-    }
-    for f in findings {
-        out.push(check(false, String::new(), format!("catalog lint: {f}")));
-    }
     Ok(out)
 }
 

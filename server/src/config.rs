@@ -39,6 +39,40 @@ pub struct Config {
     pub region: Option<String>,
     /// `METIVA_TOKEN_SIGNING_KEY` (login service), unparsed.
     pub token_signing_key: Option<String>,
+    /// `METIVA_TOKEN_PUBLIC_KEY`: the dashboard's verification key when it
+    /// runs without the login service (`serve --only app`), unparsed.
+    pub token_public_key: Option<String>,
+    /// `METIVA_APP_URL`: the dashboard's public base URL (no trailing
+    /// slash). Token audience, and the only place sign-in returns to.
+    pub app_url: String,
+    /// `METIVA_LOGIN_URL`: the login service's public base URL. Token
+    /// issuer, and where anonymous visitors are sent.
+    pub login_url: String,
+    /// `METIVA_LOGIN_DATABASE_URL`: the login service's role
+    /// (`metiva_login`) on an external database.
+    pub login_database_url: Option<String>,
+    /// `METIVA_BCRYPT_COST`: 12 in production (enforced); tests lower it.
+    pub bcrypt_cost: u32,
+    /// Where development keys are generated and kept (`METIVA_DATA_DIR`).
+    pub data_dir: PathBuf,
+}
+
+/// Checks a public base URL: http(s), a host, no path, query or trailing
+/// slash, because redirect allow-lists compare against it verbatim.
+pub fn check_base_url(name: &str, url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| anyhow::anyhow!("{name}={url:?} must start with http:// or https://"))?;
+    if rest.is_empty()
+        || rest.contains(['/', '?', '#', '@', ' '])
+        || rest.chars().any(|c| c.is_control())
+    {
+        bail!(
+            "{name}={url:?} must be a bare origin like https://app.metiva.example (no path, no trailing slash)"
+        );
+    }
+    Ok(url.to_string())
 }
 
 fn var(name: &str) -> Option<String> {
@@ -92,10 +126,47 @@ impl Config {
                 data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
             },
         };
+        let app_addr = addr("METIVA_APP_ADDR", "127.0.0.1:3000")?;
+        let login_addr = addr("METIVA_LOGIN_ADDR", "127.0.0.1:3001")?;
+        let app_url = check_base_url(
+            "METIVA_APP_URL",
+            &var("METIVA_APP_URL").unwrap_or_else(|| format!("http://{app_addr}")),
+        )?;
+        let login_url = check_base_url(
+            "METIVA_LOGIN_URL",
+            &var("METIVA_LOGIN_URL").unwrap_or_else(|| format!("http://{login_addr}")),
+        )?;
+        let bcrypt_cost = match var("METIVA_BCRYPT_COST") {
+            None => metiva_security::password::PRODUCTION_COST,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|c| (4..=16).contains(c))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("METIVA_BCRYPT_COST={v:?} must be a number from 4 to 16")
+                })?,
+        };
+        // Security: production hashes at cost 12 or more; lower costs exist
+        // for tests only.
+        if mode == Mode::Production && bcrypt_cost < metiva_security::password::PRODUCTION_COST {
+            bail!(
+                "METIVA_BCRYPT_COST={bcrypt_cost} is for tests only; production uses at least 12"
+            );
+        }
+        let login_database_url = var("METIVA_LOGIN_DATABASE_URL");
+        if let Some(u) = &login_database_url {
+            check_database_url("METIVA_LOGIN_DATABASE_URL", u)?;
+        }
         Ok(Self {
             mode,
-            app_addr: addr("METIVA_APP_ADDR", "127.0.0.1:3000")?,
-            login_addr: addr("METIVA_LOGIN_ADDR", "127.0.0.1:3001")?,
+            app_addr,
+            login_addr,
+            app_url,
+            login_url,
+            login_database_url,
+            bcrypt_cost,
+            token_public_key: var("METIVA_TOKEN_PUBLIC_KEY"),
+            data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
             database,
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             encryption_key: var("METIVA_ENCRYPTION_KEY"),
@@ -108,6 +179,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_urls_are_bare_origins() {
+        assert!(check_base_url("X", "http://127.0.0.1:3000").is_ok());
+        assert!(check_base_url("X", "https://app.metiva.example").is_ok());
+        for bad in [
+            "127.0.0.1:3000",
+            "http://127.0.0.1:3000/",
+            "http://a/b",
+            "http://a?x",
+            "http://user@evil",
+            "ftp://a",
+            "http://",
+        ] {
+            assert!(check_base_url("X", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn database_urls_are_checked() {

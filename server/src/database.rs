@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use metiva_db::login::LoginDb;
 use metiva_db::{Database, PoolSettings, bootstrap};
 use metiva_embedded_pg::Cluster;
 
@@ -16,6 +17,8 @@ const EMBEDDED_DB: &str = "metiva";
 /// A ready database, and the embedded cluster behind it if there is one.
 pub struct OpenDatabase {
     pub db: Database,
+    /// The login service's pool (`metiva_login`), when it runs here.
+    pub login: Option<LoginDb>,
     cluster: Option<Cluster>,
 }
 
@@ -23,6 +26,9 @@ impl OpenDatabase {
     /// Closes the pool, then stops the embedded cluster cleanly.
     pub async fn close(mut self) {
         self.db.close();
+        if let Some(l) = &self.login {
+            l.close();
+        }
         if let Some(mut cluster) = self.cluster.take() {
             let res = tokio::task::spawn_blocking(move || cluster.stop()).await;
             match res {
@@ -59,15 +65,47 @@ async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
 
 /// Opens the runtime database for serving and refuses, closing it again,
 /// when any fail-closed check fails.
-pub async fn open(config: &Config) -> anyhow::Result<OpenDatabase> {
-    let open = open_unchecked(config).await?;
-    match checks::refuse_unsafe(config, &open.db).await {
+pub async fn open(config: &Config, with_login: bool) -> anyhow::Result<OpenDatabase> {
+    let mut open = open_unchecked(config).await?;
+    if with_login {
+        match open_login(config, open.cluster.as_ref()).await {
+            Ok(l) => open.login = Some(l),
+            Err(e) => {
+                open.close().await;
+                return Err(e);
+            }
+        }
+    }
+    let mut verdict = checks::refuse_unsafe(config, &open.db).await;
+    if let (Ok(()), Some(l)) = (&verdict, &open.login) {
+        // Security: the login role must not bypass RLS either.
+        verdict = checks::refuse_unsafe_role(l.database()).await;
+    }
+    match verdict {
         Ok(()) => Ok(open),
         Err(e) => {
             open.close().await;
             Err(e)
         }
     }
+}
+
+/// The login service's pool: `metiva_login` on the embedded cluster, or
+/// `METIVA_LOGIN_DATABASE_URL` on an external database.
+async fn open_login(config: &Config, cluster: Option<&Cluster>) -> anyhow::Result<LoginDb> {
+    let url = match (cluster, &config.login_database_url) {
+        (Some(c), _) => c.url(bootstrap::LOGIN_ROLE, EMBEDDED_DB),
+        (None, Some(u)) => u.clone(),
+        (None, None) => anyhow::bail!(
+            "METIVA_LOGIN_DATABASE_URL (the metiva_login role) is required to run the login service against an external database"
+        ),
+    };
+    let login = LoginDb::connect(&url, &PoolSettings::default())?;
+    tokio::time::timeout(Duration::from_secs(10), login.ping())
+        .await
+        .map_err(|_| anyhow!("the login database did not answer within 10 s"))?
+        .context("connecting as the login role (metiva_login)")?;
+    Ok(login)
 }
 
 /// Opens the runtime database without the safety checks. The embedded
@@ -84,6 +122,7 @@ async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
                 .context("connecting to the embedded database as metiva_app")?;
             Ok(OpenDatabase {
                 db,
+                login: None,
                 cluster: Some(cluster),
             })
         }
@@ -93,7 +132,11 @@ async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
                 .await
                 .map_err(|_| anyhow!("the database at DATABASE_URL did not answer within 10 s"))?
                 .context("the database at DATABASE_URL is unreachable")?;
-            Ok(OpenDatabase { db, cluster: None })
+            Ok(OpenDatabase {
+                db,
+                login: None,
+                cluster: None,
+            })
         }
     }
 }
@@ -159,7 +202,13 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
         report.companies_present,
         metiva_db::seed::DEMO_PASSWORD
     );
-    OpenDatabase { db: owner, cluster }.close().await;
+    OpenDatabase {
+        db: owner,
+        login: None,
+        cluster,
+    }
+    .close()
+    .await;
     Ok(())
 }
 

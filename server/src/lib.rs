@@ -6,6 +6,7 @@ pub mod checks;
 pub mod config;
 pub mod database;
 pub mod http;
+pub mod keys;
 pub mod shutdown;
 
 pub const USAGE: &str = "\

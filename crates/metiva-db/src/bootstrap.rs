@@ -25,6 +25,9 @@ pub const ROLES_SQL: &str = include_str!("../../../migrations/roles.sql");
 pub const OWNER_ROLE: &str = "metiva_owner";
 /// The runtime role the app connects as.
 pub const APP_ROLE: &str = "metiva_app";
+/// The runtime role the login service connects as: it may read password
+/// hashes and manage sign-in sessions, which the app role may not.
+pub const LOGIN_ROLE: &str = "metiva_login";
 
 fn connect_err(e: diesel::ConnectionError) -> DbError {
     DbError::Unavailable(e.to_string())
@@ -67,7 +70,7 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
     // migrations, one table at a time.
     conn.batch_execute(&format!(
         "REVOKE ALL ON DATABASE {db_name} FROM PUBLIC;
-         GRANT CONNECT, TEMPORARY ON DATABASE {db_name} TO {APP_ROLE};"
+         GRANT CONNECT, TEMPORARY ON DATABASE {db_name} TO {APP_ROLE}, {LOGIN_ROLE};"
     ))
     .await?;
     Ok(())
@@ -82,7 +85,7 @@ pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
         let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
             diesel::Connection::establish(&url).map_err(connect_err)?;
         diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!(
-            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE};"
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE}, {LOGIN_ROLE};"
         ))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)

@@ -7,10 +7,13 @@
 //! `Database::tenant` (see `tenant`), which opens a transaction and sets
 //! `app.company_id` transaction-locally before any query can run.
 
+pub mod access;
 pub mod bootstrap;
 pub mod catalog;
 mod error;
 mod ids;
+pub mod login;
+pub mod members;
 mod pool;
 pub mod repo;
 mod schema;
@@ -18,6 +21,7 @@ pub mod seed;
 pub mod system;
 mod tenant;
 
+pub use access::TenantCtx;
 pub use error::DbError;
 pub use ids::{CompanyId, InvalidCompanyId};
 pub use pool::{Database, PoolSettings};

@@ -37,6 +37,9 @@ impl Default for PoolSettings {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
+    /// Kept for the access-change listener, which needs a connection of
+    /// its own outside the pool (see `access`).
+    url: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Database {
@@ -64,7 +67,14 @@ impl Database {
             .runtime(deadpool_runtime())
             .build()
             .map_err(|e| DbError::Internal(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            url: url.into(),
+        })
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
     }
 
     pub(crate) async fn checkout(&self) -> Result<Object<AsyncPgConnection>, DbError> {

@@ -4,4 +4,5 @@
 pub mod cipher;
 pub mod ip;
 pub mod password;
+pub mod secret;
 pub mod token;

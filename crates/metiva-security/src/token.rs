@@ -82,6 +82,24 @@ pub struct PublicKey {
     pub bytes: [u8; 32],
 }
 
+/// A public key received as 32 raw bytes (`METIVA_TOKEN_PUBLIC_KEY`),
+/// named by the same `kid` rule the signer uses.
+pub fn public_key_from_bytes(bytes: [u8; 32]) -> PublicKey {
+    PublicKey {
+        kid: kid_for(&bytes),
+        bytes,
+    }
+}
+
+fn kid_for(public: &[u8; 32]) -> String {
+    let hex = public
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    format!("ed-{hex}")
+}
+
 /// The login service's signing key. Never `Debug`-printed, never serialized.
 pub struct TokenSigner {
     kid: String,
@@ -101,13 +119,8 @@ impl TokenSigner {
         let public = ed25519_dalek::SigningKey::from_bytes(seed)
             .verifying_key()
             .to_bytes();
-        let kid = public
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>();
         Self {
-            kid: format!("ed-{kid}"),
+            kid: kid_for(&public),
             key: EncodingKey::from_ed_der(&ed25519_pkcs8(seed)),
             public,
         }

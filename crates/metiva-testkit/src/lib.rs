@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use diesel::sql_types::Text;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use metiva_db::bootstrap::{self, APP_ROLE, OWNER_ROLE};
+use metiva_db::bootstrap::{self, APP_ROLE, LOGIN_ROLE, OWNER_ROLE};
 use metiva_db::{Database, PoolSettings};
 use metiva_embedded_pg::{Cluster, SUPERUSER};
 
@@ -75,7 +75,7 @@ impl TestDb {
             format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE} OWNER {OWNER_ROLE}"),
             format!(
                 "REVOKE ALL ON DATABASE {name} FROM PUBLIC;
-                 GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {APP_ROLE};"
+                 GRANT CONNECT, TEMPORARY ON DATABASE {name} TO {APP_ROLE}, {LOGIN_ROLE};"
             ),
         ] {
             conn.batch_execute(&sql)
@@ -88,6 +88,11 @@ impl TestDb {
     /// The runtime role's URL (what the app uses).
     pub fn app_url(&self) -> String {
         url(APP_ROLE, &self.name)
+    }
+
+    /// The login service's role URL.
+    pub fn login_url(&self) -> String {
+        url(LOGIN_ROLE, &self.name)
     }
 
     /// The owner role's URL (migrations and lint fixtures only).

@@ -12,7 +12,14 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use metiva_db::Database;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+
+use super::guard::{self, DashboardAuth};
+use super::members;
 use crate::config::Config;
+use crate::keys::Keys;
 
 /// Largest request body any endpoint accepts. Forms and JSON calls are
 /// small; anything bigger is refused with 413 before it is buffered.
@@ -27,7 +34,16 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-pub fn dashboard_router(config: &Config, db: Database) -> Router {
+/// The dashboard: every route behind the tenant guard except health,
+/// static assets and the sign-in callback. Holds only public token keys.
+pub fn dashboard_router(config: &Config, db: Database, keys: &Keys) -> Router {
+    dashboard_router_with(config, DashboardAuth::new(config, db, keys))
+}
+
+/// As [`dashboard_router`], with the guard state supplied (tests use it to
+/// look at the membership cache).
+pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Router {
+    let db = auth.db.clone();
     let options = leptos_options(config);
     let routes = generate_route_list(app::App);
     let context_db = db.clone();
@@ -43,7 +59,20 @@ pub fn dashboard_router(config: &Config, db: Database) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(app::shell))
         .with_state(options);
-    common_layers(pages.merge(super::health::routes(db)))
+    let auth_routes = Router::new()
+        .route("/auth/callback", get(guard::get_callback))
+        .route("/auth/logout", post(guard::post_logout))
+        .route("/auth/switch", get(guard::get_switch))
+        .route("/api/members/invite", post(members::post_invite))
+        .route(
+            "/api/members/{user}/{action}",
+            post(members::post_member_action),
+        )
+        .with_state(auth.clone());
+    let guarded = pages
+        .merge(auth_routes)
+        .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
+    common_layers(guarded.merge(super::health::routes(db)))
 }
 
 /// Security headers and the body limit, shared by every router.

@@ -2,8 +2,11 @@
 //! middleware every router gets.
 
 mod dashboard;
+pub mod guard;
 mod health;
-mod login;
+pub mod login;
+mod members;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -16,8 +19,8 @@ use crate::config::Config;
 use crate::database;
 use crate::shutdown::Shutdown;
 
-pub use dashboard::{MAX_BODY_BYTES, dashboard_router};
-pub use login::login_router;
+pub use dashboard::{MAX_BODY_BYTES, dashboard_router, dashboard_router_with};
+pub use login::{LoginService, login_router};
 
 /// A service `serve --only` can pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +64,22 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     };
     tracing::info!(mode = ?config.mode, "starting");
     let shutdown = Shutdown::install()?;
-    let open = database::open(&config).await?;
+    let keys = crate::keys::Keys::load(&config)?;
+    let open = database::open(&config, want(Service::Login)).await?;
 
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = app_listener {
-        let router = dashboard_router(&config, open.db.clone());
+        let router = dashboard_router(&config, open.db.clone(), &keys);
         println!("metiva dashboard:      http://{}", config.app_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
     }
     if let Some(listener) = login_listener {
-        let router = login_router(open.db.clone());
+        let login_db = open
+            .login
+            .clone()
+            .ok_or_else(|| anyhow!("the login service has no database handle"))?;
+        let service = LoginService::new(&config, login_db, &keys).await?;
+        let router = login_router(service, &config, open.db.clone());
         println!("metiva login service:  http://{}", config.login_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
     }

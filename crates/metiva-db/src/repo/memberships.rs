@@ -36,6 +36,25 @@ pub async fn list(tc: &mut TenantConn<'_>) -> Result<Vec<Member>, DbError> {
         .await?)
 }
 
+/// One member of the connection's company.
+pub async fn get(tc: &mut TenantConn<'_>, user_id: Uuid) -> Result<Member, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+        .filter(memberships::company_id.eq(company))
+        .filter(memberships::user_id.eq(user_id))
+        .select((
+            memberships::user_id,
+            users::email,
+            users::name,
+            memberships::role,
+            memberships::status,
+            memberships::last_sign_in_at,
+        ))
+        .first(tc.conn())
+        .await?)
+}
+
 /// Adds a user to the connection's company.
 pub async fn create(
     tc: &mut TenantConn<'_>,

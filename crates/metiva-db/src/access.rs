@@ -1,0 +1,341 @@
+//! Access: turning a verified token's claims into a [`TenantCtx`], with a
+//! membership cache that every instance keeps honest.
+//!
+//! # Security
+//! - A `TenantCtx` can only be built here, from a row that says the user
+//!   holds an *active* membership of an *active* company through a
+//!   session that is neither revoked nor expired. There is no other
+//!   constructor, so no request code can invent a tenant.
+//! - The cache is an optimisation that must never widen access:
+//!   * every change that narrows access (role, status, removal, session
+//!     revocation, company suspension) fires `NOTIFY metiva_access` in the
+//!     changing transaction, and every instance's listener drops its whole
+//!     cache when it arrives;
+//!   * while the listener connection is down (or not yet up) the cache is
+//!     bypassed entirely, and it starts empty when the listener returns;
+//!   * a lookup that raced an invalidation is not cached (generation
+//!     counter), and entries expire after a short TTL as a safety net.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use metiva_roles::{Permission, Role};
+use uuid::Uuid;
+
+use crate::{CompanyId, Database, DbError, TenantConn};
+
+/// The notification channel the access-change triggers use.
+pub const ACCESS_CHANNEL: &str = "metiva_access";
+
+/// Who is asking, in which workspace, with which role: the only source of
+/// a request's tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantCtx {
+    company: CompanyId,
+    company_name: String,
+    user_id: Uuid,
+    role: Role,
+    session_id: Uuid,
+}
+
+impl TenantCtx {
+    pub fn company(&self) -> &CompanyId {
+        &self.company
+    }
+    pub fn company_name(&self) -> &str {
+        &self.company_name
+    }
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn session_id(&self) -> Uuid {
+        self.session_id
+    }
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.can(p)
+    }
+}
+
+#[derive(QueryableByName)]
+struct Binding {
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Text)]
+    company_name: String,
+}
+
+impl Database {
+    /// Resolves verified claims to a [`TenantCtx`], in one read-only
+    /// transaction under the claimed company's tenant context. `None` when
+    /// the membership, the company or the session is not active.
+    pub async fn resolve_access(
+        &self,
+        company: &CompanyId,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<TenantCtx>, DbError> {
+        use diesel_async::RunQueryDsl as _;
+        let found = self
+            .tenant_read(company, async |tc: &mut TenantConn<'_>| {
+                let rows: Vec<Binding> = diesel::sql_query(
+                    "SELECT m.role, c.name AS company_name
+                     FROM memberships m
+                     JOIN companies c ON c.id = m.company_id
+                     JOIN sessions s ON s.id = $2 AND s.user_id = m.user_id
+                     WHERE m.user_id = $1 AND m.status = 'active' AND c.status = 'active'
+                       AND s.revoked_at IS NULL AND s.expires_at > now()",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(user_id)
+                .bind::<diesel::sql_types::Uuid, _>(session_id)
+                .load(tc.conn())
+                .await?;
+                Ok(rows.into_iter().next())
+            })
+            .await?;
+        let Some(b) = found else { return Ok(None) };
+        // Fail closed: a role the registry does not know grants nothing.
+        let role = Role::parse(&b.role)
+            .map_err(|_| DbError::Internal(format!("unknown role {:?} in memberships", b.role)))?;
+        Ok(Some(TenantCtx {
+            company: company.clone(),
+            company_name: b.company_name,
+            user_id,
+            role,
+            session_id,
+        }))
+    }
+
+    /// Runs `f` in one read-write transaction bound to the context's
+    /// company (see [`Database::tenant`]).
+    pub async fn in_tenant<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.tenant(&ctx.company, f).await
+    }
+
+    /// Runs `f` in one read-only transaction bound to the context's company.
+    pub async fn in_tenant_read<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.tenant_read(&ctx.company, f).await
+    }
+}
+
+type Key = (CompanyId, Uuid, Uuid);
+
+/// Cache statistics, for tests and the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub invalidations: u64,
+}
+
+/// Resolved memberships, shared by one instance's requests.
+pub struct AccessCache {
+    entries: Mutex<HashMap<Key, (TenantCtx, Instant)>>,
+    /// True only while the listener is connected and LISTENing.
+    trusted: AtomicBool,
+    generation: AtomicU64,
+    ttl: Duration,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+}
+
+impl std::fmt::Debug for AccessCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessCache")
+            .field("trusted", &self.is_trusted())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl AccessCache {
+    /// An empty, untrusted cache (it is bypassed until a listener runs).
+    pub fn new(ttl: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            entries: Mutex::new(HashMap::new()),
+            trusted: AtomicBool::new(false),
+            generation: AtomicU64::new(0),
+            ttl,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
+        })
+    }
+
+    pub fn is_trusted(&self) -> bool {
+        self.trusted.load(Ordering::SeqCst)
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops every entry; lookups in flight will not store their answer.
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn set_trusted(&self, trusted: bool) {
+        // Untrust first, then clear; on reconnect clear first, then trust:
+        // a change missed while the listener was down is never served.
+        if !trusted {
+            self.trusted.store(false, Ordering::SeqCst);
+        }
+        self.invalidate_all();
+        if trusted {
+            self.trusted.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Resolves through the cache when it can be trusted, else straight
+    /// from the database.
+    pub async fn resolve(
+        &self,
+        db: &Database,
+        company: &CompanyId,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<Option<TenantCtx>, DbError> {
+        let key = (company.clone(), user_id, session_id);
+        if self.is_trusted() {
+            if let Ok(map) = self.entries.lock() {
+                if let Some((ctx, at)) = map.get(&key) {
+                    if at.elapsed() < self.ttl {
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Some(ctx.clone()));
+                    }
+                }
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let generation = self.generation.load(Ordering::SeqCst);
+        let ctx = db.resolve_access(company, user_id, session_id).await?;
+        // Only grants are cached; a refusal is looked up again next time.
+        let Some(found) = &ctx else { return Ok(None) };
+        if self.is_trusted() && self.generation.load(Ordering::SeqCst) == generation {
+            if let Ok(mut map) = self.entries.lock() {
+                // Re-check under the lock: an invalidation between the
+                // load above and here must win.
+                if self.generation.load(Ordering::SeqCst) == generation {
+                    if map.len() > 100_000 {
+                        map.clear();
+                    }
+                    map.insert(key, (found.clone(), Instant::now()));
+                }
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+/// Keeps `cache` honest for as long as the returned handle lives: a task
+/// that LISTENs on [`ACCESS_CHANNEL`] with a connection of its own,
+/// reconnects with backoff, and health-checks the connection so a silently
+/// dead listener is noticed within seconds.
+pub fn spawn_access_listener(db: &Database, cache: Arc<AccessCache>) -> ListenerHandle {
+    let url = db.url().to_string();
+    let task = tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match listen_once(&url, &cache).await {
+                Ok(()) => backoff = Duration::from_millis(100),
+                Err(e) => tracing::warn!("access listener: {e}; bypassing the membership cache"),
+            }
+            cache.set_trusted(false);
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    });
+    ListenerHandle { task }
+}
+
+/// Stops the listener when dropped.
+#[derive(Debug)]
+pub struct ListenerHandle {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ListenerHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn listen_once(url: &str, cache: &AccessCache) -> Result<(), String> {
+    use futures::StreamExt as _;
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+    config.application_name("metiva-access-listener");
+    config.connect_timeout(Duration::from_secs(5));
+    let (client, mut connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let driver = tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(msg) = messages.next().await {
+            match msg {
+                Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                    if tx.send(()).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        // Dropping `tx` tells the loop below the connection is gone.
+    });
+    let _abort_driver = AbortOnDrop(driver);
+    client
+        .batch_execute(&format!("LISTEN {ACCESS_CHANNEL}"))
+        .await
+        .map_err(|e| format!("LISTEN: {e}"))?;
+    cache.set_trusted(true);
+    tracing::debug!("access listener connected");
+    let mut health = tokio::time::interval(Duration::from_secs(5));
+    health.tick().await;
+    loop {
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(()) => cache.invalidate_all(),
+                None => return Err("listener connection closed".into()),
+            },
+            _ = health.tick() => {
+                let ping = tokio::time::timeout(Duration::from_secs(2), client.simple_query("SELECT 1")).await;
+                if !matches!(ping, Ok(Ok(_))) {
+                    return Err("listener connection is not answering".into());
+                }
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,335 @@
+//! Member management: invite, change role, suspend, reactivate, remove and
+//! "sign out everywhere", with their guard rails and audit rows.
+//!
+//! # Security
+//! - Every action needs `members.manage`, checked here against the
+//!   actor's [`TenantCtx`] (the UI hides controls, the server decides).
+//! - Nobody grants a role above their own (`Role::may_grant`), and nobody
+//!   changes a member who ranks above them.
+//! - The last active owner can be neither demoted, suspended nor removed;
+//!   the count is taken under a row lock on the company's owner rows, so two
+//!   concurrent demotions cannot both succeed.
+//! - Each action and its audit row (ids only) commit in one transaction.
+//! - Every change fires the access-change NOTIFY (triggers), so the
+//!   member's very next request, on any instance, sees it.
+
+use std::time::Duration;
+
+use diesel::QueryableByName;
+use diesel::sql_types::{Bytea, Double, Text};
+use diesel_async::RunQueryDsl;
+use metiva_roles::{Permission, Role};
+use uuid::Uuid;
+
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::{Database, DbError, TenantConn};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// Why a member action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("your role does not allow managing members")]
+    Forbidden,
+    #[error("no such member in this workspace")]
+    NotFound,
+    #[error("the last owner cannot be removed, suspended or demoted")]
+    LastOwner,
+    #[error("nobody can grant a role above their own or change a member who ranks above them")]
+    AboveOwnRole,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A member action, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAction {
+    ChangeRole(Role),
+    Suspend,
+    Reactivate,
+    Remove,
+    SignOutEverywhere,
+}
+
+impl MemberAction {
+    fn audit_action(self) -> &'static str {
+        match self {
+            MemberAction::ChangeRole(_) => "member.role_changed",
+            MemberAction::Suspend => "member.suspended",
+            MemberAction::Reactivate => "member.reactivated",
+            MemberAction::Remove => "member.removed",
+            MemberAction::SignOutEverywhere => "member.signed_out_everywhere",
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Target {
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn require_manage(actor: &TenantCtx) -> Result<(), MemberError> {
+    if actor.can(Permission::MembersManage) {
+        Ok(())
+    } else {
+        Err(MemberError::Forbidden)
+    }
+}
+
+async fn other_active_owners(tc: &mut TenantConn<'_>, except: Uuid) -> Result<i64, DbError> {
+    // FOR UPDATE: concurrent owner changes serialise on these rows.
+    let rows: Vec<Count> = diesel::sql_query(
+        "SELECT count(*) AS n FROM (
+           SELECT 1 FROM memberships
+           WHERE company_id = current_setting('app.company_id') AND role = 'owner'
+             AND status = 'active' AND user_id <> $1
+           FOR UPDATE) o",
+    )
+    .bind::<SqlUuid, _>(except)
+    .load(tc.conn())
+    .await?;
+    Ok(rows.into_iter().next().map_or(0, |c| c.n))
+}
+
+impl Database {
+    /// Applies `action` to `target` as `actor`, with its audit row, in one
+    /// transaction.
+    pub async fn member_action(
+        &self,
+        actor: &TenantCtx,
+        target: Uuid,
+        action: MemberAction,
+        request_id: &str,
+    ) -> Result<(), MemberError> {
+        require_manage(actor)?;
+        let actor_role = actor.role();
+        let actor_id = actor.user_id();
+        self.in_tenant(actor, async |tc: &mut TenantConn<'_>| {
+            Ok(apply(tc, actor_role, actor_id, target, action, request_id).await)
+        })
+        .await??;
+        Ok(())
+    }
+
+    /// Invites `email` as `role`: finds or creates the user, adds a
+    /// pending membership and a one-time invitation (only the token's
+    /// hash is stored); audited. Returns the new member's user id.
+    pub async fn invite_member(
+        &self,
+        actor: &TenantCtx,
+        email: &str,
+        name: &str,
+        role: Role,
+        token_hash: &[u8; 32],
+        ttl: Duration,
+        request_id: &str,
+    ) -> Result<Uuid, MemberError> {
+        require_manage(actor)?;
+        if !actor.role().may_grant(role) {
+            return Err(MemberError::AboveOwnRole);
+        }
+        let email = email.trim().to_lowercase();
+        let name = name.trim();
+        if email.len() > 254 || !email.contains('@') || email.starts_with('@') {
+            return Err(MemberError::Invalid("Enter a valid email address.".into()));
+        }
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(MemberError::Invalid(
+                "Enter a name (at most 200 characters).".into(),
+            ));
+        }
+        let actor_id = actor.user_id();
+        let out = self
+            .in_tenant(actor, async |tc: &mut TenantConn<'_>| {
+                #[derive(QueryableByName)]
+                struct Id {
+                    #[diesel(sql_type = SqlUuid)]
+                    id: Uuid,
+                }
+                let user: Id = diesel::sql_query("SELECT metiva_invite_user($1, $2) AS id")
+                    .bind::<Text, _>(&email)
+                    .bind::<Text, _>(name)
+                    .get_result(tc.conn())
+                    .await?;
+                let inserted = diesel::sql_query(
+                    "INSERT INTO memberships (company_id, user_id, role, status)
+                     VALUES (current_setting('app.company_id'), $1, $2, 'invited')
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind::<SqlUuid, _>(user.id)
+                .bind::<Text, _>(role.key())
+                .execute(tc.conn())
+                .await?;
+                if inserted == 0 {
+                    return Ok(Err(MemberError::Invalid(
+                        "That person is already a member of this workspace.".into(),
+                    )));
+                }
+                diesel::sql_query(
+                    "INSERT INTO invitations (company_id, token_hash, user_id, invited_by, expires_at)
+                     VALUES (current_setting('app.company_id'), $1, $2, $3, now() + make_interval(secs => $4))",
+                )
+                .bind::<Bytea, _>(token_hash.as_slice())
+                .bind::<SqlUuid, _>(user.id)
+                .bind::<SqlUuid, _>(actor_id)
+                .bind::<Double, _>(ttl.as_secs_f64())
+                .execute(tc.conn())
+                .await?;
+                audit::append(
+                    tc,
+                    &AuditEntry {
+                        actor_user_id: Some(actor_id),
+                        action: "member.invited",
+                        target_type: Some("user"),
+                        target_id: Some(&user.id.to_string()),
+                        request_id: Some(request_id),
+                    },
+                )
+                .await?;
+                Ok(Ok(user.id))
+            })
+            .await??;
+        Ok(out)
+    }
+}
+
+async fn apply(
+    tc: &mut TenantConn<'_>,
+    actor_role: Role,
+    actor_id: Uuid,
+    target: Uuid,
+    action: MemberAction,
+    request_id: &str,
+) -> Result<(), MemberError> {
+    let rows: Vec<Target> = diesel::sql_query(
+        "SELECT role, status FROM memberships
+         WHERE company_id = current_setting('app.company_id') AND user_id = $1 FOR UPDATE",
+    )
+    .bind::<SqlUuid, _>(target)
+    .load(tc.conn())
+    .await
+    .map_err(DbError::from)?;
+    let Some(t) = rows.into_iter().next() else {
+        return Err(MemberError::NotFound);
+    };
+    let current = Role::parse(&t.role).map_err(|_| MemberError::Invalid("unknown role".into()))?;
+    // Nobody acts on a member who ranks above them.
+    if current.rank() < actor_role.rank() {
+        return Err(MemberError::AboveOwnRole);
+    }
+    let loses_ownership = current == Role::Owner
+        && t.status == "active"
+        && match action {
+            MemberAction::ChangeRole(r) => r != Role::Owner,
+            MemberAction::Suspend | MemberAction::Remove => true,
+            MemberAction::Reactivate | MemberAction::SignOutEverywhere => false,
+        };
+    if loses_ownership && other_active_owners(tc, target).await? == 0 {
+        return Err(MemberError::LastOwner);
+    }
+    let sql = match action {
+        MemberAction::ChangeRole(r) => {
+            if !actor_role.may_grant(r) {
+                return Err(MemberError::AboveOwnRole);
+            }
+            diesel::sql_query(
+                "UPDATE memberships SET role = $2
+                 WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            )
+            .bind::<SqlUuid, _>(target)
+            .bind::<Text, _>(r.key())
+            .execute(tc.conn())
+            .await
+        }
+        MemberAction::Suspend | MemberAction::Reactivate => {
+            let status = if action == MemberAction::Suspend {
+                "suspended"
+            } else {
+                "active"
+            };
+            if action == MemberAction::Reactivate && t.status != "suspended" {
+                return Err(MemberError::Invalid("Only a suspended member can be reactivated.".into()));
+            }
+            diesel::sql_query(
+                "UPDATE memberships SET status = $2
+                 WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            )
+            .bind::<SqlUuid, _>(target)
+            .bind::<Text, _>(status)
+            .execute(tc.conn())
+            .await
+        }
+        MemberAction::Remove => {
+            diesel::sql_query(
+                "DELETE FROM memberships WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            )
+            .bind::<SqlUuid, _>(target)
+            .execute(tc.conn())
+            .await
+        }
+        MemberAction::SignOutEverywhere => {
+            // The policy lets the dashboard revoke only sessions of members
+            // of this workspace.
+            diesel::sql_query(
+                "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            )
+            .bind::<SqlUuid, _>(target)
+            .execute(tc.conn())
+            .await
+        }
+    };
+    sql.map_err(DbError::from)?;
+    audit::append(
+        tc,
+        &AuditEntry {
+            actor_user_id: Some(actor_id),
+            action: action.audit_action(),
+            target_type: Some("user"),
+            target_id: Some(&target.to_string()),
+            request_id: Some(request_id),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends one session of the signed-in user (sign-out), audited.
+impl Database {
+    pub async fn sign_out(&self, ctx: &TenantCtx, request_id: &str) -> Result<(), DbError> {
+        let sid = ctx.session_id();
+        let user = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            diesel::sql_query(
+                "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind::<SqlUuid, _>(sid)
+            .bind::<SqlUuid, _>(user)
+            .execute(tc.conn())
+            .await?;
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action: "auth.sign_out",
+                    target_type: Some("session"),
+                    target_id: Some(&sid.to_string()),
+                    request_id: Some(request_id),
+                },
+            )
+            .await
+        })
+        .await
+    }
+}

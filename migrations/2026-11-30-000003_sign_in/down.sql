@@ -1,0 +1,15 @@
+DROP TRIGGER sessions_access_change ON sessions;
+DROP TRIGGER companies_access_change ON companies;
+DROP TRIGGER memberships_access_change ON memberships;
+DROP FUNCTION metiva_notify_access_change();
+DROP FUNCTION metiva_invite_user(text, text);
+DROP FUNCTION metiva_login_workspaces(uuid);
+DROP TABLE invitations;
+DROP TABLE login_throttle;
+DROP TABLE auth_codes;
+DROP TABLE sessions;
+REVOKE ALL ON companies, memberships, users FROM metiva_directory;
+REVOKE ALL ON companies, memberships, users, audit_log FROM metiva_login;
+REVOKE ALL ON SEQUENCE audit_log_id_seq FROM metiva_login;
+DROP POLICY users_login_set_password ON users;
+DROP POLICY users_login_read ON users;

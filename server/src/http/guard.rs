@@ -1,0 +1,375 @@
+//! The tenant guard: the one place a dashboard request gets its tenant,
+//! plus the dashboard's side of the sign-in hand-off (callback, sign-out,
+//! switching workspace).
+//!
+//! # Security
+//! - Every request except health, static assets and the callback passes
+//!   [`tenant_guard`]: token from the one cookie we set (any other cookie
+//!   or header is ignored, a duplicated cookie is refused), EdDSA
+//!   signature with a known `kid`, `exp`/`nbf` with small leeway, `iss`,
+//!   `aud`, every claim typed; then the claims must resolve to an active
+//!   membership of an active company through a live session. Only then is
+//!   a [`TenantCtx`] put on the request. There is no default tenant.
+//! - The claim always wins: `X-Tenant`, `X-Company-Id` and any query or
+//!   body company field are never read for tenancy; the guard records
+//!   which ones were sent so the security page can say they were ignored.
+//! - Anonymous page requests are redirected to the login service with a
+//!   fresh `state` bound to a cookie; anonymous API calls get 401; a bad
+//!   token or claim gets 403 (APIs) or a sign-in redirect (pages).
+
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use metiva_db::access::{AccessCache, ListenerHandle, spawn_access_listener};
+use metiva_db::{CompanyId, Database, TenantCtx};
+use metiva_security::secret;
+use metiva_security::token::{TokenError, TokenVerifier};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::ui::{self, Lang, esc, qs};
+use crate::config::Config;
+use crate::keys::Keys;
+
+/// A request's id, for audit rows and logs.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Tenant-looking headers the browser sent, which were ignored.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoredTenantHeaders(pub Vec<(String, String)>);
+
+/// Headers that look like they choose a tenant. Never read for tenancy.
+pub const TENANT_LOOKING_HEADERS: &[&str] =
+    &["x-tenant", "x-company-id", "x-tenant-id", "x-workspace"];
+
+/// The dashboard's sign-in state.
+pub struct DashboardAuth {
+    pub db: Database,
+    verifier: TokenVerifier,
+    pub cache: Arc<AccessCache>,
+    _listener: ListenerHandle,
+    pub app_url: String,
+    pub login_url: String,
+    secure: bool,
+}
+
+impl std::fmt::Debug for DashboardAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DashboardAuth")
+            .field("app_url", &self.app_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DashboardAuth {
+    /// Holds only public keys. Starts the access-change listener.
+    pub fn new(config: &Config, db: Database, keys: &Keys) -> Arc<Self> {
+        let cache = AccessCache::new(std::time::Duration::from_secs(30));
+        let listener = spawn_access_listener(&db, cache.clone());
+        Arc::new(Self {
+            verifier: TokenVerifier::new(&keys.public, &config.login_url, &config.app_url),
+            db,
+            cache,
+            _listener: listener,
+            app_url: config.app_url.clone(),
+            login_url: config.login_url.clone(),
+            secure: config.app_url.starts_with("https://"),
+        })
+    }
+
+    /// The token cookie: `__Host-` over https; the documented development
+    /// exception (plain http on 127.0.0.1) drops the prefix and Secure.
+    pub fn token_cookie(&self) -> &'static str {
+        if self.secure {
+            "__Host-metiva_session"
+        } else {
+            "metiva_session"
+        }
+    }
+
+    fn state_cookie(&self) -> &'static str {
+        if self.secure {
+            "__Host-metiva_state"
+        } else {
+            "metiva_state"
+        }
+    }
+
+    fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// A 303 to the login service, binding a fresh `state` to this browser.
+    pub fn to_login(&self, return_path: &str, extra: &str) -> Response {
+        let state = secret::random_secret();
+        let location = format!(
+            "{}/login?return_to={}&state={state}{extra}",
+            self.login_url,
+            qs(&format!("{}{return_path}", self.app_url))
+        );
+        let mut resp = Redirect::to(&location).into_response();
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            self.cookie(self.state_cookie(), &state, 600),
+        );
+        resp
+    }
+
+    /// Verifies a token and resolves it (through the cache).
+    pub async fn authenticate(&self, token: &str) -> Result<TenantCtx, Refusal> {
+        let claims = self.verifier.verify(token).map_err(|e| match e {
+            TokenError::Invalid(m) if m.contains("Expired") => Refusal::Expired,
+            _ => Refusal::BadToken,
+        })?;
+        let company = CompanyId::parse(&claims.company_id).map_err(|_| Refusal::BadToken)?;
+        let user = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::BadToken)?;
+        let sid = Uuid::parse_str(&claims.sid).map_err(|_| Refusal::BadToken)?;
+        match self.cache.resolve(&self.db, &company, user, sid).await {
+            Ok(Some(ctx)) => Ok(ctx),
+            Ok(None) => Err(Refusal::NoAccess),
+            Err(e) => {
+                tracing::error!(error = %e, "tenant guard: resolving membership");
+                Err(Refusal::Unavailable)
+            }
+        }
+    }
+}
+
+/// Why the guard refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Anonymous,
+    Expired,
+    BadToken,
+    NoAccess,
+    Unavailable,
+}
+
+fn is_exempt(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/auth/callback" | "/favicon.svg"
+    ) || path.starts_with("/pkg/")
+}
+
+fn is_api(req: &Request) -> bool {
+    req.uri().path().starts_with("/api/")
+}
+
+/// The company id in an (unverified) token payload, used only as a hint
+/// for the login service, which checks membership itself.
+fn company_hint(token: &str) -> Option<CompanyId> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    CompanyId::parse(v.get("company_id")?.as_str()?).ok()
+}
+
+/// The middleware: see the module docs.
+pub async fn tenant_guard(
+    State(auth): State<Arc<DashboardAuth>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if is_exempt(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let token = ui::cookie(req.headers(), auth.token_cookie());
+    let result = match &token {
+        None => Err(Refusal::Anonymous),
+        Some(t) if t.len() > 4096 => Err(Refusal::BadToken),
+        Some(t) => auth.authenticate(t).await,
+    };
+    match result {
+        Ok(ctx) => {
+            let ignored = IgnoredTenantHeaders(
+                TENANT_LOOKING_HEADERS
+                    .iter()
+                    .filter_map(|h| {
+                        req.headers().get(*h).map(|v| {
+                            (
+                                h.to_string(),
+                                String::from_utf8_lossy(v.as_bytes())
+                                    .chars()
+                                    .take(64)
+                                    .collect(),
+                            )
+                        })
+                    })
+                    .collect(),
+            );
+            let ext = req.extensions_mut();
+            ext.insert(ctx);
+            ext.insert(ignored);
+            ext.insert(RequestId(Uuid::new_v4().to_string()));
+            next.run(req).await
+        }
+        Err(Refusal::Unavailable) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The workspace is temporarily unavailable. Please try again.",
+        )
+            .into_response(),
+        Err(refusal) if is_api(&req) || req.method() != Method::GET => {
+            let status = if refusal == Refusal::Anonymous {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            let msg = match refusal {
+                Refusal::Anonymous => "Sign in first: this request carries no session.",
+                Refusal::Expired => "Your session token has expired. Reload the page to renew it.",
+                _ => "This session does not grant access to a workspace.",
+            };
+            (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+        }
+        Err(refusal) => {
+            let path = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            let extra = match (refusal, token.as_deref().and_then(company_hint)) {
+                (Refusal::Expired, Some(c)) => format!("&company={c}&purpose=renew"),
+                _ => String::new(),
+            };
+            let mut resp = auth.to_login(&path, &extra);
+            // A refused token is dropped so it is not tried again.
+            if token.is_some() {
+                resp.headers_mut()
+                    .append(header::SET_COOKIE, auth.cookie(auth.token_cookie(), "", 0));
+            }
+            resp
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+}
+
+fn callback_failed(auth: &DashboardAuth, headers: &HeaderMap, status: StatusCode) -> Response {
+    let lang = Lang::negotiate(None, headers);
+    let body = format!(
+        r#"{}<p class="mt-4 text-sm"><a class="{}" href="/">{}</a></p>"#,
+        ui::notice(
+            "error",
+            lang.t(
+                "This sign-in link has expired or was already used.",
+                "Deze inloglink is verlopen of al gebruikt."
+            )
+        ),
+        ui::LINK,
+        lang.t("Sign in again", "Opnieuw inloggen")
+    );
+    ui::page(
+        status,
+        lang,
+        lang.t("Sign in", "Inloggen"),
+        &body,
+        None,
+        &auth.app_url,
+    )
+}
+
+/// `GET /auth/callback?code&state`: redeems the one-time code server-side
+/// and sets the token cookie. The token never appears in a URL.
+pub async fn get_callback(
+    State(auth): State<Arc<DashboardAuth>>,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    // The state must be the one this browser was sent off with.
+    let bound = ui::cookie(&headers, auth.state_cookie())
+        .is_some_and(|c| !q.state.is_empty() && secret::ct_eq(c.as_bytes(), q.state.as_bytes()));
+    if !bound || q.code.len() != 43 {
+        return callback_failed(&auth, &headers, StatusCode::BAD_REQUEST);
+    }
+    let redeemed = match auth
+        .db
+        .redeem_auth_code(&secret::sha256(q.code.as_bytes()), &q.state)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "redeeming a sign-in code");
+            return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
+        }
+    };
+    let Some((sealed, return_to)) = redeemed else {
+        return callback_failed(&auth, &headers, StatusCode::BAD_REQUEST);
+    };
+    let Some(token) =
+        secret::open_with_code(&q.code, &sealed).and_then(|t| String::from_utf8(t).ok())
+    else {
+        return callback_failed(&auth, &headers, StatusCode::BAD_REQUEST);
+    };
+    if auth.authenticate(&token).await.is_err() {
+        return callback_failed(&auth, &headers, StatusCode::FORBIDDEN);
+    }
+    // Only a path on our own origin; never an open redirect.
+    let path = return_to
+        .strip_prefix(&auth.app_url)
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or("/");
+    let mut resp = Redirect::to(path).into_response();
+    let h = resp.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        auth.cookie(
+            auth.token_cookie(),
+            &token,
+            crate::http::login::ACCESS_TOKEN_TTL_SECS,
+        ),
+    );
+    h.append(header::SET_COOKIE, auth.cookie(auth.state_cookie(), "", 0));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `POST /auth/logout`: ends the session (login session and every token
+/// naming it), clears the cookie, and lands on the login service.
+pub async fn post_logout(
+    State(auth): State<Arc<DashboardAuth>>,
+    axum::Extension(ctx): axum::Extension<TenantCtx>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+) -> Response {
+    if let Err(e) = auth.db.sign_out(&ctx, &rid.0).await {
+        tracing::error!(error = %e, "sign-out");
+        return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
+    }
+    let mut resp = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, auth.cookie(auth.token_cookie(), "", 0));
+    resp
+}
+
+/// `GET /auth/switch`: back through the login service, which asks which
+/// workspace and mints a token for it (active membership required).
+pub async fn get_switch(State(auth): State<Arc<DashboardAuth>>) -> Response {
+    auth.to_login("/", "&purpose=switch")
+}
+
+/// A standalone dashboard notice page (e.g. an invitation link).
+pub fn notice_page(auth: &DashboardAuth, headers: &HeaderMap, title: &str, html: &str) -> Response {
+    let lang = Lang::negotiate(None, headers);
+    ui::page(StatusCode::OK, lang, title, html, None, &auth.app_url)
+}
+
+pub fn escape(s: &str) -> String {
+    esc(s)
+}

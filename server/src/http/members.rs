@@ -1,0 +1,177 @@
+//! Member management over HTTP: plain form posts (they work without
+//! JavaScript) or JSON clients. Thin: the rules live in
+//! `metiva_db::members`.
+//!
+//! # Security
+//! Every handler takes the [`TenantCtx`] the guard put on the request; the
+//! workspace is never read from the path, query or body. The permission
+//! (`members.manage`) is checked again in the domain function, whatever
+//! the UI showed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use metiva_db::TenantCtx;
+use metiva_db::members::{MemberAction, MemberError};
+use metiva_roles::Role;
+use metiva_security::secret;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::guard::{DashboardAuth, RequestId, escape, notice_page};
+
+/// Invitation links stay valid this long.
+pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+fn status_of(e: &MemberError) -> (StatusCode, &'static str) {
+    match e {
+        MemberError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+        MemberError::AboveOwnRole => (StatusCode::FORBIDDEN, "above_own_role"),
+        MemberError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+        MemberError::LastOwner => (StatusCode::CONFLICT, "last_owner"),
+        MemberError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        MemberError::Db(metiva_db::DbError::Unavailable(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+        MemberError::Db(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Response {
+    match result {
+        Ok(done) if wants_html(headers) => {
+            Redirect::to(&format!("/members?done={done}")).into_response()
+        }
+        Ok(done) => Json(serde_json::json!({ "ok": true, "done": done })).into_response(),
+        Err(e) => {
+            let (status, code) = status_of(&e);
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(error = %e, "member action");
+            }
+            if wants_html(headers) {
+                Redirect::to(&format!("/members?error={code}")).into_response()
+            } else {
+                let msg = match &e {
+                    MemberError::Db(_) => {
+                        "The change could not be saved. Please try again.".to_string()
+                    }
+                    other => other.to_string(),
+                };
+                (
+                    status,
+                    Json(serde_json::json!({ "error": msg, "code": code })),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /api/members/{user_id}/{action}`; `action` is `role` (with a
+/// `role` field), `suspend`, `reactivate`, `remove` or
+/// `sign-out-everywhere`.
+pub async fn post_member_action(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Path((user, action)): Path<(String, String)>,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let Ok(target) = Uuid::parse_str(&user) else {
+        return respond(&headers, Err(MemberError::NotFound));
+    };
+    let (action, done) = match action.as_str() {
+        "role" => {
+            let role = form.role.as_str();
+            match Role::parse(role) {
+                Ok(r) => (MemberAction::ChangeRole(r), "role_changed"),
+                Err(_) => {
+                    return respond(
+                        &headers,
+                        Err(MemberError::Invalid(format!("unknown role {role:?}"))),
+                    );
+                }
+            }
+        }
+        "suspend" => (MemberAction::Suspend, "suspended"),
+        "reactivate" => (MemberAction::Reactivate, "reactivated"),
+        "remove" => (MemberAction::Remove, "removed"),
+        "sign-out-everywhere" => (MemberAction::SignOutEverywhere, "signed_out"),
+        _ => return (StatusCode::NOT_FOUND, "unknown member action").into_response(),
+    };
+    let result = auth.db.member_action(&ctx, target, action, &rid.0).await;
+    respond(&headers, result.map(|()| done))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /api/members/invite`: a pending membership and a one-time link
+/// to the login service, shown once.
+pub async fn post_invite(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Form(form): Form<InviteForm>,
+) -> Response {
+    let Ok(role) = Role::parse(&form.role) else {
+        return respond(&headers, Err(MemberError::Invalid("Choose a role.".into())));
+    };
+    let token = secret::random_secret();
+    let result = auth
+        .db
+        .invite_member(
+            &ctx,
+            &form.email,
+            &form.name,
+            role,
+            &secret::sha256(token.as_bytes()),
+            INVITE_TTL,
+            &rid.0,
+        )
+        .await;
+    match result {
+        Ok(user_id) => {
+            let link = format!("{}/invite/{}/{token}", auth.login_url, ctx.company());
+            if wants_html(&headers) {
+                let html = format!(
+                    r#"<p class="mt-2 text-sm text-slate-600">Send this one-time link to the new member. It is shown only now and works for 7 days.</p>
+<p class="mt-4 break-all rounded-md border border-slate-200 bg-slate-50 p-3 font-mono text-sm" data-testid="invite-link">{}</p>
+<p class="mt-4 text-sm"><a class="text-indigo-700 underline" href="/members">Back to members</a></p>"#,
+                    escape(&link)
+                );
+                notice_page(&auth, &headers, "Invitation created", &html)
+            } else {
+                Json(serde_json::json!({ "ok": true, "user_id": user_id, "link": link }))
+                    .into_response()
+            }
+        }
+        Err(e) => respond(&headers, Err(e)),
+    }
+}

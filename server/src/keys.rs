@@ -1,0 +1,155 @@
+//! The keys a process holds: the login service's token signing key, the
+//! dashboard's verification keys, and the server-side hashing key.
+//!
+//! # Security
+//! - Production takes every key from the environment; `checks` refuses a
+//!   missing or malformed one before anything serves.
+//! - Development with no keys generates them once into
+//!   `METIVA_DATA_DIR/dev-keys.env` (mode 0600) so that separately started
+//!   services agree, and says so loudly at every start.
+//! - The dashboard is given only public keys: with `serve --only app` it
+//!   needs `METIVA_TOKEN_PUBLIC_KEY` (or the signing key in development).
+
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use metiva_security::token::{PublicKey, TokenSigner};
+
+use crate::config::{Config, Mode};
+
+/// Keys for one process.
+#[derive(Clone)]
+pub struct Keys {
+    /// Present only where the login service runs.
+    pub signer: Option<Arc<TokenSigner>>,
+    /// What the dashboard verifies with.
+    pub public: Vec<PublicKey>,
+    /// Server-side key for fingerprints (throttle keys), derived from the
+    /// encryption key.
+    pub hash_key: [u8; 32],
+    /// True when development keys were generated locally.
+    pub generated: bool,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("public", &self.public)
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
+fn decode32(name: &str, v: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = B64
+        .decode(v.trim())
+        .map_err(|_| anyhow!("{name} is not valid base64"))?;
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| anyhow!("{name} decodes to {} bytes, not 32", b.len()))
+}
+
+impl Keys {
+    /// Keys from a signing seed and an encryption key (tests, benches).
+    pub fn from_seed(seed: &[u8; 32], encryption_key: &[u8; 32]) -> Self {
+        let signer = TokenSigner::from_seed(seed);
+        Self {
+            public: vec![signer.public_key()],
+            signer: Some(Arc::new(signer)),
+            hash_key: metiva_security::secret::sha256(encryption_key),
+            generated: false,
+        }
+    }
+
+    /// Loads (or, in development, generates) the keys.
+    pub fn load(config: &Config) -> anyhow::Result<Self> {
+        let mut signing = config.token_signing_key.clone();
+        let mut encryption = config.encryption_key.clone();
+        let mut generated = false;
+        if config.mode == Mode::Development
+            && (signing.is_none() || encryption.is_none())
+            && config.token_public_key.is_none()
+        {
+            let (s, e) = dev_keys(config)?;
+            signing = signing.or(Some(s));
+            encryption = encryption.or(Some(e));
+            generated = true;
+        }
+        let encryption = match encryption {
+            Some(e) => decode32("METIVA_ENCRYPTION_KEY", &e)?,
+            None => bail!("METIVA_ENCRYPTION_KEY is missing"),
+        };
+        let signer = signing
+            .map(|s| {
+                decode32("METIVA_TOKEN_SIGNING_KEY", &s).map(|seed| TokenSigner::from_seed(&seed))
+            })
+            .transpose()?;
+        let mut public: Vec<PublicKey> = signer.iter().map(TokenSigner::public_key).collect();
+        if let Some(pk) = &config.token_public_key {
+            let bytes = decode32("METIVA_TOKEN_PUBLIC_KEY", pk)?;
+            public.push(metiva_security::token::public_key_from_bytes(bytes));
+        }
+        if generated {
+            tracing::warn!(
+                "DEVELOPMENT KEYS: token signing and encryption keys were generated locally in {}; never use them in production",
+                config.data_dir.join(DEV_KEYS_FILE).display()
+            );
+        }
+        Ok(Self {
+            signer: signer.map(Arc::new),
+            public,
+            hash_key: metiva_security::secret::sha256(&encryption),
+            generated,
+        })
+    }
+}
+
+const DEV_KEYS_FILE: &str = "dev-keys.env";
+
+/// Reads or creates `dev-keys.env`: (signing seed, encryption key), base64.
+fn dev_keys(config: &Config) -> anyhow::Result<(String, String)> {
+    let path = config.data_dir.join(DEV_KEYS_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+                .map(str::to_string)
+        };
+        if let (Some(s), Some(e)) = (
+            get("METIVA_TOKEN_SIGNING_KEY"),
+            get("METIVA_ENCRYPTION_KEY"),
+        ) {
+            return Ok((s, e));
+        }
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let seed: [u8; 32] = rand::random();
+    let enc: [u8; 32] = rand::random();
+    let (s, e) = (B64.encode(seed), B64.encode(enc));
+    let body = format!(
+        "# Development keys generated by metiva. Never use them in production.\nMETIVA_TOKEN_SIGNING_KEY={s}\nMETIVA_ENCRYPTION_KEY={e}\n"
+    );
+    write_private(&path, &body).with_context(|| format!("writing {}", path.display()))?;
+    Ok((s, e))
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, body: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(body.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, body: &str) -> std::io::Result<()> {
+    std::fs::write(path, body)
+}

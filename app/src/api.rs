@@ -47,7 +47,7 @@ pub struct IsolationStatusDto {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub mod ssr {
     use super::{Fact, SystemStatusDto};
     use leptos::prelude::*;
     use metiva_db::{Database, DbError, system::SystemStatus};
@@ -117,6 +117,10 @@ mod ssr {
             DbError::NotFound => (404, "Not found."),
             DbError::Conflict { .. } => (409, "That conflicts with existing data."),
             DbError::Rejected(_) => (422, "The database refused that change."),
+            DbError::AccessRevoked => (
+                403,
+                "Your access to this workspace changed. Reload the page.",
+            ),
             DbError::Internal(_) => (500, "Something went wrong on our side."),
         }
     }
@@ -133,9 +137,20 @@ mod ssr {
         }
         if let (Some(opts), Ok(code)) = (opts, http::StatusCode::from_u16(status)) {
             opts.set_status(code);
+            if matches!(e, DbError::AccessRevoked) {
+                // Tells the tenant guard to re-resolve and retry once.
+                opts.insert_header(
+                    http::HeaderName::from_static(ACCESS_CHANGED_HEADER),
+                    http::HeaderValue::from_static("1"),
+                );
+            }
         }
         ServerFnError::new(msg)
     }
+
+    /// The response header a handler sets when its transaction found the
+    /// request's access changed (see the tenant guard).
+    pub const ACCESS_CHANGED_HEADER: &str = "x-metiva-access-changed";
 
     #[cfg(test)]
     mod tests {
@@ -160,6 +175,7 @@ mod ssr {
                     DbError::Internal("relation persons_x does not exist".into()),
                     500,
                 ),
+                (DbError::AccessRevoked, 403),
             ];
             for (e, want) in cases {
                 let (status, msg) = status_for(&e);

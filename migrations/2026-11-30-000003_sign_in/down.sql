@@ -1,3 +1,4 @@
+DROP FUNCTION metiva_assert_access(uuid, uuid, text);
 DROP TRIGGER sessions_access_change ON sessions;
 DROP TRIGGER companies_access_change ON companies;
 DROP TRIGGER memberships_access_change ON memberships;

@@ -159,3 +159,25 @@ CREATE TRIGGER companies_access_change AFTER UPDATE OF status OR DELETE ON compa
   FOR EACH STATEMENT EXECUTE FUNCTION metiva_notify_access_change();
 CREATE TRIGGER sessions_access_change AFTER UPDATE OF revoked_at OR DELETE ON sessions
   FOR EACH STATEMENT EXECUTE FUNCTION metiva_notify_access_change();
+
+-- Re-checks, inside every dashboard transaction, that the access the
+-- request was granted still holds (membership active with the same role,
+-- company active, session live). The membership cache makes the guard
+-- fast; this makes revocation exact: a request that raced a change fails
+-- here, before any of its queries, and the guard re-resolves it.
+CREATE FUNCTION metiva_assert_access(p_user uuid, p_session uuid, p_role text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF NOT EXISTS (
+    SELECT 1 FROM memberships m
+    JOIN companies c ON c.id = m.company_id
+    JOIN sessions s ON s.id = p_session AND s.user_id = m.user_id
+    WHERE m.user_id = p_user AND m.role = p_role AND m.status = 'active' AND c.status = 'active'
+      AND s.revoked_at IS NULL AND s.expires_at > now()
+  ) THEN
+    RAISE EXCEPTION 'metiva: access revoked' USING ERRCODE = 'insufficient_privilege';
+  END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION metiva_assert_access(uuid, uuid, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION metiva_assert_access(uuid, uuid, text) TO metiva_app;

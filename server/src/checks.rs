@@ -132,6 +132,29 @@ pub fn config_checks(config: &Config) -> Vec<Check> {
         config.token_signing_key.as_deref(),
         "the login service's Ed25519 seed",
     ));
+    // Security: tokens and session cookies travel only over TLS in
+    // production (`__Host-` cookies require it anyway).
+    let https = config.app_url.starts_with("https://") && config.login_url.starts_with("https://");
+    out.push(match (production, https) {
+        (_, true) => check(
+            true,
+            "METIVA_APP_URL and METIVA_LOGIN_URL use https".into(),
+            String::new(),
+        ),
+        (true, false) => check(
+            false,
+            String::new(),
+            format!(
+                "METIVA_APP_URL ({}) and METIVA_LOGIN_URL ({}) must use https in production",
+                config.app_url, config.login_url
+            ),
+        ),
+        (false, false) => Check {
+            outcome: Outcome::Skip,
+            line: "plain http allowed in development (cookies drop the __Host- prefix and Secure)"
+                .into(),
+        },
+    });
     let region = config.region.as_deref();
     out.push(match (production, region) {
         (_, Some(r)) if EU_REGIONS.contains(&r) => check(
@@ -260,6 +283,12 @@ mod tests {
             encryption_key: key.map(String::from),
             region: region.map(String::from),
             token_signing_key: Some(GOOD_KEY.into()),
+            token_public_key: None,
+            app_url: "https://app.metiva.example".into(),
+            login_url: "https://login.metiva.example".into(),
+            login_database_url: None,
+            bcrypt_cost: 12,
+            data_dir: ".metiva".into(),
         }
     }
 

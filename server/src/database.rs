@@ -67,8 +67,17 @@ async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
 /// when any fail-closed check fails.
 pub async fn open(config: &Config, with_login: bool) -> anyhow::Result<OpenDatabase> {
     let mut open = open_unchecked(config).await?;
+    if let Err(e) = checks::refuse_unsafe(config, &open.db).await {
+        open.close().await;
+        return Err(e);
+    }
     if with_login {
-        match open_login(config, open.cluster.as_ref()).await {
+        let login = match open_login(config, open.cluster.as_ref()).await {
+            // Security: the login role must not bypass RLS either.
+            Ok(l) => checks::refuse_unsafe_role(l.database()).await.map(|()| l),
+            Err(e) => Err(e),
+        };
+        match login {
             Ok(l) => open.login = Some(l),
             Err(e) => {
                 open.close().await;
@@ -76,18 +85,7 @@ pub async fn open(config: &Config, with_login: bool) -> anyhow::Result<OpenDatab
             }
         }
     }
-    let mut verdict = checks::refuse_unsafe(config, &open.db).await;
-    if let (Ok(()), Some(l)) = (&verdict, &open.login) {
-        // Security: the login role must not bypass RLS either.
-        verdict = checks::refuse_unsafe_role(l.database()).await;
-    }
-    match verdict {
-        Ok(()) => Ok(open),
-        Err(e) => {
-            open.close().await;
-            Err(e)
-        }
-    }
+    Ok(open)
 }
 
 /// The login service's pool: `metiva_login` on the embedded cluster, or
@@ -187,9 +185,10 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow!("DATABASE_MIGRATION_URL (the owner role) is required to seed an external database"))?,
     };
     let owner = Database::connect(&owner_url, &PoolSettings::default())?;
-    let hash = tokio::task::spawn_blocking(|| {
+    let cost = config.bcrypt_cost;
+    let hash = tokio::task::spawn_blocking(move || {
         let pw = metiva_security::password::Password::new(metiva_db::seed::DEMO_PASSWORD)?;
-        metiva_security::password::hash(&pw, metiva_security::password::PRODUCTION_COST)
+        metiva_security::password::hash(&pw, cost)
     })
     .await??;
     let report = owner

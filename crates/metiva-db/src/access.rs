@@ -61,6 +61,14 @@ impl TenantCtx {
     pub fn can(&self, p: Permission) -> bool {
         self.role.can(p)
     }
+
+    fn access(&self) -> crate::tenant::Access {
+        crate::tenant::Access {
+            user: self.user_id,
+            session: self.session_id,
+            role: self.role.key(),
+        }
+    }
 }
 
 #[derive(QueryableByName)]
@@ -113,20 +121,25 @@ impl Database {
     }
 
     /// Runs `f` in one read-write transaction bound to the context's
-    /// company (see [`Database::tenant`]).
+    /// company (see [`Database::tenant`]). The transaction first re-asserts
+    /// the context's access, in the same round trip; if it changed since
+    /// the guard resolved it, nothing runs and the answer is
+    /// [`DbError::AccessRevoked`].
     pub async fn in_tenant<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant(&ctx.company, f).await
+        self.tenant_with(&ctx.company, Some(&ctx.access()), f).await
     }
 
-    /// Runs `f` in one read-only transaction bound to the context's company.
+    /// Runs `f` in one read-only transaction bound to the context's
+    /// company, re-asserting its access first (see [`Database::in_tenant`]).
     pub async fn in_tenant_read<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_read(&ctx.company, f).await
+        self.tenant_read_with(&ctx.company, Some(&ctx.access()), f)
+            .await
     }
 }
 
@@ -184,6 +197,14 @@ impl AccessCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops one user's entries (after a request found its access changed).
+    pub fn forget(&self, company: &CompanyId, user_id: Uuid) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|(c, u, _), _| !(c == company && *u == user_id));
         }
     }
 

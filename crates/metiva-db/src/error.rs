@@ -19,6 +19,11 @@ pub enum DbError {
     /// A check, foreign-key or RLS `WITH CHECK` refused the write.
     #[error("rejected by the database: {0}")]
     Rejected(String),
+    /// The access a request was granted (membership, role, company or
+    /// session) changed since it was resolved: the transaction refused to
+    /// start. The guard re-resolves and retries once, or refuses.
+    #[error("access changed")]
+    AccessRevoked,
     /// Anything else: callers answer an opaque 500 and log the detail.
     #[error("database error: {0}")]
     Internal(String),
@@ -38,6 +43,9 @@ impl From<diesel::result::Error> for DbError {
             ) => DbError::Rejected(info.message().to_string()),
             E::DatabaseError(K::ClosedConnection, info) => {
                 DbError::Unavailable(info.message().to_string())
+            }
+            E::DatabaseError(_, info) if info.message() == "metiva: access revoked" => {
+                DbError::AccessRevoked
             }
             E::DatabaseError(_, info) if is_rls_refusal(info.message()) => {
                 DbError::Rejected(info.message().to_string())

@@ -84,6 +84,7 @@ async fn begin_bound(
     mut conn: &AsyncPgConnection,
     company: &CompanyId,
     read_only: bool,
+    access: Option<&Access>,
 ) -> Result<(), DbError> {
     let begin = if read_only {
         "BEGIN READ ONLY"
@@ -91,12 +92,29 @@ async fn begin_bound(
         "BEGIN"
     };
     debug_assert!(CompanyId::parse(company.as_str()).is_ok());
-    let sql = format!(
+    let mut sql = format!(
         "{begin}; SELECT set_config('app.company_id', '{}', true)",
         company.as_str()
     );
+    if let Some(a) = access {
+        // Inlined like the company id, and as safe: a `Uuid` prints as
+        // hex and hyphens only, and the role key is a `&'static str` from
+        // the registry.
+        sql.push_str(&format!(
+            "; SELECT metiva_assert_access('{}', '{}', '{}')",
+            a.user, a.session, a.role
+        ));
+    }
     conn.batch_execute(&sql).await?;
     Ok(())
+}
+
+/// The access a request was granted, re-asserted at the start of its
+/// transaction (see `metiva_assert_access`).
+pub(crate) struct Access {
+    pub(crate) user: uuid::Uuid,
+    pub(crate) session: uuid::Uuid,
+    pub(crate) role: &'static str,
 }
 
 impl Database {
@@ -106,6 +124,7 @@ impl Database {
         &self,
         company: &CompanyId,
         read_only: bool,
+        access: Option<&Access>,
         f: F,
     ) -> Result<(Lease, Result<T, DbError>), DbError>
     where
@@ -119,7 +138,8 @@ impl Database {
             let mut tc = TenantConn { conn, company };
             // Polling BEGIN first puts it on the wire before the closure's
             // first query; they go out together.
-            let (begun, out) = futures::join!(begin_bound(conn, company, read_only), f(&mut tc));
+            let (begun, out) =
+                futures::join!(begin_bound(conn, company, read_only, access), f(&mut tc));
             begun.and(out)
         };
         Ok((lease, result))
@@ -132,7 +152,19 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self.run_bound(company, false, f).await?;
+        self.tenant_with(company, None, f).await
+    }
+
+    pub(crate) async fn tenant_with<T, F>(
+        &self,
+        company: &CompanyId,
+        access: Option<&Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let (lease, result) = self.run_bound(company, false, access, f).await?;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = { lease.conn()? }.batch_execute(end).await;
         match (result, ended) {
@@ -158,7 +190,19 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self.run_bound(company, true, f).await?;
+        self.tenant_read_with(company, None, f).await
+    }
+
+    pub(crate) async fn tenant_read_with<T, F>(
+        &self,
+        company: &CompanyId,
+        access: Option<&Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let (lease, result) = self.run_bound(company, true, access, f).await?;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let mut finish = Box::pin(async move {
             let ended = match lease.conn() {

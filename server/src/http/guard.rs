@@ -179,7 +179,7 @@ fn company_hint(token: &str) -> Option<CompanyId> {
 /// The middleware: see the module docs.
 pub async fn tenant_guard(
     State(auth): State<Arc<DashboardAuth>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     if is_exempt(req.uri().path()) {
@@ -191,36 +191,89 @@ pub async fn tenant_guard(
         Some(t) if t.len() > 4096 => Err(Refusal::BadToken),
         Some(t) => auth.authenticate(t).await,
     };
-    match result {
-        Ok(ctx) => {
-            let ignored = IgnoredTenantHeaders(
-                TENANT_LOOKING_HEADERS
-                    .iter()
-                    .filter_map(|h| {
-                        req.headers().get(*h).map(|v| {
-                            (
-                                h.to_string(),
-                                String::from_utf8_lossy(v.as_bytes())
-                                    .chars()
-                                    .take(64)
-                                    .collect(),
-                            )
-                        })
-                    })
-                    .collect(),
-            );
-            let ext = req.extensions_mut();
-            ext.insert(ctx);
-            ext.insert(ignored);
-            ext.insert(RequestId(Uuid::new_v4().to_string()));
-            next.run(req).await
+    let ctx = match result {
+        Ok(ctx) => ctx,
+        Err(refusal) => return refuse(&auth, &req, refusal, token.as_deref()),
+    };
+    // The body is already buffered (and limited) by the outer layer; keep
+    // a copy so the request can be run again after a re-resolution.
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let first = next
+        .clone()
+        .run(with_ctx(&parts, bytes.clone(), ctx.clone()))
+        .await;
+    if !first.headers().contains_key(ACCESS_CHANGED_HEADER) {
+        return first;
+    }
+    // The request's transaction found its access changed since the cache
+    // answered (a change another instance made a moment ago): nothing ran.
+    // Resolve again from the database, bypassing the cache, and run the
+    // request once more under the fresh answer, or refuse it.
+    auth.cache.forget(ctx.company(), ctx.user_id());
+    let fresh = auth
+        .db
+        .resolve_access(ctx.company(), ctx.user_id(), ctx.session_id())
+        .await;
+    let retry_req = Request::from_parts(parts, axum::body::Body::empty());
+    match fresh {
+        Ok(Some(fresh)) => {
+            let (parts, _) = retry_req.into_parts();
+            let mut second = next.run(with_ctx(&parts, bytes, fresh)).await;
+            second.headers_mut().remove(ACCESS_CHANGED_HEADER);
+            second
         }
-        Err(Refusal::Unavailable) => (
+        Ok(None) => refuse(&auth, &retry_req, Refusal::NoAccess, token.as_deref()),
+        Err(_) => refuse(&auth, &retry_req, Refusal::Unavailable, token.as_deref()),
+    }
+}
+
+/// The header a handler sets when its transaction refused to start
+/// because the request's access changed.
+pub use app::api::ssr::ACCESS_CHANGED_HEADER;
+
+/// The request again, with the tenant context and what the guard noticed.
+fn with_ctx(
+    parts: &axum::http::request::Parts,
+    body: axum::body::Bytes,
+    ctx: TenantCtx,
+) -> Request {
+    let mut req = Request::from_parts(parts.clone(), axum::body::Body::from(body));
+    let ignored = IgnoredTenantHeaders(
+        TENANT_LOOKING_HEADERS
+            .iter()
+            .filter_map(|h| {
+                req.headers().get(*h).map(|v| {
+                    (
+                        h.to_string(),
+                        String::from_utf8_lossy(v.as_bytes())
+                            .chars()
+                            .take(64)
+                            .collect(),
+                    )
+                })
+            })
+            .collect(),
+    );
+    let ext = req.extensions_mut();
+    ext.insert(ctx);
+    ext.insert(ignored);
+    ext.insert(RequestId(Uuid::new_v4().to_string()));
+    req
+}
+
+/// The refusal: 503, or 401/403 for APIs and writes, or a sign-in
+/// redirect for pages.
+fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&str>) -> Response {
+    match refusal {
+        Refusal::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             "The workspace is temporarily unavailable. Please try again.",
         )
             .into_response(),
-        Err(refusal) if is_api(&req) || req.method() != Method::GET => {
+        refusal if is_api(req) || req.method() != Method::GET => {
             let status = if refusal == Refusal::Anonymous {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -233,13 +286,13 @@ pub async fn tenant_guard(
             };
             (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
         }
-        Err(refusal) => {
+        refusal => {
             let path = req
                 .uri()
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_string();
-            let extra = match (refusal, token.as_deref().and_then(company_hint)) {
+            let extra = match (refusal, token.and_then(company_hint)) {
                 (Refusal::Expired, Some(c)) => format!("&company={c}&purpose=renew"),
                 _ => String::new(),
             };
@@ -348,9 +401,13 @@ pub async fn post_logout(
     axum::Extension(ctx): axum::Extension<TenantCtx>,
     axum::Extension(rid): axum::Extension<RequestId>,
 ) -> Response {
-    if let Err(e) = auth.db.sign_out(&ctx, &rid.0).await {
-        tracing::error!(error = %e, "sign-out");
-        return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
+    match auth.db.sign_out(&ctx, &rid.0).await {
+        // Already revoked or suspended: signing out still clears the cookie.
+        Ok(()) | Err(metiva_db::DbError::AccessRevoked) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "sign-out");
+            return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
+        }
     }
     let mut resp = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
     resp.headers_mut()

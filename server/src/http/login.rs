@@ -67,6 +67,9 @@ pub struct LoginService {
     hash_key: [u8; 32],
     bcrypt_slots: Semaphore,
     dummy_hash: String,
+    /// bcrypt verifications run, real or dummy (tests prove the unknown
+    /// email path does the same work).
+    verifications: std::sync::atomic::AtomicU64,
 }
 
 type St = State<Arc<LoginService>>;
@@ -109,6 +112,7 @@ impl LoginService {
             hash_key: keys.hash_key,
             bcrypt_slots: Semaphore::new((cores / 2).max(1)),
             dummy_hash,
+            verifications: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -125,11 +129,19 @@ impl LoginService {
         HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
+    /// How many bcrypt verifications ran.
+    pub fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs bcrypt off the runtime, one slot per permit.
     async fn verify(&self, pw: Password, hash: String) -> bool {
         let Ok(_permit) = self.bcrypt_slots.acquire().await else {
             return false;
         };
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
             .await
             .unwrap_or(false)

@@ -41,6 +41,7 @@ fn status_of(e: &MemberError) -> (StatusCode, &'static str) {
         MemberError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
         MemberError::LastOwner => (StatusCode::CONFLICT, "last_owner"),
         MemberError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        MemberError::Db(metiva_db::DbError::AccessRevoked) => (StatusCode::FORBIDDEN, "forbidden"),
         MemberError::Db(metiva_db::DbError::Unavailable(_)) => {
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
@@ -58,6 +59,15 @@ fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Re
             let (status, code) = status_of(&e);
             if status == StatusCode::INTERNAL_SERVER_ERROR {
                 tracing::error!(error = %e, "member action");
+            }
+            if matches!(e, MemberError::Db(metiva_db::DbError::AccessRevoked)) {
+                // The guard re-resolves the actor's access and retries.
+                let mut r = (status, "access changed").into_response();
+                r.headers_mut().insert(
+                    super::guard::ACCESS_CHANGED_HEADER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+                return r;
             }
             if wants_html(headers) {
                 Redirect::to(&format!("/members?error={code}")).into_response()

@@ -257,10 +257,12 @@ fn keygen_prints_keys_that_check_accepts() {
         token_signing_key: Some(value("METIVA_TOKEN_SIGNING_KEY")),
         region: Some("eu-central-1".into()),
         mode: server::config::Mode::Production,
+        app_url: "https://app.metiva.example".into(),
+        login_url: "https://login.metiva.example".into(),
         ..crate::test_config("postgres://unused@localhost/x")
     };
     let checks = server::checks::config_checks(&config);
-    assert_eq!(checks.len(), 3);
+    assert_eq!(checks.len(), 4);
     assert!(
         checks
             .iter()

@@ -1,41 +1,55 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
-use metiva_testkit::TestDb;
+use crate::send;
+use crate::world::{DE_VRIES, World};
 
-use crate::{get, send};
+/// A dashboard and the owner's token cookie.
+async fn signed_in() -> (World, String) {
+    let w = World::new().await;
+    let token = w.sign_in("owner@devries.example", DE_VRIES).await;
+    (w, token)
+}
 
-fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+fn get(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, format!("metiva_session={token}"))
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn post(uri: &str, token: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri)
+        .header(header::COOKIE, format!("metiva_session={token}"))
         .header(header::CONTENT_TYPE, content_type)
         .header(header::ACCEPT, "application/json")
         .body(body.into())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn dashboard(tdb: &TestDb) -> axum::Router {
-    server::http::dashboard_router(&crate::test_config(&tdb.app_url()), tdb.database())
-}
-
 /// Calls a server function by its stable endpoint name, with an empty form.
-async fn call(router: axum::Router, endpoint: &str) -> (StatusCode, String) {
+async fn call(router: axum::Router, token: &str, endpoint: &str) -> (StatusCode, String) {
     let uri = format!("/api/{endpoint}");
-    send(router, post(&uri, "application/x-www-form-urlencoded", "")).await
+    send(
+        router,
+        post(&uri, token, "application/x-www-form-urlencoded", ""),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn the_database_check_server_function_writes_and_reads_postgres() {
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
 
-    let (status, body) = call(router.clone(), "system_status").await;
+    let (status, body) = call(router.clone(), &token, "system_status").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""checks_recorded":0"#), "{body}");
     // The app runs as the runtime role, never the owner or a superuser.
     assert!(body.contains(r#""runtime_role":"metiva_app""#), "{body}");
 
     for expected in 1..=2 {
-        let (status, body) = call(router.clone(), "run_database_check").await;
+        let (status, body) = call(router.clone(), &token, "run_database_check").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert!(
             body.contains(&format!(r#""checks_recorded":{expected}"#)),
@@ -46,9 +60,9 @@ async fn the_database_check_server_function_writes_and_reads_postgres() {
 
 #[tokio::test]
 async fn pages_render_on_the_server_with_live_data() {
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
-    let (status, html) = send(router.clone(), get("/system")).await;
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
+    let (status, html) = send(router.clone(), get("/system", &token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("metiva_app"),
@@ -58,19 +72,20 @@ async fn pages_render_on_the_server_with_live_data() {
         html.contains(app::BUILD_VERSION),
         "footer shows the build version"
     );
-    let (status, _) = send(router, get("/no/such/page")).await;
+    let (status, _) = send(router, get("/no/such/page", &token)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
     let big = vec![b'a'; server::http::MAX_BODY_BYTES + 1];
     let (status, _) = send(
         router.clone(),
         post(
             "/api/run_database_check",
+            &token,
             "application/x-www-form-urlencoded",
             big,
         ),
@@ -79,7 +94,7 @@ async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let (status, _) = send(
         router,
-        post("/api/does_not_exist", "application/json", "{}"),
+        post("/api/does_not_exist", &token, "application/json", "{}"),
     )
     .await;
     assert!(status.is_client_error(), "{status}");
@@ -87,9 +102,9 @@ async fn oversized_bodies_get_413_and_unknown_server_functions_404() {
 
 #[tokio::test]
 async fn security_headers_are_set() {
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
-    let resp = tower::ServiceExt::oneshot(router, get("/"))
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
+    let resp = tower::ServiceExt::oneshot(router, get("/", &token))
         .await
         .unwrap_or_else(|e| match e {});
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
@@ -98,11 +113,12 @@ async fn security_headers_are_set() {
 
 #[tokio::test]
 async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
     let with = |headers: &[(&'static str, &'static str)]| {
         let mut req = post(
             "/api/run_database_check",
+            &token,
             "application/x-www-form-urlencoded",
             "",
         );
@@ -138,9 +154,9 @@ async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
 #[tokio::test]
 async fn the_isolation_status_is_read_live_from_the_catalog() {
     use diesel_async::SimpleAsyncConnection;
-    let tdb = TestDb::new().await;
-    let router = dashboard(&tdb);
-    let (status, body) = call(router.clone(), "isolation_status").await;
+    let (w, token) = signed_in().await;
+    let router = w.dashboard.clone();
+    let (status, body) = call(router.clone(), &token, "isolation_status").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""isolated":true"#), "{body}");
     assert!(
@@ -148,12 +164,12 @@ async fn the_isolation_status_is_read_live_from_the_catalog() {
         "{body}"
     );
     // Break a rule behind the app's back: the very next read says so.
-    let mut owner = tdb.connect_as("metiva_owner").await;
+    let mut owner = w.tdb.connect_as("metiva_owner").await;
     owner
         .batch_execute("ALTER TABLE deals NO FORCE ROW LEVEL SECURITY")
         .await
         .unwrap();
-    let (_, body) = call(router, "isolation_status").await;
+    let (_, body) = call(router, &token, "isolation_status").await;
     assert!(
         body.contains("public.deals: row-level security is not forced"),
         "{body}"

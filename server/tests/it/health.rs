@@ -3,19 +3,14 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use metiva_db::{Database, PoolSettings, bootstrap};
 use metiva_embedded_pg::{Cluster, SUPERUSER};
-use metiva_testkit::{TestDb, scratch_dir};
+use metiva_testkit::scratch_dir;
 
 use crate::{get, send};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_on_both_listeners() {
-    let tdb = TestDb::new().await;
-    let db = tdb.database();
-    let config = crate::test_config(&tdb.app_url());
-    for router in [
-        server::http::dashboard_router(&config, db.clone()),
-        server::http::login_router(db.clone()),
-    ] {
+    let w = crate::world::World::new().await;
+    for router in [w.dashboard.clone(), w.login.clone()] {
         let (status, body) = send(router.clone(), get("/healthz")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, body) = send(router, get("/readyz")).await;
@@ -45,7 +40,8 @@ async fn readyz_recovers_after_a_database_restart() {
     };
     let db = Database::connect(&cluster.url(bootstrap::APP_ROLE, "metiva"), &settings)
         .unwrap_or_else(|e| panic!("{e}"));
-    let router = server::http::login_router(db);
+    let config = crate::test_config("postgres://unused@localhost/x");
+    let router = server::http::dashboard_router(&config, db, &crate::world::keys());
 
     assert_eq!(send(router.clone(), get("/readyz")).await.0, StatusCode::OK);
 

@@ -1,10 +1,14 @@
 //! Server integration tests: one binary, routers driven in process against a
 //! fresh database per test, plus the real `metiva` binary for startup errors.
 
+mod auth_flow;
 mod binary;
 mod dashboard;
 mod health;
 mod lifecycle;
+mod revocation;
+mod token_matrix;
+pub mod world;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -45,5 +49,11 @@ pub fn test_config(db_url: &str) -> server::config::Config {
         encryption_key: None,
         region: None,
         token_signing_key: None,
+        token_public_key: None,
+        app_url: world::APP_URL.into(),
+        login_url: world::LOGIN_URL.into(),
+        login_database_url: None,
+        bcrypt_cost: 4,
+        data_dir: std::env::temp_dir().join("metiva-it-unused"),
     }
 }

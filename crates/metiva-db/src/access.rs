@@ -239,32 +239,30 @@ impl AccessCache {
         session_id: Uuid,
     ) -> Result<Option<TenantCtx>, DbError> {
         let key = (company.clone(), user_id, session_id);
-        if self.is_trusted() {
-            if let Ok(map) = self.entries.lock() {
-                if let Some((ctx, at)) = map.get(&key) {
-                    if at.elapsed() < self.ttl {
-                        self.hits.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Some(ctx.clone()));
-                    }
-                }
-            }
+        if self.is_trusted()
+            && let Ok(map) = self.entries.lock()
+            && let Some((ctx, at)) = map.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Some(ctx.clone()));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let generation = self.generation.load(Ordering::SeqCst);
         let ctx = db.resolve_access(company, user_id, session_id).await?;
         // Only grants are cached; a refusal is looked up again next time.
         let Some(found) = &ctx else { return Ok(None) };
-        if self.is_trusted() && self.generation.load(Ordering::SeqCst) == generation {
-            if let Ok(mut map) = self.entries.lock() {
-                // Re-check under the lock: an invalidation between the
-                // load above and here must win.
-                if self.generation.load(Ordering::SeqCst) == generation {
-                    if map.len() > 100_000 {
-                        map.clear();
-                    }
-                    map.insert(key, (found.clone(), Instant::now()));
-                }
+        if self.is_trusted()
+            && self.generation.load(Ordering::SeqCst) == generation
+            && let Ok(mut map) = self.entries.lock()
+            // Re-check under the lock: an invalidation between the load
+            // above and here must win.
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
+            if map.len() > 100_000 {
+                map.clear();
             }
+            map.insert(key, (found.clone(), Instant::now()));
         }
         Ok(ctx)
     }

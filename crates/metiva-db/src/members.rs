@@ -44,6 +44,17 @@ pub enum MemberError {
     Db(#[from] DbError),
 }
 
+/// An invitation to create.
+#[derive(Debug, Clone, Copy)]
+pub struct Invite<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    /// SHA-256 of the one-time link's secret.
+    pub token_hash: &'a [u8; 32],
+    pub ttl: Duration,
+}
+
 /// A member action, as the API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberAction {
@@ -129,13 +140,16 @@ impl Database {
     pub async fn invite_member(
         &self,
         actor: &TenantCtx,
-        email: &str,
-        name: &str,
-        role: Role,
-        token_hash: &[u8; 32],
-        ttl: Duration,
+        invite: &Invite<'_>,
         request_id: &str,
     ) -> Result<Uuid, MemberError> {
+        let Invite {
+            email,
+            name,
+            role,
+            token_hash,
+            ttl,
+        } = *invite;
         require_manage(actor)?;
         if !actor.role().may_grant(role) {
             return Err(MemberError::AboveOwnRole);

@@ -798,10 +798,10 @@ async fn issue(
 }
 
 async fn post_logout(State(s): St, headers: HeaderMap) -> Response {
-    if let Ok(Some(session)) = current_session(&s, &headers).await {
-        if let Err(e) = s.db.revoke_session(session.id).await {
-            return unavailable(&e);
-        }
+    if let Ok(Some(session)) = current_session(&s, &headers).await
+        && let Err(e) = s.db.revoke_session(session.id).await
+    {
+        return unavailable(&e);
     }
     signed_out(&s, &headers)
 }

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use metiva_db::TenantCtx;
-use metiva_db::members::{MemberAction, MemberError};
+use metiva_db::members::{Invite, MemberAction, MemberError};
 use metiva_roles::Role;
 use metiva_security::secret;
 use serde::Deserialize;
@@ -158,11 +158,13 @@ pub async fn post_invite(
         .db
         .invite_member(
             &ctx,
-            &form.email,
-            &form.name,
-            role,
-            &secret::sha256(token.as_bytes()),
-            INVITE_TTL,
+            &Invite {
+                email: &form.email,
+                name: &form.name,
+                role,
+                token_hash: &secret::sha256(token.as_bytes()),
+                ttl: INVITE_TTL,
+            },
             &rid.0,
         )
         .await;

@@ -1,6 +1,9 @@
 //! Server integration tests: one binary, routers driven in process against a
 //! fresh database per test, plus the real `metiva` binary for startup errors.
 
+// Test helpers panic on purpose: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod auth_flow;
 mod binary;
 mod dashboard;

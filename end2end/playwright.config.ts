@@ -2,14 +2,15 @@ import { defineConfig } from "@playwright/test";
 
 // `cargo xtask test` builds the release binary and site, picks free ports and
 // a throw-away data directory, and passes them in. Playwright starts the
-// real `metiva serve` (with its own private embedded PostgreSQL) and stops
-// it with SIGTERM afterwards.
+// real `metiva serve` (with its own private embedded PostgreSQL, seeded with
+// the demo data) and stops it with SIGTERM afterwards.
 const appPort = process.env.METIVA_E2E_APP_PORT ?? "3100";
 const loginPort = process.env.METIVA_E2E_LOGIN_PORT ?? "3101";
 const bin = process.env.METIVA_E2E_BIN ?? "../target/release/metiva";
 const dataDir = process.env.METIVA_E2E_DATA_DIR ?? ".e2e/data";
 const siteRoot = process.env.METIVA_E2E_SITE_ROOT ?? "../target/site";
 export const appUrl = `http://127.0.0.1:${appPort}`;
+export const loginUrl = `http://127.0.0.1:${loginPort}`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -40,7 +41,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${bin} serve`,
+    // The demo workspaces and users (bcrypt cost 12, as in production),
+    // then the real server.
+    command: `${bin} seed-demo && exec ${bin} serve`,
     url: `${appUrl}/readyz`,
     timeout: 120_000,
     reuseExistingServer: false,

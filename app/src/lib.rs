@@ -18,6 +18,11 @@ use leptos_router::{SsrMode, StaticSegment};
 pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
 
+/// The login service's origin, provided by the server: sign-out is a form
+/// whose answer redirects there, so the CSP's `form-action` must allow it.
+#[derive(Debug, Clone)]
+pub struct LoginOrigin(pub String);
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -54,10 +59,13 @@ fn set_content_security_policy() {
     ) else {
         return;
     };
+    let login = use_context::<LoginOrigin>()
+        .map(|l| l.0)
+        .unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         object-src 'none'; base-uri 'none'; form-action 'self' {login}; frame-ancestors 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&policy) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);

@@ -19,7 +19,28 @@ export const test = base.extend<{ consoleErrors: string[] }>({
 
 export { expect };
 
-/** Waits until the wasm bundle has hydrated the page. */
+/** Waits until the wasm bundle has hydrated the page's islands. */
 export async function hydrated(page: Page) {
-  await expect(page.locator("#app")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator("#hydration")).toHaveAttribute("data-hydrated", "true");
+}
+
+export const PASSWORD = "metiva-demo";
+
+/**
+ * Signs in through the real login service: the dashboard redirects an
+ * anonymous visitor there, the form posts the password, the user picks a
+ * workspace when they have several, and the one-time code brings them
+ * back signed in.
+ */
+export async function signIn(page: Page, email: string, workspace?: string) {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login\?/);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  if (workspace) {
+    await expect(page.getByRole("heading", { name: "Choose a workspace" })).toBeVisible();
+    await page.getByRole("button", { name: new RegExp(workspace) }).click();
+  }
+  await expect(page.getByTestId("company-id")).toBeVisible();
 }

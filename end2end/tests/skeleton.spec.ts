@@ -1,4 +1,8 @@
-import { test, expect, hydrated } from "./fixtures";
+import { test, expect, hydrated, signIn } from "./fixtures";
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page, "owner@devries.example", "De Vries Media");
+});
 
 test("the overview renders with Tailwind styles and the build version", async ({ page }) => {
   const response = await page.goto("/");

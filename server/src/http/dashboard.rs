@@ -47,11 +47,15 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let options = leptos_options(config);
     let routes = generate_route_list(app::App);
     let context_db = db.clone();
+    let login_origin = app::LoginOrigin(auth.login_url.clone());
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
             routes,
-            move || provide_context(context_db.clone()),
+            move || {
+                provide_context(context_db.clone());
+                provide_context(login_origin.clone());
+            },
             {
                 let options = options.clone();
                 move || app::shell(options.clone())

@@ -146,7 +146,10 @@ fn run(release: bool) -> Result<()> {
 /// runs it; it starts its own private PostgreSQL.
 fn bench() -> Result<()> {
     tools::ensure_postgres()?;
-    sh(cargo().args(["run", "--release", "--quiet", "-p", "metiva-bench"]))
+    let only: Vec<String> = std::env::args().skip(2).collect();
+    sh(cargo()
+        .args(["run", "--release", "--quiet", "-p", "metiva-bench", "--"])
+        .args(only))
 }
 
 struct Timings(Vec<(&'static str, Duration)>);

@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: the cost of isolation.
+//! `cargo xtask bench [isolation|auth]`: the cost of isolation, and the
+//! sign-in and tenant-guard figures (see `auth`).
 //!
 //! A tenant-scoped primary-key read through `TenantConn` against the same
 //! read as a plain query (`WHERE company_id = $1`) by a role without RLS
@@ -12,6 +13,8 @@
     clippy::disallowed_methods,
     reason = "the benchmark's baseline deliberately bypasses TenantConn"
 )]
+
+mod auth;
 
 use std::time::{Duration, Instant};
 
@@ -348,5 +351,14 @@ fn main() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run())
+    let which = std::env::args().nth(1).unwrap_or_default();
+    rt.block_on(async {
+        if which.is_empty() || which == "isolation" {
+            run().await?;
+        }
+        if which.is_empty() || which == "auth" {
+            auth::run().await?;
+        }
+        anyhow::Ok(())
+    })
 }

@@ -284,9 +284,14 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                         <form method="post" action=format!("{base}/sign-out-everywhere")>
                             <button type="submit" class=SMALL_BUTTON>"Sign out everywhere"</button>
                         </form>
-                        <form method="post" action=format!("{base}/remove")>
-                            <button type="submit" class="rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">"Remove"</button>
-                        </form>
+                        // Destructive: a second, explicit step (works without JavaScript).
+                        <details class="relative">
+                            <summary class="cursor-pointer list-none rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">"Remove…"</summary>
+                            <form method="post" action=format!("{base}/remove") class="mt-2 rounded-md border border-red-200 bg-red-50 p-2">
+                                <p class="text-xs text-red-900">{format!("Remove {} from this workspace? Their access ends at once.", row.name)}</p>
+                                <button type="submit" class="mt-2 rounded-md bg-red-700 px-2 py-1 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">"Yes, remove"</button>
+                            </form>
+                        </details>
                     </div>
                 }
             });
@@ -307,7 +312,8 @@ fn MemberList(m: MembersDto) -> impl IntoView {
     let invite = can_manage.then(|| {
         let options = grantable
             .iter()
-            .map(|r| view! { <option value=r.clone()>{r.replace('_', " ")}</option> })
+            // The least powerful role is the default.
+            .map(|r| view! { <option value=r.clone() selected=r == "member">{r.replace('_', " ")}</option> })
             .collect_view();
         view! {
             <form method="post" action="/api/members/invite" class="grid gap-3 rounded-lg border border-slate-200 bg-white p-6 shadow-sm sm:grid-cols-4" data-testid="invite-form">

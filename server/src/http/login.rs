@@ -2,8 +2,9 @@
 //! sign-out, invitations and the JWKS, on its own router and state.
 //!
 //! # Security
-//! - Passwords are checked with bcrypt off the async runtime, behind a
-//!   semaphore (so a flood of sign-ins cannot starve other requests), and
+//! - Passwords are checked with bcrypt off the async runtime, on a bounded
+//!   pool of lowest-priority threads (so a flood of sign-ins cannot starve
+//!   other requests), and
 //!   an unknown email runs the very same verification against a dummy
 //!   hash: same work, same response, same status.
 //! - Throttling delays (429 + Retry-After) per account and per client IP,
@@ -31,7 +32,6 @@ use metiva_security::password::{self, Password, PasswordError};
 use metiva_security::secret;
 use metiva_security::token::{AccessClaims, TokenSigner, now_secs};
 use serde::Deserialize;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::dashboard::common_layers;
@@ -65,7 +65,7 @@ pub struct LoginService {
     secure: bool,
     bcrypt_cost: u32,
     hash_key: [u8; 32],
-    bcrypt_slots: Semaphore,
+    bcrypt: super::bcrypt_pool::BcryptPool,
     dummy_hash: String,
     /// bcrypt verifications run, real or dummy (tests prove the unknown
     /// email path does the same work).
@@ -99,8 +99,9 @@ impl LoginService {
             password::hash(&pw, cost)
         })
         .await??;
-        // One bcrypt at a time per core, leaving at least one core for
-        // everything else: sign-in floods queue here, not on the runtime.
+        // Low-priority bcrypt threads for half the cores (at least one):
+        // sign-in floods queue there and run in the gaps, and the other
+        // half stays free for requests and the database.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(Self {
             db,
@@ -110,7 +111,7 @@ impl LoginService {
             secure: config.login_url.starts_with("https://"),
             bcrypt_cost: cost,
             hash_key: keys.hash_key,
-            bcrypt_slots: Semaphore::new((cores / 2).max(1)),
+            bcrypt: super::bcrypt_pool::BcryptPool::new((cores / 2).max(1))?,
             dummy_hash,
             verifications: std::sync::atomic::AtomicU64::new(0),
         }))
@@ -135,24 +136,20 @@ impl LoginService {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Runs bcrypt off the runtime, one slot per permit.
+    /// Runs bcrypt off the runtime, on the low-priority pool.
     async fn verify(&self, pw: Password, hash: String) -> bool {
-        let Ok(_permit) = self.bcrypt_slots.acquire().await else {
-            return false;
-        };
         self.verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
+        self.bcrypt
+            .run(move || password::verify(&pw, &hash))
             .await
             .unwrap_or(false)
     }
 
     async fn hash(&self, pw: Password) -> Result<String, PasswordError> {
-        let Ok(_permit) = self.bcrypt_slots.acquire().await else {
-            return Err(PasswordError::Hashing);
-        };
         let cost = self.bcrypt_cost;
-        tokio::task::spawn_blocking(move || password::hash(&pw, cost))
+        self.bcrypt
+            .run(move || password::hash(&pw, cost))
             .await
             .unwrap_or(Err(PasswordError::Hashing))
     }

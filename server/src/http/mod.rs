@@ -1,6 +1,7 @@
 //! The HTTP side: one listener per service, shared shutdown, and the
 //! middleware every router gets.
 
+mod bcrypt_pool;
 mod dashboard;
 pub mod guard;
 mod health;

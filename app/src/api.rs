@@ -102,6 +102,20 @@ pub mod ssr {
         }
     }
 
+    /// The request's tenant, if its role holds `p` (from the one registry);
+    /// otherwise a 403. The UI hides what a role cannot do; this decides.
+    pub fn require(p: metiva_roles::Permission) -> Result<metiva_db::TenantCtx, ServerFnError> {
+        let ctx = tenant()?;
+        if ctx.can(p) {
+            Ok(ctx)
+        } else {
+            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                opts.set_status(http::StatusCode::FORBIDDEN);
+            }
+            Err(ServerFnError::new("Your role does not allow this."))
+        }
+    }
+
     /// The database handle, provided to every render and server function.
     pub fn database() -> Result<Database, ServerFnError> {
         use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
@@ -189,9 +203,10 @@ pub mod ssr {
     }
 }
 
-/// Reads the database status (a global read: no tenant data).
+/// Reads the database status (a global read: no tenant data). Any member.
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<SystemStatusDto, ServerFnError> {
+    ssr::tenant()?;
     let db = ssr::database()?;
     db.read_system_status()
         .await
@@ -200,9 +215,10 @@ pub async fn system_status() -> Result<SystemStatusDto, ServerFnError> {
 }
 
 /// Measures and records one database round trip; returns the new status.
-/// A POST, since it writes.
+/// A POST, since it writes; needs `security.manage`.
 #[server(endpoint = "run_database_check")]
 pub async fn run_database_check() -> Result<SystemStatusDto, ServerFnError> {
+    ssr::require(metiva_roles::Permission::SecurityManage)?;
     let db = ssr::database()?;
     db.record_system_check()
         .await
@@ -210,9 +226,11 @@ pub async fn run_database_check() -> Result<SystemStatusDto, ServerFnError> {
         .map_err(ssr::db_failure)
 }
 
-/// Reads the runtime role's posture and runs the catalog lint, live.
+/// Reads the runtime role's posture and runs the catalog lint, live. Any
+/// member.
 #[server(endpoint = "isolation_status")]
 pub async fn isolation_status() -> Result<IsolationStatusDto, ServerFnError> {
+    ssr::tenant()?;
     let db = ssr::database()?;
     let posture = db.read_role_posture().await.map_err(ssr::db_failure)?;
     let (findings, tenant_tables) = db.lint_catalog().await.map_err(ssr::db_failure)?;

@@ -469,6 +469,14 @@ async fn member_management_needs_the_permission_and_keeps_its_guard_rails() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = call(&w.dashboard, act(&owner, sales_id, "promote", "")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Server functions check their permission too: a viewer may read the
+    // system status but not record a check (security.manage).
+    let r = call(&w.dashboard, api("system_status", Some(&viewer))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = call(&w.dashboard, api("run_database_check", Some(&viewer))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = call(&w.dashboard, api("run_database_check", Some(&owner))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // The viewer's members page shows no controls.
     let r = call(
         &w.dashboard,

@@ -97,6 +97,34 @@ pub fn check_database_url(name: &str, url: &str) -> anyhow::Result<()> {
 }
 
 impl Config {
+    /// A development configuration against an operator-provided database,
+    /// with the default listen addresses and URLs and bcrypt cost 4: what
+    /// the integration tests and benchmarks start from (override fields
+    /// with struct-update syntax).
+    pub fn local(app_db_url: &str) -> Self {
+        let app_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
+        let login_addr = SocketAddr::from(([127, 0, 0, 1], 3001));
+        Self {
+            mode: Mode::Development,
+            app_addr,
+            login_addr,
+            app_url: format!("http://{app_addr}"),
+            login_url: format!("http://{login_addr}"),
+            database: DatabaseConfig::External {
+                app_url: app_db_url.to_string(),
+                migration_url: None,
+            },
+            site_root: "target/site".into(),
+            encryption_key: None,
+            region: None,
+            token_signing_key: None,
+            token_public_key: None,
+            login_database_url: None,
+            bcrypt_cost: 4,
+            data_dir: std::env::temp_dir().join("metiva-local"),
+        }
+    }
+
     pub fn from_env() -> anyhow::Result<Self> {
         let mode = match var("METIVA_ENV").as_deref() {
             None | Some("development") => Mode::Development,

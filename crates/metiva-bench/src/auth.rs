@@ -29,7 +29,6 @@ use server::keys::Keys;
 use tower::ServiceExt;
 
 const APP_URL: &str = "http://127.0.0.1:3000";
-const LOGIN_URL: &str = "http://127.0.0.1:3001";
 const DE_VRIES: &str = "cmp_8fa2c1";
 const PASSWORD: &str = "metiva-demo";
 const LOGIN_SAMPLES: usize = 200;
@@ -46,23 +45,8 @@ fn bcrypt_cost() -> u32 {
 
 fn config(app_db_url: &str) -> server::config::Config {
     server::config::Config {
-        mode: server::config::Mode::Development,
-        app_addr: "127.0.0.1:3000".parse().unwrap_or_else(|_| unreachable!()),
-        login_addr: "127.0.0.1:3001".parse().unwrap_or_else(|_| unreachable!()),
-        database: server::config::DatabaseConfig::External {
-            app_url: app_db_url.to_string(),
-            migration_url: None,
-        },
-        site_root: "target/site".into(),
-        encryption_key: None,
-        region: None,
-        token_signing_key: None,
-        token_public_key: None,
-        app_url: APP_URL.into(),
-        login_url: LOGIN_URL.into(),
-        login_database_url: None,
         bcrypt_cost: bcrypt_cost(),
-        data_dir: std::env::temp_dir(),
+        ..server::config::Config::local(app_db_url)
     }
 }
 

@@ -40,23 +40,5 @@ pub fn get(uri: &str) -> Request<Body> {
 /// A config pointing at an external database, as the app would run in
 /// production behind an operator-provided PostgreSQL.
 pub fn test_config(db_url: &str) -> server::config::Config {
-    server::config::Config {
-        mode: server::config::Mode::Development,
-        app_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        login_addr: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        database: server::config::DatabaseConfig::External {
-            app_url: db_url.to_string(),
-            migration_url: None,
-        },
-        site_root: "target/site".into(),
-        encryption_key: None,
-        region: None,
-        token_signing_key: None,
-        token_public_key: None,
-        app_url: world::APP_URL.into(),
-        login_url: world::LOGIN_URL.into(),
-        login_database_url: None,
-        bcrypt_cost: 4,
-        data_dir: std::env::temp_dir().join("metiva-it-unused"),
-    }
+    server::config::Config::local(db_url)
 }

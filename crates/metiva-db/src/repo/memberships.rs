@@ -18,20 +18,30 @@ pub struct Member {
     pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
+/// The columns a [`Member`] is read from (memberships joined to users).
+const MEMBER_COLUMNS: (
+    memberships::user_id,
+    users::email,
+    users::name,
+    memberships::role,
+    memberships::status,
+    memberships::last_sign_in_at,
+) = (
+    memberships::user_id,
+    users::email,
+    users::name,
+    memberships::role,
+    memberships::status,
+    memberships::last_sign_in_at,
+);
+
 pub async fn list(tc: &mut TenantConn<'_>) -> Result<Vec<Member>, DbError> {
     let company = tc.company().as_str().to_string();
     Ok(memberships::table
         .inner_join(users::table.on(users::id.eq(memberships::user_id)))
         .filter(memberships::company_id.eq(company))
         .order(users::email.asc())
-        .select((
-            memberships::user_id,
-            users::email,
-            users::name,
-            memberships::role,
-            memberships::status,
-            memberships::last_sign_in_at,
-        ))
+        .select(MEMBER_COLUMNS)
         .load(tc.conn())
         .await?)
 }
@@ -43,14 +53,7 @@ pub async fn get(tc: &mut TenantConn<'_>, user_id: Uuid) -> Result<Member, DbErr
         .inner_join(users::table.on(users::id.eq(memberships::user_id)))
         .filter(memberships::company_id.eq(company))
         .filter(memberships::user_id.eq(user_id))
-        .select((
-            memberships::user_id,
-            users::email,
-            users::name,
-            memberships::role,
-            memberships::status,
-            memberships::last_sign_in_at,
-        ))
+        .select(MEMBER_COLUMNS)
         .first(tc.conn())
         .await?)
 }

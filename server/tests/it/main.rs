@@ -15,20 +15,11 @@ pub mod world;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 
 /// Sends one request through a router and returns status and body text.
 pub async fn send(router: axum::Router, req: Request<Body>) -> (StatusCode, String) {
-    let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
-    let status = resp.status();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let r = world::call(&router, req).await;
+    (r.status, r.body)
 }
 
 pub fn get(uri: &str) -> Request<Body> {

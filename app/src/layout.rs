@@ -20,6 +20,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/members" attr:class=link>
                         "Members"
                     </A>
+                    <A href="/settings/security" attr:class=link>
+                        "Security"
+                    </A>
                     <A href="/system" attr:class=link>
                         "System"
                     </A>

@@ -7,6 +7,7 @@
 pub mod api;
 mod layout;
 mod pages;
+mod security;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -22,6 +23,26 @@ pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
 /// whose answer redirects there, so the CSP's `form-action` must allow it.
 #[derive(Debug, Clone)]
 pub struct LoginOrigin(pub String);
+
+/// A request's id, for audit rows and logs (set by the tenant guard).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Tenant-looking headers the browser sent with this request, which the
+/// tenant guard ignored (set by the guard, shown on the security page).
+#[derive(Debug, Clone, Default)]
+pub struct IgnoredTenantHeaders(pub Vec<(String, String)>);
+
+/// How this deployment handles data, read from the running configuration
+/// (provided by the server; never holds a key).
+#[derive(Debug, Clone)]
+pub struct DataHandling {
+    pub encryption_key_id: String,
+    pub encryption_key_present: bool,
+    pub keys_generated_locally: bool,
+    pub region: Option<String>,
+    pub production: bool,
+}
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -91,6 +112,7 @@ pub fn App() -> impl IntoView {
                         // Suspense fallbacks).
                         <Route path=StaticSegment("system") view=pages::SystemPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("members") view=pages::MembersPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("security")) view=security::SecurityPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

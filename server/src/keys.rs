@@ -31,6 +31,21 @@ pub struct Keys {
     pub hash_key: [u8; 32],
     /// True when development keys were generated locally.
     pub generated: bool,
+    /// The encryption key's id (a fingerprint, never the key), shown on
+    /// the security page and stored with every ciphertext.
+    pub encryption_key_id: String,
+}
+
+/// `k-` and the first four bytes of the key's SHA-256, in hex.
+fn key_id(key: &[u8; 32]) -> String {
+    let d = metiva_security::secret::sha256(key);
+    format!(
+        "k-{}",
+        d.iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 impl std::fmt::Debug for Keys {
@@ -60,6 +75,7 @@ impl Keys {
             signer: Some(Arc::new(signer)),
             hash_key: metiva_security::secret::sha256(encryption_key),
             generated: false,
+            encryption_key_id: key_id(encryption_key),
         }
     }
 
@@ -102,6 +118,7 @@ impl Keys {
             public,
             hash_key: metiva_security::secret::sha256(&encryption),
             generated,
+            encryption_key_id: key_id(&encryption),
         })
     }
 }

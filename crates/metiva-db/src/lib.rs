@@ -18,6 +18,7 @@ mod pool;
 pub mod repo;
 mod schema;
 pub mod seed;
+pub mod self_test;
 pub mod system;
 mod tenant;
 

@@ -48,6 +48,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let routes = generate_route_list(app::App);
     let context_db = db.clone();
     let login_origin = app::LoginOrigin(auth.login_url.clone());
+    let data_handling = auth.data_handling.clone();
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
@@ -55,6 +56,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             move || {
                 provide_context(context_db.clone());
                 provide_context(login_origin.clone());
+                provide_context(data_handling.clone());
             },
             {
                 let options = options.clone();

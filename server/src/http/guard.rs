@@ -34,13 +34,9 @@ use super::ui::{self, Lang, esc, qs};
 use crate::config::Config;
 use crate::keys::Keys;
 
-/// A request's id, for audit rows and logs.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub use app::RequestId;
 
-/// Tenant-looking headers the browser sent, which were ignored.
-#[derive(Debug, Clone, Default)]
-pub struct IgnoredTenantHeaders(pub Vec<(String, String)>);
+pub use app::IgnoredTenantHeaders;
 
 /// Headers that look like they choose a tenant. Never read for tenancy.
 pub const TENANT_LOOKING_HEADERS: &[&str] =
@@ -55,6 +51,8 @@ pub struct DashboardAuth {
     pub app_url: String,
     pub login_url: String,
     secure: bool,
+    /// What the security page shows about data handling.
+    pub data_handling: app::DataHandling,
 }
 
 impl std::fmt::Debug for DashboardAuth {
@@ -78,6 +76,14 @@ impl DashboardAuth {
             app_url: config.app_url.clone(),
             login_url: config.login_url.clone(),
             secure: config.app_url.starts_with("https://"),
+            data_handling: app::DataHandling {
+                encryption_key_id: keys.encryption_key_id.clone(),
+                // Serving at all means the key loaded (fail-closed startup).
+                encryption_key_present: true,
+                keys_generated_locally: keys.generated,
+                region: config.region.clone(),
+                production: config.mode == crate::config::Mode::Production,
+            },
         })
     }
 

@@ -10,6 +10,7 @@ mod dashboard;
 mod health;
 mod lifecycle;
 mod revocation;
+mod security_page;
 mod token_matrix;
 pub mod world;
 

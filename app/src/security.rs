@@ -1,0 +1,302 @@
+//! `/settings/security`: the live trust center for the current workspace.
+//! Every value is read from the running system: the request's verified
+//! token, the database catalog, the configuration.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Fact;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceDto {
+    pub company_id: String,
+    pub name: String,
+    pub role: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecurityDto {
+    pub company_id: String,
+    pub company_name: String,
+    /// Tenant-looking headers this request carried, which were ignored.
+    pub ignored: Vec<(String, String)>,
+    pub workspaces: Vec<WorkspaceDto>,
+    /// True when every tenant table has FORCE RLS and a restrictive
+    /// policy, and the runtime role cannot bypass them (checked now).
+    pub isolated: bool,
+    pub isolation_line: String,
+    pub data_handling: Vec<Fact>,
+    pub dev_keys_warning: bool,
+    pub last_self_test: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfTestStepDto {
+    pub label: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// Everything the security page shows, read live.
+#[server(endpoint = "security_overview")]
+pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
+    use crate::api::ssr;
+    let ctx = ssr::tenant()?;
+    let db = ssr::database()?;
+    let ignored = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::IgnoredTenantHeaders>().cloned())
+        .map(|i| i.0)
+        .unwrap_or_default();
+    let workspaces = db.session_workspaces(&ctx).await.map_err(ssr::db_failure)?;
+    let posture = db.read_role_posture().await.map_err(ssr::db_failure)?;
+    let (findings, tables) = db.lint_catalog().await.map_err(ssr::db_failure)?;
+    let isolated = findings.is_empty()
+        && !posture.superuser
+        && !posture.bypass_rls
+        && posture.privileged_memberships.is_empty()
+        && posture.owned_tenant_tables.is_empty();
+    let checked = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
+    let isolation_line = if isolated {
+        format!(
+            "Checked {checked}: {tables} tenant tables, each with row-level security enabled and forced and a restrictive tenant policy; the runtime role {} cannot bypass them.",
+            posture.role
+        )
+    } else {
+        format!(
+            "Checked {checked}: {tables} tenant tables, {} problem(s) found.",
+            findings.len()
+        )
+    };
+    let dh = use_context::<crate::DataHandling>()
+        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+    let key = if dh.keys_generated_locally {
+        format!(
+            "Present, GENERATED LOCALLY FOR DEVELOPMENT (key id {}); never use these keys in production",
+            dh.encryption_key_id
+        )
+    } else if dh.encryption_key_present {
+        format!("Present (key id {})", dh.encryption_key_id)
+    } else {
+        "Missing".to_string()
+    };
+    let data_handling = vec![
+        Fact::new("Consent", "Deny by default", "fact-consent"),
+        Fact::new(
+            "IP at rest",
+            format!(
+                "Truncated + encrypted (IPv4 /24, IPv6 /48; AES-256-GCM, active key id {})",
+                dh.encryption_key_id
+            ),
+            "fact-ip",
+        ),
+        Fact::new(
+            "Region",
+            dh.region
+                .clone()
+                .unwrap_or_else(|| "not set (development)".into()),
+            "fact-region",
+        ),
+        Fact::new("Encryption key", key, "fact-key"),
+    ];
+    let last_self_test = db
+        .last_self_test(&ctx)
+        .await
+        .map_err(ssr::db_failure)?
+        .map(|(at, outcome)| format!("{outcome} at {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    Ok(SecurityDto {
+        company_id: ctx.company().to_string(),
+        company_name: ctx.company_name().to_string(),
+        ignored,
+        workspaces: workspaces
+            .into_iter()
+            .map(|(c, name, role)| WorkspaceDto {
+                current: c == *ctx.company(),
+                company_id: c.to_string(),
+                name,
+                role,
+            })
+            .collect(),
+        isolated,
+        isolation_line,
+        data_handling,
+        dev_keys_warning: dh.keys_generated_locally,
+        last_self_test,
+    })
+}
+
+/// Runs the isolation self-test inside the caller's own workspace; each
+/// run is audited. Any member may run it: it reads and writes nothing of
+/// the workspace's data (its probe write is refused and rolled back).
+#[server(endpoint = "run_self_test")]
+pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
+    use crate::api::ssr;
+    let ctx = ssr::tenant()?;
+    let db = ssr::database()?;
+    let rid = request_id();
+    let steps = db
+        .isolation_self_test(&ctx, &rid)
+        .await
+        .map_err(ssr::db_failure)?;
+    Ok(steps
+        .into_iter()
+        .map(|s| SelfTestStepDto {
+            label: match s.key {
+                "no_context" => "With the tenant context removed, reads see 0 rows",
+                "foreign_read" => "Reading rows of a workspace you do not own returns nothing",
+                "foreign_write" => "A write with a foreign company_id is rejected",
+                other => other,
+            }
+            .to_string(),
+            passed: s.passed,
+            detail: s.detail,
+        })
+        .collect())
+}
+
+/// The request id the tenant guard assigned.
+#[cfg(feature = "ssr")]
+fn request_id() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::RequestId>().map(|r| r.0.clone()))
+        .unwrap_or_default()
+}
+
+const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+const OK_BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-emerald-50 text-emerald-800 ring-emerald-600/20";
+const BAD_BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-red-50 text-red-800 ring-red-600/20";
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| security_overview());
+    view! {
+        <section class="space-y-6">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">"Security and isolation"</h1>
+                <p class="mt-1 text-slate-600">"Read live from this workspace's token, the database catalog and the running configuration."</p>
+            </div>
+            <Suspense fallback=|| view! { <div class=PANEL style="min-height: 12rem"></div> }>
+                {move || overview.get().map(|r| match r {
+                    Ok(s) => view! { <Panels s /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn Panels(s: SecurityDto) -> impl IntoView {
+    let ignored = (!s.ignored.is_empty()).then(|| {
+        let list = s
+            .ignored
+            .iter()
+            .map(|(h, v)| format!("{h}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        view! {
+            <p role="status" data-testid="ignored-headers" class="mt-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                {format!("This request carried a tenant-looking header, which was ignored: {list}. The workspace above comes from the signed token.")}
+            </p>
+        }
+    });
+    let workspaces = s
+        .workspaces
+        .into_iter()
+        .map(|w| {
+            let isolated = s.isolated;
+            view! {
+                <li class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="workspace-row">
+                    <span>
+                        <span class="font-medium">{w.name}</span>
+                        " "
+                        <span class="font-mono text-xs text-slate-500">{w.company_id}</span>
+                        {w.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700">"(current)"</span> })}
+                    </span>
+                    <span class=if isolated { OK_BADGE } else { BAD_BADGE }>{if isolated { "Isolated" } else { "Not isolated" }}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let dev_warning = s.dev_keys_warning.then(|| view! {
+        <p role="alert" data-testid="dev-keys" class="mt-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm font-semibold text-red-900">
+            "DEVELOPMENT: the encryption and token keys were generated locally. Never use them in production."
+        </p>
+    });
+    view! {
+        <div class=PANEL>
+            <h2 class="font-medium">"Tenant binding"</h2>
+            <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
+                <dt class="text-slate-500">"Workspace"</dt>
+                <dd data-testid="binding-company-name">{s.company_name}</dd>
+                <dt class="text-slate-500">"company_id"</dt>
+                <dd class="font-mono" data-testid="binding-company-id">{s.company_id}</dd>
+                <dt class="text-slate-500">"Source"</dt>
+                <dd data-testid="binding-source">"Signed token"</dd>
+                <dt class="text-slate-500">"Binding"</dt>
+                <dd data-testid="binding-state">"Fail-closed"</dd>
+            </dl>
+            <p class="mt-3 text-sm text-slate-700">"Browser-sent headers ignored. The claim always wins."</p>
+            {ignored}
+        </div>
+        <div class=PANEL>
+            <h2 class="font-medium">"Your client workspaces"</h2>
+            <ul class="mt-2 divide-y divide-slate-100 text-sm">{workspaces}</ul>
+            <p class="mt-3 text-xs text-slate-500" data-testid="isolation-check">{s.isolation_line}</p>
+        </div>
+        <div class=PANEL>
+            <h2 class="font-medium">"Isolation self-test"</h2>
+            <p class="mt-1 text-sm text-slate-600">"Probes PostgreSQL's row-level security inside your own workspace, as the app's own database role. Each run is audited."</p>
+            <p class="mt-2 text-xs text-slate-500" data-testid="last-self-test">
+                {format!("Last run: {}", s.last_self_test.unwrap_or_else(|| "never".into()))}
+            </p>
+            <SelfTest />
+        </div>
+        <div class=PANEL>
+            <h2 class="font-medium">"Data handling"</h2>
+            <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
+                {s.data_handling.into_iter().map(|f| view! {
+                    <dt class="text-slate-500">{f.label}</dt>
+                    <dd class="break-words" data-testid=f.testid>{f.value}</dd>
+                }).collect_view()}
+            </dl>
+            {dev_warning}
+        </div>
+    }
+}
+
+/// The self-test button and its steps: an island. Without JavaScript the
+/// form posts, the server runs the test, redirects back, and the page
+/// shows the audited outcome ("Last run").
+#[island]
+fn SelfTest() -> impl IntoView {
+    let run = ServerAction::<RunSelfTest>::new();
+    let pending = run.pending();
+    let result = run.value();
+    view! {
+        <ActionForm action=run attr:class="mt-4">
+            <button
+                type="submit"
+                data-testid="run-self-test"
+                class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
+                disabled=move || pending.get()
+            >
+                {move || if pending.get() { "Running…" } else { "Run the self-test" }}
+            </button>
+        </ActionForm>
+        <ol class="mt-4 space-y-2 text-sm" data-testid="self-test-steps" aria-live="polite">
+            {move || result.get().map(|r| match r {
+                Ok(steps) => steps.into_iter().map(|s| view! {
+                    <li class="flex flex-col gap-1 rounded-md border border-slate-200 p-3" data-testid="self-test-step" data-passed=if s.passed { "true" } else { "false" }>
+                        <span class="flex items-center gap-2">
+                            <span class=if s.passed { OK_BADGE } else { BAD_BADGE }>{if s.passed { "Pass" } else { "Fail" }}</span>
+                            <span class="font-medium">{s.label}</span>
+                        </span>
+                        <span class="break-words text-xs text-slate-500">{s.detail}</span>
+                    </li>
+                }).collect_view().into_any(),
+                Err(e) => view! { <li role="alert" class="text-red-700">{e.to_string()}</li> }.into_any(),
+            })}
+        </ol>
+    }
+}

@@ -1,0 +1,172 @@
+//! The isolation self-test the security page runs inside the user's own
+//! workspace, and the workspaces list it shows. Each step is a live probe
+//! of PostgreSQL's row-level security as the runtime role.
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::{CompanyId, Database, DbError, TenantConn};
+
+/// One step of the self-test and what it saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelfTestStep {
+    pub key: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// A company id that is certainly not `ours`.
+fn foreign(ours: &CompanyId) -> &'static str {
+    if ours.as_str() == "cmp_000000" {
+        "cmp_ffffff"
+    } else {
+        "cmp_000000"
+    }
+}
+
+impl Database {
+    /// Runs the three probes and audits the run (outcome as the target id)
+    /// in the workspace's own transaction.
+    pub async fn isolation_self_test(
+        &self,
+        ctx: &TenantCtx,
+        request_id: &str,
+    ) -> Result<Vec<SelfTestStep>, DbError> {
+        // 1. Without a tenant context (a pooled connection, outside any
+        //    transaction), nothing is visible.
+        let bare = self.probe_without_tenant().await?;
+        let mut steps = vec![SelfTestStep {
+            key: "no_context",
+            passed: bare.visible_persons == 0 && bare.setting.as_deref().unwrap_or("").is_empty(),
+            detail: format!(
+                "app.company_id = {:?}; {} rows visible",
+                bare.setting.unwrap_or_default(),
+                bare.visible_persons
+            ),
+        }];
+        let other = foreign(ctx.company());
+        let user = ctx.user_id();
+        let inside = self
+            .in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+                // 2. Asking explicitly for other workspaces' rows finds none.
+                let c: Count = diesel::sql_query(
+                    "SELECT (SELECT count(*) FROM persons WHERE company_id <> current_setting('app.company_id'))
+                          + (SELECT count(*) FROM deals WHERE company_id <> current_setting('app.company_id'))
+                          + (SELECT count(*) FROM memberships WHERE company_id <> current_setting('app.company_id')) AS n",
+                )
+                .get_result(tc.conn())
+                .await?;
+                let own: Count = diesel::sql_query("SELECT count(*) AS n FROM persons")
+                    .get_result(tc.conn())
+                    .await?;
+                let read = SelfTestStep {
+                    key: "foreign_read",
+                    passed: c.n == 0,
+                    detail: format!(
+                        "{} rows of other workspaces returned; {} of your own persons visible",
+                        c.n, own.n
+                    ),
+                };
+                // 3. A write carrying a foreign company_id is refused. A
+                //    savepoint keeps the transaction usable either way.
+                diesel::sql_query("SAVEPOINT self_test").execute(tc.conn()).await?;
+                let write = diesel::sql_query(
+                    "INSERT INTO persons (company_id, name) VALUES ($1, 'isolation self-test')",
+                )
+                .bind::<Text, _>(other)
+                .execute(tc.conn())
+                .await;
+                diesel::sql_query("ROLLBACK TO SAVEPOINT self_test")
+                    .execute(tc.conn())
+                    .await?;
+                let write = match write {
+                    Err(e) if e.to_string().contains("row-level security") => SelfTestStep {
+                        key: "foreign_write",
+                        passed: true,
+                        detail: format!("refused by PostgreSQL: {e}"),
+                    },
+                    Err(e) => SelfTestStep {
+                        key: "foreign_write",
+                        passed: false,
+                        detail: format!("refused, but not by row-level security: {e}"),
+                    },
+                    Ok(n) => SelfTestStep {
+                        key: "foreign_write",
+                        passed: false,
+                        detail: format!("{n} row(s) written (rolled back)"),
+                    },
+                };
+                let outcome = if read.passed && write.passed { "passed" } else { "failed" };
+                audit::append(
+                    tc,
+                    &AuditEntry {
+                        actor_user_id: Some(user),
+                        action: "security.self_test",
+                        target_type: Some("self_test"),
+                        target_id: Some(outcome),
+                        request_id: Some(request_id),
+                    },
+                )
+                .await?;
+                Ok(vec![read, write])
+            })
+            .await?;
+        steps.extend(inside);
+        Ok(steps)
+    }
+
+    /// The active workspaces of the session's user (directory function;
+    /// see migration `…_security_page`).
+    pub async fn session_workspaces(
+        &self,
+        ctx: &TenantCtx,
+    ) -> Result<Vec<(CompanyId, String, String)>, DbError> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            company_id: String,
+            #[diesel(sql_type = Text)]
+            company_name: String,
+            #[diesel(sql_type = Text)]
+            role: String,
+        }
+        let mut conn = self.checkout().await?;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT company_id, company_name, role FROM metiva_session_workspaces($1)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(ctx.session_id())
+        .load(&mut *conn)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                CompanyId::parse(&r.company_id)
+                    .map(|c| (c, r.company_name, r.role))
+                    .map_err(|e| DbError::Internal(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The last self-test run in the workspace: (when, outcome).
+    pub async fn last_self_test(
+        &self,
+        ctx: &TenantCtx,
+    ) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let rows = audit::list(tc, 200).await?;
+            Ok(rows
+                .into_iter()
+                .find(|r| r.action == "security.self_test")
+                .map(|r| (r.at, r.target_id.unwrap_or_default())))
+        })
+        .await
+    }
+}

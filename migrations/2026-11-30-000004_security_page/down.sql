@@ -1,0 +1,2 @@
+DROP FUNCTION metiva_session_workspaces(uuid);
+REVOKE SELECT ON sessions FROM metiva_directory;

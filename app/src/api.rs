@@ -121,6 +121,68 @@ pub mod ssr {
         use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
     }
 
+    /// Reads audit rows and resolves ids to names, in one read-only
+    /// transaction: (rows for display, the members for the actor filter).
+    pub async fn read_audit(
+        db: &Database,
+        ctx: &metiva_db::TenantCtx,
+        action: Option<&str>,
+        actor: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<(Vec<crate::security::AuditRowDto>, Vec<(String, String)>), DbError> {
+        use metiva_db::repo::{audit, memberships};
+        let actor = actor.and_then(|a| uuid::Uuid::parse_str(a).ok());
+        let (rows, members) = db
+            .in_tenant_read(ctx, async |tc| {
+                let rows = audit::search(
+                    tc,
+                    &audit::AuditFilter {
+                        action,
+                        actor,
+                        before,
+                        limit,
+                    },
+                )
+                .await?;
+                let members = memberships::list(tc).await?;
+                Ok((rows, members))
+            })
+            .await?;
+        let name = |id: &str| {
+            members
+                .iter()
+                .find(|m| m.user_id.to_string() == id)
+                .map(|m| m.name.clone())
+        };
+        let out = rows
+            .into_iter()
+            .map(|r| {
+                let actor_id = r.actor_user_id.map(|u| u.to_string()).unwrap_or_default();
+                let target = match (r.target_type.as_deref(), r.target_id.as_deref()) {
+                    (Some("user"), Some(id)) => name(id).unwrap_or_else(|| id.to_string()),
+                    (Some(t), Some(id)) => format!("{t} {id}"),
+                    (_, Some(id)) => id.to_string(),
+                    _ => String::new(),
+                };
+                crate::security::AuditRowDto {
+                    id: r.id,
+                    at: r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    action: r.action,
+                    actor: name(&actor_id).unwrap_or_else(|| actor_id.clone()),
+                    actor_id,
+                    target,
+                    request_id: r.request_id.unwrap_or_default(),
+                }
+            })
+            .collect();
+        let actors = members
+            .into_iter()
+            .map(|m| (m.user_id.to_string(), m.name))
+            .collect();
+        Ok((out, actors))
+    }
+
     /// The one error policy on the wire: an explicit status (server
     /// functions default to 500) and a message that reveals nothing about
     /// other tenants. Another tenant's row is simply "not found"; a unique

@@ -7,7 +7,7 @@
 pub mod api;
 mod layout;
 mod pages;
-mod security;
+pub mod security;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("system") view=pages::SystemPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("members") view=pages::MembersPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("security")) view=security::SecurityPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("audit")) view=security::AuditPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

@@ -246,7 +246,54 @@ pub fn MembersPage() -> impl IntoView {
                     Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
+            <RoleMatrix />
         </section>
+    }
+}
+
+/// Roles × permissions, rendered from the one registry the server
+/// enforces (`metiva-roles`).
+#[component]
+fn RoleMatrix() -> impl IntoView {
+    use metiva_roles::{Permission, Role};
+    let head = Role::ALL
+        .iter()
+        .map(|r| view! { <th scope="col" class="px-2 pb-2 text-center font-medium capitalize">{r.key().replace('_', " ")}</th> })
+        .collect_view();
+    let rows = Permission::ALL
+        .iter()
+        .map(|p| {
+            let cells = Role::ALL
+                .iter()
+                .map(|r| {
+                    let yes = r.can(*p);
+                    view! {
+                        <td class="px-2 py-1 text-center" data-role=r.key() data-permission=p.key()>
+                            {if yes { "✓" } else { "—" }}
+                            <span class="sr-only">{if yes { " allowed" } else { " not allowed" }}</span>
+                        </td>
+                    }
+                })
+                .collect_view();
+            view! {
+                <tr class="border-t border-slate-100">
+                    <th scope="row" class="py-1 pr-4 text-left font-mono text-xs font-normal">{p.key()}</th>
+                    {cells}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-6 shadow-sm" data-testid="role-matrix">
+            <h2 class="font-medium">"Roles and permissions"</h2>
+            <p class="mt-1 text-sm text-slate-600">"From the one registry the server enforces."</p>
+            <table class="mt-4 w-full text-sm">
+                <thead class="text-slate-500">
+                    <tr><th scope="col" class="pb-2 pr-4 text-left font-medium">"Permission"</th>{head}</tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
 

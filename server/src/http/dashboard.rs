@@ -70,6 +70,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/auth/logout", post(guard::post_logout))
         .route("/auth/switch", get(guard::get_switch))
         .route("/api/members/invite", post(members::post_invite))
+        .route("/settings/audit.csv", get(members::get_audit_csv))
         .route(
             "/api/members/{user}/{action}",
             post(members::post_member_action),

@@ -73,3 +73,97 @@ async fn the_self_test_passes_every_step_and_is_audited() {
         .unwrap();
     assert!(n.iter().all(|p| p.name != "isolation self-test"));
 }
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_paginated_named_and_downloadable_with_audit_read_only() {
+    let w = World::new().await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let sales = w.user_id("sales@devries.example").await;
+    let r = call(
+        &w.dashboard,
+        crate::world::post_form(
+            &format!("/api/members/{sales}/role"),
+            &[("metiva_session", &owner)],
+            &[("role", "marketing")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // 55 self-test runs: more than one page.
+    for _ in 0..55 {
+        assert_eq!(
+            call(&w.dashboard, api("run_self_test", Some(&owner)))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let page = |q: &str| {
+        get_with(
+            &format!("/settings/audit{q}"),
+            &[("metiva_session", &owner)],
+        )
+    };
+    let r = call(&w.dashboard, page("")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.matches(r#"data-testid="audit-row""#).count(), 50);
+    assert!(r.body.contains("Older entries"));
+    // Filter by action prefix: the role change, with names resolved.
+    let r = call(&w.dashboard, page("?action=member.")).await;
+    assert_eq!(
+        r.body.matches(r#"data-testid="audit-row""#).count(),
+        1,
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("member.role_changed"));
+    assert!(
+        r.body.contains("Sanne de Vries") && r.body.contains("Lars Visser"),
+        "{}",
+        r.body
+    );
+    // LIKE wildcards in the filter match literally.
+    let r = call(&w.dashboard, page("?action=%25")).await;
+    assert_eq!(r.body.matches(r#"data-testid="audit-row""#).count(), 0);
+    // CSV, with the same filter.
+    let r = call(
+        &w.dashboard,
+        get_with(
+            "/settings/audit.csv?action=member.",
+            &[("metiva_session", &owner)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("metiva-audit-cmp_8fa2c1.csv")
+    );
+    let lines: Vec<&str> = r.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.body);
+    assert!(lines[1].contains("\"member.role_changed\"") && lines[1].contains("\"Lars Visser\""));
+    // Without audit.read: refused, and the page offers no link.
+    let r = call(&w.dashboard, api("audit_log", Some(&viewer))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &w.dashboard,
+        get_with("/settings/audit.csv", &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &w.dashboard,
+        get_with("/settings/security", &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert!(!r.body.contains("audit-link"));
+    let r = call(
+        &w.dashboard,
+        get_with("/settings/security", &[("metiva_session", &owner)]),
+    )
+    .await;
+    assert!(r.body.contains("audit-link"));
+}

@@ -59,3 +59,44 @@ pub async fn list(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<AuditRow>, 
         .load(tc.conn())
         .await?)
 }
+
+/// Which audit rows to read: newest first, optionally before an id
+/// (keyset pagination), filtered by action prefix and actor.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter<'a> {
+    /// `member.` matches every member action; `auth.sign_in` just that one.
+    pub action: Option<&'a str>,
+    pub actor: Option<Uuid>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn search(
+    tc: &mut TenantConn<'_>,
+    f: &AuditFilter<'_>,
+) -> Result<Vec<AuditRow>, DbError> {
+    let company = tc.company().as_str().to_string();
+    let mut q = audit_log::table
+        .filter(audit_log::company_id.eq(company))
+        .into_boxed();
+    if let Some(a) = f.action.filter(|a| !a.is_empty()) {
+        // A prefix match on the dotted action name; LIKE wildcards in the
+        // input are escaped so they match literally.
+        let escaped = a
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q = q.filter(audit_log::action.like(format!("{escaped}%")));
+    }
+    if let Some(actor) = f.actor {
+        q = q.filter(audit_log::actor_user_id.eq(actor));
+    }
+    if let Some(before) = f.before {
+        q = q.filter(audit_log::id.lt(before));
+    }
+    Ok(q.order(audit_log::id.desc())
+        .limit(f.limit.clamp(1, 10_000))
+        .select(AuditRow::as_select())
+        .load(tc.conn())
+        .await?)
+}

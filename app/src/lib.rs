@@ -24,6 +24,12 @@ pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
 #[derive(Debug, Clone)]
 pub struct LoginOrigin(pub String);
 
+/// The field cipher's keys, provided by the server (decrypts stored,
+/// truncated IPs for display; never sent to the browser).
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct FieldKeys(pub std::sync::Arc<metiva_security::cipher::KeyRing>);
+
 /// A request's id, for audit rows and logs (set by the tenant guard).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -114,6 +120,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("members") view=pages::MembersPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("security")) view=security::SecurityPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("audit")) view=security::AuditPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

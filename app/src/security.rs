@@ -226,9 +226,19 @@ fn Panels(s: SecurityDto) -> impl IntoView {
             "DEVELOPMENT: the encryption and token keys were generated locally. Never use them in production."
         </p>
     });
-    let audit_link = s.can_read_audit.then(|| view! {
-        <p class="text-sm"><a class="text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href="/settings/audit" data-testid="audit-link">"Open the audit log"</a></p>
+    let link = "text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+    let audit_link = s.can_read_audit.then(|| {
+        view! {
+            <a class=link href="/settings/audit" data-testid="audit-link">"Audit log"</a>
+        }
     });
+    let audit_link = view! {
+        <p class="flex flex-wrap gap-4 text-sm">
+            <a class=link href="/settings/sessions">"Your sessions"</a>
+            <a class=link href="/members">"Members and roles"</a>
+            {audit_link}
+        </p>
+    };
     view! {
         {audit_link}
         <div class=PANEL>
@@ -486,4 +496,139 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+/// One of the signed-in user's sessions, formatted for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRowDto {
+    pub id: String,
+    pub device: String,
+    /// Truncated (/24 or /48), decrypted for display only.
+    pub ip: String,
+    pub created: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// The signed-in user's own live sessions.
+#[server(endpoint = "my_sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionRowDto>, ServerFnError> {
+    use crate::api::ssr;
+    let ctx = ssr::tenant()?;
+    let db = ssr::database()?;
+    let keys = use_context::<crate::FieldKeys>()
+        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+    let rows = db.own_sessions(&ctx).await.map_err(ssr::db_failure)?;
+    let fmt = "%Y-%m-%d %H:%M UTC";
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionRowDto {
+            ip: s.ip(&keys.0).unwrap_or_else(|| "unknown".into()),
+            device: device(s.user_agent.as_deref()),
+            created: s.created_at.format(fmt).to_string(),
+            last_seen: s.last_seen_at.format(fmt).to_string(),
+            current: s.id == ctx.session_id(),
+            id: s.id.to_string(),
+        })
+        .collect())
+}
+
+/// "Chrome on Linux" from a user agent, or a short prefix of it.
+#[cfg(feature = "ssr")]
+fn device(ua: Option<&str>) -> String {
+    let Some(ua) = ua else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, n)| *n);
+    let os = [
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(k, _)| ua.contains(k))
+    .map(|(_, n)| *n);
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let sessions = Resource::new(|| (), |_| my_sessions());
+    let query = leptos_router::hooks::use_query_map();
+    let done = move || {
+        query.read().get("done").map(|_| view! {
+            <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">"The session was signed out."</p>
+        })
+    };
+    view! {
+        <section class="space-y-6">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight">"Your sessions"</h1>
+                <p class="mt-1 text-slate-600">"Where you are signed in. Addresses are stored only truncated and encrypted."</p>
+            </div>
+            {done}
+            <Suspense fallback=|| view! { <div class=PANEL style="min-height: 8rem"></div> }>
+                {move || sessions.get().map(|r| match r {
+                    Ok(rows) => view! { <SessionList rows /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
+    let items = rows
+        .into_iter()
+        .map(|s| {
+            let action = format!("/api/sessions/{}/revoke", s.id);
+            view! {
+                <li class="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="session-row">
+                    <div>
+                        <div class="font-medium">
+                            {s.device}
+                            {s.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700" data-testid="this-device">"(this device)"</span> })}
+                        </div>
+                        <div class="text-xs text-slate-500">
+                            <span data-testid="session-ip">{s.ip}</span>
+                            {format!(" · signed in {} · last seen {}", s.created, s.last_seen)}
+                        </div>
+                    </div>
+                    <form method="post" action=action>
+                        <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                            {if s.current { "Sign out" } else { "Revoke" }}
+                        </button>
+                    </form>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class=PANEL>
+            <ul class="divide-y divide-slate-100 text-sm">{items}</ul>
+            <details class="mt-4">
+                <summary class="cursor-pointer text-sm font-medium text-red-700">"Sign out everywhere…"</summary>
+                <form method="post" action="/api/sessions/revoke-all" class="mt-2 rounded-md border border-red-200 bg-red-50 p-3">
+                    <p class="text-xs text-red-900">"Every session ends, this one included. You will need your password again."</p>
+                    <button type="submit" class="mt-2 rounded-md bg-red-700 px-3 py-1.5 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">"Yes, sign out everywhere"</button>
+                </form>
+            </details>
+        </div>
+    }
 }

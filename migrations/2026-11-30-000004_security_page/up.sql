@@ -20,3 +20,12 @@ ALTER FUNCTION metiva_session_workspaces(uuid) OWNER TO metiva_directory;
 REVOKE CREATE ON SCHEMA public FROM metiva_directory;
 REVOKE ALL ON FUNCTION metiva_session_workspaces(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION metiva_session_workspaces(uuid) TO metiva_app;
+
+-- Sessions remember where they were started: the client IP truncated
+-- (IPv4 /24, IPv6 /48) and encrypted with AES-256-GCM (key id, nonce,
+-- ciphertext; associated data binds it to this table, column and row).
+ALTER TABLE sessions
+    ADD COLUMN ip_key_id text,
+    ADD COLUMN ip_nonce bytea CHECK (ip_nonce IS NULL OR length(ip_nonce) = 12),
+    ADD COLUMN ip_ciphertext bytea;
+GRANT SELECT (ip_key_id, ip_nonce, ip_ciphertext) ON sessions TO metiva_app;

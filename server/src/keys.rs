@@ -34,6 +34,15 @@ pub struct Keys {
     /// The encryption key's id (a fingerprint, never the key), shown on
     /// the security page and stored with every ciphertext.
     pub encryption_key_id: String,
+    /// The field cipher, with the encryption key active under that id.
+    pub field_keys: Arc<metiva_security::cipher::KeyRing>,
+}
+
+fn key_ring(id: &str, key: &[u8; 32]) -> Arc<metiva_security::cipher::KeyRing> {
+    let mut ring = metiva_security::cipher::KeyRing::new();
+    // A 32-byte key is always accepted.
+    let _ = ring.rotate_in(id, key);
+    Arc::new(ring)
 }
 
 /// `k-` and the first four bytes of the key's SHA-256, in hex.
@@ -76,6 +85,7 @@ impl Keys {
             hash_key: metiva_security::secret::sha256(encryption_key),
             generated: false,
             encryption_key_id: key_id(encryption_key),
+            field_keys: key_ring(&key_id(encryption_key), encryption_key),
         }
     }
 
@@ -119,6 +129,7 @@ impl Keys {
             hash_key: metiva_security::secret::sha256(&encryption),
             generated,
             encryption_key_id: key_id(&encryption),
+            field_keys: key_ring(&key_id(&encryption), &encryption),
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod repo;
 mod schema;
 pub mod seed;
 pub mod self_test;
+pub mod sessions;
 pub mod system;
 mod tenant;
 

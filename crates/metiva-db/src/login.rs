@@ -65,6 +65,26 @@ pub struct LoginSession {
     pub user_id: Uuid,
 }
 
+/// A session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub secret_hash: &'a [u8; 32],
+    pub user_agent: Option<&'a str>,
+    pub ttl: Duration,
+    /// The client's truncated IP, sealed for (`sessions`, `ip`, id).
+    pub ip: Option<&'a SealedIp>,
+}
+
+/// A sealed value's stored parts (see `metiva_security::cipher::Sealed`).
+#[derive(Debug, Clone)]
+pub struct SealedIp {
+    pub key_id: String,
+    pub nonce: [u8; 12],
+    pub ciphertext: Vec<u8>,
+}
+
 /// A one-time code to store.
 #[derive(Debug, Clone)]
 pub struct NewCode<'a> {
@@ -176,31 +196,36 @@ impl LoginDb {
             .collect()
     }
 
-    pub async fn create_session(
-        &self,
-        user_id: Uuid,
-        secret_hash: &[u8; 32],
-        user_agent: Option<&str>,
-        ttl: Duration,
-    ) -> Result<Uuid, DbError> {
-        #[derive(QueryableByName)]
-        struct Id {
-            #[diesel(sql_type = SqlUuid)]
-            id: Uuid,
-        }
-        let ua = user_agent.map(|s| s.chars().take(200).collect::<String>());
+    /// Stores a new session. The caller picks its id (so the sealed IP can
+    /// be bound to the row before it exists).
+    pub async fn create_session(&self, s: &NewSession<'_>) -> Result<(), DbError> {
+        let ua = s
+            .user_agent
+            .map(|u| u.chars().take(200).collect::<String>());
+        let (key_id, nonce, ct) = match s.ip {
+            Some(ip) => (
+                Some(ip.key_id.clone()),
+                Some(ip.nonce.to_vec()),
+                Some(ip.ciphertext.clone()),
+            ),
+            None => (None, None, None),
+        };
         let mut conn = self.db.checkout().await?;
-        let row: Id = diesel::sql_query(
-            "INSERT INTO sessions (user_id, secret_hash, user_agent, expires_at)
-             VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
+        diesel::sql_query(
+            "INSERT INTO sessions (id, user_id, secret_hash, user_agent, expires_at, ip_key_id, ip_nonce, ip_ciphertext)
+             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7, $8)",
         )
-        .bind::<SqlUuid, _>(user_id)
-        .bind::<Bytea, _>(secret_hash.as_slice())
+        .bind::<SqlUuid, _>(s.id)
+        .bind::<SqlUuid, _>(s.user_id)
+        .bind::<Bytea, _>(s.secret_hash.as_slice())
         .bind::<Nullable<Text>, _>(ua)
-        .bind::<Double, _>(secs(ttl))
-        .get_result(&mut *conn)
+        .bind::<Double, _>(secs(s.ttl))
+        .bind::<Nullable<Text>, _>(key_id)
+        .bind::<Nullable<Bytea>, _>(nonce)
+        .bind::<Nullable<Bytea>, _>(ct)
+        .execute(&mut *conn)
         .await?;
-        Ok(row.id)
+        Ok(())
     }
 
     /// The active session whose secret hashes to `secret_hash`.

@@ -49,6 +49,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let context_db = db.clone();
     let login_origin = app::LoginOrigin(auth.login_url.clone());
     let data_handling = auth.data_handling.clone();
+    let field_keys = app::FieldKeys(auth.field_keys.clone());
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
@@ -57,6 +58,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
                 provide_context(context_db.clone());
                 provide_context(login_origin.clone());
                 provide_context(data_handling.clone());
+                provide_context(field_keys.clone());
             },
             {
                 let options = options.clone();
@@ -71,6 +73,14 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/auth/switch", get(guard::get_switch))
         .route("/api/members/invite", post(members::post_invite))
         .route("/settings/audit.csv", get(members::get_audit_csv))
+        .route(
+            "/api/sessions/revoke-all",
+            post(members::post_revoke_sessions),
+        )
+        .route(
+            "/api/sessions/{id}/revoke",
+            post(members::post_revoke_session),
+        )
         .route(
             "/api/members/{user}/{action}",
             post(members::post_member_action),

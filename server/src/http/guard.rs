@@ -53,6 +53,8 @@ pub struct DashboardAuth {
     secure: bool,
     /// What the security page shows about data handling.
     pub data_handling: app::DataHandling,
+    /// The field cipher (sessions page: stored IPs are decrypted to show).
+    pub field_keys: Arc<metiva_security::cipher::KeyRing>,
 }
 
 impl std::fmt::Debug for DashboardAuth {
@@ -84,6 +86,7 @@ impl DashboardAuth {
                 region: config.region.clone(),
                 production: config.mode == crate::config::Mode::Production,
             },
+            field_keys: keys.field_keys.clone(),
         })
     }
 

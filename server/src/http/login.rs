@@ -26,7 +26,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Json, Router};
-use metiva_db::login::{LoginDb, NewCode, ThrottlePolicy, Workspace};
+use metiva_db::login::{LoginDb, NewCode, NewSession, SealedIp, ThrottlePolicy, Workspace};
 use metiva_db::{CompanyId, Database};
 use metiva_security::password::{self, Password, PasswordError};
 use metiva_security::secret;
@@ -66,6 +66,7 @@ pub struct LoginService {
     bcrypt_cost: u32,
     hash_key: [u8; 32],
     bcrypt: super::bcrypt_pool::BcryptPool,
+    field_keys: Arc<metiva_security::cipher::KeyRing>,
     dummy_hash: String,
     /// bcrypt verifications run, real or dummy (tests prove the unknown
     /// email path does the same work).
@@ -112,6 +113,7 @@ impl LoginService {
             bcrypt_cost: cost,
             hash_key: keys.hash_key,
             bcrypt: super::bcrypt_pool::BcryptPool::new((cores / 2).max(1))?,
+            field_keys: keys.field_keys.clone(),
             dummy_hash,
             verifications: std::sync::atomic::AtomicU64::new(0),
         }))
@@ -554,14 +556,34 @@ async fn post_login(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let sid = match s
-        .db
-        .create_session(user_id, &secret::sha256(raw.as_bytes()), ua, SESSION_TTL)
-        .await
-    {
-        Ok(id) => id,
-        Err(e) => return unavailable(&e),
-    };
+    let sid = Uuid::new_v4();
+    // Security: only the truncated address is kept, and only encrypted,
+    // bound to this row (a ciphertext copied elsewhere fails to open).
+    let ip = peer.0.and_then(|ip| {
+        let truncated = metiva_security::ip::truncate(ip).to_string();
+        let row = sid.to_string();
+        s.field_keys
+            .seal(truncated.as_bytes(), &metiva_db::sessions::ip_context(&row))
+            .ok()
+            .map(|sealed| SealedIp {
+                key_id: sealed.key_id,
+                nonce: sealed.nonce,
+                ciphertext: sealed.ciphertext,
+            })
+    });
+    let created =
+        s.db.create_session(&NewSession {
+            id: sid,
+            user_id,
+            secret_hash: &secret::sha256(raw.as_bytes()),
+            user_agent: ua,
+            ttl: SESSION_TTL,
+            ip: ip.as_ref(),
+        })
+        .await;
+    if let Err(e) = created {
+        return unavailable(&e);
+    }
     let mut resp = proceed(&s, lang, &flow, sid, user_id, Purpose::SignIn).await;
     resp.headers_mut().append(
         header::SET_COOKIE,

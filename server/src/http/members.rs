@@ -275,6 +275,77 @@ pub async fn get_audit_csv(
         .into_response()
 }
 
+/// `POST /api/sessions/{id}/revoke`: ends one of the caller's own sessions.
+pub async fn post_revoke_session(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return (StatusCode::NOT_FOUND, "no such session").into_response();
+    };
+    revoke(&auth, &ctx, &rid, &headers, Some(id)).await
+}
+
+/// `POST /api/sessions/revoke-all`: ends every session of the caller,
+/// this one included.
+pub async fn post_revoke_sessions(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+) -> Response {
+    revoke(&auth, &ctx, &rid, &headers, None).await
+}
+
+async fn revoke(
+    auth: &DashboardAuth,
+    ctx: &TenantCtx,
+    rid: &RequestId,
+    headers: &HeaderMap,
+    which: Option<Uuid>,
+) -> Response {
+    match auth.db.revoke_own_sessions(ctx, which, &rid.0).await {
+        Ok(_) => {
+            let own = which.is_none_or(|id| id == ctx.session_id());
+            if own {
+                // This browser's own session ended: sign it out here too.
+                let mut r = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
+                r.headers_mut().append(
+                    header::SET_COOKIE,
+                    axum::http::HeaderValue::from_str(&format!(
+                        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+                        auth.token_cookie()
+                    ))
+                    .unwrap_or_else(|_| axum::http::HeaderValue::from_static("")),
+                );
+                r
+            } else if wants_html(headers) {
+                Redirect::to("/settings/sessions?done=revoked").into_response()
+            } else {
+                Json(serde_json::json!({ "ok": true })).into_response()
+            }
+        }
+        Err(metiva_db::DbError::NotFound) => {
+            (StatusCode::NOT_FOUND, "no such session").into_response()
+        }
+        Err(metiva_db::DbError::AccessRevoked) => {
+            let mut r = (StatusCode::FORBIDDEN, "access changed").into_response();
+            r.headers_mut().insert(
+                super::guard::ACCESS_CHANGED_HEADER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "revoking sessions");
+            (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::csv_field;

@@ -167,3 +167,99 @@ async fn the_audit_log_is_filtered_paginated_named_and_downloadable_with_audit_r
     .await;
     assert!(r.body.contains("audit-link"));
 }
+
+#[tokio::test]
+async fn own_sessions_show_the_truncated_ip_encrypted_at_rest_and_can_be_revoked() {
+    use diesel_async::SimpleAsyncConnection;
+    let w = World::new().await;
+    let first = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let second = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let page = |t: &str| get_with("/settings/sessions", &[("metiva_session", t)]);
+    let r = call(&w.dashboard, page(&second)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body.matches(r#"data-testid="session-row""#).count(),
+        2,
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body.matches("192.0.2.0").count(), 2, "{}", r.body);
+    assert!(!r.body.contains("192.0.2.77"));
+    assert_eq!(r.body.matches("this-device").count(), 1);
+    // At rest: a key id, a nonce and ciphertext; no address in the clear.
+    let mut owner = w.tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute(
+            "DO $$ BEGIN
+               IF EXISTS (SELECT 1 FROM sessions WHERE ip_ciphertext IS NULL OR ip_key_id IS NULL
+                            OR position('192.0.2' IN encode(ip_ciphertext, 'escape')) > 0) THEN
+                 RAISE EXCEPTION 'an IP is missing or stored in the clear';
+               END IF;
+             END $$;",
+        )
+        .await
+        .unwrap();
+    // A ciphertext copied to another row no longer opens.
+    owner
+        .batch_execute(
+            "UPDATE sessions s SET ip_nonce = o.ip_nonce, ip_ciphertext = o.ip_ciphertext
+             FROM (SELECT id, ip_nonce, ip_ciphertext FROM sessions ORDER BY created_at LIMIT 1) o
+             WHERE s.id <> o.id",
+        )
+        .await
+        .unwrap();
+    let r = call(&w.dashboard, page(&second)).await;
+    assert_eq!(r.body.matches("192.0.2.0").count(), 1, "{}", r.body);
+    assert!(r.body.contains("unknown"));
+    // Revoke the other session (the row without "this device"): its
+    // token stops working at once.
+    let other_id = r
+        .body
+        .split(r#"data-testid="session-row""#)
+        .skip(1)
+        .find(|row| !row.contains("this-device"))
+        .and_then(|row| row.split("/api/sessions/").nth(1))
+        .map(|rest| rest[..36].to_string())
+        .unwrap();
+    let (keep, gone) = (&second, &first);
+    let r = call(
+        &w.dashboard,
+        crate::world::post_form(
+            &format!("/api/sessions/{other_id}/revoke"),
+            &[("metiva_session", keep)],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        call(&w.dashboard, api("session", Some(gone))).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&w.dashboard, api("session", Some(keep))).await.status,
+        StatusCode::OK
+    );
+    // Nobody revokes another user's session through this endpoint.
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let r = call(
+        &w.dashboard,
+        crate::world::post_form(
+            "/api/sessions/revoke-all",
+            &[("metiva_session", &viewer)],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        call(&w.dashboard, api("session", Some(keep))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&w.dashboard, api("session", Some(&viewer)))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

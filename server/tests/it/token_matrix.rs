@@ -55,9 +55,16 @@ async fn every_attack_is_refused_and_the_claim_always_wins() {
     let w = World::new().await;
     let user = w.user_id("sales@devries.example").await;
     // A real session for the user, as the login service would create it.
-    let sid = w
-        .login_db
-        .create_session(user, &[1; 32], None, std::time::Duration::from_secs(3600))
+    let sid = Uuid::new_v4();
+    w.login_db
+        .create_session(&metiva_db::login::NewSession {
+            id: sid,
+            user_id: user,
+            secret_hash: &[1; 32],
+            user_agent: None,
+            ttl: std::time::Duration::from_secs(3600),
+            ip: None,
+        })
         .await
         .unwrap();
     let ctx = Ctx {

@@ -238,20 +238,24 @@ impl World {
         let return_to = param(&login_url, "return_to");
         let st = param(&login_url, "state");
         assert_eq!(st, state);
-        let r = call(
-            &self.login,
-            post_form(
-                "/login",
-                &[],
-                &[
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("return_to", &return_to),
-                    ("state", &st),
-                ],
-            ),
-        )
-        .await;
+        let mut req = post_form(
+            "/login",
+            &[],
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("return_to", &return_to),
+                ("state", &st),
+            ],
+        );
+        // The client address the login service sees (a documentation
+        // range): stored only truncated and encrypted.
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [192, 0, 2, 77],
+                50_000,
+            ))));
+        let r = call(&self.login, req).await;
         let login_cookie = r.set_cookie("metiva_login").expect("login cookie");
         let callback = if r.status == StatusCode::SEE_OTHER {
             r.location()

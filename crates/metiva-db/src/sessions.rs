@@ -1,0 +1,135 @@
+//! The signed-in user's own sessions (the sessions page): list, revoke
+//! one, revoke all. Under the workspace's tenant context; the `sessions`
+//! policy lets the dashboard see only sessions of this workspace's members,
+//! and these functions narrow that to the caller's own.
+
+use chrono::{DateTime, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::{Database, DbError, TenantConn};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// One session as the page shows it. The IP is still sealed here.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OwnSession {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub user_agent: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_seen_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ip_key_id: Option<String>,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub ip_nonce: Option<Vec<u8>>,
+    #[diesel(sql_type = Nullable<Bytea>)]
+    pub ip_ciphertext: Option<Vec<u8>>,
+}
+
+/// Where a session's IP lives, for the field cipher's associated data.
+/// Sessions are global (one sign-in can enter several workspaces), so the
+/// company part is empty.
+pub fn ip_context(row: &str) -> metiva_security::cipher::FieldContext<'_> {
+    metiva_security::cipher::FieldContext {
+        company_id: "",
+        table: "sessions",
+        column: "ip",
+        row_id: row,
+    }
+}
+
+impl OwnSession {
+    /// The truncated IP, decrypted; `None` when none was stored or it does
+    /// not open (wrong row, tampered, unknown key).
+    pub fn ip(&self, keys: &metiva_security::cipher::KeyRing) -> Option<String> {
+        let sealed = metiva_security::cipher::Sealed {
+            key_id: self.ip_key_id.clone()?,
+            nonce: self.ip_nonce.as_deref()?.try_into().ok()?,
+            ciphertext: self.ip_ciphertext.clone()?,
+        };
+        let row = self.id.to_string();
+        keys.open(&sealed, &ip_context(&row))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    }
+}
+
+impl Database {
+    /// The caller's live sessions, most recent first.
+    pub async fn own_sessions(&self, ctx: &TenantCtx) -> Result<Vec<OwnSession>, DbError> {
+        let user = ctx.user_id();
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            Ok(diesel::sql_query(
+                "SELECT id, user_agent, created_at, last_seen_at, ip_key_id, ip_nonce, ip_ciphertext
+                 FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+                 ORDER BY last_seen_at DESC",
+            )
+            .bind::<SqlUuid, _>(user)
+            .load(tc.conn())
+            .await?)
+        })
+        .await
+    }
+
+    /// Revokes one of the caller's sessions (`Some(id)`) or all of them
+    /// (`None`), audited. Returns how many were revoked.
+    pub async fn revoke_own_sessions(
+        &self,
+        ctx: &TenantCtx,
+        which: Option<Uuid>,
+        request_id: &str,
+    ) -> Result<usize, DbError> {
+        let user = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let n = match which {
+                Some(id) => {
+                    diesel::sql_query(
+                        "UPDATE sessions SET revoked_at = now()
+                         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                    )
+                    .bind::<SqlUuid, _>(id)
+                    .bind::<SqlUuid, _>(user)
+                    .execute(tc.conn())
+                    .await?
+                }
+                None => {
+                    diesel::sql_query(
+                        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind::<SqlUuid, _>(user)
+                    .execute(tc.conn())
+                    .await?
+                }
+            };
+            if n == 0 {
+                return Err(DbError::NotFound);
+            }
+            let target = which.map(|w| w.to_string()).unwrap_or_else(|| "all".into());
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action: if which.is_some() {
+                        "session.revoked"
+                    } else {
+                        "session.revoked_all"
+                    },
+                    target_type: Some("session"),
+                    target_id: Some(&target),
+                    request_id: Some(request_id),
+                },
+            )
+            .await?;
+            Ok(n)
+        })
+        .await
+    }
+}

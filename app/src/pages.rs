@@ -348,7 +348,7 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                         <div class="font-medium">{row.name}</div>
                         <div class="text-slate-500">{row.email}</div>
                     </td>
-                    <td class="py-3 pr-4 capitalize">{row.role.replace('_', " ")}</td>
+                    <td class="py-3 pr-4 capitalize" data-testid="member-role">{row.role.replace('_', " ")}</td>
                     <td class="py-3 pr-4 capitalize">{row.status}</td>
                     <td class="py-3 pr-4 text-slate-500">{row.last_sign_in}</td>
                     <td class="py-3">{controls}</td>

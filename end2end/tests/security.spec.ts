@@ -50,3 +50,35 @@ test("at 375 px wide the security page does not overflow", async ({ browser }) =
   await page.screenshot({ path: "test-results/security-375.png", fullPage: true });
   await ctx.close();
 });
+
+test("the sessions page shows this device with its truncated address", async ({ page }) => {
+  await signIn(page, "finance@devries.example");
+  await page.goto("/settings/sessions");
+  const row = page.getByTestId("session-row").filter({ has: page.getByTestId("this-device") });
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId("session-ip")).toHaveText("127.0.0.0");
+  await page.screenshot({ path: "test-results/sessions.png", fullPage: true });
+});
+
+test.describe("with JavaScript off", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("inviting a member and changing a role both work", async ({ page }) => {
+    await signIn(page, "admin@devries.example");
+    await page.goto("/members");
+    await page.getByLabel("Name").fill("Nieuwe Collega");
+    await page.getByLabel("Email").fill("nieuw@devries.example");
+    await page.getByTestId("invite-form").getByLabel("Role").selectOption("sales");
+    await page.getByRole("button", { name: "Create invitation" }).click();
+    await expect(page.getByTestId("invite-link")).toContainText("/invite/cmp_8fa2c1/");
+
+    await page.goto("/members");
+    const row = page.getByTestId("member-row").filter({ hasText: "member@devries.example" });
+    await row.getByLabel("Role").selectOption("viewer");
+    await row.getByRole("button", { name: "Change role" }).click();
+    await expect(page.getByRole("status")).toContainText("The role was changed.");
+    await expect(
+      page.getByTestId("member-row").filter({ hasText: "member@devries.example" }).getByTestId("member-role"),
+    ).toHaveText("viewer");
+  });
+});

@@ -57,19 +57,25 @@ pub mod ssr {
             let last_check_at = s
                 .last_check_at
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+            let l = crate::i18n::current();
+            let tr = crate::i18n::tr;
             let last = match (&last_check_at, s.last_round_trip_us) {
-                (Some(at), Some(us)) => format!("{at}, {us} µs round trip"),
-                _ => "never".to_string(),
+                (Some(at), Some(us)) => format!("{at}, {us} {}", tr(l, "µs round trip")),
+                _ => tr(l, "never").to_string(),
             };
             let facts = vec![
                 Fact::new("PostgreSQL", s.server_version.clone(), "server-version"),
-                Fact::new("Runtime role", s.current_role.clone(), "runtime-role"),
                 Fact::new(
-                    "Checks recorded",
+                    tr(l, "Runtime role"),
+                    s.current_role.clone(),
+                    "runtime-role",
+                ),
+                Fact::new(
+                    tr(l, "Checks recorded"),
                     s.checks_recorded.to_string(),
                     "checks-recorded",
                 ),
-                Fact::new("Last check", last, "last-check"),
+                Fact::new(tr(l, "Last check"), last, "last-check"),
             ];
             Self {
                 server_version: s.server_version,

@@ -1,10 +1,16 @@
 //! The frame around every page: header with navigation, and the footer.
 
 use leptos::prelude::*;
+
+use crate::i18n::tr;
 use leptos_router::components::A;
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let l = crate::i18n::current();
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="border-b border-slate-200 bg-white">
@@ -15,17 +21,21 @@ pub fn Header() -> impl IntoView {
                 </A>
                 <nav aria-label="Main" class="flex gap-1">
                     <A href="/" exact=true attr:class=link>
-                        "Overview"
+                        {tr(l, "Overview")}
                     </A>
                     <A href="/members" attr:class=link>
-                        "Members"
+                        {tr(l, "Members")}
                     </A>
                     <A href="/settings/security" attr:class=link>
-                        "Security"
+                        {tr(l, "Security")}
                     </A>
                     <A href="/system" attr:class=link>
-                        "System"
+                        {tr(l, "System")}
                     </A>
+                </nav>
+                <nav aria-label=tr(l, "Language") class="ml-auto flex gap-3 text-sm">
+                    <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=en") lang="en" hreflang="en" aria-current=(l == crate::i18n::Lang::En).then_some("true")>"English"</a>
+                    <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=nl") lang="nl" hreflang="nl" aria-current=(l == crate::i18n::Lang::Nl).then_some("true")>"Nederlands"</a>
                 </nav>
             </div>
         </header>
@@ -34,15 +44,16 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 pub fn Footer() -> impl IntoView {
+    let l = crate::i18n::current();
     let commit = crate::BUILD_COMMIT
         .map(|c| format!(" ({c})"))
         .unwrap_or_default();
     view! {
         <footer class="border-t border-slate-200 bg-white">
             <div class="mx-auto flex max-w-5xl flex-wrap justify-between gap-2 px-4 py-4 text-xs text-slate-500">
-                <span>"Metiva: compliance by architecture, for Dutch agencies."</span>
+                <span>{tr(l, "Metiva: compliance by architecture, for Dutch agencies.")}</span>
                 <span data-testid="build-version">
-                    "Version " {crate::BUILD_VERSION} {commit}
+                    {tr(l, "Version")} " " {crate::BUILD_VERSION} {commit}
                 </span>
             </div>
         </footer>

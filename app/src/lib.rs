@@ -5,6 +5,7 @@
 //! `ssr` feature so the wasm build never sees it.
 
 pub mod api;
+pub mod i18n;
 mod layout;
 mod pages;
 pub mod security;
@@ -56,7 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     set_content_security_policy();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=i18n::current().code()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />

@@ -3,6 +3,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+use crate::i18n::tr;
+
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{
@@ -12,15 +14,16 @@ use crate::api::{
 
 #[component]
 pub fn NotFound() -> impl IntoView {
+    let l = crate::i18n::current();
     #[cfg(feature = "ssr")]
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
         <section class="rounded-lg border border-slate-200 bg-white p-6">
-            <h1 class="text-xl font-semibold">"Page not found"</h1>
+            <h1 class="text-xl font-semibold">{tr(l, "Page not found")}</h1>
             <p class="mt-2 text-slate-600">
-                "There is nothing at this address. " <a class="text-indigo-700 underline" href="/">"Go to the overview"</a>
+                {tr(l, "There is nothing at this address.")} " " <a class="text-indigo-700 underline" href="/">{tr(l, "Go to the overview")}</a>
             </p>
         </section>
     }
@@ -28,28 +31,29 @@ pub fn NotFound() -> impl IntoView {
 
 #[component]
 pub fn Overview() -> impl IntoView {
+    let l = crate::i18n::current();
     let session = Resource::new(|| (), |_| current_session());
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Overview"</h1>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Overview")}</h1>
                 <p class="mt-1 text-slate-600">
-                    "Your agency's workspace for client leads, contacts, deals and website visitors, isolated per client by the database itself."
+                    {tr(l, "Your agency's workspace for client leads, contacts, deals and website visitors, isolated per client by the database itself.")}
                 </p>
             </div>
-            <Suspense fallback=|| view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
+            <Suspense fallback=move || view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
                 {move || session.get().map(|r| match r {
                     Ok(s) => view! { <WorkspaceCard s /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
             <div class="grid gap-4 sm:grid-cols-3">
-                <Promise title="Isolated per client" body="Every query runs inside one company's own tenant context, enforced by PostgreSQL row-level security." />
-                <Promise title="Consent, deny by default" body="Nothing identifies a website visitor before they agree." />
-                <Promise title="IP truncated and encrypted" body="Stored addresses are cut to /24 or /48 and encrypted with AES-256-GCM." />
+                <Promise title=tr(l, "Isolated per client") body=tr(l, "Every query runs inside one company's own tenant context, enforced by PostgreSQL row-level security.") />
+                <Promise title=tr(l, "Consent, deny by default") body=tr(l, "Nothing identifies a website visitor before they agree.") />
+                <Promise title=tr(l, "IP truncated and encrypted") body=tr(l, "Stored addresses are cut to /24 or /48 and encrypted with AES-256-GCM.") />
             </div>
             <p class="text-sm text-slate-600">
-                "See the live state of the database on the " <a class="text-indigo-700 underline" href="/system">"System page"</a> "."
+                {tr(l, "See the live state of the database on the")} " " <a class="text-indigo-700 underline" href="/system">{tr(l, "System page")}</a> "."
             </p>
         </section>
     }
@@ -58,12 +62,13 @@ pub fn Overview() -> impl IntoView {
 /// The workspace this session is bound to, straight from the signed token.
 #[component]
 fn WorkspaceCard(s: SessionDto) -> impl IntoView {
-    let role = s.role.replace('_', " ");
+    let l = crate::i18n::current();
+    let role = crate::i18n::role(l, &s.role);
     view! {
         <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <div class="flex flex-wrap items-start justify-between gap-4">
                 <div>
-                    <p class="text-sm text-slate-500">"Workspace"</p>
+                    <p class="text-sm text-slate-500">{tr(l, "Workspace")}</p>
                     <h2 class="text-lg font-semibold" data-testid="company-name">{s.company_name}</h2>
                     <p class="mt-1 font-mono text-sm text-slate-700" data-testid="company-id">{s.company_id}</p>
                 </div>
@@ -72,25 +77,25 @@ fn WorkspaceCard(s: SessionDto) -> impl IntoView {
                         href="/auth/switch"
                         class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
                     >
-                        "Switch workspace"
+                        {tr(l, "Switch workspace")}
                     </a>
                     <form method="post" action="/auth/logout">
                         <button
                             type="submit"
                             class="rounded-md bg-slate-800 px-3 py-2 text-sm font-medium text-white hover:bg-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2"
                         >
-                            "Sign out"
+                            {tr(l, "Sign out")}
                         </button>
                     </form>
                 </div>
             </div>
             <dl class="mt-4 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-                <dt class="text-slate-500">"Signed in as"</dt>
+                <dt class="text-slate-500">{tr(l, "Signed in as")}</dt>
                 <dd data-testid="user-email">{s.user_email}</dd>
-                <dt class="text-slate-500">"Role"</dt>
+                <dt class="text-slate-500">{tr(l, "Role")}</dt>
                 <dd data-testid="user-role" class="capitalize">{role}</dd>
-                <dt class="text-slate-500">"Tenant binding"</dt>
-                <dd>"Signed token, fail-closed. Browser-sent headers are ignored: the claim always wins."</dd>
+                <dt class="text-slate-500">{tr(l, "Tenant binding")}</dt>
+                <dd>{tr(l, "Signed token, fail-closed. Browser-sent headers are ignored: the claim always wins.")}</dd>
             </dl>
         </div>
     }
@@ -108,18 +113,19 @@ fn Promise(title: &'static str, body: &'static str) -> impl IntoView {
 
 #[component]
 pub fn SystemPage() -> impl IntoView {
+    let l = crate::i18n::current();
     let isolation = Resource::new(|| (), |_| isolation_status());
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"System"</h1>
-                <p class="mt-1 text-slate-600">"Live facts read from the running database."</p>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "System")}</h1>
+                <p class="mt-1 text-slate-600">{tr(l, "Live facts read from the running database.")}</p>
             </div>
-            <DatabaseCard />
+            <DatabaseCard lang=l />
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-                <h2 class="font-medium">"Isolation"</h2>
+                <h2 class="font-medium">{tr(l, "Isolation")}</h2>
                 <div class="mt-4 min-h-24">
-                    <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Checking the catalog…"</p> }>
+                    <Suspense fallback=move || view! { <p class="text-sm text-slate-500">{tr(l, "Checking the catalog…")}</p> }>
                         {move || isolation.get().map(|r| match r {
                             Ok(i) => view! {
                                 <p>
@@ -131,7 +137,7 @@ pub fn SystemPage() -> impl IntoView {
                                             "inline-flex rounded-md px-2 py-1 text-xs font-medium ring-1 ring-inset bg-red-50 text-red-800 ring-red-600/20"
                                         }
                                     >
-                                        {if i.isolated { "Isolated" } else { "Not isolated" }}
+                                        {tr(l, if i.isolated { "Isolated" } else { "Not isolated" })}
                                     </span>
                                 </p>
                                 <FactList facts=i.facts />
@@ -152,16 +158,17 @@ pub fn SystemPage() -> impl IntoView {
 /// JavaScript the card updates in place; without it the form posts, the
 /// server redirects back, and the fresh render shows it.
 #[island]
-fn DatabaseCard() -> impl IntoView {
+fn DatabaseCard(lang: crate::i18n::Lang) -> impl IntoView {
+    let l = lang;
     let check = ServerAction::<RunDatabaseCheck>::new();
     let status = Resource::new(move || check.version().get(), |_| system_status());
     let pending = check.pending();
     view! {
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-                <h2 class="font-medium">"Database"</h2>
+                <h2 class="font-medium">{tr(l, "Database")}</h2>
                 // Fixed min-height so the card does not jump while loading.
                 <div class="mt-4 min-h-24">
-                    <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                    <Transition fallback=move || view! { <p class="text-sm text-slate-500">{tr(l, "Loading…")}</p> }>
                         {move || status.get().map(|r| match r {
                             Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
                             Err(e) => view! {
@@ -177,7 +184,7 @@ fn DatabaseCard() -> impl IntoView {
                         class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
                         disabled=move || pending.get()
                     >
-                        "Run database check"
+                        {tr(l, "Run database check")}
                     </button>
                 </ActionForm>
             </div>
@@ -205,30 +212,34 @@ fn FactList(facts: Vec<Fact>) -> impl IntoView {
 /// the permission again on every action.
 #[component]
 pub fn MembersPage() -> impl IntoView {
+    let l = crate::i18n::current();
     let members = Resource::new(|| (), |_| list_members());
     let query = use_query_map();
     let notice = move || {
         let q = query.read();
         if let Some(done) = q.get("done") {
-            let text = match done.as_str() {
-                "role_changed" => "The role was changed.",
-                "suspended" => "The member was suspended and signed out of this workspace.",
-                "reactivated" => "The member was reactivated.",
-                "removed" => "The member was removed from this workspace.",
-                "signed_out" => "The member was signed out everywhere.",
-                _ => "Done.",
-            };
+            let text = tr(
+                l,
+                match done.as_str() {
+                    "role_changed" => "The role was changed.",
+                    "suspended" => "The member was suspended and signed out of this workspace.",
+                    "reactivated" => "The member was reactivated.",
+                    "removed" => "The member was removed from this workspace.",
+                    "signed_out" => "The member was signed out everywhere.",
+                    _ => "Done.",
+                },
+            );
             Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{text}</p> }.into_any())
         } else {
             q.get("error").map(|e| {
-                let text = match e.as_str() {
+                let text = tr(l, match e.as_str() {
                     "forbidden" => "Your role does not allow managing members.",
                     "above_own_role" => "Nobody can grant a role above their own, or change a member who ranks above them.",
                     "last_owner" => "The last owner cannot be removed, suspended or demoted.",
                     "not_found" => "That member is not in this workspace.",
                     "invalid" => "That change is not valid.",
                     _ => "The change could not be saved. Please try again.",
-                };
+                });
                 view! { <p role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{text}</p> }.into_any()
             })
         }
@@ -236,11 +247,11 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Members"</h1>
-                <p class="mt-1 text-slate-600">"Who can enter this workspace, and with which role."</p>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Members")}</h1>
+                <p class="mt-1 text-slate-600">{tr(l, "Who can enter this workspace, and with which role.")}</p>
             </div>
             {notice}
-            <Suspense fallback=|| view! { <div class="h-40 rounded-lg border border-slate-200 bg-white"></div> }>
+            <Suspense fallback=move || view! { <div class="h-40 rounded-lg border border-slate-200 bg-white"></div> }>
                 {move || members.get().map(|r| match r {
                     Ok(m) => view! { <MemberList m /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
@@ -255,10 +266,11 @@ pub fn MembersPage() -> impl IntoView {
 /// enforces (`metiva-roles`).
 #[component]
 fn RoleMatrix() -> impl IntoView {
+    let l = crate::i18n::current();
     use metiva_roles::{Permission, Role};
     let head = Role::ALL
         .iter()
-        .map(|r| view! { <th scope="col" class="px-2 pb-2 text-center font-medium capitalize">{r.key().replace('_', " ")}</th> })
+        .map(|r| view! { <th scope="col" class="px-2 pb-2 text-center font-medium capitalize">{crate::i18n::role(l, r.key())}</th> })
         .collect_view();
     let rows = Permission::ALL
         .iter()
@@ -270,7 +282,7 @@ fn RoleMatrix() -> impl IntoView {
                     view! {
                         <td class="px-2 py-1 text-center" data-role=r.key() data-permission=p.key()>
                             {if yes { "✓" } else { "—" }}
-                            <span class="sr-only">{if yes { " allowed" } else { " not allowed" }}</span>
+                            <span class="sr-only">" " {tr(l, if yes { "allowed" } else { "not allowed" })}</span>
                         </td>
                     }
                 })
@@ -285,11 +297,11 @@ fn RoleMatrix() -> impl IntoView {
         .collect_view();
     view! {
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-6 shadow-sm" data-testid="role-matrix">
-            <h2 class="font-medium">"Roles and permissions"</h2>
-            <p class="mt-1 text-sm text-slate-600">"From the one registry the server enforces."</p>
+            <h2 class="font-medium">{tr(l, "Roles and permissions")}</h2>
+            <p class="mt-1 text-sm text-slate-600">{tr(l, "From the one registry the server enforces.")}</p>
             <table class="mt-4 w-full text-sm">
                 <thead class="text-slate-500">
-                    <tr><th scope="col" class="pb-2 pr-4 text-left font-medium">"Permission"</th>{head}</tr>
+                    <tr><th scope="col" class="pb-2 pr-4 text-left font-medium">{tr(l, "Permission")}</th>{head}</tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
@@ -301,6 +313,7 @@ const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-xs
 
 #[component]
 fn MemberList(m: MembersDto) -> impl IntoView {
+    let l = crate::i18n::current();
     let can_manage = m.can_manage;
     let grantable = m.grantable.clone();
     let self_id = m.self_id.clone();
@@ -314,29 +327,29 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                     .iter()
                     .map(|r| {
                         let selected = *r == row.role;
-                        view! { <option value=r.clone() selected=selected>{r.replace('_', " ")}</option> }
+                        view! { <option value=r.clone() selected=selected>{crate::i18n::role(l, r)}</option> }
                     })
                     .collect_view();
                 let suspended = row.status == "suspended";
                 view! {
                     <div class="flex flex-wrap items-center gap-2">
                         <form method="post" action=format!("{base}/role") class="flex items-center gap-1">
-                            <label class="sr-only" for=format!("role-{}", row.user_id)>"Role"</label>
+                            <label class="sr-only" for=format!("role-{}", row.user_id)>{tr(l, "Role")}</label>
                             <select id=format!("role-{}", row.user_id) name="role" class="rounded-md border border-slate-300 px-2 py-1 text-xs">{options}</select>
-                            <button type="submit" class=SMALL_BUTTON>"Change role"</button>
+                            <button type="submit" class=SMALL_BUTTON>{tr(l, "Change role")}</button>
                         </form>
                         <form method="post" action=format!("{base}/{}", if suspended { "reactivate" } else { "suspend" })>
-                            <button type="submit" class=SMALL_BUTTON>{if suspended { "Reactivate" } else { "Suspend" }}</button>
+                            <button type="submit" class=SMALL_BUTTON>{tr(l, if suspended { "Reactivate" } else { "Suspend" })}</button>
                         </form>
                         <form method="post" action=format!("{base}/sign-out-everywhere")>
-                            <button type="submit" class=SMALL_BUTTON>"Sign out everywhere"</button>
+                            <button type="submit" class=SMALL_BUTTON>{tr(l, "Sign out everywhere")}</button>
                         </form>
                         // Destructive: a second, explicit step (works without JavaScript).
                         <details class="relative">
-                            <summary class="cursor-pointer list-none rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">"Remove…"</summary>
+                            <summary class="cursor-pointer list-none rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">{tr(l, "Remove…")}</summary>
                             <form method="post" action=format!("{base}/remove") class="mt-2 rounded-md border border-red-200 bg-red-50 p-2">
-                                <p class="text-xs text-red-900">{format!("Remove {} from this workspace? Their access ends at once.", row.name)}</p>
-                                <button type="submit" class="mt-2 rounded-md bg-red-700 px-2 py-1 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">"Yes, remove"</button>
+                                <p class="text-xs text-red-900">{format!("{} {} {}", tr(l, "Remove"), row.name, tr(l, "from this workspace? Their access ends at once."))}</p>
+                                <button type="submit" class="mt-2 rounded-md bg-red-700 px-2 py-1 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">{tr(l, "Yes, remove")}</button>
                             </form>
                         </details>
                     </div>
@@ -348,9 +361,9 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                         <div class="font-medium">{row.name}</div>
                         <div class="text-slate-500">{row.email}</div>
                     </td>
-                    <td class="py-3 pr-4 capitalize" data-testid="member-role">{row.role.replace('_', " ")}</td>
-                    <td class="py-3 pr-4 capitalize">{row.status}</td>
-                    <td class="py-3 pr-4 text-slate-500">{row.last_sign_in}</td>
+                    <td class="py-3 pr-4" data-testid="member-role">{crate::i18n::role(l, &row.role)}</td>
+                    <td class="py-3 pr-4">{crate::i18n::status(l, &row.status)}</td>
+                    <td class="py-3 pr-4 text-slate-500">{if row.last_sign_in == "never" { tr(l, "never").to_string() } else { row.last_sign_in.clone() }}</td>
                     <td class="py-3">{controls}</td>
                 </tr>
             }
@@ -360,25 +373,25 @@ fn MemberList(m: MembersDto) -> impl IntoView {
         let options = grantable
             .iter()
             // The least powerful role is the default.
-            .map(|r| view! { <option value=r.clone() selected=r == "member">{r.replace('_', " ")}</option> })
+            .map(|r| view! { <option value=r.clone() selected=r == "member">{crate::i18n::role(l, r)}</option> })
             .collect_view();
         view! {
             <form method="post" action="/api/members/invite" class="grid gap-3 rounded-lg border border-slate-200 bg-white p-6 shadow-sm sm:grid-cols-4" data-testid="invite-form">
-                <h2 class="font-medium sm:col-span-4">"Invite a member"</h2>
+                <h2 class="font-medium sm:col-span-4">{tr(l, "Invite a member")}</h2>
                 <div>
-                    <label for="invite-name" class="block text-sm text-slate-700">"Name"</label>
+                    <label for="invite-name" class="block text-sm text-slate-700">{tr(l, "Name")}</label>
                     <input id="invite-name" name="name" required maxlength="200" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
                 </div>
                 <div>
-                    <label for="invite-email" class="block text-sm text-slate-700">"Email"</label>
+                    <label for="invite-email" class="block text-sm text-slate-700">{tr(l, "Email")}</label>
                     <input id="invite-email" name="email" type="email" required maxlength="254" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
                 </div>
                 <div>
-                    <label for="invite-role" class="block text-sm text-slate-700">"Role"</label>
+                    <label for="invite-role" class="block text-sm text-slate-700">{tr(l, "Role")}</label>
                     <select id="invite-role" name="role" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm">{options}</select>
                 </div>
                 <div class="flex items-end">
-                    <button type="submit" class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">"Create invitation"</button>
+                    <button type="submit" class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">{tr(l, "Create invitation")}</button>
                 </div>
             </form>
         }
@@ -386,7 +399,7 @@ fn MemberList(m: MembersDto) -> impl IntoView {
     view! {
         {(!can_manage).then(|| view! {
             <p role="status" data-testid="members-readonly" class="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm text-slate-700">
-                "Member management is not available for your role. Ask an owner or admin to make changes."
+                {tr(l, "Member management is not available for your role. Ask an owner or admin to make changes.")}
             </p>
         })}
         {invite}
@@ -394,11 +407,11 @@ fn MemberList(m: MembersDto) -> impl IntoView {
             <table class="w-full text-left text-sm">
                 <thead class="text-slate-500">
                     <tr>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Member"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Role"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Status"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Last sign-in"</th>
-                        <th scope="col" class="pb-2 font-medium"><span class="sr-only">"Actions"</span></th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Member")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Role")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Status")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Last sign-in")}</th>
+                        <th scope="col" class="pb-2 font-medium"><span class="sr-only">{tr(l, "Actions")}</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

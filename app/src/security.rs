@@ -3,6 +3,8 @@
 //! token, the database catalog, the configuration.
 
 use leptos::prelude::*;
+
+use crate::i18n::tr;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Fact;
@@ -46,6 +48,7 @@ pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
     use crate::api::ssr;
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
+    let l = crate::i18n::current();
     let ignored = use_context::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<crate::IgnoredTenantHeaders>().cloned())
         .map(|i| i.0)
@@ -61,12 +64,18 @@ pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
     let checked = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
     let isolation_line = if isolated {
         format!(
-            "Checked {checked}: {tables} tenant tables, each with row-level security enabled and forced and a restrictive tenant policy; the runtime role {} cannot bypass them.",
-            posture.role
+            "{} {checked}: {tables} {}",
+            tr(l, "Checked"),
+            tr(
+                l,
+                "tenant tables, each with row-level security enabled and forced and a restrictive tenant policy; the runtime role cannot bypass them."
+            )
         )
     } else {
         format!(
-            "Checked {checked}: {tables} tenant tables, {} problem(s) found.",
+            "{} {checked}: {tables} {} {}",
+            tr(l, "Checked"),
+            tr(l, "tenant tables, problems found:"),
             findings.len()
         )
     };
@@ -74,32 +83,38 @@ pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
     let key = if dh.keys_generated_locally {
         format!(
-            "Present, GENERATED LOCALLY FOR DEVELOPMENT (key id {}); never use these keys in production",
+            "{}, {} (key id {})",
+            tr(l, "Present"),
+            tr(
+                l,
+                "GENERATED LOCALLY FOR DEVELOPMENT; never use these keys in production"
+            ),
             dh.encryption_key_id
         )
     } else if dh.encryption_key_present {
-        format!("Present (key id {})", dh.encryption_key_id)
+        format!("{} (key id {})", tr(l, "Present"), dh.encryption_key_id)
     } else {
-        "Missing".to_string()
+        tr(l, "Missing").to_string()
     };
     let data_handling = vec![
-        Fact::new("Consent", "Deny by default", "fact-consent"),
+        Fact::new(tr(l, "Consent"), tr(l, "Deny by default"), "fact-consent"),
         Fact::new(
-            "IP at rest",
+            tr(l, "IP at rest"),
             format!(
-                "Truncated + encrypted (IPv4 /24, IPv6 /48; AES-256-GCM, active key id {})",
+                "{} (IPv4 /24, IPv6 /48; AES-256-GCM, key id {})",
+                tr(l, "Truncated + encrypted"),
                 dh.encryption_key_id
             ),
             "fact-ip",
         ),
         Fact::new(
-            "Region",
+            tr(l, "Region"),
             dh.region
                 .clone()
-                .unwrap_or_else(|| "not set (development)".into()),
+                .unwrap_or_else(|| tr(l, "not set (development)").into()),
             "fact-region",
         ),
-        Fact::new("Encryption key", key, "fact-key"),
+        Fact::new(tr(l, "Encryption key"), key, "fact-key"),
     ];
     let last_self_test = db
         .last_self_test(&ctx)
@@ -137,6 +152,7 @@ pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
     let rid = request_id();
+    let l = crate::i18n::current();
     let steps = db
         .isolation_self_test(&ctx, &rid)
         .await
@@ -144,12 +160,15 @@ pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
     Ok(steps
         .into_iter()
         .map(|s| SelfTestStepDto {
-            label: match s.key {
-                "no_context" => "With the tenant context removed, reads see 0 rows",
-                "foreign_read" => "Reading rows of a workspace you do not own returns nothing",
-                "foreign_write" => "A write with a foreign company_id is rejected",
-                other => other,
-            }
+            label: tr(
+                l,
+                match s.key {
+                    "no_context" => "With the tenant context removed, reads see 0 rows",
+                    "foreign_read" => "Reading rows of a workspace you do not own returns nothing",
+                    "foreign_write" => "A write with a foreign company_id is rejected",
+                    _ => "Fail",
+                },
+            )
             .to_string(),
             passed: s.passed,
             detail: s.detail,
@@ -171,14 +190,15 @@ const BAD_BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium 
 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
+    let l = crate::i18n::current();
     let overview = Resource::new(|| (), |_| security_overview());
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Security and isolation"</h1>
-                <p class="mt-1 text-slate-600">"Read live from this workspace's token, the database catalog and the running configuration."</p>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Security and isolation")}</h1>
+                <p class="mt-1 text-slate-600">{tr(l, "Read live from this workspace's token, the database catalog and the running configuration.")}</p>
             </div>
-            <Suspense fallback=|| view! { <div class=PANEL style="min-height: 12rem"></div> }>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || overview.get().map(|r| match r {
                     Ok(s) => view! { <Panels s /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
@@ -190,6 +210,7 @@ pub fn SecurityPage() -> impl IntoView {
 
 #[component]
 fn Panels(s: SecurityDto) -> impl IntoView {
+    let l = crate::i18n::current();
     let ignored = (!s.ignored.is_empty()).then(|| {
         let list = s
             .ignored
@@ -199,7 +220,7 @@ fn Panels(s: SecurityDto) -> impl IntoView {
             .join(", ");
         view! {
             <p role="status" data-testid="ignored-headers" class="mt-4 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
-                {format!("This request carried a tenant-looking header, which was ignored: {list}. The workspace above comes from the signed token.")}
+                {format!("{} {list}. {}", tr(l, "This request carried a tenant-looking header, which was ignored:"), tr(l, "The workspace above comes from the signed token."))}
             </p>
         }
     });
@@ -214,63 +235,63 @@ fn Panels(s: SecurityDto) -> impl IntoView {
                         <span class="font-medium">{w.name}</span>
                         " "
                         <span class="font-mono text-xs text-slate-500">{w.company_id}</span>
-                        {w.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700">"(current)"</span> })}
+                        {w.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700">{tr(l, "(current)")}</span> })}
                     </span>
-                    <span class=if isolated { OK_BADGE } else { BAD_BADGE }>{if isolated { "Isolated" } else { "Not isolated" }}</span>
+                    <span class=if isolated { OK_BADGE } else { BAD_BADGE }>{tr(l, if isolated { "Isolated" } else { "Not isolated" })}</span>
                 </li>
             }
         })
         .collect_view();
     let dev_warning = s.dev_keys_warning.then(|| view! {
         <p role="alert" data-testid="dev-keys" class="mt-4 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm font-semibold text-red-900">
-            "DEVELOPMENT: the encryption and token keys were generated locally. Never use them in production."
+            {tr(l, "DEVELOPMENT: the encryption and token keys were generated locally. Never use them in production.")}
         </p>
     });
     let link = "text-indigo-700 underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
     let audit_link = s.can_read_audit.then(|| {
         view! {
-            <a class=link href="/settings/audit" data-testid="audit-link">"Audit log"</a>
+            <a class=link href="/settings/audit" data-testid="audit-link">{tr(l, "Audit log")}</a>
         }
     });
     let audit_link = view! {
         <p class="flex flex-wrap gap-4 text-sm">
-            <a class=link href="/settings/sessions">"Your sessions"</a>
-            <a class=link href="/members">"Members and roles"</a>
+            <a class=link href="/settings/sessions">{tr(l, "Your sessions")}</a>
+            <a class=link href="/members">{tr(l, "Members and roles")}</a>
             {audit_link}
         </p>
     };
     view! {
         {audit_link}
         <div class=PANEL>
-            <h2 class="font-medium">"Tenant binding"</h2>
+            <h2 class="font-medium">{tr(l, "Tenant binding")}</h2>
             <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
-                <dt class="text-slate-500">"Workspace"</dt>
+                <dt class="text-slate-500">{tr(l, "Workspace")}</dt>
                 <dd data-testid="binding-company-name">{s.company_name}</dd>
                 <dt class="text-slate-500">"company_id"</dt>
                 <dd class="font-mono" data-testid="binding-company-id">{s.company_id}</dd>
-                <dt class="text-slate-500">"Source"</dt>
-                <dd data-testid="binding-source">"Signed token"</dd>
-                <dt class="text-slate-500">"Binding"</dt>
-                <dd data-testid="binding-state">"Fail-closed"</dd>
+                <dt class="text-slate-500">{tr(l, "Source")}</dt>
+                <dd data-testid="binding-source">{tr(l, "Signed token")}</dd>
+                <dt class="text-slate-500">{tr(l, "Binding")}</dt>
+                <dd data-testid="binding-state">{tr(l, "Fail-closed")}</dd>
             </dl>
-            <p class="mt-3 text-sm text-slate-700">"Browser-sent headers ignored. The claim always wins."</p>
+            <p class="mt-3 text-sm text-slate-700">{tr(l, "Browser-sent headers ignored. The claim always wins.")}</p>
             {ignored}
         </div>
         <div class=PANEL>
-            <h2 class="font-medium">"Your client workspaces"</h2>
+            <h2 class="font-medium">{tr(l, "Your client workspaces")}</h2>
             <ul class="mt-2 divide-y divide-slate-100 text-sm">{workspaces}</ul>
             <p class="mt-3 text-xs text-slate-500" data-testid="isolation-check">{s.isolation_line}</p>
         </div>
         <div class=PANEL>
-            <h2 class="font-medium">"Isolation self-test"</h2>
-            <p class="mt-1 text-sm text-slate-600">"Probes PostgreSQL's row-level security inside your own workspace, as the app's own database role. Each run is audited."</p>
+            <h2 class="font-medium">{tr(l, "Isolation self-test")}</h2>
+            <p class="mt-1 text-sm text-slate-600">{tr(l, "Probes PostgreSQL's row-level security inside your own workspace, as the app's own database role. Each run is audited.")}</p>
             <p class="mt-2 text-xs text-slate-500" data-testid="last-self-test">
-                {format!("Last run: {}", s.last_self_test.unwrap_or_else(|| "never".into()))}
+                {format!("{} {}", tr(l, "Last run:"), s.last_self_test.unwrap_or_else(|| tr(l, "never").into()))}
             </p>
-            <SelfTest />
+            <SelfTest lang=l />
         </div>
         <div class=PANEL>
-            <h2 class="font-medium">"Data handling"</h2>
+            <h2 class="font-medium">{tr(l, "Data handling")}</h2>
             <dl class="mt-3 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">
                 {s.data_handling.into_iter().map(|f| view! {
                     <dt class="text-slate-500">{f.label}</dt>
@@ -286,7 +307,8 @@ fn Panels(s: SecurityDto) -> impl IntoView {
 /// form posts, the server runs the test, redirects back, and the page
 /// shows the audited outcome ("Last run").
 #[island]
-fn SelfTest() -> impl IntoView {
+fn SelfTest(lang: crate::i18n::Lang) -> impl IntoView {
+    let l = lang;
     let run = ServerAction::<RunSelfTest>::new();
     let pending = run.pending();
     let result = run.value();
@@ -298,7 +320,7 @@ fn SelfTest() -> impl IntoView {
                 class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
                 disabled=move || pending.get()
             >
-                {move || if pending.get() { "Running…" } else { "Run the self-test" }}
+                {move || tr(l, if pending.get() { "Running…" } else { "Run the self-test" })}
             </button>
         </ActionForm>
         <ol class="mt-4 space-y-2 text-sm" data-testid="self-test-steps" aria-live="polite">
@@ -306,7 +328,7 @@ fn SelfTest() -> impl IntoView {
                 Ok(steps) => steps.into_iter().map(|s| view! {
                     <li class="flex flex-col gap-1 rounded-md border border-slate-200 p-3" data-testid="self-test-step" data-passed=if s.passed { "true" } else { "false" }>
                         <span class="flex items-center gap-2">
-                            <span class=if s.passed { OK_BADGE } else { BAD_BADGE }>{if s.passed { "Pass" } else { "Fail" }}</span>
+                            <span class=if s.passed { OK_BADGE } else { BAD_BADGE }>{tr(l, if s.passed { "Pass" } else { "Fail" })}</span>
                             <span class="font-medium">{s.label}</span>
                         </span>
                         <span class="break-words text-xs text-slate-500">{s.detail}</span>
@@ -377,6 +399,7 @@ pub async fn audit_page(
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let l = crate::i18n::current();
     let query = leptos_router::hooks::use_query_map();
     let page = Resource::new(
         move || {
@@ -399,10 +422,10 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Audit log"</h1>
-                <p class="mt-1 text-slate-600">"Every sensitive action in this workspace. Rows hold ids; names are looked up as you read."</p>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Audit log")}</h1>
+                <p class="mt-1 text-slate-600">{tr(l, "Every sensitive action in this workspace. Rows hold ids; names are looked up as you read.")}</p>
             </div>
-            <Suspense fallback=|| view! { <div class=PANEL style="min-height: 12rem"></div> }>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || page.get().map(|r| match r {
                     Ok(p) => {
                         let (action, actor) = current();
@@ -417,6 +440,7 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
+    let l = crate::i18n::current();
     let actors = p
         .actors
         .iter()
@@ -455,33 +479,33 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
     view! {
         <form method="get" action="/settings/audit" class="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
             <div>
-                <label for="audit-action" class="block text-sm text-slate-700">"Action"</label>
+                <label for="audit-action" class="block text-sm text-slate-700">{tr(l, "Action")}</label>
                 <input id="audit-action" name="action" value=action placeholder="member." class="mt-1 rounded-md border border-slate-300 px-2 py-1 text-sm" />
             </div>
             <div>
-                <label for="audit-actor" class="block text-sm text-slate-700">"Actor"</label>
+                <label for="audit-actor" class="block text-sm text-slate-700">{tr(l, "Actor")}</label>
                 <select id="audit-actor" name="actor" class="mt-1 rounded-md border border-slate-300 px-2 py-1 text-sm">
-                    <option value="">"Anyone"</option>
+                    <option value="">{tr(l, "Anyone")}</option>
                     {actors}
                 </select>
             </div>
-            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">"Filter"</button>
-            <a href=csv class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" data-testid="audit-csv">"Download CSV"</a>
+            <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">{tr(l, "Filter")}</button>
+            <a href=csv class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" data-testid="audit-csv">{tr(l, "Download CSV")}</a>
         </form>
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <table class="w-full text-left text-sm">
                 <thead class="text-slate-500">
                     <tr>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"When"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Action"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Actor"</th>
-                        <th scope="col" class="pb-2 pr-4 font-medium">"Target"</th>
-                        <th scope="col" class="pb-2 font-medium">"Request"</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "When")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Action")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Actor")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Target")}</th>
+                        <th scope="col" class="pb-2 font-medium">{tr(l, "Request")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            {next.map(|n| view! { <p class="mt-4 text-sm"><a class="text-indigo-700 underline" href=n>"Older entries"</a></p> })}
+            {next.map(|n| view! { <p class="mt-4 text-sm"><a class="text-indigo-700 underline" href=n>{tr(l, "Older entries")}</a></p> })}
         </div>
     }
 }
@@ -523,7 +547,9 @@ pub async fn my_sessions() -> Result<Vec<SessionRowDto>, ServerFnError> {
     Ok(rows
         .into_iter()
         .map(|s| SessionRowDto {
-            ip: s.ip(&keys.0).unwrap_or_else(|| "unknown".into()),
+            ip: s
+                .ip(&keys.0)
+                .unwrap_or_else(|| tr(crate::i18n::current(), "unknown").into()),
             device: device(s.user_agent.as_deref()),
             created: s.created_at.format(fmt).to_string(),
             last_seen: s.last_seen_at.format(fmt).to_string(),
@@ -537,7 +563,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRowDto>, ServerFnError> {
 #[cfg(feature = "ssr")]
 fn device(ua: Option<&str>) -> String {
     let Some(ua) = ua else {
-        return "Unknown device".into();
+        return tr(crate::i18n::current(), "Unknown device").into();
     };
     let browser = [
         ("Edg/", "Edge"),
@@ -568,21 +594,22 @@ fn device(ua: Option<&str>) -> String {
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
+    let l = crate::i18n::current();
     let sessions = Resource::new(|| (), |_| my_sessions());
     let query = leptos_router::hooks::use_query_map();
     let done = move || {
         query.read().get("done").map(|_| view! {
-            <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">"The session was signed out."</p>
+            <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{tr(l, "The session was signed out.")}</p>
         })
     };
     view! {
         <section class="space-y-6">
             <div>
-                <h1 class="text-2xl font-semibold tracking-tight">"Your sessions"</h1>
-                <p class="mt-1 text-slate-600">"Where you are signed in. Addresses are stored only truncated and encrypted."</p>
+                <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Your sessions")}</h1>
+                <p class="mt-1 text-slate-600">{tr(l, "Where you are signed in. Addresses are stored only truncated and encrypted.")}</p>
             </div>
             {done}
-            <Suspense fallback=|| view! { <div class=PANEL style="min-height: 8rem"></div> }>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 8rem"></div> }>
                 {move || sessions.get().map(|r| match r {
                     Ok(rows) => view! { <SessionList rows /> }.into_any(),
                     Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
@@ -594,6 +621,7 @@ pub fn SessionsPage() -> impl IntoView {
 
 #[component]
 fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
+    let l = crate::i18n::current();
     let items = rows
         .into_iter()
         .map(|s| {
@@ -603,16 +631,16 @@ fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
                     <div>
                         <div class="font-medium">
                             {s.device}
-                            {s.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700" data-testid="this-device">"(this device)"</span> })}
+                            {s.current.then(|| view! { <span class="ml-2 text-xs text-indigo-700" data-testid="this-device">{tr(l, "(this device)")}</span> })}
                         </div>
                         <div class="text-xs text-slate-500">
                             <span data-testid="session-ip">{s.ip}</span>
-                            {format!(" · signed in {} · last seen {}", s.created, s.last_seen)}
+                            {format!(" · {} {} · {} {}", tr(l, "signed in"), s.created, tr(l, "last seen"), s.last_seen)}
                         </div>
                     </div>
                     <form method="post" action=action>
                         <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                            {if s.current { "Sign out" } else { "Revoke" }}
+                            {tr(l, if s.current { "Sign out" } else { "Revoke" })}
                         </button>
                     </form>
                 </li>
@@ -623,10 +651,10 @@ fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
         <div class=PANEL>
             <ul class="divide-y divide-slate-100 text-sm">{items}</ul>
             <details class="mt-4">
-                <summary class="cursor-pointer text-sm font-medium text-red-700">"Sign out everywhere…"</summary>
+                <summary class="cursor-pointer text-sm font-medium text-red-700">{tr(l, "Sign out everywhere…")}</summary>
                 <form method="post" action="/api/sessions/revoke-all" class="mt-2 rounded-md border border-red-200 bg-red-50 p-3">
-                    <p class="text-xs text-red-900">"Every session ends, this one included. You will need your password again."</p>
-                    <button type="submit" class="mt-2 rounded-md bg-red-700 px-3 py-1.5 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">"Yes, sign out everywhere"</button>
+                    <p class="text-xs text-red-900">{tr(l, "Every session ends, this one included. You will need your password again.")}</p>
+                    <button type="submit" class="mt-2 rounded-md bg-red-700 px-3 py-1.5 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">{tr(l, "Yes, sign out everywhere")}</button>
                 </form>
             </details>
         </div>

@@ -65,7 +65,7 @@ test("a role change is seen on the member's next navigation, in another browser"
   const memberPage = await member.newPage();
   await signIn(memberPage, "marketing@devries.example");
   await memberPage.goto("/");
-  await expect(memberPage.getByTestId("user-role")).toHaveText("marketing");
+  await expect(memberPage.getByTestId("user-role")).toHaveText("Marketing");
 
   await signIn(page, "owner@devries.example", "De Vries Media");
   await page.goto("/members");
@@ -75,7 +75,7 @@ test("a role change is seen on the member's next navigation, in another browser"
   await expect(page.getByRole("status")).toContainText("The role was changed.");
 
   await memberPage.goto("/");
-  await expect(memberPage.getByTestId("user-role")).toHaveText("admin");
+  await expect(memberPage.getByTestId("user-role")).toHaveText("Admin");
   await memberPage.goto("/members");
   await expect(memberPage.getByTestId("invite-form")).toBeVisible();
   await member.close();
@@ -87,7 +87,7 @@ test.describe("with JavaScript off", () => {
   test("sign-in still works", async ({ page }) => {
     await signIn(page, "sales@devries.example");
     await expect(page.getByTestId("company-id")).toHaveText("cmp_8fa2c1");
-    await expect(page.getByTestId("user-role")).toHaveText("sales");
+    await expect(page.getByTestId("user-role")).toHaveText("Sales");
   });
 });
 

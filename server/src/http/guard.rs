@@ -30,7 +30,7 @@ use metiva_security::token::{TokenError, TokenVerifier};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::ui::{self, Lang, esc, qs};
+use super::ui::{self, esc, qs};
 use crate::config::Config;
 use crate::keys::Keys;
 
@@ -206,7 +206,16 @@ pub async fn tenant_guard(
     };
     // The body is already buffered (and limited) by the outer layer; keep
     // a copy so the request can be run again after a re-resolution.
-    let (parts, body) = req.into_parts();
+    // The page language: `?lang=` (remembered in a cookie), the cookie,
+    // then `Accept-Language`.
+    let lang_query = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(ui::Lang::parse);
+    let lang = ui::negotiate(lang_query.map(|l| l.code()), req.headers());
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(lang);
     let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
@@ -215,6 +224,16 @@ pub async fn tenant_guard(
         .run(with_ctx(&parts, bytes.clone(), ctx.clone()))
         .await;
     if !first.headers().contains_key(ACCESS_CHANGED_HEADER) {
+        let mut first = first;
+        if let Some(l) = lang_query
+            && let Ok(v) = HeaderValue::from_str(&format!(
+                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                ui::LANG_COOKIE,
+                l.code()
+            ))
+        {
+            first.headers_mut().append(header::SET_COOKIE, v);
+        }
         return first;
     }
     // The request's transaction found its access changed since the cache
@@ -325,7 +344,7 @@ pub struct CallbackQuery {
 }
 
 fn callback_failed(auth: &DashboardAuth, headers: &HeaderMap, status: StatusCode) -> Response {
-    let lang = Lang::negotiate(None, headers);
+    let lang = ui::negotiate(None, headers);
     let body = format!(
         r#"{}<p class="mt-4 text-sm"><a class="{}" href="/">{}</a></p>"#,
         ui::notice(
@@ -432,7 +451,7 @@ pub async fn get_switch(State(auth): State<Arc<DashboardAuth>>) -> Response {
 
 /// A standalone dashboard notice page (e.g. an invitation link).
 pub fn notice_page(auth: &DashboardAuth, headers: &HeaderMap, title: &str, html: &str) -> Response {
-    let lang = Lang::negotiate(None, headers);
+    let lang = ui::negotiate(None, headers);
     ui::page(StatusCode::OK, lang, title, html, None, &auth.app_url)
 }
 

@@ -395,7 +395,7 @@ fn unavailable(e: &metiva_db::DbError) -> Response {
 }
 
 async fn get_login(State(s): St, headers: HeaderMap, Query(flow): Query<Flow>) -> Response {
-    let lang = Lang::negotiate(flow.lang.as_deref(), &headers);
+    let lang = ui::negotiate(flow.lang.as_deref(), &headers);
     if flow.return_to.is_empty() && flow.state.is_empty() {
         // Opened directly: the dashboard starts (and binds) every flow.
         return Redirect::to(&format!("{}/", s.app_url)).into_response();
@@ -454,7 +454,7 @@ async fn post_login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let flow = form.flow;
-    let lang = Lang::negotiate(flow.lang.as_deref(), &headers);
+    let lang = ui::negotiate(flow.lang.as_deref(), &headers);
     if flow.checked(&s.app_url).is_none() {
         return restart(&s, lang);
     }
@@ -708,7 +708,7 @@ struct ChooseForm {
 
 async fn post_choose(State(s): St, headers: HeaderMap, Form(form): Form<ChooseForm>) -> Response {
     let flow = form.flow;
-    let lang = Lang::negotiate(flow.lang.as_deref(), &headers);
+    let lang = ui::negotiate(flow.lang.as_deref(), &headers);
     if flow.checked(&s.app_url).is_none() {
         return restart(&s, lang);
     }
@@ -832,7 +832,7 @@ async fn get_signed_out(State(s): St, headers: HeaderMap) -> Response {
 }
 
 fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
-    let lang = Lang::negotiate(None, headers);
+    let lang = ui::negotiate(None, headers);
     let body = format!(
         r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
         notice(
@@ -970,7 +970,7 @@ async fn get_invite(
     headers: HeaderMap,
     Path((company, token)): Path<(String, String)>,
 ) -> Response {
-    let lang = Lang::negotiate(None, &headers);
+    let lang = ui::negotiate(None, &headers);
     match load_invite(&s, &company, &token).await {
         Ok((_, _, inv)) => invite_page(&s, lang, &inv, None, StatusCode::OK),
         Err(Some(r)) => r,
@@ -984,7 +984,7 @@ async fn post_invite(
     Path((company, token)): Path<(String, String)>,
     Form(form): Form<InviteForm>,
 ) -> Response {
-    let lang = Lang::negotiate(form.lang.as_deref(), &headers);
+    let lang = ui::negotiate(form.lang.as_deref(), &headers);
     let (company, hash, inv) = match load_invite(&s, &company, &token).await {
         Ok(x) => x,
         Err(Some(r)) => return r,

@@ -4,72 +4,43 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-/// The two languages of the product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Nl,
-}
+pub use app::i18n::Lang;
 
-/// The cookie that remembers an explicit language choice.
+/// The cookie that remembers an explicit language choice (shared by the
+/// dashboard and the login service).
 pub const LANG_COOKIE: &str = "metiva_lang";
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Nl => "nl",
+/// An explicit `?lang=`, then the remembered choice, then the
+/// browser's `Accept-Language` (first of en/nl by quality), then English.
+pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = query.and_then(Lang::parse) {
+        return l;
+    }
+    if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept.split(',') {
+        let mut it = part.trim().split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let lang = match tag.split('-').next() {
+            Some("nl") => Lang::Nl,
+            Some("en") => Lang::En,
+            _ => continue,
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "en" => Some(Lang::En),
-            "nl" => Some(Lang::Nl),
-            _ => None,
-        }
-    }
-
-    /// An explicit `?lang=`, then the remembered choice, then the
-    /// browser's `Accept-Language` (first of en/nl by quality), then English.
-    pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Self {
-        if let Some(l) = query.and_then(Lang::parse) {
-            return l;
-        }
-        if let Some(l) = cookie(headers, LANG_COOKIE).and_then(|v| Lang::parse(&v)) {
-            return l;
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mut best: Option<(f32, Lang)> = None;
-        for part in accept.split(',') {
-            let mut it = part.trim().split(';');
-            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let lang = match tag.split('-').next() {
-                Some("nl") => Lang::Nl,
-                Some("en") => Lang::En,
-                _ => continue,
-            };
-            if best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(Lang::En, |(_, l)| l)
-    }
-
-    /// English or Dutch, whichever this is.
-    pub fn t(self, en: &'static str, nl: &'static str) -> &'static str {
-        match self {
-            Lang::En => en,
-            Lang::Nl => nl,
-        }
-    }
+    best.map_or(Lang::En, |(_, l)| l)
 }
 
 /// The value of cookie `name`, or `None` when it is absent or appears more
@@ -235,17 +206,17 @@ mod tests {
     #[test]
     fn language_comes_from_query_then_cookie_then_accept_language() {
         let h = headers(&[("accept-language", "nl-NL,nl;q=0.9,en;q=0.8")]);
-        assert_eq!(Lang::negotiate(None, &h), Lang::Nl);
-        assert_eq!(Lang::negotiate(Some("en"), &h), Lang::En);
+        assert_eq!(negotiate(None, &h), Lang::Nl);
+        assert_eq!(negotiate(Some("en"), &h), Lang::En);
         let h = headers(&[
             ("accept-language", "de, en;q=0.5, nl;q=0.7"),
             ("cookie", "metiva_lang=en"),
         ]);
-        assert_eq!(Lang::negotiate(None, &h), Lang::En);
+        assert_eq!(negotiate(None, &h), Lang::En);
         let h = headers(&[("accept-language", "de, en;q=0.5, nl;q=0.7")]);
-        assert_eq!(Lang::negotiate(None, &h), Lang::Nl);
-        assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::En);
-        assert_eq!(Lang::negotiate(Some("fr"), &HeaderMap::new()), Lang::En);
+        assert_eq!(negotiate(None, &h), Lang::Nl);
+        assert_eq!(negotiate(None, &HeaderMap::new()), Lang::En);
+        assert_eq!(negotiate(Some("fr"), &HeaderMap::new()), Lang::En);
     }
 
     #[test]

@@ -263,3 +263,94 @@ async fn own_sessions_show_the_truncated_ip_encrypted_at_rest_and_can_be_revoked
         StatusCode::FORBIDDEN
     );
 }
+
+/// The pages' visible text, without tags, scripts and styles.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let skip_to = if tail.starts_with("<script") {
+            tail.find("</script>").map(|j| j + "</script>".len())
+        } else {
+            tail.find('>').map(|j| j + 1)
+        };
+        match skip_to {
+            Some(j) => rest = &tail[j..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out.replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+}
+
+fn has_word(text: &str, phrase: &str) -> bool {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(phrase) {
+        let start = from + i;
+        let end = start + phrase.len();
+        let before = text[..start].chars().next_back();
+        let after = text[end..].chars().next();
+        let boundary =
+            |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric() && c != '-' && c != '_');
+        if boundary(before) && boundary(after) {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
+
+#[tokio::test]
+async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog() {
+    let w = World::new().await;
+    let token = w.sign_in("owner@devries.example", DE_VRIES).await;
+    // Something in the audit log and a finished self-test, so those
+    // parts render too.
+    call(&w.dashboard, api("run_self_test", Some(&token))).await;
+    for path in [
+        "/",
+        "/members",
+        "/settings/security",
+        "/settings/sessions",
+        "/settings/audit",
+    ] {
+        let mut req = get_with(path, &[("metiva_session", &token)]);
+        req.headers_mut().insert(
+            header::ACCEPT_LANGUAGE,
+            header::HeaderValue::from_static("nl-NL,nl;q=0.9"),
+        );
+        let r = call(&w.dashboard, req).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.body.contains(r#"<html lang="nl""#), "{path}");
+        let text = visible_text(&r.body);
+        for (en, nl) in app::i18n::CATALOG {
+            if en == nl {
+                continue;
+            }
+            assert!(
+                !has_word(&text, en),
+                "{path}: English {en:?} on the Dutch page:\n{text}"
+            );
+        }
+    }
+    // And the English pages are English.
+    let r = call(
+        &w.dashboard,
+        get_with("/settings/security", &[("metiva_session", &token)]),
+    )
+    .await;
+    assert!(visible_text(&r.body).contains("Security and isolation"));
+    // `?lang=nl` switches and is remembered in a cookie.
+    let r = call(
+        &w.dashboard,
+        get_with("/settings/security?lang=nl", &[("metiva_session", &token)]),
+    )
+    .await;
+    assert!(visible_text(&r.body).contains("Beveiliging en afscherming"));
+    assert_eq!(r.set_cookie("metiva_lang").as_deref(), Some("nl"));
+}

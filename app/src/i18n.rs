@@ -1,0 +1,386 @@
+//! English and Dutch. The catalog is keyed by the English text: views call
+//! `tr(lang, "English text")`; the Dutch comes from [`CATALOG`]. A string
+//! missing from the catalog fails debug builds (and so the tests), and the
+//! end-to-end tests walk the pages in Dutch looking for any English text
+//! from the catalog.
+
+use serde::{Deserialize, Serialize};
+
+/// The two languages of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    Nl,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Nl => "nl",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "en" => Some(Lang::En),
+            "nl" => Some(Lang::Nl),
+            _ => None,
+        }
+    }
+
+    /// English or Dutch, given both inline.
+    pub fn t(self, en: &'static str, nl: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Nl => nl,
+        }
+    }
+}
+
+/// The text for `en` in `lang`.
+pub fn tr(lang: Lang, en: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Nl => match CATALOG.iter().find(|(e, _)| *e == en) {
+            Some((_, nl)) => nl,
+            None => {
+                debug_assert!(false, "missing from the i18n catalog: {en:?}");
+                en
+            }
+        },
+    }
+}
+
+/// The request's language, as the server negotiated it (query, cookie,
+/// `Accept-Language`). English outside a request.
+pub fn current() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::use_context;
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Lang>().copied())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Lang::En
+    }
+}
+
+/// A role's name.
+pub fn role(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "owner" => "Owner",
+        "admin" => "Admin",
+        "account_manager" => "Account manager",
+        "sales" => "Sales",
+        "marketing" => "Marketing",
+        "finance" => "Finance",
+        "member" => "Member",
+        "viewer" => "Viewer",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
+/// A membership status.
+pub fn status(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "active" => "Active",
+        "suspended" => "Suspended",
+        "invited" => "Invited",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
+/// (English, Dutch).
+pub const CATALOG: &[(&str, &str)] = &[
+    // Frame
+    ("Overview", "Overzicht"),
+    ("Members", "Leden"),
+    ("Security", "Beveiliging"),
+    ("System", "Systeem"),
+    ("Main", "Hoofdmenu"),
+    ("Language", "Taal"),
+    (
+        "Metiva: compliance by architecture, for Dutch agencies.",
+        "Metiva: compliance door architectuur, voor Nederlandse bureaus.",
+    ),
+    ("Version", "Versie"),
+    ("Page not found", "Pagina niet gevonden"),
+    (
+        "There is nothing at this address.",
+        "Op dit adres staat niets.",
+    ),
+    ("Go to the overview", "Naar het overzicht"),
+    ("Loading…", "Laden…"),
+    // Overview
+    (
+        "Your agency's workspace for client leads, contacts, deals and website visitors, isolated per client by the database itself.",
+        "De werkruimte van uw bureau voor leads, contacten, deals en websitebezoekers van klanten, per klant afgeschermd door de database zelf.",
+    ),
+    ("Workspace", "Werkruimte"),
+    ("Switch workspace", "Andere werkruimte"),
+    ("Sign out", "Uitloggen"),
+    ("Signed in as", "Ingelogd als"),
+    ("Role", "Rol"),
+    ("Tenant binding", "Klantbinding"),
+    (
+        "Signed token, fail-closed. Browser-sent headers are ignored: the claim always wins.",
+        "Ondertekend token, fail-closed. Headers van de browser worden genegeerd: de claim wint altijd.",
+    ),
+    ("Isolated per client", "Per klant afgeschermd"),
+    (
+        "Every query runs inside one company's own tenant context, enforced by PostgreSQL row-level security.",
+        "Elke query draait in de eigen context van één bedrijf, afgedwongen door row-level security in PostgreSQL.",
+    ),
+    (
+        "Consent, deny by default",
+        "Toestemming, standaard geweigerd",
+    ),
+    (
+        "Nothing identifies a website visitor before they agree.",
+        "Niets identificeert een websitebezoeker voordat die toestemming geeft.",
+    ),
+    ("IP truncated and encrypted", "IP ingekort en versleuteld"),
+    (
+        "Stored addresses are cut to /24 or /48 and encrypted with AES-256-GCM.",
+        "Opgeslagen adressen worden ingekort tot /24 of /48 en versleuteld met AES-256-GCM.",
+    ),
+    (
+        "See the live state of the database on the",
+        "Bekijk de actuele staat van de database op de",
+    ),
+    ("System page", "systeempagina"),
+    // Roles and statuses
+    ("Owner", "Eigenaar"),
+    ("Admin", "Beheerder"),
+    ("Account manager", "Accountmanager"),
+    ("Sales", "Verkoop"),
+    ("Marketing", "Marketing"),
+    ("Finance", "Financiën"),
+    ("Member", "Lid"),
+    ("Viewer", "Kijker"),
+    ("Active", "Actief"),
+    ("Suspended", "Geschorst"),
+    ("Invited", "Uitgenodigd"),
+    // Members
+    (
+        "Who can enter this workspace, and with which role.",
+        "Wie deze werkruimte mag betreden, en met welke rol.",
+    ),
+    ("The role was changed.", "De rol is gewijzigd."),
+    (
+        "The member was suspended and signed out of this workspace.",
+        "Het lid is geschorst en uit deze werkruimte uitgelogd.",
+    ),
+    ("The member was reactivated.", "Het lid is weer actief."),
+    (
+        "The member was removed from this workspace.",
+        "Het lid is uit deze werkruimte verwijderd.",
+    ),
+    (
+        "The member was signed out everywhere.",
+        "Het lid is overal uitgelogd.",
+    ),
+    ("Done.", "Klaar."),
+    (
+        "Your role does not allow managing members.",
+        "Uw rol staat het beheren van leden niet toe.",
+    ),
+    (
+        "Nobody can grant a role above their own, or change a member who ranks above them.",
+        "Niemand kan een hogere rol toekennen dan de eigen rol, of een hoger geplaatst lid wijzigen.",
+    ),
+    (
+        "The last owner cannot be removed, suspended or demoted.",
+        "De laatste eigenaar kan niet worden verwijderd, geschorst of teruggezet.",
+    ),
+    (
+        "That member is not in this workspace.",
+        "Dat lid hoort niet bij deze werkruimte.",
+    ),
+    ("That change is not valid.", "Die wijziging is niet geldig."),
+    (
+        "The change could not be saved. Please try again.",
+        "De wijziging kon niet worden opgeslagen. Probeer het opnieuw.",
+    ),
+    ("Change role", "Rol wijzigen"),
+    ("Suspend", "Schorsen"),
+    ("Reactivate", "Heractiveren"),
+    ("Sign out everywhere", "Overal uitloggen"),
+    ("Remove…", "Verwijderen…"),
+    ("Yes, remove", "Ja, verwijderen"),
+    (
+        "from this workspace? Their access ends at once.",
+        "uit deze werkruimte verwijderen? De toegang stopt direct.",
+    ),
+    ("Remove", "Verwijder"),
+    ("Invite a member", "Een lid uitnodigen"),
+    ("Name", "Naam"),
+    ("Email", "E-mailadres"),
+    ("Create invitation", "Uitnodiging maken"),
+    (
+        "Member management is not available for your role. Ask an owner or admin to make changes.",
+        "Ledenbeheer is niet beschikbaar voor uw rol. Vraag een eigenaar of beheerder om wijzigingen.",
+    ),
+    ("Status", "Status"),
+    ("Last sign-in", "Laatst ingelogd"),
+    ("Actions", "Acties"),
+    ("never", "nooit"),
+    ("Roles and permissions", "Rollen en rechten"),
+    (
+        "From the one registry the server enforces.",
+        "Uit het ene register dat de server afdwingt.",
+    ),
+    ("Permission", "Recht"),
+    ("allowed", "toegestaan"),
+    ("not allowed", "niet toegestaan"),
+    // Security
+    ("Security and isolation", "Beveiliging en afscherming"),
+    (
+        "Read live from this workspace's token, the database catalog and the running configuration.",
+        "Live gelezen uit het token van deze werkruimte, de databasecatalogus en de draaiende configuratie.",
+    ),
+    ("Your sessions", "Uw sessies"),
+    ("Members and roles", "Leden en rollen"),
+    ("Audit log", "Auditlog"),
+    ("Source", "Bron"),
+    ("Signed token", "Ondertekend token"),
+    ("Binding", "Binding"),
+    ("Fail-closed", "Fail-closed"),
+    (
+        "Browser-sent headers ignored. The claim always wins.",
+        "Headers van de browser genegeerd. De claim wint altijd.",
+    ),
+    (
+        "This request carried a tenant-looking header, which was ignored:",
+        "Dit verzoek bevatte een header die op een klant lijkt; die is genegeerd:",
+    ),
+    (
+        "The workspace above comes from the signed token.",
+        "De werkruimte hierboven komt uit het ondertekende token.",
+    ),
+    ("Your client workspaces", "Uw klantwerkruimtes"),
+    ("(current)", "(huidige)"),
+    ("Isolated", "Afgeschermd"),
+    ("Not isolated", "Niet afgeschermd"),
+    ("Isolation self-test", "Zelftest afscherming"),
+    (
+        "Probes PostgreSQL's row-level security inside your own workspace, as the app's own database role. Each run is audited.",
+        "Test de row-level security van PostgreSQL in uw eigen werkruimte, met de eigen databaserol van de app. Elke run wordt gelogd.",
+    ),
+    ("Last run:", "Laatste run:"),
+    ("Run the self-test", "Zelftest uitvoeren"),
+    ("Running…", "Bezig…"),
+    ("Pass", "Geslaagd"),
+    ("Fail", "Mislukt"),
+    (
+        "With the tenant context removed, reads see 0 rows",
+        "Zonder klantcontext zien leesacties 0 rijen",
+    ),
+    (
+        "Reading rows of a workspace you do not own returns nothing",
+        "Rijen lezen van een werkruimte die niet van u is, levert niets op",
+    ),
+    (
+        "A write with a foreign company_id is rejected",
+        "Een schrijfactie met een vreemde company_id wordt geweigerd",
+    ),
+    ("Data handling", "Gegevensverwerking"),
+    ("Consent", "Toestemming"),
+    ("Deny by default", "Standaard geweigerd"),
+    ("IP at rest", "Opgeslagen IP"),
+    ("Truncated + encrypted", "Ingekort + versleuteld"),
+    ("Region", "Regio"),
+    ("not set (development)", "niet ingesteld (ontwikkeling)"),
+    ("Encryption key", "Encryptiesleutel"),
+    ("Present", "Aanwezig"),
+    ("Missing", "Ontbreekt"),
+    (
+        "GENERATED LOCALLY FOR DEVELOPMENT; never use these keys in production",
+        "LOKAAL GEGENEREERD VOOR ONTWIKKELING; gebruik deze sleutels nooit in productie",
+    ),
+    (
+        "DEVELOPMENT: the encryption and token keys were generated locally. Never use them in production.",
+        "ONTWIKKELING: de encryptie- en tokensleutels zijn lokaal gegenereerd. Gebruik ze nooit in productie.",
+    ),
+    (
+        "tenant tables, each with row-level security enabled and forced and a restrictive tenant policy; the runtime role cannot bypass them.",
+        "klanttabellen, elk met row-level security aan en afgedwongen en een restrictief klantbeleid; de runtime-rol kan er niet omheen.",
+    ),
+    (
+        "tenant tables, problems found:",
+        "klanttabellen, problemen gevonden:",
+    ),
+    ("Checked", "Gecontroleerd"),
+    // Sessions
+    (
+        "Where you are signed in. Addresses are stored only truncated and encrypted.",
+        "Waar u bent ingelogd. Adressen worden alleen ingekort en versleuteld opgeslagen.",
+    ),
+    ("The session was signed out.", "De sessie is uitgelogd."),
+    ("(this device)", "(dit apparaat)"),
+    ("signed in", "ingelogd"),
+    ("last seen", "laatst gezien"),
+    ("Revoke", "Intrekken"),
+    ("Sign out everywhere…", "Overal uitloggen…"),
+    (
+        "Every session ends, this one included. You will need your password again.",
+        "Elke sessie stopt, ook deze. U hebt uw wachtwoord weer nodig.",
+    ),
+    ("Yes, sign out everywhere", "Ja, overal uitloggen"),
+    ("Unknown device", "Onbekend apparaat"),
+    ("unknown", "onbekend"),
+    // Audit
+    (
+        "Every sensitive action in this workspace. Rows hold ids; names are looked up as you read.",
+        "Elke gevoelige actie in deze werkruimte. Rijen bevatten id's; namen worden opgezocht bij het lezen.",
+    ),
+    ("Action", "Actie"),
+    ("Actor", "Door"),
+    ("Anyone", "Iedereen"),
+    ("Filter", "Filteren"),
+    ("Download CSV", "CSV downloaden"),
+    ("When", "Wanneer"),
+    ("Target", "Doel"),
+    ("Request", "Verzoek"),
+    ("Older entries", "Oudere regels"),
+    // System
+    (
+        "Live facts read from the running database.",
+        "Actuele feiten uit de draaiende database.",
+    ),
+    ("Database", "Database"),
+    ("Run database check", "Databasecontrole uitvoeren"),
+    ("Isolation", "Afscherming"),
+    ("Checking the catalog…", "Catalogus controleren…"),
+    ("PostgreSQL", "PostgreSQL"),
+    ("Runtime role", "Runtime-rol"),
+    ("Checks recorded", "Vastgelegde controles"),
+    ("Last check", "Laatste controle"),
+    ("Tenant tables", "Klanttabellen"),
+    ("µs round trip", "µs heen en terug"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_has_each_english_text_once_and_every_entry_translated() {
+        for (i, (en, nl)) in CATALOG.iter().enumerate() {
+            assert!(!nl.is_empty(), "{en}");
+            assert!(
+                CATALOG.iter().skip(i + 1).all(|(e, _)| e != en),
+                "duplicate entry {en:?}"
+            );
+        }
+        assert_eq!(tr(Lang::Nl, "Overview"), "Overzicht");
+        assert_eq!(tr(Lang::En, "Overview"), "Overview");
+        assert_eq!(role(Lang::Nl, "viewer"), "Kijker");
+    }
+}

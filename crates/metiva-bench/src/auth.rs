@@ -442,11 +442,83 @@ async fn propagation(fx: &Fx, owner: &str) -> Result<()> {
     Ok(())
 }
 
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow!("gzip stdin"))?
+        .write_all(bytes)?;
+    Ok(child.wait_with_output()?.stdout.len())
+}
+
+/// `/settings/security`: time to the response head and to the whole page
+/// (in process, p50 over 50 loads), and what a first visit downloads.
+async fn security_page(fx: &Fx, token: &str) -> Result<()> {
+    let mut head = Vec::new();
+    let mut full = Vec::new();
+    let mut html = Vec::new();
+    for _ in 0..55 {
+        let req = Request::get("/settings/security")
+            .header(header::COOKIE, format!("metiva_session={token}"))
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())?;
+        let t = Instant::now();
+        let r = send(&fx.dashboard, req).await?;
+        let h = t.elapsed();
+        ensure!(
+            r.status() == StatusCode::OK,
+            "security page: {}",
+            r.status()
+        );
+        let body = axum::body::to_bytes(r.into_body(), 1 << 22).await?;
+        head.push(h);
+        full.push(t.elapsed());
+        html = body.to_vec();
+    }
+    // The first five warm up.
+    let (mut head, mut full) = (head.split_off(5), full.split_off(5));
+    println!(
+        "  /settings/security, p50 of 50 loads (in process): first byte {:.1} ms, full page {:.1} ms",
+        pct(&mut head, 0.5).as_secs_f64() * 1e3,
+        pct(&mut full, 0.5).as_secs_f64() * 1e3,
+    );
+    let mut weights = vec![("HTML".to_string(), html.len(), gzip_len(&html)?)];
+    let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/site/pkg");
+    for name in ["metiva.wasm", "metiva.js", "metiva.css"] {
+        if let Ok(bytes) = std::fs::read(pkg.join(name)) {
+            weights.push((name.to_string(), bytes.len(), gzip_len(&bytes)?));
+        }
+    }
+    let total: usize = weights.iter().map(|w| w.2).sum();
+    let parts: Vec<String> = weights
+        .iter()
+        .map(|(n, raw, gz)| {
+            format!(
+                "{n} {:.1} KB ({:.1} KB raw)",
+                *gz as f64 / 1024.0,
+                *raw as f64 / 1024.0
+            )
+        })
+        .collect();
+    println!(
+        "  page weight, gzip: {}; total {:.1} KB",
+        parts.join(", "),
+        total as f64 / 1024.0
+    );
+    Ok(())
+}
+
 pub async fn run() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("metiva-bench-auth-{}", std::process::id()));
     let fx = setup(&dir).await.context("auth bench setup")?;
     println!("sign-in and tenant guard (in process, real routers, private PostgreSQL)");
-    // METIVA_BENCH_AUTH=login,guard,load,propagation picks parts (all by default).
+    // METIVA_BENCH_AUTH=login,guard,page,load,propagation picks parts (all by default).
     let parts = std::env::var("METIVA_BENCH_AUTH").unwrap_or_default();
     let want = |p: &str| parts.is_empty() || parts.split(',').any(|x| x == p);
     if want("login") {
@@ -455,6 +527,9 @@ pub async fn run() -> Result<()> {
     let token = sign_in(&fx, "sales@devries.example", 0).await?;
     if want("guard") {
         guard_overhead(&fx, &token).await?;
+    }
+    if want("page") {
+        security_page(&fx, &token).await?;
     }
     if want("load") {
         under_login_load(&fx, &token).await?;

@@ -48,15 +48,7 @@ async fn owner_signs_in_chooses_a_workspace_and_lands_bound_to_it() {
         r.body
     );
     // Sign-in is audited in the workspace, with ids only.
-    let rows = w
-        .tdb
-        .database()
-        .tenant(
-            &metiva_db::CompanyId::parse(DE_VRIES).unwrap(),
-            async |tc| metiva_db::repo::audit::list(tc, 50).await,
-        )
-        .await
-        .unwrap();
+    let rows = w.audit_rows(DE_VRIES).await;
     let sign_in = rows
         .iter()
         .find(|r| r.action == "auth.sign_in")
@@ -434,15 +426,7 @@ async fn member_management_needs_the_permission_and_keeps_its_guard_rails() {
     // An admin may change a lower role; audited with ids only.
     let r = call(&w.dashboard, act(&admin, sales_id, "role", "marketing")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let rows = w
-        .tdb
-        .database()
-        .tenant(
-            &metiva_db::CompanyId::parse(DE_VRIES).unwrap(),
-            async |tc| metiva_db::repo::audit::list(tc, 50).await,
-        )
-        .await
-        .unwrap();
+    let rows = w.audit_rows(DE_VRIES).await;
     let row = rows
         .iter()
         .find(|r| r.action == "member.role_changed")

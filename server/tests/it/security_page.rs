@@ -47,15 +47,7 @@ async fn the_self_test_passes_every_step_and_is_audited() {
         assert_eq!(s["passed"], true, "{s}");
     }
     assert!(r.body.contains("row-level security"), "{}", r.body);
-    let rows = w
-        .tdb
-        .database()
-        .tenant(
-            &metiva_db::CompanyId::parse(DE_VRIES).unwrap(),
-            async |tc| metiva_db::repo::audit::list(tc, 50).await,
-        )
-        .await
-        .unwrap();
+    let rows = w.audit_rows(DE_VRIES).await;
     let run = rows
         .iter()
         .find(|r| r.action == "security.self_test")

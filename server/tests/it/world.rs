@@ -303,6 +303,17 @@ impl World {
             .user_id
     }
 
+    /// The newest 50 audit rows of a workspace.
+    pub async fn audit_rows(&self, company: &str) -> Vec<metiva_db::repo::audit::AuditRow> {
+        self.tdb
+            .database()
+            .tenant(&metiva_db::CompanyId::parse(company).unwrap(), async |tc| {
+                metiva_db::repo::audit::list(tc, 50).await
+            })
+            .await
+            .unwrap()
+    }
+
     /// Runs SQL as the owner role with RLS out of the way (fixtures).
     pub async fn owner_sql(&self, sql: &str) {
         use diesel_async::SimpleAsyncConnection;

@@ -2,6 +2,7 @@
 //! database cloned from the migrated template.
 
 mod catalog_lint;
+mod directory;
 mod errors;
 mod fixtures;
 mod pool_leak;

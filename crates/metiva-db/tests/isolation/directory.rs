@@ -1,0 +1,120 @@
+//! The one role that bypasses RLS, `metiva_directory`, is contained: nobody
+//! logs in as it, no runtime role can become it, and each of its narrow
+//! definer functions is executable only by the role that needs it. The
+//! login role cannot read tenant rows without a tenant context, and the
+//! app role cannot read a password hash.
+
+use diesel::QueryableByName;
+use diesel::sql_types::Bool;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+use metiva_testkit::TestDb;
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = Bool)]
+    ok: bool,
+}
+
+async fn flag(conn: &mut diesel_async::AsyncPgConnection, sql: &str) -> bool {
+    diesel::sql_query(sql)
+        .get_result::<Flag>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .ok
+}
+
+#[tokio::test]
+async fn the_directory_role_is_contained() {
+    let tdb = TestDb::new().await;
+    let mut su = tdb.connect_as("postgres").await;
+    assert!(
+        flag(
+            &mut su,
+            "SELECT (NOT rolcanlogin AND rolbypassrls AND NOT rolsuper) AS ok FROM pg_roles WHERE rolname = 'metiva_directory'"
+        )
+        .await
+    );
+    for role in ["metiva_app", "metiva_login"] {
+        let sql = format!("SELECT NOT pg_has_role('{role}', 'metiva_directory', 'MEMBER') AS ok");
+        assert!(
+            flag(&mut su, &sql).await,
+            "{role} can become metiva_directory"
+        );
+    }
+    // Who may execute which directory function.
+    let cases = [
+        ("metiva_login_workspaces(uuid)", "metiva_login", true),
+        ("metiva_login_workspaces(uuid)", "metiva_app", false),
+        ("metiva_invite_user(text, text)", "metiva_app", true),
+        ("metiva_invite_user(text, text)", "metiva_login", false),
+        ("metiva_session_workspaces(uuid)", "metiva_app", true),
+        ("metiva_session_workspaces(uuid)", "metiva_login", false),
+    ];
+    for (func, role, allowed) in cases {
+        let sql = format!(
+            "SELECT (has_function_privilege('{role}', '{func}', 'EXECUTE') = {allowed}) AS ok"
+        );
+        assert!(flag(&mut su, &sql).await, "{role} on {func}");
+    }
+    // No definer function is owned by anyone but the directory role.
+    assert!(
+        flag(
+            &mut su,
+            "SELECT NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
+               JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE p.prosecdef AND n.nspname = 'public' AND r.rolname <> 'metiva_directory') AS ok"
+        )
+        .await
+    );
+}
+
+#[tokio::test]
+async fn the_login_role_sees_no_tenant_rows_and_the_app_role_no_hashes() {
+    let tdb = TestDb::new().await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute(
+            "BEGIN; SELECT set_config('app.company_id', 'cmp_aaaaaa', true);
+             INSERT INTO companies (id, name) VALUES ('cmp_aaaaaa', 'A');
+             INSERT INTO users (email, name, password_hash) VALUES ('a@a.example', 'A', '$2b$04$x');
+             INSERT INTO memberships (company_id, user_id, role) SELECT 'cmp_aaaaaa', id, 'owner' FROM users;
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    let mut login = tdb.connect_as("metiva_login").await;
+    // Without a tenant context: no memberships, no companies.
+    assert!(
+        flag(
+            &mut login,
+            "SELECT ((SELECT count(*) FROM memberships) = 0 AND (SELECT count(*) FROM companies) = 0) AS ok"
+        )
+        .await
+    );
+    // It may read credentials (that is its job).
+    assert!(
+        flag(
+            &mut login,
+            "SELECT (count(password_hash) = 1) AS ok FROM users"
+        )
+        .await
+    );
+    // The app role may not, even inside its tenant.
+    let mut app = tdb.connect_as("metiva_app").await;
+    let err = app
+        .batch_execute(
+            "BEGIN; SELECT set_config('app.company_id', 'cmp_aaaaaa', true); SELECT password_hash FROM users; COMMIT;",
+        )
+        .await
+        .expect_err("the app role read a password hash");
+    assert!(err.to_string().contains("permission denied"), "{err}");
+    let _ = app.batch_execute("ROLLBACK").await;
+    // An unknown session lists no workspaces through the directory.
+    assert!(
+        flag(
+            &mut app,
+            "SELECT NOT EXISTS (SELECT 1 FROM metiva_session_workspaces(gen_random_uuid())) AS ok"
+        )
+        .await
+    );
+}

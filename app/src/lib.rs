@@ -119,6 +119,7 @@ pub fn App() -> impl IntoView {
                         // Suspense fallbacks).
                         <Route path=StaticSegment("system") view=pages::SystemPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("members") view=pages::MembersPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("members")) view=pages::MembersPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("security")) view=security::SecurityPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("audit")) view=security::AuditPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />

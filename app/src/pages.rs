@@ -121,7 +121,11 @@ pub fn SystemPage() -> impl IntoView {
                 <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "System")}</h1>
                 <p class="mt-1 text-slate-600">{tr(l, "Live facts read from the running database.")}</p>
             </div>
-            <DatabaseCard lang=l />
+            <DatabaseCard text=CardText {
+                title: tr(l, "Database").into(),
+                loading: tr(l, "Loading…").into(),
+                run: tr(l, "Run database check").into(),
+            } />
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
                 <h2 class="font-medium">{tr(l, "Isolation")}</h2>
                 <div class="mt-4 min-h-24">
@@ -158,17 +162,21 @@ pub fn SystemPage() -> impl IntoView {
 /// JavaScript the card updates in place; without it the form posts, the
 /// server redirects back, and the fresh render shows it.
 #[island]
-fn DatabaseCard(lang: crate::i18n::Lang) -> impl IntoView {
-    let l = lang;
+fn DatabaseCard(text: CardText) -> impl IntoView {
+    let CardText {
+        title,
+        loading,
+        run,
+    } = text;
     let check = ServerAction::<RunDatabaseCheck>::new();
     let status = Resource::new(move || check.version().get(), |_| system_status());
     let pending = check.pending();
     view! {
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-                <h2 class="font-medium">{tr(l, "Database")}</h2>
+                <h2 class="font-medium">{title}</h2>
                 // Fixed min-height so the card does not jump while loading.
                 <div class="mt-4 min-h-24">
-                    <Transition fallback=move || view! { <p class="text-sm text-slate-500">{tr(l, "Loading…")}</p> }>
+                    <Transition fallback=move || view! { <p class="text-sm text-slate-500">{loading.clone()}</p> }>
                         {move || status.get().map(|r| match r {
                             Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
                             Err(e) => view! {
@@ -184,11 +192,20 @@ fn DatabaseCard(lang: crate::i18n::Lang) -> impl IntoView {
                         class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
                         disabled=move || pending.get()
                     >
-                        {tr(l, "Run database check")}
+                        {run}
                     </button>
                 </ActionForm>
             </div>
     }
+}
+
+/// The database card's words, translated on the server: islands carry
+/// their strings as props, so the i18n catalog stays out of the wasm.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CardText {
+    pub title: String,
+    pub loading: String,
+    pub run: String,
 }
 
 /// Labelled values, formatted by the server.

@@ -288,7 +288,12 @@ fn Panels(s: SecurityDto) -> impl IntoView {
             <p class="mt-2 text-xs text-slate-500" data-testid="last-self-test">
                 {format!("{} {}", tr(l, "Last run:"), s.last_self_test.unwrap_or_else(|| tr(l, "never").into()))}
             </p>
-            <SelfTest lang=l />
+            <SelfTest text=SelfTestText {
+                run: tr(l, "Run the self-test").into(),
+                running: tr(l, "Running…").into(),
+                pass: tr(l, "Pass").into(),
+                fail: tr(l, "Fail").into(),
+            } />
         </div>
         <div class=PANEL>
             <h2 class="font-medium">{tr(l, "Data handling")}</h2>
@@ -303,12 +308,26 @@ fn Panels(s: SecurityDto) -> impl IntoView {
     }
 }
 
+/// The self-test island's words, translated on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfTestText {
+    pub run: String,
+    pub running: String,
+    pub pass: String,
+    pub fail: String,
+}
+
 /// The self-test button and its steps: an island. Without JavaScript the
 /// form posts, the server runs the test, redirects back, and the page
 /// shows the audited outcome ("Last run").
 #[island]
-fn SelfTest(lang: crate::i18n::Lang) -> impl IntoView {
-    let l = lang;
+fn SelfTest(text: SelfTestText) -> impl IntoView {
+    let SelfTestText {
+        run: run_label,
+        running,
+        pass,
+        fail,
+    } = text;
     let run = ServerAction::<RunSelfTest>::new();
     let pending = run.pending();
     let result = run.value();
@@ -320,7 +339,7 @@ fn SelfTest(lang: crate::i18n::Lang) -> impl IntoView {
                 class="rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-60"
                 disabled=move || pending.get()
             >
-                {move || tr(l, if pending.get() { "Running…" } else { "Run the self-test" })}
+                {move || if pending.get() { running.clone() } else { run_label.clone() }}
             </button>
         </ActionForm>
         <ol class="mt-4 space-y-2 text-sm" data-testid="self-test-steps" aria-live="polite">
@@ -328,7 +347,7 @@ fn SelfTest(lang: crate::i18n::Lang) -> impl IntoView {
                 Ok(steps) => steps.into_iter().map(|s| view! {
                     <li class="flex flex-col gap-1 rounded-md border border-slate-200 p-3" data-testid="self-test-step" data-passed=if s.passed { "true" } else { "false" }>
                         <span class="flex items-center gap-2">
-                            <span class=if s.passed { OK_BADGE } else { BAD_BADGE }>{tr(l, if s.passed { "Pass" } else { "Fail" })}</span>
+                            <span class=if s.passed { OK_BADGE } else { BAD_BADGE }>{if s.passed { pass.clone() } else { fail.clone() }}</span>
                             <span class="font-medium">{s.label}</span>
                         </span>
                         <span class="break-words text-xs text-slate-500">{s.detail}</span>

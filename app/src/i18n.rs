@@ -214,6 +214,7 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Sign out everywhere", "Overal uitloggen"),
     ("Remove…", "Verwijderen…"),
     ("Yes, remove", "Ja, verwijderen"),
+    ("Yes,", "Ja,"),
     (
         "from this workspace? Their access ends at once.",
         "uit deze werkruimte verwijderen? De toegang stopt direct.",

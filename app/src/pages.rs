@@ -326,6 +326,29 @@ fn RoleMatrix() -> impl IntoView {
     }
 }
 
+/// A consequential action behind a second, explicit step (a disclosure:
+/// works without JavaScript).
+#[component]
+fn Confirm(
+    l: crate::i18n::Lang,
+    action: String,
+    label: &'static str,
+    question: String,
+    yes: &'static str,
+) -> impl IntoView {
+    view! {
+        <details class="relative">
+            <summary class="cursor-pointer list-none rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{format!("{label}…")}</summary>
+            <form method="post" action=action class="mt-2 rounded-md border border-amber-200 bg-amber-50 p-2">
+                <p class="text-xs text-amber-900">{format!("{question}?")}</p>
+                <button type="submit" class="mt-2 rounded-md bg-slate-800 px-2 py-1 text-xs font-medium text-white hover:bg-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
+                    {format!("{} {yes}", tr(l, "Yes,"))}
+                </button>
+            </form>
+        </details>
+    }
+}
+
 const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
 
 #[component]
@@ -355,12 +378,16 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                             <select id=format!("role-{}", row.user_id) name="role" class="rounded-md border border-slate-300 px-2 py-1 text-xs">{options}</select>
                             <button type="submit" class=SMALL_BUTTON>{tr(l, "Change role")}</button>
                         </form>
-                        <form method="post" action=format!("{base}/{}", if suspended { "reactivate" } else { "suspend" })>
-                            <button type="submit" class=SMALL_BUTTON>{tr(l, if suspended { "Reactivate" } else { "Suspend" })}</button>
-                        </form>
-                        <form method="post" action=format!("{base}/sign-out-everywhere")>
-                            <button type="submit" class=SMALL_BUTTON>{tr(l, "Sign out everywhere")}</button>
-                        </form>
+                        {if suspended {
+                            view! {
+                                <form method="post" action=format!("{base}/reactivate")>
+                                    <button type="submit" class=SMALL_BUTTON>{tr(l, "Reactivate")}</button>
+                                </form>
+                            }.into_any()
+                        } else {
+                            view! { <Confirm l action=format!("{base}/suspend") label=tr(l, "Suspend") question=format!("{} {}", tr(l, "Suspend"), row.name) yes=tr(l, "Suspend") /> }.into_any()
+                        }}
+                        <Confirm l action=format!("{base}/sign-out-everywhere") label=tr(l, "Sign out everywhere") question=format!("{}: {}", tr(l, "Sign out everywhere"), row.name) yes=tr(l, "Sign out everywhere") />
                         // Destructive: a second, explicit step (works without JavaScript).
                         <details class="relative">
                             <summary class="cursor-pointer list-none rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">{tr(l, "Remove…")}</summary>

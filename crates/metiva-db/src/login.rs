@@ -244,15 +244,6 @@ impl LoginDb {
         Ok(rows.into_iter().next())
     }
 
-    pub async fn touch_session(&self, id: Uuid) -> Result<(), DbError> {
-        let mut conn = self.db.checkout().await?;
-        diesel::sql_query("UPDATE sessions SET last_seen_at = now() WHERE id = $1")
-            .bind::<SqlUuid, _>(id)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
-
     /// Ends a session: the login cookie and every access token naming it
     /// stop working (the dashboards hear about it through NOTIFY).
     pub async fn revoke_session(&self, id: Uuid) -> Result<(), DbError> {
@@ -261,26 +252,6 @@ impl LoginDb {
             "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind::<SqlUuid, _>(id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    }
-
-    /// Stores a one-time code (and sweeps expired ones).
-    pub async fn store_code(&self, code: &NewCode<'_>) -> Result<(), DbError> {
-        let mut conn = self.db.checkout().await?;
-        diesel::sql_query("DELETE FROM auth_codes WHERE expires_at < now() - interval '1 minute'")
-            .execute(&mut *conn)
-            .await?;
-        diesel::sql_query(
-            "INSERT INTO auth_codes (code_hash, sealed_token, return_to, state, expires_at)
-             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-        )
-        .bind::<Bytea, _>(code.code_hash.as_slice())
-        .bind::<Bytea, _>(code.sealed_token)
-        .bind::<Text, _>(code.return_to)
-        .bind::<Text, _>(code.state)
-        .bind::<Double, _>(secs(code.ttl))
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -342,20 +313,49 @@ impl LoginDb {
         Ok(())
     }
 
-    /// Records entering a workspace, in its tenant context: the member's
-    /// last sign-in time and one audit row (`auth.sign_in` or
-    /// `auth.switch_workspace`), in one transaction.
-    pub async fn record_entry(
+    /// Hands a workspace over: stores the one-time code and records the
+    /// entry (`action`: an audit row and the member's last sign-in; `None`:
+    /// a silent renewal, which only marks the session seen), all in one
+    /// transaction under the workspace's tenant context: one commit per
+    /// sign-in instead of three.
+    pub async fn enter(
         &self,
         company: &CompanyId,
         user_id: Uuid,
         session_id: Uuid,
-        action: &str,
+        action: Option<&str>,
+        code: &NewCode<'_>,
         request_id: &str,
     ) -> Result<(), DbError> {
         let sid = session_id.to_string();
         self.db
             .tenant(company, async |tc: &mut TenantConn<'_>| {
+                diesel::sql_query(
+                    "INSERT INTO auth_codes (code_hash, sealed_token, return_to, state, expires_at)
+                     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+                )
+                .bind::<Bytea, _>(code.code_hash.as_slice())
+                .bind::<Bytea, _>(code.sealed_token)
+                .bind::<Text, _>(code.return_to)
+                .bind::<Text, _>(code.state)
+                .bind::<Double, _>(secs(code.ttl))
+                .execute(tc.conn())
+                .await?;
+                // Expired codes are swept now and then, not on every entry.
+                if rand::random::<u8>() < 8 {
+                    diesel::sql_query(
+                        "DELETE FROM auth_codes WHERE expires_at < now() - interval '1 minute'",
+                    )
+                    .execute(tc.conn())
+                    .await?;
+                }
+                let Some(action) = action else {
+                    diesel::sql_query("UPDATE sessions SET last_seen_at = now() WHERE id = $1")
+                        .bind::<SqlUuid, _>(session_id)
+                        .execute(tc.conn())
+                        .await?;
+                    return Ok(());
+                };
                 diesel::sql_query(
                     "UPDATE memberships SET last_sign_in_at = now()
                      WHERE company_id = current_setting('app.company_id') AND user_id = $1",

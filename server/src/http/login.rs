@@ -780,31 +780,29 @@ async fn issue(
     let Some(sealed) = secret::seal_with_code(&code, token.as_bytes()) else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "sealing failed").into_response();
     };
-    let stored =
-        s.db.store_code(&NewCode {
-            code_hash: &secret::sha256(code.as_bytes()),
-            sealed_token: &sealed,
-            return_to: &return_to,
-            state: &state,
-            ttl: CODE_TTL,
-        })
-        .await;
-    if let Err(e) = stored {
-        return unavailable(&e);
-    }
     let rid = request_id();
-    let recorded = match purpose {
-        Purpose::SignIn => {
-            s.db.record_entry(&w.company, user_id, sid, "auth.sign_in", &rid)
-                .await
-        }
-        Purpose::Switch => {
-            s.db.record_entry(&w.company, user_id, sid, "auth.switch_workspace", &rid)
-                .await
-        }
-        Purpose::Renew => s.db.touch_session(sid).await,
+    let action = match purpose {
+        Purpose::SignIn => Some("auth.sign_in"),
+        Purpose::Switch => Some("auth.switch_workspace"),
+        Purpose::Renew => None,
     };
-    if let Err(e) = recorded {
+    let entered =
+        s.db.enter(
+            &w.company,
+            user_id,
+            sid,
+            action,
+            &NewCode {
+                code_hash: &secret::sha256(code.as_bytes()),
+                sealed_token: &sealed,
+                return_to: &return_to,
+                state: &state,
+                ttl: CODE_TTL,
+            },
+            &rid,
+        )
+        .await;
+    if let Err(e) = entered {
         return unavailable(&e);
     }
     Redirect::to(&format!(

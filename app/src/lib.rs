@@ -20,6 +20,20 @@ use leptos_router::{SsrMode, StaticSegment};
 pub const BUILD_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
 
+/// Percent-encodes a query parameter value (RFC 3986 unreserved bytes
+/// stay as they are). The one encoder, used by pages and the server.
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The login service's origin, provided by the server: sign-out is a form
 /// whose answer redirects there, so the CSP's `form-action` must allow it.
 #[derive(Debug, Clone)]

@@ -470,14 +470,14 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
         .collect_view();
     let csv = format!(
         "/settings/audit.csv?action={}&actor={}",
-        urlencode(&action),
-        urlencode(&actor)
+        crate::query_escape(&action),
+        crate::query_escape(&actor)
     );
     let next = p.next_before.map(|b| {
         format!(
             "/settings/audit?action={}&actor={}&before={b}",
-            urlencode(&action),
-            urlencode(&actor)
+            crate::query_escape(&action),
+            crate::query_escape(&actor)
         )
     });
     let rows = p
@@ -527,18 +527,6 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
             {next.map(|n| view! { <p class="mt-4 text-sm"><a class="text-indigo-700 underline" href=n>{tr(l, "Older entries")}</a></p> })}
         </div>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// One of the signed-in user's sessions, formatted for display.

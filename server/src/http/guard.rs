@@ -100,6 +100,13 @@ impl DashboardAuth {
         }
     }
 
+    /// A `Set-Cookie` that removes the token cookie (with the same
+    /// attributes it was set with: a `__Host-` cookie is only cleared by a
+    /// Secure one).
+    pub fn clear_token_cookie(&self) -> HeaderValue {
+        self.cookie(self.token_cookie(), "", 0)
+    }
+
     fn state_cookie(&self) -> &'static str {
         if self.secure {
             "__Host-metiva_state"
@@ -262,6 +269,15 @@ pub async fn tenant_guard(
 /// because the request's access changed.
 pub use app::api::ssr::ACCESS_CHANGED_HEADER;
 
+/// A handler's answer when its transaction found the request's access
+/// changed: the guard sees the header, re-resolves and retries once.
+pub fn access_changed() -> Response {
+    let mut r = (StatusCode::FORBIDDEN, "access changed").into_response();
+    r.headers_mut()
+        .insert(ACCESS_CHANGED_HEADER, HeaderValue::from_static("1"));
+    r
+}
+
 /// The request again, with the tenant context and what the guard noticed.
 fn with_ctx(
     parts: &axum::http::request::Parts,
@@ -328,7 +344,7 @@ fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&
             // A refused token is dropped so it is not tried again.
             if token.is_some() {
                 resp.headers_mut()
-                    .append(header::SET_COOKIE, auth.cookie(auth.token_cookie(), "", 0));
+                    .append(header::SET_COOKIE, auth.clear_token_cookie());
             }
             resp
         }
@@ -439,7 +455,7 @@ pub async fn post_logout(
     }
     let mut resp = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
     resp.headers_mut()
-        .append(header::SET_COOKIE, auth.cookie(auth.token_cookie(), "", 0));
+        .append(header::SET_COOKIE, auth.clear_token_cookie());
     resp
 }
 

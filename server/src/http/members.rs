@@ -22,7 +22,7 @@ use metiva_security::secret;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::guard::{DashboardAuth, RequestId, escape, notice_page};
+use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 
 /// Invitation links stay valid this long.
 pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -62,12 +62,7 @@ fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Re
             }
             if matches!(e, MemberError::Db(metiva_db::DbError::AccessRevoked)) {
                 // The guard re-resolves the actor's access and retries.
-                let mut r = (status, "access changed").into_response();
-                r.headers_mut().insert(
-                    super::guard::ACCESS_CHANGED_HEADER,
-                    axum::http::HeaderValue::from_static("1"),
-                );
-                return r;
+                return access_changed();
             }
             if wants_html(headers) {
                 Redirect::to(&format!("/members?error={code}")).into_response()
@@ -232,14 +227,7 @@ pub async fn get_audit_csv(
     .await;
     let (rows, _) = match read {
         Ok(x) => x,
-        Err(metiva_db::DbError::AccessRevoked) => {
-            let mut r = (StatusCode::FORBIDDEN, "access changed").into_response();
-            r.headers_mut().insert(
-                super::guard::ACCESS_CHANGED_HEADER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-            return r;
-        }
+        Err(metiva_db::DbError::AccessRevoked) => return access_changed(),
         Err(e) => {
             tracing::error!(error = %e, "audit CSV");
             return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
@@ -313,14 +301,8 @@ async fn revoke(
             if own {
                 // This browser's own session ended: sign it out here too.
                 let mut r = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
-                r.headers_mut().append(
-                    header::SET_COOKIE,
-                    axum::http::HeaderValue::from_str(&format!(
-                        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-                        auth.token_cookie()
-                    ))
-                    .unwrap_or_else(|_| axum::http::HeaderValue::from_static("")),
-                );
+                r.headers_mut()
+                    .append(header::SET_COOKIE, auth.clear_token_cookie());
                 r
             } else if wants_html(headers) {
                 Redirect::to("/settings/sessions?done=revoked").into_response()
@@ -331,14 +313,7 @@ async fn revoke(
         Err(metiva_db::DbError::NotFound) => {
             (StatusCode::NOT_FOUND, "no such session").into_response()
         }
-        Err(metiva_db::DbError::AccessRevoked) => {
-            let mut r = (StatusCode::FORBIDDEN, "access changed").into_response();
-            r.headers_mut().insert(
-                super::guard::ACCESS_CHANGED_HEADER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-            r
-        }
+        Err(metiva_db::DbError::AccessRevoked) => access_changed(),
         Err(e) => {
             tracing::error!(error = %e, "revoking sessions");
             (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response()

@@ -81,17 +81,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// Percent-encodes a query parameter value.
-pub fn qs(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use app::query_escape as qs;
 
 /// A whole page in the login service's frame.
 pub fn page(

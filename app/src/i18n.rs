@@ -96,6 +96,19 @@ pub fn status(lang: Lang, key: &str) -> &'static str {
     tr(lang, en)
 }
 
+/// A deal stage.
+pub fn stage(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "lead" => "Lead",
+        "qualified" => "Qualified",
+        "proposal" => "Proposal",
+        "won" => "Won",
+        "lost" => "Lost",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
 /// (English, Dutch).
 pub const CATALOG: &[(&str, &str)] = &[
     // Frame
@@ -365,6 +378,133 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Last check", "Laatste controle"),
     ("Tenant tables", "Klanttabellen"),
     ("µs round trip", "µs heen en terug"),
+    ("Lead", "Lead"),
+    ("Qualified", "Gekwalificeerd"),
+    ("Proposal", "Voorstel"),
+    ("Won", "Gewonnen"),
+    ("Lost", "Verloren"),
+    ("Statistics", "Statistieken"),
+    ("Recognition", "Herkenning"),
+    ("Known network", "Bekend netwerk"),
+    ("ASN dataset", "ASN-dataset"),
+    ("Not identified", "Niet herkend"),
+    ("Withdrawn", "Ingetrokken"),
+    ("Granted", "Gegeven"),
+    ("Rejected", "Geweigerd"),
+    ("Visitors", "Bezoekers"),
+    (
+        "Company-level by default: which organisations visit, never who. A person appears only after a consented form capture.",
+        "Standaard op bedrijfsniveau: welke organisaties bezoeken, nooit wie. Een persoon verschijnt pas na een formulier met toestemming.",
+    ),
+    ("page views", "paginaweergaven"),
+    (
+        "Page views per day, last 30 days; highest day:",
+        "Paginaweergaven per dag, laatste 30 dagen; drukste dag:",
+    ),
+    (
+        "Not identified (consumer ISP or unknown network)",
+        "Niet herkend (consumentenprovider of onbekend netwerk)",
+    ),
+    ("Reveal IP", "IP-adres tonen"),
+    (
+        "Reason (recorded in the audit log; no personal data)",
+        "Reden (komt in het auditlog; geen persoonsgegevens)",
+    ),
+    ("Reveal", "Tonen"),
+    ("Consented", "Toestemming"),
+    ("address ranges loaded.", "adresbereiken geladen."),
+    (
+        "The ASN dataset is not installed; only known networks identify companies.",
+        "De ASN-dataset is niet geïnstalleerd; alleen bekende netwerken herkennen bedrijven.",
+    ),
+    ("Page views per day", "Paginaweergaven per dag"),
+    ("page views in 30 days", "paginaweergaven in 30 dagen"),
+    ("at company level", "op bedrijfsniveau herkend"),
+    ("Visiting organisations", "Bezoekende organisaties"),
+    ("Organisation", "Organisatie"),
+    ("Views", "Weergaven"),
+    ("Pages", "Pagina's"),
+    ("First seen", "Eerst gezien"),
+    ("Last seen", "Laatst gezien"),
+    (
+        "IP-to-ASN data: ip-location-db (@ip-location-db/asn), from RouteViews and DB-IP, licensed CC BY 4.0.",
+        "IP-naar-ASN-gegevens: ip-location-db (@ip-location-db/asn), van RouteViews en DB-IP, licentie CC BY 4.0.",
+    ),
+    ("Consented visitors", "Bezoekers met toestemming"),
+    (
+        "Only visitors who granted statistics or recognition have an identifier. A person link exists only under recognition consent.",
+        "Alleen bezoekers die toestemming gaven voor statistieken of herkenning hebben een code. Een koppeling met een persoon bestaat alleen met toestemming voor herkenning.",
+    ),
+    ("Visitor", "Bezoeker"),
+    ("Person", "Persoon"),
+    ("Deal", "Deal"),
+    ("Recent page views", "Recente paginaweergaven"),
+    (
+        "Addresses are stored truncated (/24, /48) and encrypted. Revealing one needs the ip.reveal permission and a reason, and is audited.",
+        "Adressen worden ingekort (/24, /48) en versleuteld opgeslagen. Eén tonen vereist de permissie ip.reveal en een reden, en komt in het auditlog.",
+    ),
+    ("Page", "Pagina"),
+    ("Referrer", "Verwijzer"),
+    (
+        "What visitors of your clients' sites are asked, and the proof of every answer.",
+        "Wat bezoekers van de sites van je klanten gevraagd wordt, en het bewijs van elk antwoord.",
+    ),
+    ("Enabled", "Actief"),
+    ("Disabled", "Uitgeschakeld"),
+    ("Site key", "Sitesleutel"),
+    ("Allowed origins", "Toegestane origins"),
+    (
+        "Paste this tag before </body> on every page of the site:",
+        "Plak deze tag vóór </body> op elke pagina van de site:",
+    ),
+    (
+        "Forms with the attribute data-metiva-capture (fields name, email, company) are captured only under recognition consent.",
+        "Formulieren met het attribuut data-metiva-capture (velden name, email, company) worden alleen vastgelegd met toestemming voor herkenning.",
+    ),
+    ("Current", "Huidig"),
+    (
+        "Fixed, not a setting: before a visitor decides, nothing identifies them and visits count at company level only. Targeting and forwards wait for marketing consent.",
+        "Vast, geen instelling: zolang een bezoeker niet kiest, herkent niets hem en tellen bezoeken alleen op bedrijfsniveau. Targeting en doorsturen wachten op toestemming voor marketing.",
+    ),
+    ("Decisions", "Keuzes"),
+    ("Pending forwards", "Wachtende doorzendingen"),
+    ("Install the snippet", "Het script installeren"),
+    ("Banner texts", "Bannerteksten"),
+    (
+        "Purposes: statistics, recognition (person-level) and marketing (forwards). Reject is as easy as accept: one click each, and no cookie wall. Every decision records the version and the SHA-256 of the text shown.",
+        "Doelen: statistieken, herkenning (op persoonsniveau) en marketing (doorsturen). Weigeren is even makkelijk als accepteren: één klik elk, en geen cookiemuur. Elke keuze legt de versie en de SHA-256 van de getoonde tekst vast.",
+    ),
+    ("Consent ledger", "Toestemmingsregister"),
+    ("Decision", "Keuze"),
+    ("Purposes", "Doelen"),
+    ("Site", "Site"),
+    ("Banner", "Banner"),
+    ("Persons", "Personen"),
+    ("Deals", "Deals"),
+    ("Updated", "Bijgewerkt"),
+    (
+        "No consented website visitor is linked.",
+        "Er is geen websitebezoeker met toestemming gekoppeld.",
+    ),
+    ("pending forwards", "wachtende doorzendingen"),
+    ("Value", "Waarde"),
+    ("Stage", "Fase"),
+    ("← Persons", "← Personen"),
+    ("Created", "Aangemaakt"),
+    (
+        "Website visitor → person → deal",
+        "Websitebezoeker → persoon → deal",
+    ),
+    (
+        "No such person in this workspace.",
+        "Deze persoon bestaat niet in deze werkruimte.",
+    ),
+    ("← Deals", "← Deals"),
+    ("No person linked.", "Geen persoon gekoppeld."),
+    (
+        "No such deal in this workspace.",
+        "Deze deal bestaat niet in deze werkruimte.",
+    ),
 ];
 
 #[cfg(test)]

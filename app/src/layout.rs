@@ -23,6 +23,18 @@ pub fn Header() -> impl IntoView {
                     <A href="/" exact=true attr:class=link>
                         {tr(l, "Overview")}
                     </A>
+                    <A href="/persons" attr:class=link>
+                        {tr(l, "Persons")}
+                    </A>
+                    <A href="/deals" attr:class=link>
+                        {tr(l, "Deals")}
+                    </A>
+                    <A href="/visitors" attr:class=link>
+                        {tr(l, "Visitors")}
+                    </A>
+                    <A href="/consent" attr:class=link>
+                        {tr(l, "Consent")}
+                    </A>
                     <A href="/members" attr:class=link>
                         {tr(l, "Members")}
                     </A>

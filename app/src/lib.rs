@@ -5,15 +5,17 @@
 //! `ssr` feature so the wasm build never sees it.
 
 pub mod api;
+pub mod consent_text;
 pub mod i18n;
 mod layout;
 mod pages;
 pub mod security;
+pub mod visitors;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The build version shown in the footer: the crate version, plus the git
 /// commit when the build was given one (`METIVA_GIT_SHA`, set by xtask).
@@ -44,6 +46,17 @@ pub struct LoginOrigin(pub String);
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct FieldKeys(pub std::sync::Arc<metiva_security::cipher::KeyRing>);
+
+/// The ASN dataset the ingest path loaded (size only; for the visitors
+/// page and its attribution).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsnStatus {
+    pub ranges: usize,
+}
+
+/// The dashboard's public URL, where client sites load the snippet from.
+#[derive(Debug, Clone, Default)]
+pub struct SnippetBase(pub String);
 
 /// A request's id, for audit rows and logs (set by the tenant guard).
 #[derive(Debug, Clone)]
@@ -137,6 +150,12 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("security")) view=security::SecurityPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("audit")) view=security::AuditPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("visitors") view=visitors::VisitorsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("deals") view=visitors::DealsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("deals"), ParamSegment("id")) view=visitors::DealPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <layout::Footer />

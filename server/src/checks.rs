@@ -289,6 +289,8 @@ mod tests {
             login_database_url: None,
             bcrypt_cost: 12,
             data_dir: ".metiva".into(),
+            asn_dir: None,
+            retired_encryption_keys: Vec::new(),
         }
     }
 

@@ -55,6 +55,14 @@ pub struct Config {
     pub bcrypt_cost: u32,
     /// Where development keys are generated and kept (`METIVA_DATA_DIR`).
     pub data_dir: PathBuf,
+    /// The IP-to-ASN dataset (`@ip-location-db/asn`): `METIVA_ASN_DIR`, or
+    /// `node_modules/@ip-location-db/asn` when present. `None`: company-level
+    /// identification uses the workspaces' known networks only.
+    pub asn_dir: Option<PathBuf>,
+    /// Retired field-cipher keys (`METIVA_ENCRYPTION_KEYS_RETIRED`,
+    /// comma-separated base64): they open values sealed before a rotation
+    /// and never seal new ones.
+    pub retired_encryption_keys: Vec<String>,
 }
 
 /// Checks a public base URL: http(s), a host, no path, query or trailing
@@ -122,6 +130,8 @@ impl Config {
             login_database_url: None,
             bcrypt_cost: 4,
             data_dir: std::env::temp_dir().join("metiva-local"),
+            asn_dir: default_asn_dir(),
+            retired_encryption_keys: Vec::new(),
         }
     }
 
@@ -195,6 +205,16 @@ impl Config {
             bcrypt_cost,
             token_public_key: var("METIVA_TOKEN_PUBLIC_KEY"),
             data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
+            asn_dir: default_asn_dir(),
+            retired_encryption_keys: var("METIVA_ENCRYPTION_KEYS_RETIRED")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
             database,
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             encryption_key: var("METIVA_ENCRYPTION_KEY"),
@@ -202,6 +222,19 @@ impl Config {
             token_signing_key: var("METIVA_TOKEN_SIGNING_KEY"),
         })
     }
+}
+
+/// `METIVA_ASN_DIR`, else the npm package in the working directory or
+/// its parents (the repository root during development and tests).
+fn default_asn_dir() -> Option<PathBuf> {
+    if let Some(dir) = var("METIVA_ASN_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .take(4)
+        .map(|d| d.join("node_modules/@ip-location-db/asn"))
+        .find(|d| d.join("asn-ipv4-num.csv").is_file())
 }
 
 #[cfg(test)]

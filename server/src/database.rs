@@ -195,6 +195,19 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
         .seed_demo(&hash)
         .await
         .context("loading the demo data")?;
+    // The demo site's seeded visits are sealed with the same field keys
+    // `serve` uses (development keys live in the data directory).
+    let keys = crate::keys::Keys::load(config)?;
+    let site = owner
+        .seed_demo_site(&demo_site(&keys.field_keys))
+        .await
+        .context("loading the demo site")?;
+    if site {
+        println!(
+            "demo site: {} registered for De Vries Media, with a few weeks of company-level visits",
+            metiva_db::seed::DEMO_SITE_KEY
+        );
+    }
     println!(
         "demo data: {} workspace(s) created, {} already present; users sign in with password `{}`",
         report.companies_created,
@@ -209,6 +222,22 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
     .close()
     .await;
     Ok(())
+}
+
+/// The demo site's consent context: the current Dutch banner and its hash.
+pub fn demo_site(keys: &metiva_security::cipher::KeyRing) -> metiva_db::seed::DemoSite<'_> {
+    let banner = app::consent_text::current("nl");
+    let hash: String =
+        metiva_security::secret::sha256(app::consent_text::canonical(banner).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    metiva_db::seed::DemoSite {
+        keys,
+        banner_version: banner.version,
+        lang: banner.lang,
+        text_hash: hash,
+    }
 }
 
 /// `metiva check`: every check on one line; an error if any failed.

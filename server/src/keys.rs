@@ -38,10 +38,17 @@ pub struct Keys {
     pub field_keys: Arc<metiva_security::cipher::KeyRing>,
 }
 
-fn key_ring(id: &str, key: &[u8; 32]) -> Arc<metiva_security::cipher::KeyRing> {
+/// The field cipher's ring: retired keys (opening old values only), then
+/// the active key (sealing new values). Rotation: make a new key active
+/// and list the previous one as retired; old ciphertexts name their key id
+/// and stay readable.
+fn key_ring(retired: &[[u8; 32]], key: &[u8; 32]) -> Arc<metiva_security::cipher::KeyRing> {
     let mut ring = metiva_security::cipher::KeyRing::new();
-    // A 32-byte key is always accepted.
-    let _ = ring.rotate_in(id, key);
+    // A 32-byte key is always accepted; the last one added is active.
+    for old in retired.iter().filter(|k| *k != key) {
+        let _ = ring.rotate_in(&key_id(old), old);
+    }
+    let _ = ring.rotate_in(&key_id(key), key);
     Arc::new(ring)
 }
 
@@ -85,8 +92,16 @@ impl Keys {
             hash_key: metiva_security::secret::sha256(encryption_key),
             generated: false,
             encryption_key_id: key_id(encryption_key),
-            field_keys: key_ring(&key_id(encryption_key), encryption_key),
+            field_keys: key_ring(&[], encryption_key),
         }
+    }
+
+    /// As [`Keys::from_seed`], after a rotation: `encryption_key` is the
+    /// new active key, `retired` still open old values (tests).
+    pub fn rotated(seed: &[u8; 32], encryption_key: &[u8; 32], retired: &[[u8; 32]]) -> Self {
+        let mut keys = Self::from_seed(seed, encryption_key);
+        keys.field_keys = key_ring(retired, encryption_key);
+        keys
     }
 
     /// Loads (or, in development, generates) the keys.
@@ -107,6 +122,11 @@ impl Keys {
             Some(e) => decode32("METIVA_ENCRYPTION_KEY", &e)?,
             None => bail!("METIVA_ENCRYPTION_KEY is missing"),
         };
+        let retired = config
+            .retired_encryption_keys
+            .iter()
+            .map(|k| decode32("METIVA_ENCRYPTION_KEYS_RETIRED", k))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let signer = signing
             .map(|s| {
                 decode32("METIVA_TOKEN_SIGNING_KEY", &s).map(|seed| TokenSigner::from_seed(&seed))
@@ -129,7 +149,7 @@ impl Keys {
             hash_key: metiva_security::secret::sha256(&encryption),
             generated,
             encryption_key_id: key_id(&encryption),
-            field_keys: key_ring(&key_id(&encryption), &encryption),
+            field_keys: key_ring(&retired, &encryption),
         })
     }
 }

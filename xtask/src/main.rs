@@ -25,6 +25,8 @@ Usage: cargo xtask <command>
                     integration tests on a private PostgreSQL, Playwright
   bench             benchmarks (release build); each prints its figures
   install           only install what is missing
+  asn-update        update the IP-to-ASN dataset (@ip-location-db/asn, npm)
+                    to its newest release; restart Metiva to load it
 ";
 
 fn main() {
@@ -34,6 +36,7 @@ fn main() {
         Some("test") => test(),
         Some("install") => tools::ensure_all(true),
         Some("bench") => bench(),
+        Some("asn-update") => asn_update(),
         _ => {
             print!("{USAGE}");
             std::process::exit(if args.is_empty() { 0 } else { 2 });
@@ -43,6 +46,39 @@ fn main() {
         eprintln!("xtask: error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// `cargo xtask asn-update`: pins the newest `@ip-location-db/asn` in
+/// package.json (the registry is the only source; nothing else is
+/// downloaded). Commit package.json and package-lock.json afterwards.
+fn asn_update() -> Result<()> {
+    sh(Command::new("npm")
+        .args([
+            "install",
+            "--save-exact",
+            "--no-audit",
+            "--no-fund",
+            "@ip-location-db/asn@latest",
+        ])
+        .current_dir(root()))?;
+    let dir = root().join("node_modules/@ip-location-db/asn");
+    let version = std::fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|t| serde_json_version(&t))
+        .unwrap_or_else(|| "?".into());
+    println!(
+        "ASN dataset {version} installed in {}; Metiva loads it at startup (METIVA_ASN_DIR overrides the path).",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The `"version"` of a package.json, without a JSON dependency.
+fn serde_json_version(text: &str) -> Option<String> {
+    let rest = text.split("\"version\"").nth(1)?;
+    let start = rest.find('"')? + 1;
+    let len = rest.get(start..)?.find('"')?;
+    rest.get(start..start + len).map(String::from)
 }
 
 /// The workspace root (this crate's parent directory).

@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod catalog;
 mod error;
 mod ids;
+pub mod ingest;
 pub mod login;
 pub mod members;
 mod pool;
@@ -22,6 +23,7 @@ pub mod self_test;
 pub mod sessions;
 pub mod system;
 mod tenant;
+pub mod visitors;
 
 pub use access::TenantCtx;
 pub use error::DbError;

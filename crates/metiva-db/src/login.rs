@@ -371,6 +371,7 @@ impl LoginDb {
                         target_type: Some("session"),
                         target_id: Some(&sid),
                         request_id: Some(request_id),
+                        reason: None,
                     },
                 )
                 .await
@@ -396,6 +397,7 @@ impl LoginDb {
                             target_type: Some("user"),
                             target_id: Some(&user_id.to_string()),
                             request_id: Some(request_id),
+                            reason: None,
                         },
                     )
                     .await
@@ -476,6 +478,7 @@ impl LoginDb {
                         target_type: Some("user"),
                         target_id: Some(&user_id.to_string()),
                         request_id: None,
+                        reason: None,
                     },
                 )
                 .await?;

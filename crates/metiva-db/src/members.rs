@@ -209,6 +209,7 @@ impl Database {
                         target_type: Some("user"),
                         target_id: Some(&user.id.to_string()),
                         request_id: Some(request_id),
+                        reason: None,
                     },
                 )
                 .await?;
@@ -313,6 +314,7 @@ async fn apply(
             target_type: Some("user"),
             target_id: Some(&target.to_string()),
             request_id: Some(request_id),
+            reason: None,
         },
     )
     .await?;
@@ -340,6 +342,7 @@ impl Database {
                     target_type: Some("session"),
                     target_id: Some(&sid.to_string()),
                     request_id: Some(request_id),
+                    reason: None,
                 },
             )
             .await

@@ -67,6 +67,7 @@ diesel::table! {
         target_type -> Nullable<Text>,
         target_id -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
     }
 }
 

@@ -227,3 +227,175 @@ impl Database {
         Ok(report)
     }
 }
+
+/// The demo site's public key (it is in the snippet tag, so not a secret).
+pub const DEMO_SITE_KEY: &str = "pk_devries_demo_site";
+
+/// What the demo site needs from the caller: the field keys (seeded IPs
+/// are sealed like real ones) and the banner the seeded consent saw.
+pub struct DemoSite<'a> {
+    pub keys: &'a metiva_security::cipher::KeyRing,
+    pub banner_version: &'a str,
+    pub lang: &'a str,
+    pub text_hash: String,
+}
+
+/// The demo site's networks: documentation ranges (RFC 5737, RFC 3849),
+/// so no real organisation's addresses appear in demo data.
+const DEMO_NETWORKS: &[(&str, &str)] = &[
+    ("192.0.2.0/24", "Coolblue B.V."),
+    ("198.51.100.0/24", "Rabobank"),
+    ("203.0.113.0/24", "ASML Netherlands B.V."),
+    ("2001:db8:1::/48", "Booking.com B.V."),
+];
+
+const DEMO_PATHS: &[&str] = &[
+    "/",
+    "/diensten",
+    "/cases",
+    "/contact",
+    "/prijzen",
+    "/blog/avg-checklist",
+];
+
+/// A fixed visitor key for the seeded consented visitor.
+const DEMO_VISITOR_KEY: Uuid = Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0001);
+
+impl Database {
+    /// Registers De Vries Media's demo site with its known networks, a few
+    /// weeks of company-level visits and one consented visitor linked to a
+    /// person with a deal. Idempotent: `false` when the site exists.
+    pub async fn seed_demo_site(&self, demo: &DemoSite<'_>) -> Result<bool, DbError> {
+        use crate::ingest::{Decision, PageView, Purposes};
+        let company =
+            CompanyId::parse("cmp_8fa2c1").map_err(|e| DbError::Internal(e.to_string()))?;
+        self.tenant(&company, async |tc| {
+            #[derive(QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = SqlUuid)]
+                id: Uuid,
+            }
+            let existing: Vec<Id> = diesel::sql_query("SELECT id FROM sites WHERE site_key = $1")
+                .bind::<Text, _>(DEMO_SITE_KEY)
+                .load(tc.conn())
+                .await?;
+            if !existing.is_empty() {
+                return Ok(false);
+            }
+            let site: Id = diesel::sql_query(
+                "INSERT INTO sites (company_id, domain, site_key, allowed_origins)
+                 VALUES ($1, 'devries-media.example', $2,
+                         ARRAY['https://devries-media.example', 'http://127.0.0.1:*', 'http://localhost:*'])
+                 RETURNING id",
+            )
+            .bind::<Text, _>(company.as_str())
+            .bind::<Text, _>(DEMO_SITE_KEY)
+            .get_result(tc.conn())
+            .await?;
+            for (cidr, org) in DEMO_NETWORKS {
+                diesel::sql_query(
+                    "INSERT INTO known_networks (company_id, network, organisation) VALUES ($1, $2::cidr, $3)",
+                )
+                .bind::<Text, _>(company.as_str())
+                .bind::<Text, _>(*cidr)
+                .bind::<Text, _>(*org)
+                .execute(tc.conn())
+                .await?;
+            }
+            // The consented visitor first, so its seeded views can link.
+            let decision = crate::ingest::record_decision(
+                tc,
+                &Decision {
+                    site_id: site.id,
+                    visitor_key: Some(DEMO_VISITOR_KEY),
+                    purposes: Purposes {
+                        analytics: true,
+                        identification: true,
+                        marketing: false,
+                    },
+                    withdrawal: false,
+                    banner_version: demo.banner_version.into(),
+                    lang: demo.lang.into(),
+                    text_hash: demo.text_hash.clone(),
+                },
+            )
+            .await?;
+            let anouk: Vec<Id> =
+                diesel::sql_query("SELECT id FROM persons WHERE company_id = $1 AND email = $2")
+                    .bind::<Text, _>(company.as_str())
+                    .bind::<Text, _>("anouk@bloemenhuis.example")
+                    .load(tc.conn())
+                    .await?;
+            if let (Some(v), Some(p)) = (decision.visitor_id, anouk.as_slice().first()) {
+                diesel::sql_query("UPDATE visitors SET person_id = $2 WHERE company_id = $1 AND id = $3")
+                    .bind::<Text, _>(company.as_str())
+                    .bind::<SqlUuid, _>(p.id)
+                    .bind::<SqlUuid, _>(v)
+                    .execute(tc.conn())
+                    .await?;
+            }
+            // A few weeks of visits; deterministic, so demo screenshots
+            // are stable.
+            let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+            let mut next = move |n: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % n.max(1)
+            };
+            let now = chrono::Utc::now();
+            let mut views = Vec::new();
+            for day in 0..35_i64 {
+                let per_day = 4 + next(14) + if day % 7 < 5 { 6 } else { 0 };
+                for _ in 0..per_day {
+                    let which = next(6) as usize;
+                    let (ip, org): (std::net::IpAddr, Option<&str>) = match which {
+                        0 => ([192, 0, 2, 10 + next(200) as u8].into(), Some("Coolblue B.V.")),
+                        1 => ([198, 51, 100, 7].into(), Some("Rabobank")),
+                        2 => ([203, 0, 113, 90].into(), Some("ASML Netherlands B.V.")),
+                        3 => (
+                            std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x42).into(),
+                            Some("Booking.com B.V."),
+                        ),
+                        // Households: a consumer ISP is never shown as a company.
+                        _ => ([100, 64, next(250) as u8, 12].into(), None),
+                    };
+                    let id = Uuid::new_v4();
+                    let row = id.to_string();
+                    let truncated = metiva_security::ip::truncate(ip).to_string();
+                    let sealed = demo
+                        .keys
+                        .seal(
+                            truncated.as_bytes(),
+                            &crate::visitors::ip_context(company.as_str(), &row),
+                        )
+                        .map_err(|e| DbError::Internal(e.to_string()))?;
+                    let at = now
+                        - chrono::Duration::days(day)
+                        - chrono::Duration::minutes(next(60 * 10) as i64);
+                    let consented = which == 0 && day % 9 == 2;
+                    views.push(PageView {
+                        id,
+                        site_id: site.id,
+                        visitor_key: consented.then_some(DEMO_VISITOR_KEY),
+                        at,
+                        path: DEMO_PATHS
+                            .get(next(DEMO_PATHS.len() as u64) as usize)
+                            .copied()
+                            .unwrap_or("/")
+                            .into(),
+                        referrer_domain: (next(3) == 0).then(|| "www.google.com".to_string()),
+                        organisation: org.map(str::to_string),
+                        org_source: org.map(|_| "known_network"),
+                        ip_key_id: sealed.key_id,
+                        ip_nonce: sealed.nonce.to_vec(),
+                        ip_ciphertext: sealed.ciphertext,
+                    });
+                }
+            }
+            crate::ingest::insert_page_views(tc, &views).await?;
+            Ok(true)
+        })
+        .await
+    }
+}

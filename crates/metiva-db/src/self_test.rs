@@ -114,6 +114,7 @@ impl Database {
                         target_type: Some("self_test"),
                         target_id: Some(outcome),
                         request_id: Some(request_id),
+                        reason: None,
                     },
                 )
                 .await?;

@@ -125,6 +125,7 @@ impl Database {
                     target_type: Some("session"),
                     target_id: Some(&target),
                     request_id: Some(request_id),
+                    reason: None,
                 },
             )
             .await?;

@@ -50,6 +50,17 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let login_origin = app::LoginOrigin(auth.login_url.clone());
     let data_handling = auth.data_handling.clone();
     let field_keys = app::FieldKeys(auth.field_keys.clone());
+    let ingest = super::ingest::Ingest::new(
+        db.clone(),
+        auth.field_keys.clone(),
+        super::ingest::shared_asn(config.asn_dir.as_deref()),
+        &config.app_url,
+        config.mode == crate::config::Mode::Development,
+    );
+    let asn_status = app::AsnStatus {
+        ranges: ingest.asn().ranges(),
+    };
+    let snippet_base = app::SnippetBase(config.app_url.clone());
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
@@ -59,6 +70,8 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
                 provide_context(login_origin.clone());
                 provide_context(data_handling.clone());
                 provide_context(field_keys.clone());
+                provide_context(asn_status);
+                provide_context(snippet_base.clone());
             },
             {
                 let options = options.clone();
@@ -73,6 +86,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/auth/switch", get(guard::get_switch))
         .route("/api/members/invite", post(members::post_invite))
         .route("/settings/audit.csv", get(members::get_audit_csv))
+        .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
             "/api/sessions/revoke-all",
             post(members::post_revoke_sessions),
@@ -89,7 +103,10 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let guarded = pages
         .merge(auth_routes)
         .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
+    // The public ingest routes sit outside the guard and the same-origin
+    // write rule (client websites call them cross-site); see `ingest`.
     common_layers(guarded.merge(super::health::routes(db)))
+        .merge(super::ingest::ingest_router(ingest))
 }
 
 /// Security headers and the body limit, shared by every router.

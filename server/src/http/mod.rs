@@ -2,12 +2,15 @@
 //! middleware every router gets.
 
 mod bcrypt_pool;
+pub mod collect;
 mod dashboard;
 pub mod guard;
 mod health;
+pub mod ingest;
 pub mod login;
 mod members;
 pub mod ui;
+mod visits;
 
 use std::net::SocketAddr;
 use std::str::FromStr;

@@ -8,6 +8,7 @@ mod auth_flow;
 mod binary;
 mod dashboard;
 mod health;
+mod ingest;
 mod lifecycle;
 mod revocation;
 mod security_page;
@@ -31,6 +32,11 @@ pub fn get(uri: &str) -> Request<Body> {
 
 /// A config pointing at an external database, as the app would run in
 /// production behind an operator-provided PostgreSQL.
+/// No ASN dataset by default: it is large, and each test is its own
+/// process (the ingest tests bring a small fixture instead).
 pub fn test_config(db_url: &str) -> server::config::Config {
-    server::config::Config::local(db_url)
+    server::config::Config {
+        asn_dir: None,
+        ..server::config::Config::local(db_url)
+    }
 }

@@ -153,6 +153,10 @@ impl World {
         owner_db.seed_demo(&hash).await.unwrap();
         let config = crate::test_config(&tdb.app_url());
         let keys = keys();
+        owner_db
+            .seed_demo_site(&server::database::demo_site(&keys.field_keys))
+            .await
+            .unwrap();
         let auth = DashboardAuth::new(&config, tdb.database(), &keys);
         let dashboard = dashboard_router_with(&config, auth.clone());
         let login_db = LoginDb::connect(&tdb.login_url(), &PoolSettings::default()).unwrap();

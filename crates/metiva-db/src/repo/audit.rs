@@ -19,6 +19,8 @@ pub struct AuditRow {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub request_id: Option<String>,
+    /// Why, where an action asks for a reason (an IP reveal).
+    pub reason: Option<String>,
 }
 
 /// One entry. Holds ids, never names, emails or IPs.
@@ -29,6 +31,9 @@ pub struct AuditEntry<'a> {
     pub target_type: Option<&'a str>,
     pub target_id: Option<&'a str>,
     pub request_id: Option<&'a str>,
+    /// A short reason the actor typed (IP reveal); never personal data by
+    /// instruction of the form, and capped at 200 characters.
+    pub reason: Option<&'a str>,
 }
 
 /// Appends in the caller's transaction, so the audit row commits (or not)
@@ -43,6 +48,7 @@ pub async fn append(tc: &mut TenantConn<'_>, e: &AuditEntry<'_>) -> Result<(), D
             audit_log::target_type.eq(e.target_type),
             audit_log::target_id.eq(e.target_id),
             audit_log::request_id.eq(e.request_id),
+            audit_log::reason.eq(e.reason),
         ))
         .execute(tc.conn())
         .await?;

@@ -1,0 +1,589 @@
+//! The dashboard's side of visitors and consent: company-level visits, the
+//! visits chart, consented (person-level) visitors, the consent ledger,
+//! sites, the visitor → person → deal chain, and the audited IP reveal.
+//!
+//! # Security
+//! Everything runs under the request's [`TenantCtx`] (its access is
+//! re-asserted in the same transaction). Person-level rows exist only
+//! where a consented capture linked a visitor to a person. The IP reveal
+//! opens the sealed truncated address and writes its audit row in one
+//! transaction: no audit row, no IP.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Bool, Bytea, Date, Integer, Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
+use uuid::Uuid;
+
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::{Database, DbError, TenantConn};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// Where a page view's IP lives, for the cipher's associated data.
+pub fn ip_context<'a>(company: &'a str, row: &'a str) -> FieldContext<'a> {
+    FieldContext {
+        company_id: company,
+        table: "page_views",
+        column: "ip",
+        row_id: row,
+    }
+}
+
+/// One organisation's visits in the window.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct OrganisationVisits {
+    /// `None`: not identified (unknown network or a consumer ISP).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub organisation: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub source: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub views: i64,
+    #[diesel(sql_type = BigInt)]
+    pub pages: i64,
+    #[diesel(sql_type = Array<Text>)]
+    pub top_pages: Vec<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub first_seen: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_seen: DateTime<Utc>,
+}
+
+/// Page views on one day (UTC), zero-filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct DayCount {
+    #[diesel(sql_type = Date)]
+    pub day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    pub views: i64,
+}
+
+/// A recent page view, for the reveal list. The IP stays sealed.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct RecentView {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub path: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub organisation: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub referrer_domain: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub consented_visitor: bool,
+}
+
+/// A visitor with consent on record, and what it links to.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ConsentedVisitor {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Bool)]
+    pub analytics: bool,
+    #[diesel(sql_type = Bool)]
+    pub identification: bool,
+    #[diesel(sql_type = Bool)]
+    pub marketing: bool,
+    #[diesel(sql_type = Timestamptz)]
+    pub first_seen: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_seen: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    pub views: i64,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub person_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub person_name: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub deal_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub deal_title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub deal_stage: Option<String>,
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct LedgerEntry {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub decided_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub domain: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub visitor_id: Option<Uuid>,
+    #[diesel(sql_type = Bool)]
+    pub analytics: bool,
+    #[diesel(sql_type = Bool)]
+    pub identification: bool,
+    #[diesel(sql_type = Bool)]
+    pub marketing: bool,
+    #[diesel(sql_type = Bool)]
+    pub withdrawal: bool,
+    #[diesel(sql_type = Text)]
+    pub banner_version: String,
+    #[diesel(sql_type = Text)]
+    pub lang: String,
+    #[diesel(sql_type = Text)]
+    pub text_hash: String,
+}
+
+/// A registered site.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Site {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub domain: String,
+    #[diesel(sql_type = Text)]
+    pub site_key: String,
+    #[diesel(sql_type = Array<Text>)]
+    pub allowed_origins: Vec<String>,
+    #[diesel(sql_type = Bool)]
+    pub enabled: bool,
+}
+
+/// Consent totals for the consent page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, QueryableByName)]
+pub struct ConsentTotals {
+    #[diesel(sql_type = BigInt)]
+    pub decisions: i64,
+    #[diesel(sql_type = BigInt)]
+    pub accepted_any: i64,
+    #[diesel(sql_type = BigInt)]
+    pub rejected_all: i64,
+    #[diesel(sql_type = BigInt)]
+    pub withdrawals: i64,
+    #[diesel(sql_type = BigInt)]
+    pub pending_forwards: i64,
+}
+
+/// A person with the chain: visitors that led to them, and their deals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonRecord {
+    pub person: crate::repo::persons::Person,
+    pub visitors: Vec<LinkedVisitor>,
+    pub deals: Vec<crate::repo::deals::Deal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct LinkedVisitor {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub domain: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub first_seen: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub last_seen: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    pub views: i64,
+    #[diesel(sql_type = Bool)]
+    pub marketing: bool,
+    #[diesel(sql_type = Integer)]
+    pub pending_forwards: i32,
+}
+
+/// What a reveal found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reveal {
+    NotFound,
+    /// The truncated IP, and the id of the audit row that records it.
+    Revealed {
+        ip: String,
+        audit_id: i64,
+    },
+    /// The row exists but its ciphertext does not open here (moved,
+    /// altered, or sealed with a key no longer configured). The attempt is
+    /// audited all the same.
+    Unreadable {
+        audit_id: i64,
+    },
+}
+
+#[derive(QueryableByName)]
+struct SealedIp {
+    #[diesel(sql_type = Text)]
+    ip_key_id: String,
+    #[diesel(sql_type = Bytea)]
+    ip_nonce: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    ip_ciphertext: Vec<u8>,
+}
+
+#[derive(QueryableByName)]
+struct AuditId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// The dashboard's visitors page in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorsOverview {
+    pub organisations: Vec<OrganisationVisits>,
+    pub days: Vec<DayCount>,
+    pub consented: Vec<ConsentedVisitor>,
+    pub recent: Vec<RecentView>,
+}
+
+/// Everything the consent page shows, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentOverview {
+    pub sites: Vec<Site>,
+    pub totals: ConsentTotals,
+    pub ledger: Vec<LedgerEntry>,
+}
+
+impl Database {
+    /// Company-level visits over the last `days` days, the per-day counts,
+    /// the consented visitors and the most recent views.
+    pub async fn visitors_overview(
+        &self,
+        ctx: &TenantCtx,
+        days: i32,
+    ) -> Result<VisitorsOverview, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let organisations: Vec<OrganisationVisits> = diesel::sql_query(
+                "SELECT organisation, min(org_source) AS source, count(*) AS views,
+                        count(DISTINCT path) AS pages,
+                        (array_agg(path ORDER BY at DESC))[1:3] AS top_pages,
+                        min(at) AS first_seen, max(at) AS last_seen
+                 FROM page_views
+                 WHERE company_id = $1 AND at > now() - make_interval(days => $2)
+                 GROUP BY organisation
+                 ORDER BY organisation IS NULL, count(*) DESC, organisation
+                 LIMIT 100",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Integer, _>(days)
+            .load(tc.conn())
+            .await?;
+            let days_rows: Vec<DayCount> = diesel::sql_query(
+                "SELECT d::date AS day, count(p.id) AS views
+                 FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1),
+                                      (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d
+                 LEFT JOIN page_views p
+                   ON p.company_id = $1 AND p.at >= d AT TIME ZONE 'UTC'
+                  AND p.at < (d + interval '1 day') AT TIME ZONE 'UTC'
+                 GROUP BY d ORDER BY d",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Integer, _>(days)
+            .load(tc.conn())
+            .await?;
+            let consented: Vec<ConsentedVisitor> = diesel::sql_query(
+                "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,
+                        (SELECT count(*) FROM page_views p
+                          WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
+                        v.person_id, pe.name AS person_name,
+                        d.id AS deal_id, d.title AS deal_title, d.stage AS deal_stage
+                 FROM visitors v
+                 LEFT JOIN persons pe ON pe.company_id = v.company_id AND pe.id = v.person_id
+                 LEFT JOIN LATERAL (
+                     SELECT id, title, stage FROM deals
+                     WHERE company_id = v.company_id AND person_id = v.person_id
+                     ORDER BY updated_at DESC LIMIT 1) d ON true
+                 WHERE v.company_id = $1 AND (v.analytics OR v.identification)
+                 ORDER BY v.last_seen DESC LIMIT 100",
+            )
+            .bind::<Text, _>(&company)
+            .load(tc.conn())
+            .await?;
+            let recent: Vec<RecentView> = diesel::sql_query(
+                "SELECT id, at, path, organisation, referrer_domain,
+                        visitor_id IS NOT NULL AS consented_visitor
+                 FROM page_views WHERE company_id = $1 ORDER BY at DESC LIMIT 15",
+            )
+            .bind::<Text, _>(&company)
+            .load(tc.conn())
+            .await?;
+            Ok(VisitorsOverview {
+                organisations,
+                days: days_rows,
+                consented,
+                recent,
+            })
+        })
+        .await
+    }
+
+    /// Opens one page view's sealed, truncated IP and writes the audit row
+    /// (who, which row, why), in the same transaction. The caller checks
+    /// the `ip.reveal` permission first; the reason is required.
+    pub async fn reveal_ip(
+        &self,
+        ctx: &TenantCtx,
+        view: Uuid,
+        reason: &str,
+        request_id: &str,
+        keys: &KeyRing,
+    ) -> Result<Reveal, DbError> {
+        let user = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let rows: Vec<SealedIp> = diesel::sql_query(
+                "SELECT ip_key_id, ip_nonce, ip_ciphertext FROM page_views
+                 WHERE company_id = $1 AND id = $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<SqlUuid, _>(view)
+            .load(tc.conn())
+            .await?;
+            let Some(s) = rows.into_iter().next() else {
+                return Ok(Reveal::NotFound);
+            };
+            let row = view.to_string();
+            let opened = s.ip_nonce.as_slice().try_into().ok().and_then(|nonce| {
+                keys.open(
+                    &Sealed {
+                        key_id: s.ip_key_id,
+                        nonce,
+                        ciphertext: s.ip_ciphertext,
+                    },
+                    &ip_context(&company, &row),
+                )
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            });
+            let action = if opened.is_some() {
+                "visitor.ip_revealed"
+            } else {
+                "visitor.ip_reveal_failed"
+            };
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action,
+                    target_type: Some("page_view"),
+                    target_id: Some(&row),
+                    request_id: Some(request_id),
+                    reason: Some(reason),
+                },
+            )
+            .await?;
+            let id: AuditId = diesel::sql_query(
+                "SELECT max(id) AS id FROM audit_log WHERE company_id = $1 AND target_id = $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Text, _>(&row)
+            .get_result(tc.conn())
+            .await?;
+            Ok(match opened {
+                Some(ip) => Reveal::Revealed {
+                    ip,
+                    audit_id: id.id,
+                },
+                None => Reveal::Unreadable { audit_id: id.id },
+            })
+        })
+        .await
+    }
+
+    /// The consent page: sites, totals and the newest ledger entries.
+    pub async fn consent_overview(
+        &self,
+        ctx: &TenantCtx,
+        ledger_limit: i64,
+    ) -> Result<ConsentOverview, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let sites: Vec<Site> = diesel::sql_query(
+                "SELECT id, domain, site_key, allowed_origins, enabled FROM sites
+                 WHERE company_id = $1 ORDER BY domain",
+            )
+            .bind::<Text, _>(&company)
+            .load(tc.conn())
+            .await?;
+            let totals: ConsentTotals = diesel::sql_query(
+                "SELECT count(*) AS decisions,
+                        count(*) FILTER (WHERE analytics OR identification OR marketing) AS accepted_any,
+                        count(*) FILTER (WHERE NOT (analytics OR identification OR marketing) AND NOT withdrawal) AS rejected_all,
+                        count(*) FILTER (WHERE withdrawal) AS withdrawals,
+                        (SELECT count(*) FROM forwards f WHERE f.company_id = $1 AND f.status = 'pending') AS pending_forwards
+                 FROM consent_decisions WHERE company_id = $1",
+            )
+            .bind::<Text, _>(&company)
+            .get_result(tc.conn())
+            .await?;
+            let ledger: Vec<LedgerEntry> = diesel::sql_query(
+                "SELECT c.id, c.decided_at, s.domain, c.visitor_id, c.analytics, c.identification,
+                        c.marketing, c.withdrawal, c.banner_version, c.lang, c.text_hash
+                 FROM consent_decisions c
+                 JOIN sites s ON s.company_id = c.company_id AND s.id = c.site_id
+                 WHERE c.company_id = $1 ORDER BY c.id DESC LIMIT $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<BigInt, _>(ledger_limit)
+            .load(tc.conn())
+            .await?;
+            Ok(ConsentOverview {
+                sites,
+                totals,
+                ledger,
+            })
+        })
+        .await
+    }
+
+    /// Persons of the workspace, newest first, with how many deals and
+    /// consented visitors each has.
+    pub async fn person_list(&self, ctx: &TenantCtx) -> Result<Vec<PersonSummary>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            Ok(diesel::sql_query(
+                "SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
+                        (SELECT count(*) FROM deals d WHERE d.company_id = p.company_id AND d.person_id = p.id) AS deals,
+                        (SELECT count(*) FROM visitors v WHERE v.company_id = p.company_id AND v.person_id = p.id) AS visitors
+                 FROM persons p WHERE p.company_id = $1
+                 ORDER BY p.updated_at DESC, p.name LIMIT 500",
+            )
+            .bind::<Text, _>(tc.company().as_str().to_string())
+            .load(tc.conn())
+            .await?)
+        })
+        .await
+    }
+
+    /// One person with the chain: the visitors that led to them and their
+    /// deals. `None` when not found (another tenant's person is not found).
+    pub async fn person_record(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+    ) -> Result<Option<PersonRecord>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let person = match crate::repo::persons::get(tc, id).await {
+                Ok(p) => p,
+                Err(DbError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let visitors = linked_visitors(tc, id).await?;
+            let deals = crate::repo::deals::list_for_person(tc, id).await?;
+            Ok(Some(PersonRecord {
+                person,
+                visitors,
+                deals,
+            }))
+        })
+        .await
+    }
+
+    /// Deals of the workspace with their person's name.
+    pub async fn deal_list(&self, ctx: &TenantCtx) -> Result<Vec<DealSummary>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            Ok(diesel::sql_query(
+                "SELECT d.id, d.title, d.value_cents, d.currency, d.stage, d.updated_at,
+                        d.person_id, p.name AS person_name
+                 FROM deals d
+                 LEFT JOIN persons p ON p.company_id = d.company_id AND p.id = d.person_id
+                 WHERE d.company_id = $1
+                 ORDER BY d.updated_at DESC LIMIT 500",
+            )
+            .bind::<Text, _>(tc.company().as_str().to_string())
+            .load(tc.conn())
+            .await?)
+        })
+        .await
+    }
+
+    /// One deal with its person and that person's visitors (the same
+    /// record as the person's).
+    pub async fn deal_record(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+    ) -> Result<Option<DealRecord>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let deal = match crate::repo::deals::get(tc, id).await {
+                Ok(d) => d,
+                Err(DbError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let (person, visitors) = match deal.person_id {
+                Some(pid) => (
+                    Some(crate::repo::persons::get(tc, pid).await?),
+                    linked_visitors(tc, pid).await?,
+                ),
+                None => (None, Vec::new()),
+            };
+            Ok(Some(DealRecord {
+                deal,
+                person,
+                visitors,
+            }))
+        })
+        .await
+    }
+}
+
+/// A deal with its person and that person's visitors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealRecord {
+    pub deal: crate::repo::deals::Deal,
+    pub person: Option<crate::repo::persons::Person>,
+    pub visitors: Vec<LinkedVisitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct PersonSummary {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub organisation: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    pub deals: i64,
+    #[diesel(sql_type = BigInt)]
+    pub visitors: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct DealSummary {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = BigInt)]
+    pub value_cents: i64,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    #[diesel(sql_type = Text)]
+    pub stage: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub person_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub person_name: Option<String>,
+}
+
+async fn linked_visitors(
+    tc: &mut TenantConn<'_>,
+    person: Uuid,
+) -> Result<Vec<LinkedVisitor>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT v.id, s.domain, v.first_seen, v.last_seen, v.marketing,
+                (SELECT count(*) FROM page_views p WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
+                (SELECT count(*)::int FROM forwards f
+                  WHERE f.company_id = v.company_id AND f.visitor_id = v.id AND f.status = 'pending') AS pending_forwards
+         FROM visitors v JOIN sites s ON s.company_id = v.company_id AND s.id = v.site_id
+         WHERE v.company_id = $1 AND v.person_id = $2
+         ORDER BY v.last_seen DESC",
+    )
+    .bind::<Text, _>(tc.company().as_str().to_string())
+    .bind::<SqlUuid, _>(person)
+    .load(tc.conn())
+    .await?)
+}

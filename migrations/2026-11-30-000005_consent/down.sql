@@ -1,0 +1,10 @@
+DROP FUNCTION metiva_site_by_key(text);
+REVOKE SELECT ON sites FROM metiva_directory;
+ALTER TABLE audit_log DROP COLUMN reason;
+DROP TABLE forwards;
+DROP FUNCTION metiva_forward_needs_consent();
+DROP TABLE known_networks;
+DROP TABLE consent_decisions;
+DROP TABLE page_views;
+DROP TABLE visitors;
+DROP TABLE sites;

@@ -447,7 +447,7 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Referrer", "Verwijzer"),
     (
         "What visitors of your clients' sites are asked, and the proof of every answer.",
-        "Wat bezoekers van de sites van je klanten gevraagd wordt, en het bewijs van elk antwoord.",
+        "Wat bezoekers van de sites van uw klanten gevraagd wordt, en het bewijs van elk antwoord.",
     ),
     ("Enabled", "Actief"),
     ("Disabled", "Uitgeschakeld"),
@@ -504,6 +504,20 @@ pub const CATALOG: &[(&str, &str)] = &[
     (
         "No such deal in this workspace.",
         "Deze deal bestaat niet in deze werkruimte.",
+    ),
+    (
+        "Import known networks (CSV)",
+        "Bekende netwerken importeren (CSV)",
+    ),
+    (
+        "One network per line: cidr,organisation. The import replaces the list.",
+        "Eén netwerk per regel: cidr,organisatie. De import vervangt de lijst.",
+    ),
+    ("Import", "Importeren"),
+    ("Known networks", "Bekende netwerken"),
+    (
+        "Your own address ranges of organisations; they take precedence over the ASN dataset.",
+        "Uw eigen adresbereiken van organisaties; ze gaan vóór de ASN-dataset.",
     ),
 ];
 

@@ -19,7 +19,7 @@ pub fn Header() -> impl IntoView {
                     <span class="inline-block h-6 w-6 rounded bg-indigo-600" aria-hidden="true"></span>
                     "Metiva"
                 </A>
-                <nav aria-label="Main" class="flex gap-1">
+                <nav aria-label="Main" class="flex flex-wrap gap-1">
                     <A href="/" exact=true attr:class=link>
                         {tr(l, "Overview")}
                     </A>

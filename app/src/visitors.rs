@@ -65,6 +65,8 @@ pub struct VisitorsDto {
     pub consented: Vec<ConsentedRow>,
     pub recent: Vec<RecentRow>,
     pub can_reveal: bool,
+    pub can_configure: bool,
+    pub networks: Vec<(String, String)>,
     pub asn_ranges: usize,
 }
 
@@ -314,6 +316,12 @@ pub async fn visitors_overview() -> Result<VisitorsDto, ServerFnError> {
             })
             .collect(),
         can_reveal: ctx.can(Permission::IpReveal),
+        can_configure: ctx.can(Permission::ConsentManage),
+        networks: o
+            .networks
+            .into_iter()
+            .map(|n| (n.network, n.organisation))
+            .collect(),
         asn_ranges: use_context::<crate::AsnStatus>().map_or(0, |a| a.ranges),
     })
 }
@@ -632,6 +640,22 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
             }
         })
         .collect_view();
+    let networks = d
+        .networks
+        .iter()
+        .map(|(cidr, org)| view! { <li class="py-1"><code class="text-xs">{cidr.clone()}</code>" → "{org.clone()}</li> })
+        .collect_view();
+    let import = d.can_configure.then(|| view! {
+        <details class="mt-3">
+            <summary class="cursor-pointer text-sm font-medium text-indigo-700">{tr(l, "Import known networks (CSV)")}</summary>
+            <form method="post" action="/api/known-networks" class="mt-2 space-y-2">
+                <label class="block text-xs text-slate-600">{tr(l, "One network per line: cidr,organisation. The import replaces the list.")}
+                    <textarea name="csv" rows="6" required class="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs">"cidr,organisation\n"</textarea>
+                </label>
+                <button type="submit" class="rounded-md bg-indigo-600 px-3 py-1.5 text-xs font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{tr(l, "Import")}</button>
+            </form>
+        </details>
+    });
     let asn = if d.asn_ranges > 0 {
         format!("{} {}", d.asn_ranges, tr(l, "address ranges loaded."))
     } else {
@@ -666,6 +690,12 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
                 </table>
             </div>
             <p class="mt-3 text-xs text-slate-500">{asn}" "{tr(l, "IP-to-ASN data: ip-location-db (@ip-location-db/asn), from RouteViews and DB-IP, licensed CC BY 4.0.")}</p>
+        </div>
+        <div class=PANEL>
+            <h2 class="text-lg font-semibold">{tr(l, "Known networks")}</h2>
+            <p class="mt-1 text-sm text-slate-600">{tr(l, "Your own address ranges of organisations; they take precedence over the ASN dataset.")}</p>
+            <ul class="mt-2 text-sm" data-testid="known-networks">{networks}</ul>
+            {import}
         </div>
         <div class=PANEL>
             <h2 class="text-lg font-semibold">{tr(l, "Consented visitors")}</h2>
@@ -757,15 +787,18 @@ fn ConsentBody(d: ConsentDto) -> impl IntoView {
                 .map(|(label, help)| view! { <li><span class="font-medium">{label}</span>": "{help}</li> })
                 .collect_view();
             view! {
-                <div class="rounded-md border border-slate-200 p-4" data-testid="banner-text" lang=b.lang.clone()>
+                <div class="rounded-md border border-slate-200 p-4" data-testid="banner-text">
                     <div class="flex flex-wrap items-baseline gap-2 text-xs text-slate-500">
                         <span class=BADGE>{b.lang.to_uppercase()}</span>
                         <span>{tr(l, "Version")}" "{b.version}</span>
                         {b.current.then(|| view! { <span class=GRANTED>{tr(l, "Current")}</span> })}
                     </div>
-                    <div class="mt-2 font-medium">{b.title}</div>
-                    <p class="mt-1 text-sm text-slate-700">{b.body}</p>
-                    <ul class="mt-2 list-disc space-y-1 pl-5 text-sm text-slate-700">{purposes}</ul>
+                    // Quoted in its own language, whatever the page's.
+                    <blockquote lang=b.lang.clone() class="mt-2">
+                        <div class="font-medium">{b.title}</div>
+                        <p class="mt-1 text-sm text-slate-700">{b.body}</p>
+                        <ul class="mt-2 list-disc space-y-1 pl-5 text-sm text-slate-700">{purposes}</ul>
+                    </blockquote>
                     <p class="mt-2 break-all font-mono text-[11px] text-slate-500">"SHA-256 "{b.hash}</p>
                 </div>
             }

@@ -227,6 +227,8 @@ const SSR_PACKAGES: &[&str] = &[
     "-p",
     "metiva-roles",
     "-p",
+    "metiva-geo",
+    "-p",
     "xtask",
 ];
 

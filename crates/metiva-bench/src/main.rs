@@ -1,5 +1,6 @@
-//! `cargo xtask bench [isolation|auth]`: the cost of isolation, and the
-//! sign-in and tenant-guard figures (see `auth`).
+//! `cargo xtask bench [isolation|auth|ingest]`: the cost of isolation, the
+//! sign-in and tenant-guard figures (see `auth`), and the ingest figures
+//! (see `ingest`).
 //!
 //! A tenant-scoped primary-key read through `TenantConn` against the same
 //! read as a plain query (`WHERE company_id = $1`) by a role without RLS
@@ -15,6 +16,7 @@
 )]
 
 mod auth;
+mod ingest;
 
 use std::time::{Duration, Instant};
 
@@ -358,6 +360,9 @@ fn main() -> Result<()> {
         }
         if which.is_empty() || which == "auth" {
             auth::run().await?;
+        }
+        if which.is_empty() || which == "ingest" {
+            ingest::run().await?;
         }
         anyhow::Ok(())
     })

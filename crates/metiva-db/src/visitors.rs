@@ -226,6 +226,7 @@ struct AuditId {
 /// The dashboard's visitors page in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitorsOverview {
+    pub networks: Vec<crate::ingest::KnownNetworkRow>,
     pub organisations: Vec<OrganisationVisits>,
     pub days: Vec<DayCount>,
     pub consented: Vec<ConsentedVisitor>,
@@ -304,7 +305,15 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
+            let networks: Vec<crate::ingest::KnownNetworkRow> = diesel::sql_query(
+                "SELECT network::text AS network, organisation FROM known_networks
+                 WHERE company_id = $1 ORDER BY organisation, network LIMIT 200",
+            )
+            .bind::<Text, _>(&company)
+            .load(tc.conn())
+            .await?;
             Ok(VisitorsOverview {
+                networks,
                 organisations,
                 days: days_rows,
                 consented,
@@ -383,6 +392,51 @@ impl Database {
                 },
                 None => Reveal::Unreadable { audit_id: id.id },
             })
+        })
+        .await
+    }
+
+    /// Replaces the workspace's known networks (a CSV import, already
+    /// parsed and validated) and audits it, in one transaction. The caller
+    /// checks `consent.manage`.
+    pub async fn replace_known_networks(
+        &self,
+        ctx: &TenantCtx,
+        rows: &[(String, String)],
+        request_id: &str,
+    ) -> Result<usize, DbError> {
+        let user = ctx.user_id();
+        let cidrs: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let orgs: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            diesel::sql_query("DELETE FROM known_networks WHERE company_id = $1")
+                .bind::<Text, _>(&company)
+                .execute(tc.conn())
+                .await?;
+            let n = diesel::sql_query(
+                "INSERT INTO known_networks (company_id, network, organisation)
+                 SELECT $1, n::cidr, o FROM unnest($2::text[], $3::text[]) AS t(n, o)",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Array<Text>, _>(&cidrs)
+            .bind::<Array<Text>, _>(&orgs)
+            .execute(tc.conn())
+            .await?;
+            let count = n.to_string();
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action: "visitors.known_networks_imported",
+                    target_type: Some("known_networks"),
+                    target_id: Some(&count),
+                    request_id: Some(request_id),
+                    reason: None,
+                },
+            )
+            .await?;
+            Ok(n)
         })
         .await
     }

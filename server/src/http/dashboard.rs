@@ -88,6 +88,10 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/settings/audit.csv", get(members::get_audit_csv))
         .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
+            "/api/known-networks",
+            post(super::visits::post_known_networks),
+        )
+        .route(
             "/api/sessions/revoke-all",
             post(members::post_revoke_sessions),
         )

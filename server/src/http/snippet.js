@@ -42,11 +42,9 @@
   function startsNl(s) {
     return String(s || "").toLowerCase().indexOf("nl") === 0;
   }
-  var LANG =
-    startsNl(document.documentElement && document.documentElement.lang) ||
-    startsNl(navigator.language)
-      ? "nl"
-      : "en";
+  // The page's own language wins; the browser's only when the page has none.
+  var PAGE_LANG = (document.documentElement && document.documentElement.lang) || "";
+  var LANG = (PAGE_LANG ? startsNl(PAGE_LANG) : startsNl(navigator.language)) ? "nl" : "en";
   var TEXTS = (CFG.texts && (CFG.texts[LANG] || CFG.texts.en || CFG.texts.nl)) || {};
 
   function t(k) {

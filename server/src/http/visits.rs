@@ -156,3 +156,81 @@ pub async fn post_reveal(
         }
     }
 }
+
+#[derive(Deserialize)]
+pub struct NetworksForm {
+    #[serde(default)]
+    csv: String,
+}
+
+/// `POST /api/known-networks`: replaces the workspace's known networks
+/// from CSV (`cidr,organisation`). Needs `consent.manage`; audited. A bad
+/// line is refused with its line number and nothing changes.
+pub async fn post_known_networks(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Form(form): Form<NetworksForm>,
+) -> Response {
+    let lang = ui::negotiate(None, &headers);
+    let html = wants_html(&headers);
+    let back = format!(
+        "<p><a href=\"/visitors\">{}</a></p>",
+        lang.t("Back to visitors", "Terug naar bezoekers")
+    );
+    let fail = |status: StatusCode, msg: String| {
+        if html {
+            ui::page(
+                status,
+                lang,
+                lang.t("Import refused", "Import geweigerd"),
+                &format!("<p>{}</p>{back}", escape(&msg)),
+                None,
+                &auth.app_url,
+            )
+        } else {
+            (
+                status,
+                Json(serde_json::json!({"error": "refused", "message": msg})),
+            )
+                .into_response()
+        }
+    };
+    if !ctx.can(Permission::ConsentManage) {
+        return fail(
+            StatusCode::FORBIDDEN,
+            lang.t(
+                "Importing known networks needs the consent.manage permission.",
+                "Bekende netwerken importeren vereist de permissie consent.manage.",
+            )
+            .into(),
+        );
+    }
+    let rows = match metiva_geo::KnownNetworks::parse_csv(&form.csv) {
+        Ok(r) => r,
+        Err(e) => return fail(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    };
+    let rows: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r.cidr(), r.organisation))
+        .collect();
+    match auth.db.replace_known_networks(&ctx, &rows, &rid.0).await {
+        Ok(n) if html => {
+            axum::response::Redirect::to(&format!("/visitors?networks={n}")).into_response()
+        }
+        Ok(n) => Json(serde_json::json!({"ok": true, "networks": n})).into_response(),
+        Err(metiva_db::DbError::AccessRevoked) => access_changed(),
+        Err(e) => {
+            tracing::error!(error = %e, "known networks import failed");
+            fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang.t(
+                    "The import could not be stored; nothing changed.",
+                    "De import kon niet worden opgeslagen; er is niets gewijzigd.",
+                )
+                .into(),
+            )
+        }
+    }
+}

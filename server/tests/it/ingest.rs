@@ -134,6 +134,24 @@ async fn the_snippet_is_versioned_and_cacheable() {
         r.body.contains(KEY) && r.body.contains("Alles weigeren") && r.body.contains("Reject all")
     );
     assert!(!r.body.contains("__METIVA_CONFIG__"));
+    // Under 15 KB gzip, as served to a client site.
+    let gz = {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("gzip")
+            .arg("-9c")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("gzip");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(r.body.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().stdout.len()
+    };
+    assert!(gz < 15 * 1024, "snippet is {gz} bytes gzip");
     assert!(
         r.headers["x-metiva-snippet-version"]
             .to_str()

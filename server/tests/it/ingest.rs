@@ -759,3 +759,76 @@ async fn the_dashboard_pages_show_visits_consent_and_the_chain() {
     .await;
     assert!(!fv.body.contains("Coolblue B.V."));
 }
+
+#[tokio::test]
+async fn known_networks_import_is_permissioned_validated_and_audited() {
+    let w = World::new().await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let import = |token: &str, csv: &str| {
+        post_form(
+            "/api/known-networks",
+            &[("metiva_session", token)],
+            &[("csv", csv)],
+        )
+    };
+    let r = call(
+        &w.dashboard,
+        import(&viewer, "cidr,organisation\n10.0.0.0/8,X\n"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &w.dashboard,
+        import(
+            &owner,
+            "cidr,organisation\n192.0.2.0/24,Acme BV\n192.0.2.7/33,Bad\n",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("line 3"), "{}", r.body);
+    // Nothing changed: the seeded list is still there.
+    assert_eq!(
+        count(&w, DE_VRIES, "SELECT count(*) FROM known_networks").await,
+        4
+    );
+    let r = call(
+        &w.dashboard,
+        import(
+            &owner,
+            "cidr,organisation\n192.0.2.0/24,\"Acme, BV\"\n2001:db8:abcd::/48,Acme BV\n",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        count(&w, DE_VRIES, "SELECT count(*) FROM known_networks").await,
+        2
+    );
+    assert!(
+        w.audit_rows(DE_VRIES)
+            .await
+            .iter()
+            .any(|a| a.action == "visitors.known_networks_imported"
+                && a.target_id.as_deref() == Some("2"))
+    );
+    // The next view from that network is attributed to it (a fresh router:
+    // the first one caches networks for up to a minute).
+    let (_, fresh) = w.second_dashboard().await;
+    let body = page_view(None).replace("/offerte-test", "/acme");
+    let r = call(
+        &fresh,
+        public_post("/collect", Some(ORIGIN), "192.0.2.200", body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let org: Option<String> = q(
+        &w,
+        DE_VRIES,
+        "SELECT organisation FROM page_views WHERE path = '/acme'",
+    )
+    .await[0]
+        .get(0);
+    assert_eq!(org.as_deref(), Some("Acme, BV"));
+}

@@ -27,11 +27,41 @@ use server::keys::Keys;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const CONNECTIONS: usize = 64;
 const WARMUP: Duration = Duration::from_secs(2);
 const WINDOW: Duration = Duration::from_secs(10);
 const IDLE_SAMPLES: usize = 500;
 const LOOKUPS: usize = 2_000_000;
+
+/// (this process's CPU seconds, the machine's busy CPU seconds), from
+/// /proc, so the report can say where the cores went during the window.
+fn cpu_now() -> (f64, f64) {
+    let tick = 100.0; // USER_HZ on Linux
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.split_whitespace().collect::<Vec<_>>();
+            let ut: f64 = after.get(11)?.parse().ok()?;
+            let st: f64 = after.get(12)?.parse().ok()?;
+            Some((ut + st) / tick)
+        })
+        .unwrap_or(0.0);
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let f: Vec<f64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal
+            let idle = f.get(3)? + f.get(4)?;
+            Some((f.iter().take(8).sum::<f64>() - idle) / tick)
+        })
+        .unwrap_or(0.0);
+    (own, busy)
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -86,6 +116,85 @@ fn request(addr: SocketAddr, i: usize) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+struct Sustained {
+    rate: f64,
+    loaded: Vec<Duration>,
+    acked_total: u64,
+    batches: (u64, u64),
+    cpu: (f64, f64),
+}
+
+fn connection_levels() -> Vec<usize> {
+    match std::env::var("METIVA_BENCH_CONNECTIONS") {
+        Ok(v) => v.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+        Err(_) => vec![64, 256],
+    }
+}
+
+/// `conns` keep-alive connections posting back to back: warm-up, then a
+/// measured window.
+async fn sustained(addr: SocketAddr, conns: usize) -> Result<Sustained> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(AtomicU64::new(0));
+    let acked_total = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (stop, measuring, acked, acked_total) = (
+            stop.clone(),
+            measuring.clone(),
+            acked.clone(),
+            acked_total.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            let mut buf = Vec::new();
+            let mut lat = Vec::new();
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let req = request(addr, i);
+                i += 1;
+                let t = Instant::now();
+                let st = post(&mut s, &mut buf, &req).await?;
+                let d = t.elapsed();
+                ensure!(st == 204, "status {st}");
+                acked_total.fetch_add(1, Ordering::Relaxed);
+                if measuring.load(Ordering::Relaxed) {
+                    acked.fetch_add(1, Ordering::Relaxed);
+                    lat.push(d);
+                }
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    tokio::time::sleep(WARMUP).await;
+    measuring.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    let cpu0 = cpu_now();
+    let b0 = server::http::ingest::batch_stats();
+    tokio::time::sleep(WINDOW).await;
+    measuring.store(false, Ordering::Relaxed);
+    let window = t0.elapsed();
+    let cpu1 = cpu_now();
+    let b1 = server::http::ingest::batch_stats();
+    stop.store(true, Ordering::Relaxed);
+    let mut loaded = Vec::new();
+    for t in tasks {
+        loaded.extend(t.await??);
+    }
+    loaded.sort();
+    let secs = window.as_secs_f64();
+    let own = cpu1.0 - cpu0.0;
+    Ok(Sustained {
+        rate: AtomicU64::load(&acked, Ordering::Relaxed) as f64 / secs,
+        loaded,
+        acked_total: AtomicU64::load(&acked_total, Ordering::Relaxed),
+        batches: (b1.0 - b0.0, b1.1 - b0.1),
+        cpu: (own * 100.0 / secs, ((cpu1.1 - cpu0.1) - own) * 100.0 / secs),
+    })
 }
 
 pub async fn run() -> Result<()> {
@@ -150,55 +259,14 @@ pub async fn run() -> Result<()> {
     }
     idle.sort();
 
-    // Sustained load.
-    let stop = Arc::new(AtomicBool::new(false));
-    let measuring = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(AtomicU64::new(0));
-    let acked_total = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for c in 0..CONNECTIONS {
-        let (stop, measuring, acked, acked_total) = (
-            stop.clone(),
-            measuring.clone(),
-            acked.clone(),
-            acked_total.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut s = TcpStream::connect(addr).await?;
-            s.set_nodelay(true)?;
-            let mut buf = Vec::new();
-            let mut lat = Vec::new();
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                let req = request(addr, i);
-                i += 1;
-                let t = Instant::now();
-                let st = post(&mut s, &mut buf, &req).await?;
-                let d = t.elapsed();
-                ensure!(st == 204, "status {st}");
-                acked_total.fetch_add(1, Ordering::Relaxed);
-                if measuring.load(Ordering::Relaxed) {
-                    acked.fetch_add(1, Ordering::Relaxed);
-                    lat.push(d);
-                }
-            }
-            anyhow::Ok(lat)
-        }));
+    // Sustained load, at two levels of concurrency (browsers in flight).
+    let mut acked_all = IDLE_SAMPLES as u64;
+    let mut rows = Vec::new();
+    for conns in connection_levels() {
+        let r = sustained(addr, conns).await?;
+        acked_all += r.acked_total;
+        rows.push((conns, r));
     }
-    tokio::time::sleep(WARMUP).await;
-    measuring.store(true, Ordering::Relaxed);
-    let t0 = Instant::now();
-    tokio::time::sleep(WINDOW).await;
-    measuring.store(false, Ordering::Relaxed);
-    let window = t0.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let mut loaded = Vec::new();
-    for t in tasks {
-        loaded.extend(t.await??);
-    }
-    loaded.sort();
-    let events = acked.load(Ordering::Relaxed);
-    let rate = events as f64 / window.as_secs_f64();
 
     // Durability: every acknowledged event is a stored row.
     let mut o = AsyncPgConnection::establish(&owner_url).await?;
@@ -220,11 +288,10 @@ pub async fn run() -> Result<()> {
     .await
     .context("counting stored rows")?;
     o.batch_execute("COMMIT").await?;
-    let total_acked = acked_total.load(Ordering::Relaxed) + IDLE_SAMPLES as u64;
 
     println!(
-        "  {:<44} {:>10} {:>9} {:>9}",
-        "", "events/s", "p50 µs", "p99 µs"
+        "  {:<44} {:>10} {:>9} {:>9} {:>12} {:>14}",
+        "", "events/s", "p50 µs", "p99 µs", "events/batch", "CPU app/PG %"
     );
     println!(
         "  {:<44} {:>10} {:>9.0} {:>9.0}",
@@ -233,27 +300,35 @@ pub async fn run() -> Result<()> {
         percentile(&idle, 0.50).as_secs_f64() * 1e6,
         percentile(&idle, 0.99).as_secs_f64() * 1e6
     );
+    for (conns, r) in &rows {
+        println!(
+            "  {:<44} {:>10.0} {:>9.0} {:>9.0} {:>12.1} {:>8.0}/{:.0}",
+            format!(
+                "{conns} connections, {:.0} s sustained",
+                WINDOW.as_secs_f64()
+            ),
+            r.rate,
+            percentile(&r.loaded, 0.50).as_secs_f64() * 1e6,
+            percentile(&r.loaded, 0.99).as_secs_f64() * 1e6,
+            r.batches.1 as f64 / r.batches.0.max(1) as f64,
+            r.cpu.0,
+            r.cpu.1,
+        );
+    }
     println!(
-        "  {:<44} {:>10.0} {:>9.0} {:>9.0}",
-        format!(
-            "{CONNECTIONS} connections, {:.0} s sustained",
-            WINDOW.as_secs_f64()
-        ),
-        rate,
-        percentile(&loaded, 0.50).as_secs_f64() * 1e6,
-        percentile(&loaded, 0.99).as_secs_f64() * 1e6
+        "  (CPU: this process = server + load generator; the rest = PostgreSQL; 2 cores = 200%)"
     );
     println!(
-        "  durability: {total_acked} acknowledged (204), {} stored rows{}",
+        "  durability: {acked_all} acknowledged (204), {} stored rows{}",
         stored.n,
-        if stored.n as u64 >= total_acked {
+        if stored.n as u64 >= acked_all {
             " (none missing)"
         } else {
             " (MISSING ROWS)"
         }
     );
     ensure!(
-        stored.n as u64 >= total_acked,
+        stored.n as u64 >= acked_all,
         "acknowledged events are missing"
     );
 
@@ -275,9 +350,9 @@ pub async fn run() -> Result<()> {
         .collect();
     let v6: Vec<IpAddr> = (0..LOOKUPS / 4)
         .map(|_| {
-            // Global unicast 2000::/3, where the allocations are.
-            let hi = (0x2000_u128 | (next() as u128 & 0x1fff)) << 112;
-            IpAddr::V6(Ipv6Addr::from(hi | (next() as u128) << 48))
+            // 2001:: to 2c00::, where most allocations are.
+            let top = 0x2001_0000_u128 + (next() as u128 % 0x0aff_0000);
+            IpAddr::V6(Ipv6Addr::from(top << 96 | (next() as u128) << 32))
         })
         .collect();
     let time = |ips: &[IpAddr]| {
@@ -309,7 +384,7 @@ pub async fn run() -> Result<()> {
     }
     let nsk = t.elapsed().as_secs_f64() * 1e9 / v4.len() as f64;
     println!(
-        "  lookup per IP, ASN index ({} ranges): IPv4 {ns4:.0} ns ({:.0}% hit), IPv6 {ns6:.0} ns ({:.0}% hit); known networks (1,000 CIDRs): {nsk:.0} ns ({kf} hits)",
+        "  lookup per IP, ASN index ({} ranges): IPv4 {ns4:.0} ns ({:.0}% hit), IPv6 {ns6:.0} ns ({:.2}% hit); known networks (1,000 CIDRs): {nsk:.0} ns ({kf} hits)",
         index.ranges(),
         f4 as f64 * 100.0 / v4.len() as f64,
         f6 as f64 * 100.0 / v6.len() as f64,

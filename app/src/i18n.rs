@@ -519,6 +519,15 @@ pub const CATALOG: &[(&str, &str)] = &[
         "Your own address ranges of organisations; they take precedence over the ASN dataset.",
         "Uw eigen adresbereiken van organisaties; ze gaan vóór de ASN-dataset.",
     ),
+    ("Disable", "Uitschakelen"),
+    ("Enable", "Inschakelen"),
+    ("Register a site", "Een site registreren"),
+    ("Domain", "Domein"),
+    (
+        "Allowed origins, one per line (empty: https:// and the domain)",
+        "Toegestane origins, één per regel (leeg: https:// en het domein)",
+    ),
+    ("Register", "Registreren"),
 ];
 
 #[cfg(test)]

@@ -83,6 +83,7 @@ pub struct BannerDto {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteDto {
+    pub id: String,
     pub domain: String,
     pub key: String,
     pub origins: Vec<String>,
@@ -105,6 +106,7 @@ pub struct LedgerRow {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsentDto {
+    pub can_configure: bool,
     pub banners: Vec<BannerDto>,
     pub sites: Vec<SiteDto>,
     pub decisions: i64,
@@ -340,6 +342,7 @@ pub async fn consent_overview() -> Result<ConsentDto, ServerFnError> {
         .unwrap_or_default();
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     Ok(ConsentDto {
+        can_configure: ctx.can(Permission::ConsentManage),
         banners: crate::consent_text::BANNERS
             .iter()
             .map(|b| BannerDto {
@@ -366,6 +369,7 @@ pub async fn consent_overview() -> Result<ConsentDto, ServerFnError> {
                     "<script src=\"{base}/s/{}/snippet.js\" async></script>",
                     s.site_key
                 ),
+                id: s.id.to_string(),
                 domain: s.domain,
                 key: s.site_key,
                 origins: s.allowed_origins,
@@ -757,16 +761,30 @@ pub fn ConsentPage() -> impl IntoView {
 #[component]
 fn ConsentBody(d: ConsentDto) -> impl IntoView {
     let l = crate::i18n::current();
+    let can_configure = d.can_configure;
     let sites = d
         .sites
         .into_iter()
         .map(|s| {
             let origins = s.origins.join(", ");
+            let toggle = can_configure.then(|| {
+                let (action, label) = if s.enabled {
+                    ("disable", tr(l, "Disable"))
+                } else {
+                    ("enable", tr(l, "Enable"))
+                };
+                view! {
+                    <form method="post" action=format!("/api/sites/{}/{action}", s.id) class="ml-auto">
+                        <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{label}</button>
+                    </form>
+                }
+            });
             view! {
                 <div class="border-t border-slate-100 py-3 first:border-t-0" data-testid="site">
                     <div class="flex flex-wrap items-baseline gap-2">
                         <span class="font-medium">{s.domain}</span>
                         <span class=BADGE>{if s.enabled { tr(l, "Enabled") } else { tr(l, "Disabled") }}</span>
+                        {toggle}
                     </div>
                     <div class="mt-1 text-xs text-slate-600">{tr(l, "Site key")}": "<code data-testid="site-key">{s.key}</code></div>
                     <div class="text-xs text-slate-600">{tr(l, "Allowed origins")}": "{origins}</div>
@@ -836,6 +854,20 @@ fn ConsentBody(d: ConsentDto) -> impl IntoView {
         <div class=PANEL>
             <h2 class="text-lg font-semibold">{tr(l, "Install the snippet")}</h2>
             {sites}
+            {can_configure.then(|| view! {
+                <details class="mt-4 border-t border-slate-100 pt-3">
+                    <summary class="cursor-pointer text-sm font-medium text-indigo-700">{tr(l, "Register a site")}</summary>
+                    <form method="post" action="/api/sites" class="mt-2 grid gap-2 sm:max-w-md">
+                        <label class="text-xs text-slate-600">{tr(l, "Domain")}
+                            <input name="domain" required placeholder="www.example.nl" class="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
+                        </label>
+                        <label class="text-xs text-slate-600">{tr(l, "Allowed origins, one per line (empty: https:// and the domain)")}
+                            <textarea name="origins" rows="3" placeholder="https://www.example.nl" class="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs"></textarea>
+                        </label>
+                        <button type="submit" class="justify-self-start rounded-md bg-indigo-600 px-3 py-1.5 text-xs font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{tr(l, "Register")}</button>
+                    </form>
+                </details>
+            })}
         </div>
         <div class=PANEL>
             <h2 class="text-lg font-semibold">{tr(l, "Banner texts")}</h2>

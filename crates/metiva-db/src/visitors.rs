@@ -441,6 +441,103 @@ impl Database {
         .await
     }
 
+    /// Registers a site for the workspace with a fresh public site key, and
+    /// audits it, in one transaction. The caller checks `consent.manage`
+    /// and validates the domain and origins (production rules differ).
+    pub async fn register_site(
+        &self,
+        ctx: &TenantCtx,
+        domain: &str,
+        origins: &[String],
+        request_id: &str,
+    ) -> Result<Site, DbError> {
+        let user = ctx.user_id();
+        // 24 characters of [a-z0-9]: ~124 bits; public, but unguessable so
+        // nobody can write into a site they were not given.
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let key: String = (0..24)
+            .map(|_| {
+                let i = rand::random_range(0..ALPHABET.len());
+                ALPHABET.get(i).copied().unwrap_or(b'a') as char
+            })
+            .collect();
+        let key = format!("pk_{key}");
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let site: Site = diesel::sql_query(
+                "INSERT INTO sites (company_id, domain, site_key, allowed_origins)
+                 VALUES ($1, $2, $3, $4)
+                 RETURNING id, domain, site_key, allowed_origins, enabled",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Text, _>(domain)
+            .bind::<Text, _>(&key)
+            .bind::<Array<Text>, _>(origins)
+            .get_result(tc.conn())
+            .await?;
+            let id = site.id.to_string();
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action: "consent.site_registered",
+                    target_type: Some("site"),
+                    target_id: Some(&id),
+                    request_id: Some(request_id),
+                    reason: None,
+                },
+            )
+            .await?;
+            Ok(site)
+        })
+        .await
+    }
+
+    /// Enables or disables a site (a disabled key gets 404 at ingest), and
+    /// audits it. `NotFound` for another workspace's site.
+    pub async fn set_site_enabled(
+        &self,
+        ctx: &TenantCtx,
+        site: Uuid,
+        enabled: bool,
+        request_id: &str,
+    ) -> Result<(), DbError> {
+        let user = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let n = diesel::sql_query(
+                "UPDATE sites SET enabled = $3 WHERE company_id = $1 AND id = $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<SqlUuid, _>(site)
+            .bind::<Bool, _>(enabled)
+            .execute(tc.conn())
+            .await?;
+            if n == 0 {
+                return Err(DbError::NotFound);
+            }
+            let id = site.to_string();
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action: if enabled {
+                        "consent.site_enabled"
+                    } else {
+                        "consent.site_disabled"
+                    },
+                    target_type: Some("site"),
+                    target_id: Some(&id),
+                    request_id: Some(request_id),
+                    reason: None,
+                },
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The consent page: sites, totals and the newest ledger entries.
     pub async fn consent_overview(
         &self,

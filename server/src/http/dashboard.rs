@@ -91,6 +91,11 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             "/api/known-networks",
             post(super::visits::post_known_networks),
         )
+        .route("/api/sites", post(super::visits::post_register_site))
+        .route(
+            "/api/sites/{id}/{action}",
+            post(super::visits::post_site_state),
+        )
         .route(
             "/api/sessions/revoke-all",
             post(members::post_revoke_sessions),

@@ -234,3 +234,252 @@ pub async fn post_known_networks(
         }
     }
 }
+
+#[derive(Deserialize)]
+pub struct SiteForm {
+    #[serde(default)]
+    domain: String,
+    /// One origin per line (or comma-separated); empty: `https://<domain>`.
+    #[serde(default)]
+    origins: String,
+}
+
+/// A site's domain: a bare lowercase hostname.
+pub fn check_domain(raw: &str) -> Result<String, String> {
+    let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let ok = (1..=253).contains(&d.len())
+        && d.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if ok {
+        Ok(d)
+    } else {
+        Err(format!(
+            "{:?} is not a domain: give the bare host name, like www.example.nl",
+            raw.chars().take(60).collect::<String>()
+        ))
+    }
+}
+
+/// An allowed origin: `https://host[:port]`. Development also accepts
+/// `http://` and, for 127.0.0.1 and localhost only, any port (`:*`).
+///
+/// # Security
+/// Exact origins only in production: no wildcards, no plain http, so a
+/// site key works only from the pages it was issued for.
+pub fn check_origin(raw: &str, production: bool) -> Result<String, String> {
+    let o = raw.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = || {
+        Err(format!(
+            "{:?} is not an allowed origin: use https://host or https://host:port{}",
+            raw.chars().take(80).collect::<String>(),
+            if production {
+                ""
+            } else {
+                " (in development also http://127.0.0.1:* or http://localhost:*)"
+            }
+        ))
+    };
+    let (scheme, rest) = match o.split_once("://") {
+        Some(x) => x,
+        None => return bad(),
+    };
+    if scheme != "https" && (production || scheme != "http") {
+        return bad();
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let port_ok = match port {
+        None => true,
+        Some("*") => !production && matches!(host, "127.0.0.1" | "localhost"),
+        Some(p) => !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()),
+    };
+    if !port_ok || check_domain(host).is_err() {
+        return bad();
+    }
+    Ok(o)
+}
+
+/// `POST /api/sites`: registers a site (domain, allowed origins) with a
+/// fresh site key. Needs `consent.manage`; audited.
+pub async fn post_register_site(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Form(form): Form<SiteForm>,
+) -> Response {
+    let lang = ui::negotiate(None, &headers);
+    let html = wants_html(&headers);
+    let fail = |status: StatusCode, msg: String| {
+        if html {
+            ui::page(
+                status,
+                lang,
+                lang.t("Site not registered", "Site niet geregistreerd"),
+                &format!(
+                    "<p>{}</p><p><a href=\"/consent\">{}</a></p>",
+                    escape(&msg),
+                    lang.t("Back to consent", "Terug naar toestemming")
+                ),
+                None,
+                &auth.app_url,
+            )
+        } else {
+            (
+                status,
+                Json(serde_json::json!({"error": "refused", "message": msg})),
+            )
+                .into_response()
+        }
+    };
+    if !ctx.can(Permission::ConsentManage) {
+        return fail(
+            StatusCode::FORBIDDEN,
+            lang.t(
+                "Registering a site needs the consent.manage permission.",
+                "Een site registreren vereist de permissie consent.manage.",
+            )
+            .into(),
+        );
+    }
+    let domain = match check_domain(&form.domain) {
+        Ok(d) => d,
+        Err(m) => return fail(StatusCode::UNPROCESSABLE_ENTITY, m),
+    };
+    let production = auth.data_handling.production;
+    let mut origins = Vec::new();
+    for raw in form
+        .origins
+        .split(['\n', ','])
+        .filter(|o| !o.trim().is_empty())
+    {
+        match check_origin(raw, production) {
+            Ok(o) if !origins.contains(&o) => origins.push(o),
+            Ok(_) => {}
+            Err(m) => return fail(StatusCode::UNPROCESSABLE_ENTITY, m),
+        }
+    }
+    if origins.is_empty() {
+        origins.push(format!("https://{domain}"));
+    }
+    if origins.len() > 50 {
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "At most 50 allowed origins per site.".into(),
+        );
+    }
+    match auth.db.register_site(&ctx, &domain, &origins, &rid.0).await {
+        Ok(_) if html => axum::response::Redirect::to("/consent?site=registered").into_response(),
+        Ok(site) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "id": site.id, "domain": site.domain, "site_key": site.site_key,
+                "allowed_origins": site.allowed_origins,
+            })),
+        )
+            .into_response(),
+        Err(metiva_db::DbError::AccessRevoked) => access_changed(),
+        Err(e) => {
+            tracing::error!(error = %e, "site registration failed");
+            fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang.t(
+                    "The site could not be stored; nothing changed.",
+                    "De site kon niet worden opgeslagen; er is niets gewijzigd.",
+                )
+                .into(),
+            )
+        }
+    }
+}
+
+/// `POST /api/sites/{id}/enable` and `/disable`. Needs `consent.manage`;
+/// audited. Other instances stop accepting a disabled key within a minute
+/// (their site cache).
+pub async fn post_site_state(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let enabled = match action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
+    };
+    if !ctx.can(Permission::ConsentManage) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Changing a site needs the consent.manage permission.",
+        )
+            .into_response();
+    }
+    let Ok(site) = Uuid::parse_str(&id) else {
+        return (StatusCode::NOT_FOUND, "no such site").into_response();
+    };
+    match auth.db.set_site_enabled(&ctx, site, enabled, &rid.0).await {
+        Ok(()) if wants_html(&headers) => {
+            axum::response::Redirect::to("/consent?site=updated").into_response()
+        }
+        Ok(()) => Json(serde_json::json!({"ok": true, "enabled": enabled})).into_response(),
+        Err(metiva_db::DbError::NotFound) => {
+            (StatusCode::NOT_FOUND, "no such site").into_response()
+        }
+        Err(metiva_db::DbError::AccessRevoked) => access_changed(),
+        Err(e) => {
+            tracing::error!(error = %e, "site update failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The change could not be stored; nothing changed.",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_exact_in_production() {
+        assert_eq!(
+            check_origin("https://www.Example.nl/", true).unwrap(),
+            "https://www.example.nl"
+        );
+        assert!(check_origin("https://shop.example.nl:8443", true).is_ok());
+        for bad in [
+            "http://example.nl",
+            "http://127.0.0.1:*",
+            "https://*.example.nl",
+            "https://example.nl/path",
+            "example.nl",
+            "https://",
+            "https://exa mple.nl",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_origin(bad, true).is_err(), "{bad}");
+        }
+        assert!(check_origin("http://127.0.0.1:*", false).is_ok());
+        assert!(check_origin("http://localhost:5173", false).is_ok());
+        assert!(check_origin("http://example.nl:*", false).is_err());
+    }
+
+    #[test]
+    fn domains_are_bare_host_names() {
+        assert_eq!(check_domain(" WWW.Example.NL. ").unwrap(), "www.example.nl");
+        for bad in ["https://example.nl", "example.nl/x", "", "-a.nl", "a..nl"] {
+            assert!(check_domain(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -832,3 +832,128 @@ async fn known_networks_import_is_permissioned_validated_and_audited() {
         .get(0);
     assert_eq!(org.as_deref(), Some("Acme, BV"));
 }
+
+#[tokio::test]
+async fn a_workspace_registers_sites_and_can_disable_them() {
+    let w = World::new().await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let register = |token: &str, domain: &str, origins: &str| {
+        post_form(
+            "/api/sites",
+            &[("metiva_session", token)],
+            &[("domain", domain), ("origins", origins)],
+        )
+    };
+    let r = call(&w.dashboard, register(&sales, "shop.example.nl", "")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "sales lacks consent.manage"
+    );
+    for (domain, origins) in [
+        ("https://shop.example.nl", ""),
+        ("shop.example.nl", "https://*.example.nl"),
+        ("shop.example.nl", "ftp://shop.example.nl"),
+    ] {
+        let r = call(&w.dashboard, register(&owner, domain, origins)).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{domain} {origins}: {}",
+            r.body
+        );
+    }
+    let r = call(
+        &w.dashboard,
+        register(
+            &owner,
+            "Shop.Example.nl",
+            "https://shop.example.nl\nhttps://www.example.nl/",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let site: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let key = site["site_key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("pk_") && key.len() == 27, "{key}");
+    assert_eq!(
+        site["allowed_origins"],
+        serde_json::json!(["https://shop.example.nl", "https://www.example.nl"])
+    );
+    assert!(
+        w.audit_rows(DE_VRIES)
+            .await
+            .iter()
+            .any(|a| a.action == "consent.site_registered")
+    );
+
+    // The new key works from its origins only, and writes into this
+    // workspace.
+    let body = page_view(None)
+        .replace(KEY, &key)
+        .replace("/offerte-test", "/shop");
+    let r = call(
+        &w.dashboard,
+        public_post(
+            "/collect",
+            Some("https://www.example.nl"),
+            "203.0.113.5",
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = call(
+        &w.dashboard,
+        public_post("/collect", Some(ORIGIN), "203.0.113.5", body.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        count(
+            &w,
+            DE_VRIES,
+            "SELECT count(*) FROM page_views WHERE path = '/shop'"
+        )
+        .await,
+        1
+    );
+
+    // Disabled: 404 (a fresh instance; others follow within their cache TTL).
+    let id = site["id"].as_str().unwrap();
+    let r = call(
+        &w.dashboard,
+        post_form(
+            &format!("/api/sites/{id}/disable"),
+            &[("metiva_session", &owner)],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (_, fresh) = w.second_dashboard().await;
+    let r = call(
+        &fresh,
+        public_post(
+            "/collect",
+            Some("https://www.example.nl"),
+            "203.0.113.5",
+            body,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // Another workspace cannot touch it.
+    let brouwer = w.sign_in("owner@brouwer.example", BROUWER).await;
+    let r = call(
+        &w.dashboard,
+        post_form(
+            &format!("/api/sites/{id}/enable"),
+            &[("metiva_session", &brouwer)],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -23,7 +23,9 @@ Usage: cargo xtask <command>
                     (dashboard http://127.0.0.1:3000, login http://127.0.0.1:3001)
   test              the whole suite: fmt, clippy (ssr and wasm), unit and
                     integration tests on a private PostgreSQL, Playwright
-  bench             benchmarks (release build); each prints its figures
+  bench [isolation|auth|ingest|page]
+                    benchmarks (release build); each prints its figures;
+                    `page` times pages in Chromium
   install           only install what is missing
   asn-update        update the IP-to-ASN dataset (@ip-location-db/asn, npm)
                     to its newest release; restart Metiva to load it
@@ -181,11 +183,22 @@ fn run(release: bool) -> Result<()> {
 /// `cargo xtask bench`: builds the benchmark binary in release mode and
 /// runs it; it starts its own private PostgreSQL.
 fn bench() -> Result<()> {
-    tools::ensure_postgres()?;
     let only: Vec<String> = std::env::args().skip(2).collect();
-    sh(cargo()
-        .args(["run", "--release", "--quiet", "-p", "metiva-bench", "--"])
-        .args(only))
+    let page = only.is_empty() || only.iter().any(|a| a == "page");
+    let rest: Vec<&String> = only.iter().filter(|a| *a != "page").collect();
+    if only.is_empty() || !rest.is_empty() {
+        tools::ensure_postgres()?;
+        sh(cargo()
+            .args(["run", "--release", "--quiet", "-p", "metiva-bench", "--"])
+            .args(rest))?;
+    }
+    if page {
+        // In a real browser against the real release binary.
+        tools::ensure_all(true)?;
+        leptos_build(true)?;
+        end_to_end_with(Some("playwright.bench.config.ts"))?;
+    }
+    Ok(())
 }
 
 struct Timings(Vec<(&'static str, Duration)>);
@@ -397,10 +410,17 @@ fn free_port() -> Result<u16> {
 }
 
 fn end_to_end() -> Result<()> {
+    end_to_end_with(None)
+}
+
+/// Playwright against the release binary; `config` picks another
+/// Playwright config (the page-timing benchmark).
+fn end_to_end_with(config: Option<&str>) -> Result<()> {
     let data = std::env::temp_dir().join(format!("metiva-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let res = sh(Command::new("npx")
         .args(["playwright", "test"])
+        .args(config.map(|c| ["--config", c]).into_iter().flatten())
         .current_dir(root().join("end2end"))
         .env("METIVA_E2E_BIN", target_dir().join("release/metiva"))
         .env("METIVA_E2E_SITE_ROOT", root().join("target/site"))

@@ -41,10 +41,11 @@ use super::collect::{self, CollectEvent, MAX_PAYLOAD_BYTES};
 use super::login::ClientIp;
 
 /// How long a resolved site (or a miss) is remembered. A disabled site
-/// stops being accepted within this time on every instance.
-const SITE_TTL: Duration = Duration::from_secs(60);
+/// stops being accepted within this time on every instance; a lookup every
+/// few seconds per site is nothing next to the events themselves.
+const SITE_TTL: Duration = Duration::from_secs(5);
 const SITE_MISS_TTL: Duration = Duration::from_secs(10);
-const NETWORKS_TTL: Duration = Duration::from_secs(60);
+const NETWORKS_TTL: Duration = Duration::from_secs(30);
 /// Bounds the lookup caches (a flood of random keys cannot grow memory).
 const CACHE_MAX: usize = 10_000;
 /// Events per batch transaction, at most.

@@ -402,8 +402,8 @@ pub async fn post_register_site(
 }
 
 /// `POST /api/sites/{id}/enable` and `/disable`. Needs `consent.manage`;
-/// audited. Other instances stop accepting a disabled key within a minute
-/// (their site cache).
+/// audited. Every instance stops accepting a disabled key within 5 s (its
+/// site cache).
 pub async fn post_site_state(
     State(auth): State<Arc<DashboardAuth>>,
     Extension(ctx): Extension<TenantCtx>,

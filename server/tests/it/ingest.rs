@@ -110,7 +110,7 @@ async fn unknown_keys_are_404_and_foreign_origins_403() {
     assert!(r.headers.get("set-cookie").is_none());
 
     // A disabled site is refused like an unknown one (new router: the
-    // cache of the first one still remembers the site for up to a minute).
+    // cache of the first one still remembers the site for a few seconds).
     q(&w, DE_VRIES, "UPDATE sites SET enabled = false").await;
     let (_, fresh) = w.second_dashboard().await;
     let r = collect(&fresh, page_view(None)).await;
@@ -814,7 +814,7 @@ async fn known_networks_import_is_permissioned_validated_and_audited() {
                 && a.target_id.as_deref() == Some("2"))
     );
     // The next view from that network is attributed to it (a fresh router:
-    // the first one caches networks for up to a minute).
+    // the first one caches networks for up to 30 s).
     let (_, fresh) = w.second_dashboard().await;
     let body = page_view(None).replace("/offerte-test", "/acme");
     let r = call(
@@ -920,7 +920,7 @@ async fn a_workspace_registers_sites_and_can_disable_them() {
         1
     );
 
-    // Disabled: 404 (a fresh instance; others follow within their cache TTL).
+    // Disabled: 404 (a fresh instance; others follow within their 5 s cache).
     let id = site["id"].as_str().unwrap();
     let r = call(
         &w.dashboard,

@@ -127,12 +127,44 @@ pub fn common_layers(router: Router) -> Router {
         )
     };
     router
+        .layer(compress_assets())
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn(refuse_cross_site_writes))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("x-frame-options", "DENY"))
         .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
         .layer(header("cross-origin-opener-policy", "same-origin"))
+}
+
+/// Gzip for static code and styles (wasm, JavaScript, CSS): the bulk of
+/// the bytes.
+///
+/// # Security
+/// HTML and API answers are left uncompressed on purpose: compressing a
+/// response that carries a secret next to attacker-influenced text can
+/// leak the secret through the compressed length (BREACH); assets carry
+/// none.
+pub fn compress_assets()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::Predicate as _;
+    let code_or_style =
+        |_: StatusCode, _: http::Version, headers: &http::HeaderMap, _: &http::Extensions| {
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| {
+                    [
+                        "application/wasm",
+                        "text/javascript",
+                        "application/javascript",
+                        "text/css",
+                    ]
+                    .iter()
+                    .any(|c| t.starts_with(c))
+                })
+        };
+    tower_http::compression::CompressionLayer::new()
+        .compress_when(code_or_style.and(tower_http::compression::predicate::SizeAbove::new(256)))
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by

@@ -260,6 +260,8 @@ pub fn ingest_router(ingest: Arc<Ingest>) -> Router {
         .route("/collect", post(post_collect).options(preflight))
         .route("/capture", post(post_capture).options(preflight))
         .with_state(ingest)
+        // The snippet goes out gzip-compressed when the browser accepts it.
+        .layer(super::dashboard::compress_assets())
 }
 
 fn unavailable() -> Response {
@@ -507,8 +509,9 @@ async fn get_snippet(
     };
     let _ = site;
     let body = render_snippet(&key, &ing.endpoint);
+    // Weak: the same validator covers the gzip and the plain form.
     let etag = format!(
-        "\"{}\"",
+        "W/\"{}\"",
         hex(&metiva_security::secret::sha256(body.as_bytes()))
             .get(..32)
             .unwrap_or_default()

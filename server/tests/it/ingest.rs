@@ -166,6 +166,25 @@ async fn the_snippet_is_versioned_and_cacheable() {
     let r2 = call(&w.dashboard, again).await;
     assert_eq!(r2.status, StatusCode::NOT_MODIFIED);
     assert!(r2.body.is_empty());
+    // Compressed for browsers that accept gzip; HTML pages never are.
+    let gz = Request::get(format!("/s/{KEY}/snippet.js"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let r3 = call(&w.dashboard, gz).await;
+    assert_eq!(r3.headers[header::CONTENT_ENCODING], "gzip");
+    let token = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let mut page = crate::world::get_with("/consent", &[("metiva_session", &token)]);
+    page.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        header::HeaderValue::from_static("gzip"),
+    );
+    let r4 = call(&w.dashboard, page).await;
+    assert_eq!(r4.status, StatusCode::OK);
+    assert!(
+        r4.headers.get(header::CONTENT_ENCODING).is_none(),
+        "no compression of HTML (BREACH)"
+    );
     let bad = call(&w.dashboard, crate::get("/s/..%2f..%2fetc/snippet.js")).await;
     assert_eq!(bad.status, StatusCode::NOT_FOUND);
 }

@@ -610,10 +610,8 @@ impl Database {
         id: Uuid,
     ) -> Result<Option<PersonRecord>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            let person = match crate::repo::persons::get(tc, id).await {
-                Ok(p) => p,
-                Err(DbError::NotFound) => return Ok(None),
-                Err(e) => return Err(e),
+            let Some(person) = found(crate::repo::persons::get(tc, id).await)? else {
+                return Ok(None);
             };
             let visitors = linked_visitors(tc, id).await?;
             let deals = crate::repo::deals::list_for_person(tc, id).await?;
@@ -652,10 +650,8 @@ impl Database {
         id: Uuid,
     ) -> Result<Option<DealRecord>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            let deal = match crate::repo::deals::get(tc, id).await {
-                Ok(d) => d,
-                Err(DbError::NotFound) => return Ok(None),
-                Err(e) => return Err(e),
+            let Some(deal) = found(crate::repo::deals::get(tc, id).await)? else {
+                return Ok(None);
             };
             let (person, visitors) = match deal.person_id {
                 Some(pid) => (
@@ -718,6 +714,15 @@ pub struct DealSummary {
     pub person_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
     pub person_name: Option<String>,
+}
+
+/// `NotFound` as `None` (another tenant's row is simply not found).
+fn found<T>(r: Result<T, DbError>) -> Result<Option<T>, DbError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(DbError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 async fn linked_visitors(

@@ -38,6 +38,39 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
+/// A refused form post: a page with a way back for browsers, JSON for
+/// other clients.
+fn refusal(
+    auth: &DashboardAuth,
+    lang: ui::Lang,
+    html: bool,
+    status: StatusCode,
+    title: &str,
+    msg: &str,
+    (back_href, back_label): (&str, &str),
+) -> Response {
+    if html {
+        ui::page(
+            status,
+            lang,
+            title,
+            &format!(
+                "<p>{}</p><p><a href=\"{back_href}\">{}</a></p>",
+                escape(msg),
+                escape(back_label)
+            ),
+            None,
+            &auth.app_url,
+        )
+    } else {
+        (
+            status,
+            Json(serde_json::json!({"error": "refused", "message": msg})),
+        )
+            .into_response()
+    }
+}
+
 fn no_store(mut r: Response) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -175,27 +208,13 @@ pub async fn post_known_networks(
 ) -> Response {
     let lang = ui::negotiate(None, &headers);
     let html = wants_html(&headers);
-    let back = format!(
-        "<p><a href=\"/visitors\">{}</a></p>",
-        lang.t("Back to visitors", "Terug naar bezoekers")
-    );
     let fail = |status: StatusCode, msg: String| {
-        if html {
-            ui::page(
-                status,
-                lang,
-                lang.t("Import refused", "Import geweigerd"),
-                &format!("<p>{}</p>{back}", escape(&msg)),
-                None,
-                &auth.app_url,
-            )
-        } else {
-            (
-                status,
-                Json(serde_json::json!({"error": "refused", "message": msg})),
-            )
-                .into_response()
-        }
+        let title = lang.t("Import refused", "Import geweigerd");
+        let back = (
+            "/visitors",
+            lang.t("Back to visitors", "Terug naar bezoekers"),
+        );
+        refusal(&auth, lang, html, status, title, &msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(
@@ -319,26 +338,12 @@ pub async fn post_register_site(
     let lang = ui::negotiate(None, &headers);
     let html = wants_html(&headers);
     let fail = |status: StatusCode, msg: String| {
-        if html {
-            ui::page(
-                status,
-                lang,
-                lang.t("Site not registered", "Site niet geregistreerd"),
-                &format!(
-                    "<p>{}</p><p><a href=\"/consent\">{}</a></p>",
-                    escape(&msg),
-                    lang.t("Back to consent", "Terug naar toestemming")
-                ),
-                None,
-                &auth.app_url,
-            )
-        } else {
-            (
-                status,
-                Json(serde_json::json!({"error": "refused", "message": msg})),
-            )
-                .into_response()
-        }
+        let title = lang.t("Site not registered", "Site niet geregistreerd");
+        let back = (
+            "/consent",
+            lang.t("Back to consent", "Terug naar toestemming"),
+        );
+        refusal(&auth, lang, html, status, title, &msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(

@@ -288,6 +288,7 @@ mod tests {
             login_url: "https://login.metiva.example".into(),
             login_database_url: None,
             bcrypt_cost: 12,
+            trusted_proxy_hops: 0,
             data_dir: ".metiva".into(),
             asn_dir: None,
             retired_encryption_keys: Vec::new(),

@@ -53,6 +53,10 @@ pub struct Config {
     pub login_database_url: Option<String>,
     /// `METIVA_BCRYPT_COST`: 12 in production (enforced); tests lower it.
     pub bcrypt_cost: u32,
+    /// How many reverse proxies in front of Metiva append to
+    /// `X-Forwarded-For` (`METIVA_TRUSTED_PROXY_HOPS`, default 0: the TCP
+    /// peer is the client and the header is ignored).
+    pub trusted_proxy_hops: usize,
     /// Where development keys are generated and kept (`METIVA_DATA_DIR`).
     pub data_dir: PathBuf,
     /// The IP-to-ASN dataset (`@ip-location-db/asn`): `METIVA_ASN_DIR`, or
@@ -129,6 +133,7 @@ impl Config {
             token_public_key: None,
             login_database_url: None,
             bcrypt_cost: 4,
+            trusted_proxy_hops: 0,
             data_dir: std::env::temp_dir().join("metiva-local"),
             asn_dir: default_asn_dir(),
             retired_encryption_keys: Vec::new(),
@@ -191,6 +196,12 @@ impl Config {
                 "METIVA_BCRYPT_COST={bcrypt_cost} is for tests only; production uses at least 12"
             );
         }
+        let trusted_proxy_hops = match var("METIVA_TRUSTED_PROXY_HOPS") {
+            None => 0,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n <= 5).ok_or_else(|| {
+                anyhow::anyhow!("METIVA_TRUSTED_PROXY_HOPS={v:?} must be a number from 0 to 5")
+            })?,
+        };
         let login_database_url = var("METIVA_LOGIN_DATABASE_URL");
         if let Some(u) = &login_database_url {
             check_database_url("METIVA_LOGIN_DATABASE_URL", u)?;
@@ -203,6 +214,7 @@ impl Config {
             login_url,
             login_database_url,
             bcrypt_cost,
+            trusted_proxy_hops,
             token_public_key: var("METIVA_TOKEN_PUBLIC_KEY"),
             data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
             asn_dir: default_asn_dir(),

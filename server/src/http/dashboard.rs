@@ -116,6 +116,9 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     // write rule (client websites call them cross-site); see `ingest`.
     common_layers(guarded.merge(super::health::routes(db)))
         .merge(super::ingest::ingest_router(ingest))
+        .layer(axum::Extension(super::login::ProxyHops(
+            config.trusted_proxy_hops,
+        )))
 }
 
 /// Security headers and the body limit, shared by every router.

@@ -188,6 +188,7 @@ pub fn login_router(service: Arc<LoginService>, config: &Config, health_db: Data
             .merge(static_files)
             .merge(super::health::routes(health_db)),
     )
+    .layer(axum::Extension(ProxyHops(config.trusted_proxy_hops)))
 }
 
 /// Where a sign-in started and must return to.
@@ -423,10 +424,49 @@ struct LoginForm {
     flow: Flow,
 }
 
-/// The client's address: the direct peer. Behind a proxy this is the
-/// proxy; forwarding headers are not trusted until a trusted-proxy list is
-/// configured.
+/// How many trusted reverse proxies append to `X-Forwarded-For`; set on
+/// every request by the routers (`METIVA_TRUSTED_PROXY_HOPS`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProxyHops(pub usize);
+
+/// The client's address.
+///
+/// # Security
+/// With no trusted proxy (the default) it is the TCP peer and
+/// `X-Forwarded-For` is ignored: anyone can write that header. With `n`
+/// trusted proxies it is the `n`-th address from the right of
+/// `X-Forwarded-For`: the one the outermost trusted proxy saw. Entries
+/// further left were written by the client and are never used. A missing
+/// or short header gives no address (fail closed: ingest refuses, the
+/// login throttle counts it under one shared "unknown" key).
 pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl ClientIp {
+    pub fn from_parts(parts: &axum::http::request::Parts) -> Self {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let hops = parts.extensions.get::<ProxyHops>().map_or(0, |h| h.0);
+        if hops == 0 {
+            return Self(peer);
+        }
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let ip = forwarded
+            .len()
+            .checked_sub(hops)
+            .and_then(|i| forwarded.get(i))
+            .and_then(|s| s.parse().ok());
+        Self(ip)
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -434,12 +474,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        Ok(Self::from_parts(parts))
     }
 }
 

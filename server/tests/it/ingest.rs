@@ -976,3 +976,52 @@ async fn a_workspace_registers_sites_and_can_disable_them() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    let w = World::new().await;
+    let view = |path: &str| page_view(None).replace("/offerte-test", path);
+    // By default the header is the client's own words, and ignored.
+    let mut req = public_post("/collect", Some(ORIGIN), "198.51.100.77", view("/xff-a"));
+    req.headers_mut()
+        .insert("x-forwarded-for", "192.0.2.9".parse().unwrap());
+    assert_eq!(call(&w.dashboard, req).await.status, StatusCode::NO_CONTENT);
+    // Behind one trusted proxy: the address that proxy appended, never
+    // what the client wrote before it.
+    let config = server::config::Config {
+        trusted_proxy_hops: 1,
+        ..crate::test_config(&w.tdb.app_url())
+    };
+    let auth = DashboardAuth::new(&config, w.tdb.database(), &crate::world::keys());
+    let router = dashboard_router_with(&config, auth);
+    let mut req = public_post("/collect", Some(ORIGIN), "10.0.0.2", view("/xff-b"));
+    req.headers_mut().insert(
+        "x-forwarded-for",
+        "198.51.100.1, 192.0.2.9".parse().unwrap(),
+    );
+    assert_eq!(call(&router, req).await.status, StatusCode::NO_CONTENT);
+    // A request that did not come through the proxy has no client address.
+    let r = call(
+        &router,
+        public_post("/collect", Some(ORIGIN), "10.0.0.2", view("/xff-c")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let rows = q(
+        &w,
+        DE_VRIES,
+        "SELECT path, organisation FROM page_views WHERE path LIKE '/xff-%' ORDER BY path",
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0].get::<_, Option<String>>(1).as_deref(),
+        Some("Rabobank"),
+        "peer 198.51.100.77"
+    );
+    assert_eq!(
+        rows[1].get::<_, Option<String>>(1).as_deref(),
+        Some("Coolblue B.V."),
+        "192.0.2.9 via the proxy"
+    );
+}

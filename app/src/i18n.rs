@@ -387,7 +387,6 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Recognition", "Herkenning"),
     ("Known network", "Bekend netwerk"),
     ("ASN dataset", "ASN-dataset"),
-    ("Not identified", "Niet herkend"),
     ("Withdrawn", "Ingetrokken"),
     ("Granted", "Gegeven"),
     ("Rejected", "Geweigerd"),

@@ -273,7 +273,8 @@ pub async fn visitors_overview() -> Result<VisitorsDto, ServerFnError> {
                 source: match r.source.as_deref() {
                     Some("known_network") => tr(l, "Known network"),
                     Some("asn") => tr(l, "ASN dataset"),
-                    _ => tr(l, "Not identified"),
+                    // The name already says it.
+                    _ => "",
                 }
                 .to_string(),
                 organisation: r.organisation,
@@ -528,7 +529,8 @@ pub fn VisitorsPage() -> impl IntoView {
 fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
     let l = crate::i18n::current();
     let max = days.iter().map(|d| d.views).max().unwrap_or(0).max(1);
-    let (w, h, pad) = (600.0_f64, 160.0_f64, 20.0_f64);
+    // Wide enough to fill the panel at desktop widths (it scales down).
+    let (w, h, pad) = (900.0_f64, 160.0_f64, 20.0_f64);
     let n = days.len().max(1) as f64;
     let slot = (w - pad) / n;
     let bars = days

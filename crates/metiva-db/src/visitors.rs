@@ -252,14 +252,24 @@ impl Database {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
             let organisations: Vec<OrganisationVisits> = diesel::sql_query(
-                "SELECT organisation, min(org_source) AS source, count(*) AS views,
-                        count(DISTINCT path) AS pages,
-                        (array_agg(path ORDER BY at DESC))[1:3] AS top_pages,
-                        min(at) AS first_seen, max(at) AS last_seen
-                 FROM page_views
-                 WHERE company_id = $1 AND at > now() - make_interval(days => $2)
-                 GROUP BY organisation
-                 ORDER BY organisation IS NULL, count(*) DESC, organisation
+                "WITH recent AS (
+                     SELECT organisation, org_source, path, at FROM page_views
+                     WHERE company_id = $1 AND at > now() - make_interval(days => $2)),
+                 per_page AS (
+                     SELECT organisation, path, count(*) AS n,
+                            row_number() OVER (PARTITION BY organisation
+                                               ORDER BY count(*) DESC, path) AS rank
+                     FROM recent GROUP BY organisation, path)
+                 SELECT g.organisation, g.source, g.views, g.pages,
+                        COALESCE((SELECT array_agg(pp.path ORDER BY pp.rank) FROM per_page pp
+                                  WHERE pp.organisation IS NOT DISTINCT FROM g.organisation
+                                    AND pp.rank <= 3), '{}') AS top_pages,
+                        g.first_seen, g.last_seen
+                 FROM (SELECT organisation, min(org_source) AS source, count(*) AS views,
+                              count(DISTINCT path) AS pages, min(at) AS first_seen,
+                              max(at) AS last_seen
+                       FROM recent GROUP BY organisation) g
+                 ORDER BY g.organisation IS NULL, g.views DESC, g.organisation
                  LIMIT 100",
             )
             .bind::<Text, _>(&company)

@@ -417,11 +417,12 @@ async fn capture(tc: &mut TenantConn<'_>, f: &CaptureForm) -> Result<CaptureOutc
     let Some(v) = found.into_iter().find(|v| v.identification) else {
         return Ok(CaptureOutcome::NoConsent);
     };
+    // An existing person keeps the name and organisation the agency has
+    // on record: a public form may link to a contact, never rename it.
     let person: Upserted = diesel::sql_query(
         "INSERT INTO persons (company_id, name, email, organisation) VALUES ($1, $2, $3, $4)
          ON CONFLICT (company_id, email) DO UPDATE
-           SET name = EXCLUDED.name,
-               organisation = COALESCE(EXCLUDED.organisation, persons.organisation),
+           SET organisation = COALESCE(persons.organisation, EXCLUDED.organisation),
                updated_at = now()
          RETURNING id, (xmax = 0) AS created",
     )

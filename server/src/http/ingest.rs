@@ -156,16 +156,6 @@ impl Ingest {
         Ok(found)
     }
 
-    /// Forgets cached sites and networks (after a change on this instance).
-    pub fn forget(&self) {
-        if let Ok(mut c) = self.sites.lock() {
-            c.clear();
-        }
-        if let Ok(mut c) = self.networks.lock() {
-            c.clear();
-        }
-    }
-
     async fn networks(&self, company: &CompanyId) -> Arc<KnownNetworks> {
         if let Ok(cache) = self.networks.lock()
             && let Some((at, n)) = cache.get(company)
@@ -502,12 +492,11 @@ async fn get_snippet(
     if !collect::is_site_key(&key) {
         return not_found();
     }
-    let site = match ing.site(&key).await {
-        Ok(Some(s)) => s,
+    match ing.site(&key).await {
+        Ok(Some(_)) => {}
         Ok(None) => return not_found(),
         Err(r) => return r,
-    };
-    let _ = site;
+    }
     let body = render_snippet(&key, &ing.endpoint);
     // Weak: the same validator covers the gzip and the plain form.
     let etag = format!(

@@ -460,19 +460,24 @@ async fn capture_needs_identification_consent_and_links_the_chain() {
         page.body.contains("linked-visitor"),
         "the visitor is on the person's record"
     );
-    // A second capture updates, does not duplicate.
+    // A second capture links again, does not duplicate, and cannot rename
+    // the contact the agency has on record.
+    let other = capture(VISITOR, "eva@dewit.example").replace("Eva de Wit", "Mallory");
     let r = call(
         d,
-        public_post(
-            "/capture",
-            Some(ORIGIN),
-            "198.51.100.77",
-            capture(VISITOR, "eva@dewit.example"),
-        ),
+        public_post("/capture", Some(ORIGIN), "198.51.100.77", other),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(persons().await, before + 1);
+    let name: String = q(
+        &w,
+        DE_VRIES,
+        "SELECT name FROM persons WHERE email = 'eva@dewit.example'",
+    )
+    .await[0]
+        .get(0);
+    assert_eq!(name, "Eva de Wit");
     // Withdrawal cancels pending forwards and unlinks the person.
     collect(d, decision(Some(VISITOR), false, false, false, true)).await;
     let after = q(&w, DE_VRIES, &format!(

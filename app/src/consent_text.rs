@@ -163,6 +163,16 @@ pub fn canonical(b: &BannerText) -> String {
     lines.join("\n")
 }
 
+/// The ledger's proof of what a visitor saw: SHA-256 of [`canonical`], in
+/// hex. Computed on the server only.
+#[cfg(feature = "ssr")]
+pub fn text_hash(b: &BannerText) -> String {
+    metiva_security::secret::sha256(canonical(b).as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

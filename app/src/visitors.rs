@@ -341,7 +341,6 @@ pub async fn consent_overview() -> Result<ConsentDto, ServerFnError> {
     let base = use_context::<crate::SnippetBase>()
         .map(|b| b.0)
         .unwrap_or_default();
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     Ok(ConsentDto {
         can_configure: ctx.can(Permission::ConsentManage),
         banners: crate::consent_text::BANNERS
@@ -349,9 +348,7 @@ pub async fn consent_overview() -> Result<ConsentDto, ServerFnError> {
             .map(|b| BannerDto {
                 version: b.version.into(),
                 lang: b.lang.into(),
-                hash: hex(&metiva_security::secret::sha256(
-                    crate::consent_text::canonical(b).as_bytes(),
-                )),
+                hash: crate::consent_text::text_hash(b),
                 title: b.title.into(),
                 body: b.body.into(),
                 purposes: b

@@ -227,16 +227,11 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
 /// The demo site's consent context: the current Dutch banner and its hash.
 pub fn demo_site(keys: &metiva_security::cipher::KeyRing) -> metiva_db::seed::DemoSite<'_> {
     let banner = app::consent_text::current("nl");
-    let hash: String =
-        metiva_security::secret::sha256(app::consent_text::canonical(banner).as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
     metiva_db::seed::DemoSite {
         keys,
         banner_version: banner.version,
         lang: banner.lang,
-        text_hash: hash,
+        text_hash: app::consent_text::text_hash(banner),
     }
 }
 

@@ -414,9 +414,7 @@ async fn post_collect(
             let Some(text) = app::consent_text::banner(&c.banner_version, &c.lang) else {
                 return bad_request("banner_version: not a published banner version");
             };
-            let hash = hex(&metiva_security::secret::sha256(
-                app::consent_text::canonical(text).as_bytes(),
-            ));
+            let hash = app::consent_text::text_hash(text);
             let decision = Decision {
                 site_id: site.site_id,
                 visitor_key: c.visitor,

@@ -23,16 +23,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
+use super::ui::wants_html;
 
 /// Invitation links stay valid this long.
 pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-}
 
 fn status_of(e: &MemberError) -> (StatusCode, &'static str) {
     match e {

@@ -10,6 +10,15 @@ pub use app::i18n::Lang;
 /// dashboard and the login service).
 pub const LANG_COOKIE: &str = "metiva_lang";
 
+/// Whether the request is a browser form post (it accepts HTML), which
+/// gets a page or a redirect; other clients get JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
 /// An explicit `?lang=`, then the remembered choice, then the
 /// browser's `Accept-Language` (first of en/nl by quality), then English.
 pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {

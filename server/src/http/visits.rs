@@ -24,18 +24,12 @@ use uuid::Uuid;
 
 use super::guard::{DashboardAuth, RequestId, access_changed, escape};
 use super::ui;
+use super::ui::wants_html;
 
 #[derive(Deserialize)]
 pub struct RevealForm {
     #[serde(default)]
     reason: String,
-}
-
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
 }
 
 /// A refused form post: a page with a way back for browsers, JSON for

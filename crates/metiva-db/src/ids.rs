@@ -8,7 +8,7 @@ use std::str::FromStr;
 ///
 /// # Security
 /// The only constructor is [`CompanyId::parse`], so a `CompanyId` can be
-/// placed into the `set_config` statement that opens a tenant transaction
+/// placed into the `SET LOCAL` statement that opens a tenant transaction
 /// without any chance of SQL injection: its alphabet is `[a-z0-9_]`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CompanyId(String);

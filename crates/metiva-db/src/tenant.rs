@@ -3,8 +3,8 @@
 //! # Security
 //! A `TenantConn` exists only inside [`Database::tenant`] or
 //! [`Database::tenant_read`], after `BEGIN` and
-//! `set_config('app.company_id', …, true)` were sent on its connection. The
-//! setting is transaction-local (`true`), never session-level, so it ends at
+//! `SET LOCAL app.company_id = …` were sent on its connection. The
+//! setting is transaction-local (`LOCAL`), never session-level, so it ends at
 //! COMMIT or ROLLBACK and a reused connection reads `''`, which the policies
 //! turn into NULL: no rows.
 //!
@@ -12,7 +12,7 @@
 //! ending it, or a request cancelled mid-flight) is never returned to the
 //! pool: it is detached and closed, and the server rolls it back.
 //!
-//! Cost: one request is one transaction. `BEGIN` + `set_config` go out in
+//! Cost: one request is one transaction. `BEGIN` + `SET LOCAL` go out in
 //! the same write as the closure's first query (pipelining), and a
 //! read-only transaction's `COMMIT` completes after the caller already has
 //! its answer. See `cargo xtask bench`.
@@ -72,14 +72,16 @@ impl Drop for Lease {
 }
 
 /// Opens the transaction and binds it to `company` in one simple-protocol
-/// message: `BEGIN; SELECT set_config('app.company_id', '<id>', true)`.
+/// message: `BEGIN; SET LOCAL app.company_id = '<id>'`.
 ///
 /// # Security
-/// `is_local = true`: the setting lives until COMMIT or ROLLBACK, never
-/// longer. The id is spliced into the SQL, which is safe only because a
-/// [`CompanyId`] can hold nothing but `cmp_[0-9a-f]{6}` (its sole
-/// constructor checks); one message instead of two saves the server a
-/// round of work per request (see `cargo xtask bench`).
+/// `LOCAL`: the setting lives until COMMIT or ROLLBACK, never longer (the
+/// same as `set_config(…, true)`). The id is spliced into the SQL, which is
+/// safe only because a [`CompanyId`] can hold nothing but `cmp_[0-9a-f]{6}`
+/// (its sole constructor checks). One message instead of two saves the
+/// server a round of work per request, and `SET LOCAL` is a utility
+/// statement, so unlike `SELECT set_config(…)` it is neither planned nor
+/// answered with a row (see `cargo xtask bench`).
 async fn begin_bound(
     mut conn: &AsyncPgConnection,
     company: &CompanyId,
@@ -92,10 +94,7 @@ async fn begin_bound(
         "BEGIN"
     };
     debug_assert!(CompanyId::parse(company.as_str()).is_ok());
-    let mut sql = format!(
-        "{begin}; SELECT set_config('app.company_id', '{}', true)",
-        company.as_str()
-    );
+    let mut sql = format!("{begin}; SET LOCAL app.company_id = '{}'", company.as_str());
     if let Some(a) = access {
         // Inlined like the company id, and as safe: a `Uuid` prints as
         // hex and hyphens only, and the role key is a `&'static str` from

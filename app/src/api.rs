@@ -122,6 +122,13 @@ pub mod ssr {
         }
     }
 
+    /// The request id the tenant guard assigned (for audit rows).
+    pub fn request_id() -> String {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::RequestId>().map(|r| r.0.clone()))
+            .unwrap_or_default()
+    }
+
     /// The database handle, provided to every render and server function.
     pub fn database() -> Result<Database, ServerFnError> {
         use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
@@ -393,6 +400,9 @@ pub struct MembersDto {
     pub grantable: Vec<String>,
     pub self_id: String,
     pub members: Vec<MemberDto>,
+    /// A one-time invitation link this session just created with a plain
+    /// form post (no JavaScript), taken from its flash cookie; shown once.
+    pub invite_link: Option<String>,
 }
 
 /// The workspace's members. Everyone in the workspace may see the list;
@@ -409,7 +419,10 @@ pub async fn list_members() -> Result<MembersDto, ServerFnError> {
         .map_err(ssr::db_failure)?;
     let role = ctx.role();
     let can_manage = ctx.can(metiva_roles::Permission::MembersManage);
+    let invite_link = use_context::<crate::FieldKeys>()
+        .and_then(|k| crate::member_forms::ssr::take_invite_flash(&k.0, &ctx));
     Ok(MembersDto {
+        invite_link,
         can_manage,
         grantable: metiva_roles::Role::ALL
             .iter()

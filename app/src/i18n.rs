@@ -199,6 +199,36 @@ pub const CATALOG: &[(&str, &str)] = &[
         "The member was signed out everywhere.",
         "Het lid is overal uitgelogd.",
     ),
+    ("Creating…", "Bezig met aanmaken…"),
+    (
+        "The invitation was created.",
+        "De uitnodiging is aangemaakt.",
+    ),
+    (
+        "Send this one-time link to the new member. It is shown only now and works for 7 days.",
+        "Stuur deze eenmalige link naar het nieuwe lid. Hij wordt alleen nu getoond en werkt 7 dagen.",
+    ),
+    (
+        "That session is not yours, or it has already ended.",
+        "Die sessie is niet van u, of is al beëindigd.",
+    ),
+    (
+        "Enter a valid email address.",
+        "Vul een geldig e-mailadres in.",
+    ),
+    (
+        "Enter a name (at most 200 characters).",
+        "Vul een naam in (hoogstens 200 tekens).",
+    ),
+    (
+        "That person is already a member of this workspace.",
+        "Die persoon is al lid van deze werkruimte.",
+    ),
+    (
+        "Only a suspended member can be reactivated.",
+        "Alleen een geschorst lid kan weer worden geactiveerd.",
+    ),
+    ("Choose a role.", "Kies een rol."),
     ("Done.", "Klaar."),
     (
         "Your role does not allow managing members.",

@@ -8,6 +8,7 @@ pub mod api;
 pub mod consent_text;
 pub mod i18n;
 mod layout;
+pub mod member_forms;
 mod pages;
 pub mod security;
 pub mod visitors;
@@ -57,6 +58,16 @@ pub struct AsnStatus {
 /// The dashboard's public URL, where client sites load the snippet from.
 #[derive(Debug, Clone, Default)]
 pub struct SnippetBase(pub String);
+
+/// How this browser signs out when it ends its own session: the
+/// `Set-Cookie` that drops the token cookie (with the attributes it was
+/// set with) and the login service's signed-out page (provided by the
+/// server).
+#[derive(Debug, Clone)]
+pub struct SignOut {
+    pub clear_cookie: String,
+    pub signed_out_url: String,
+}
 
 /// A request's id, for audit rows and logs (set by the tenant guard).
 #[derive(Debug, Clone)]

@@ -7,6 +7,10 @@ use crate::i18n::tr;
 
 use leptos_router::hooks::use_query_map;
 
+use crate::member_forms::{
+    InviteForm, InviteLink, InviteText, MemberControls, MemberRowText, done_text, error_text,
+};
+
 use crate::api::{
     Fact, MembersDto, RunDatabaseCheck, SessionDto, current_session, isolation_status,
     list_members, system_status,
@@ -232,35 +236,7 @@ pub fn MembersPage() -> impl IntoView {
     let l = crate::i18n::current();
     let members = Resource::new(|| (), |_| list_members());
     let query = use_query_map();
-    let notice = move || {
-        let q = query.read();
-        if let Some(done) = q.get("done") {
-            let text = tr(
-                l,
-                match done.as_str() {
-                    "role_changed" => "The role was changed.",
-                    "suspended" => "The member was suspended and signed out of this workspace.",
-                    "reactivated" => "The member was reactivated.",
-                    "removed" => "The member was removed from this workspace.",
-                    "signed_out" => "The member was signed out everywhere.",
-                    _ => "Done.",
-                },
-            );
-            Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{text}</p> }.into_any())
-        } else {
-            q.get("error").map(|e| {
-                let text = tr(l, match e.as_str() {
-                    "forbidden" => "Your role does not allow managing members.",
-                    "above_own_role" => "Nobody can grant a role above their own, or change a member who ranks above them.",
-                    "last_owner" => "The last owner cannot be removed, suspended or demoted.",
-                    "not_found" => "That member is not in this workspace.",
-                    "invalid" => "That change is not valid.",
-                    _ => "The change could not be saved. Please try again.",
-                });
-                view! { <p role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{text}</p> }.into_any()
-            })
-        }
-    };
+    let notice = move || notice(l, &query.read());
     view! {
         <section class="space-y-6">
             <div>
@@ -276,6 +252,20 @@ pub fn MembersPage() -> impl IntoView {
             </Suspense>
             <RoleMatrix />
         </section>
+    }
+}
+
+/// The message a form left in the query (`?done=` or `?error=`): a code,
+/// never data, translated here.
+pub fn notice(l: crate::i18n::Lang, q: &leptos_router::params::ParamsMap) -> Option<AnyView> {
+    if let Some(done) = q.get("done") {
+        let text = tr(l, done_text(&done));
+        Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{text}</p> }.into_any())
+    } else {
+        q.get("error").map(|e| {
+            let text = tr(l, error_text(&e));
+            view! { <p role="alert" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{text}</p> }.into_any()
+        })
     }
 }
 
@@ -326,31 +316,6 @@ fn RoleMatrix() -> impl IntoView {
     }
 }
 
-/// A consequential action behind a second, explicit step (a disclosure:
-/// works without JavaScript).
-#[component]
-fn Confirm(
-    l: crate::i18n::Lang,
-    action: String,
-    label: &'static str,
-    question: String,
-    yes: &'static str,
-) -> impl IntoView {
-    view! {
-        <details class="relative">
-            <summary class="cursor-pointer list-none rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{format!("{label}…")}</summary>
-            <form method="post" action=action class="mt-2 rounded-md border border-amber-200 bg-amber-50 p-2">
-                <p class="text-xs text-amber-900">{format!("{question}?")}</p>
-                <button type="submit" class="mt-2 rounded-md bg-slate-800 px-2 py-1 text-xs font-medium text-white hover:bg-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">
-                    {format!("{} {yes}", tr(l, "Yes,"))}
-                </button>
-            </form>
-        </details>
-    }
-}
-
-const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
-
 #[component]
 fn MemberList(m: MembersDto) -> impl IntoView {
     let l = crate::i18n::current();
@@ -362,41 +327,19 @@ fn MemberList(m: MembersDto) -> impl IntoView {
         .into_iter()
         .map(|row| {
             let controls = (can_manage && row.user_id != self_id).then(|| {
-                let base = format!("/api/members/{}", row.user_id);
-                let options = grantable
+                let roles = grantable
                     .iter()
-                    .map(|r| {
-                        let selected = *r == row.role;
-                        view! { <option value=r.clone() selected=selected>{crate::i18n::role(l, r)}</option> }
-                    })
-                    .collect_view();
-                let suspended = row.status == "suspended";
+                    .map(|r| (r.clone(), crate::i18n::role(l, r).to_string()))
+                    .collect::<Vec<_>>();
+                let text = MemberRowText::new(l, &row.name);
                 view! {
-                    <div class="flex flex-wrap items-center gap-2">
-                        <form method="post" action=format!("{base}/role") class="flex items-center gap-1">
-                            <label class="sr-only" for=format!("role-{}", row.user_id)>{tr(l, "Role")}</label>
-                            <select id=format!("role-{}", row.user_id) name="role" class="rounded-md border border-slate-300 px-2 py-1 text-xs">{options}</select>
-                            <button type="submit" class=SMALL_BUTTON>{tr(l, "Change role")}</button>
-                        </form>
-                        {if suspended {
-                            view! {
-                                <form method="post" action=format!("{base}/reactivate")>
-                                    <button type="submit" class=SMALL_BUTTON>{tr(l, "Reactivate")}</button>
-                                </form>
-                            }.into_any()
-                        } else {
-                            view! { <Confirm l action=format!("{base}/suspend") label=tr(l, "Suspend") question=format!("{} {}", tr(l, "Suspend"), row.name) yes=tr(l, "Suspend") /> }.into_any()
-                        }}
-                        <Confirm l action=format!("{base}/sign-out-everywhere") label=tr(l, "Sign out everywhere") question=format!("{}: {}", tr(l, "Sign out everywhere"), row.name) yes=tr(l, "Sign out everywhere") />
-                        // Destructive: a second, explicit step (works without JavaScript).
-                        <details class="relative">
-                            <summary class="cursor-pointer list-none rounded-md border border-red-300 px-2 py-1 text-xs font-medium text-red-700 hover:bg-red-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500">{tr(l, "Remove…")}</summary>
-                            <form method="post" action=format!("{base}/remove") class="mt-2 rounded-md border border-red-200 bg-red-50 p-2">
-                                <p class="text-xs text-red-900">{format!("{} {} {}", tr(l, "Remove"), row.name, tr(l, "from this workspace? Their access ends at once."))}</p>
-                                <button type="submit" class="mt-2 rounded-md bg-red-700 px-2 py-1 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">{tr(l, "Yes, remove")}</button>
-                            </form>
-                        </details>
-                    </div>
+                    <MemberControls
+                        user_id=row.user_id.clone()
+                        role=row.role.clone()
+                        suspended=row.status == "suspended"
+                        roles
+                        text
+                    />
                 }
             });
             view! {
@@ -414,31 +357,23 @@ fn MemberList(m: MembersDto) -> impl IntoView {
         })
         .collect_view();
     let invite = can_manage.then(|| {
-        let options = grantable
+        let roles = grantable
             .iter()
             // The least powerful role is the default.
-            .map(|r| view! { <option value=r.clone() selected=r == "member">{crate::i18n::role(l, r)}</option> })
-            .collect_view();
-        view! {
-            <form method="post" action="/api/members/invite" class="grid gap-3 rounded-lg border border-slate-200 bg-white p-6 shadow-sm sm:grid-cols-4" data-testid="invite-form">
-                <h2 class="font-medium sm:col-span-4">{tr(l, "Invite a member")}</h2>
-                <div>
-                    <label for="invite-name" class="block text-sm text-slate-700">{tr(l, "Name")}</label>
-                    <input id="invite-name" name="name" required maxlength="200" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
-                </div>
-                <div>
-                    <label for="invite-email" class="block text-sm text-slate-700">{tr(l, "Email")}</label>
-                    <input id="invite-email" name="email" type="email" required maxlength="254" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm" />
-                </div>
-                <div>
-                    <label for="invite-role" class="block text-sm text-slate-700">{tr(l, "Role")}</label>
-                    <select id="invite-role" name="role" class="mt-1 w-full rounded-md border border-slate-300 px-2 py-1 text-sm">{options}</select>
-                </div>
-                <div class="flex items-end">
-                    <button type="submit" class="w-full rounded-md bg-indigo-600 px-3 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2">{tr(l, "Create invitation")}</button>
-                </div>
-            </form>
-        }
+            .map(|r| {
+                (
+                    r.clone(),
+                    crate::i18n::role(l, r).to_string(),
+                    r == "member",
+                )
+            })
+            .collect::<Vec<_>>();
+        view! { <InviteForm roles text=InviteText::new(l) /> }
+    });
+    // A link created by a plain form post (no JavaScript), shown once.
+    let flash = m.invite_link.map(|link| {
+        let t = InviteText::new(l);
+        view! { <InviteLink link created=t.created send_once=t.send_once /> }
     });
     view! {
         {(!can_manage).then(|| view! {
@@ -446,6 +381,7 @@ fn MemberList(m: MembersDto) -> impl IntoView {
                 {tr(l, "Member management is not available for your role. Ask an owner or admin to make changes.")}
             </p>
         })}
+        {flash}
         {invite}
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <table class="w-full text-left text-sm">

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::i18n::tr;
+use crate::member_forms::RevokeButton;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Fact;
@@ -151,7 +152,7 @@ pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
     use crate::api::ssr;
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
-    let rid = request_id();
+    let rid = crate::api::ssr::request_id();
     let l = crate::i18n::current();
     let steps = db
         .isolation_self_test(&ctx, &rid)
@@ -174,14 +175,6 @@ pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
             detail: s.detail,
         })
         .collect())
-}
-
-/// The request id the tenant guard assigned.
-#[cfg(feature = "ssr")]
-fn request_id() -> String {
-    use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<crate::RequestId>().map(|r| r.0.clone()))
-        .unwrap_or_default()
 }
 
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
@@ -592,7 +585,7 @@ fn device(ua: Option<&str>) -> String {
     .find(|(k, _)| ua.contains(k))
     .map(|(_, n)| *n);
     match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), Some(o)) => format!("{b} {} {o}", crate::i18n::current().t("on", "op")),
         (Some(b), None) => b.to_string(),
         (None, Some(o)) => o.to_string(),
         (None, None) => ua.chars().take(60).collect(),
@@ -604,11 +597,7 @@ pub fn SessionsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let sessions = Resource::new(|| (), |_| my_sessions());
     let query = leptos_router::hooks::use_query_map();
-    let done = move || {
-        query.read().get("done").map(|_| view! {
-            <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{tr(l, "The session was signed out.")}</p>
-        })
-    };
+    let done = move || crate::pages::notice(l, &query.read());
     view! {
         <section class="space-y-6">
             <div>
@@ -632,7 +621,7 @@ fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
     let items = rows
         .into_iter()
         .map(|s| {
-            let action = format!("/api/sessions/{}/revoke", s.id);
+            let label = tr(l, if s.current { "Sign out" } else { "Revoke" }).to_string();
             view! {
                 <li class="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="session-row">
                     <div>
@@ -645,11 +634,7 @@ fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
                             {format!(" · {} {} · {} {}", tr(l, "signed in"), s.created, tr(l, "last seen"), s.last_seen)}
                         </div>
                     </div>
-                    <form method="post" action=action>
-                        <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-                            {tr(l, if s.current { "Sign out" } else { "Revoke" })}
-                        </button>
-                    </form>
+                    <RevokeButton id=s.id label question=None />
                 </li>
             }
         })
@@ -659,10 +644,11 @@ fn SessionList(rows: Vec<SessionRowDto>) -> impl IntoView {
             <ul class="divide-y divide-slate-100 text-sm">{items}</ul>
             <details class="mt-4">
                 <summary class="cursor-pointer text-sm font-medium text-red-700">{tr(l, "Sign out everywhere…")}</summary>
-                <form method="post" action="/api/sessions/revoke-all" class="mt-2 rounded-md border border-red-200 bg-red-50 p-3">
-                    <p class="text-xs text-red-900">{tr(l, "Every session ends, this one included. You will need your password again.")}</p>
-                    <button type="submit" class="mt-2 rounded-md bg-red-700 px-3 py-1.5 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2">{tr(l, "Yes, sign out everywhere")}</button>
-                </form>
+                <RevokeButton
+                    id="all".to_string()
+                    label=tr(l, "Yes, sign out everywhere").to_string()
+                    question=Some(tr(l, "Every session ends, this one included. You will need your password again.").to_string())
+                />
             </details>
         </div>
     }

@@ -60,6 +60,39 @@ test("the sessions page shows this device with its truncated address", async ({ 
   await page.screenshot({ path: "test-results/sessions.png", fullPage: true });
 });
 
+test("with JavaScript, the member forms answer in place", async ({ page, consoleErrors }) => {
+  await signIn(page, "admin@devries.example");
+  await page.goto("/settings/members");
+  await hydrated(page);
+  // A refusal shows beside its form; the page is not left.
+  const owner = page.getByTestId("member-row").filter({ hasText: "owner@devries.example" });
+  await owner.getByLabel("Role").selectOption("viewer");
+  await owner.getByRole("button", { name: "Change role" }).click();
+  await expect(owner.getByRole("alert")).toContainText("Nobody can grant a role above their own");
+  await expect(page).toHaveURL(/\/settings\/members$/);
+  await expect(owner.getByTestId("member-role")).toHaveText("Owner");
+  // The refused call is the only console line: Chromium logs every 4xx fetch.
+  expect(consoleErrors).toEqual(["Failed to load resource: the server responded with a status of 403 (Forbidden)"]);
+  consoleErrors.length = 0;
+  // An invitation's one-time link appears under the form, not in a URL.
+  await page.getByLabel("Name").fill("Script Collega");
+  await page.getByLabel("Email").fill("script@devries.example");
+  await page.getByTestId("invite-form").getByLabel("Role").selectOption("viewer");
+  await page.getByRole("button", { name: "Create invitation" }).click();
+  await expect(page.getByTestId("invite-link")).toContainText("/invite/cmp_8fa2c1/");
+  await expect(page).toHaveURL(/\/settings\/members$/);
+  await page.screenshot({ path: "test-results/members-invite-js.png", fullPage: true });
+  // A success reloads the list with its message.
+  const member = page.getByTestId("member-row").filter({ hasText: "member@devries.example" });
+  await member.getByLabel("Role").selectOption("sales");
+  await member.getByRole("button", { name: "Change role" }).click();
+  await expect(page).toHaveURL(/done=role_changed/);
+  await expect(page.getByRole("status")).toContainText("The role was changed.");
+  await expect(
+    page.getByTestId("member-row").filter({ hasText: "member@devries.example" }).getByTestId("member-role"),
+  ).toHaveText("Sales");
+});
+
 test.describe("with JavaScript off", () => {
   test.use({ javaScriptEnabled: false });
 

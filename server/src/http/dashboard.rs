@@ -61,6 +61,14 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         ranges: ingest.asn().ranges(),
     };
     let snippet_base = app::SnippetBase(config.app_url.clone());
+    let sign_out = app::SignOut {
+        clear_cookie: auth
+            .clear_token_cookie()
+            .to_str()
+            .unwrap_or_default()
+            .to_string(),
+        signed_out_url: format!("{}/signed-out", auth.login_url),
+    };
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
@@ -72,6 +80,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
                 provide_context(field_keys.clone());
                 provide_context(asn_status);
                 provide_context(snippet_base.clone());
+                provide_context(sign_out.clone());
             },
             {
                 let options = options.clone();
@@ -111,6 +120,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .with_state(auth.clone());
     let guarded = pages
         .merge(auth_routes)
+        .layer(middleware::from_fn(bad_arguments_are_client_errors))
         .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
     // The public ingest routes sit outside the guard and the same-origin
     // write rule (client websites call them cross-site); see `ingest`.
@@ -168,6 +178,30 @@ pub fn compress_assets()
         };
     tower_http::compression::CompressionLayer::new()
         .compress_when(code_or_style.and(tower_http::compression::predicate::SizeAbove::new(256)))
+}
+
+/// A server function whose arguments did not decode (a missing field, a
+/// malformed body) is answered 400, not the framework's 500: the request
+/// was bad, not the server. The body, the encoded error with the field
+/// named, is kept so a script still reads it.
+async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if !is_api || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong on our side.",
+        )
+            .into_response();
+    };
+    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by

@@ -1,6 +1,7 @@
-//! Member management over HTTP: plain form posts (they work without
-//! JavaScript) or JSON clients. Thin: the rules live in
-//! `metiva_db::members`.
+//! Member and session management as a JSON API (scripts, tests; a plain
+//! form post works too). The dashboard's own forms are `ActionForm`s over
+//! the server functions in `app::member_forms`; both are thin over the
+//! same rules in `metiva_db::members`, with one error mapping.
 //!
 //! # Security
 //! Every handler takes the [`TenantCtx`] the guard put on the request; the
@@ -9,7 +10,6 @@
 //! the UI showed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -25,23 +25,7 @@ use uuid::Uuid;
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 use super::ui::wants_html;
 
-/// Invitation links stay valid this long.
-pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-fn status_of(e: &MemberError) -> (StatusCode, &'static str) {
-    match e {
-        MemberError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-        MemberError::AboveOwnRole => (StatusCode::FORBIDDEN, "above_own_role"),
-        MemberError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-        MemberError::LastOwner => (StatusCode::CONFLICT, "last_owner"),
-        MemberError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        MemberError::Db(metiva_db::DbError::AccessRevoked) => (StatusCode::FORBIDDEN, "forbidden"),
-        MemberError::Db(metiva_db::DbError::Unavailable(_)) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
-        }
-        MemberError::Db(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    }
-}
+use app::member_forms::ssr::{INVITE_TTL, member_error_status as status_of};
 
 fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Response {
     match result {

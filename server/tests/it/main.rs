@@ -10,6 +10,7 @@ mod dashboard;
 mod health;
 mod ingest;
 mod lifecycle;
+mod member_forms;
 mod revocation;
 mod security_page;
 mod token_matrix;

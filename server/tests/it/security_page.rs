@@ -210,7 +210,7 @@ async fn own_sessions_show_the_truncated_ip_encrypted_at_rest_and_can_be_revoked
         .split(r#"data-testid="session-row""#)
         .skip(1)
         .find(|row| !row.contains("this-device"))
-        .and_then(|row| row.split("/api/sessions/").nth(1))
+        .and_then(|row| row.split(r#"name="id" value=""#).nth(1))
         .map(|rest| rest[..36].to_string())
         .unwrap();
     let (keep, gone) = (&second, &first);

@@ -330,17 +330,33 @@ async fn dashboard_samples(fx: &Fx, token: &str, n: usize, into: &mut Vec<Durati
     Ok(())
 }
 
-/// Idle and loaded phases alternate (3 each, 1,000 requests per phase), so
+/// Idle and loaded phases alternate (5 each, 1,000 requests per phase), so
 /// the machine's own noise lands on both; p99 over the pooled samples.
+///
+/// `METIVA_BENCH_LOAD=spin` is a diagnostic: the loaded phases run a bare
+/// SCHED_IDLE busy loop (`chrt -i 0`) in another process instead of the
+/// sign-ins, to separate what a CPU kept busy at idle priority costs the
+/// tail on this machine from what the sign-in code costs.
 async fn under_login_load(fx: &Fx, token: &str) -> Result<()> {
+    let spin = std::env::var("METIVA_BENCH_LOAD").is_ok_and(|v| v == "spin");
     let mut idle = Vec::new();
     let mut loaded = Vec::new();
     let mut sign_ins = 0;
-    for _ in 0..3 {
+    for _ in 0..5 {
         dashboard_samples(fx, token, 1_000, &mut idle).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut tasks = tokio::task::JoinSet::new();
-        for c in 0..HAMMER_CLIENTS {
+        let mut spinner = if spin {
+            Some(
+                std::process::Command::new("chrt")
+                    .args(["-i", "0", "sh", "-c", "while :; do :; done"])
+                    .spawn()
+                    .context("chrt (util-linux) for METIVA_BENCH_LOAD=spin")?,
+            )
+        } else {
+            None
+        };
+        for c in 0..if spin { 0 } else { HAMMER_CLIENTS } {
             let login = fx.login.clone();
             let stop = stop.clone();
             tasks.spawn(async move {
@@ -363,14 +379,23 @@ async fn under_login_load(fx: &Fx, token: &str) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(300)).await;
         dashboard_samples(fx, token, 1_000, &mut loaded).await?;
         stop.store(true, Ordering::Relaxed);
+        if let Some(c) = spinner.as_mut() {
+            c.kill()?;
+            c.wait()?;
+        }
         while let Some(r) = tasks.join_next().await {
             sign_ins += r??;
         }
     }
     let (idle99, loaded99) = (pct(&mut idle, 0.99), pct(&mut loaded, 0.99));
     println!(
-        "  dashboard p99, idle {:.0} µs; while {HAMMER_CLIENTS} clients sign in concurrently ({sign_ins} sign-ins completed) {:.0} µs: {:.2}x idle (target < 2x); p50 {:.0} vs {:.0} µs",
+        "  dashboard p99, idle {:.0} µs; while {} {:.0} µs: {:.2}x idle (target < 2x); p50 {:.0} vs {:.0} µs",
         us(idle99),
+        if spin {
+            "a SCHED_IDLE busy loop runs (diagnostic, no sign-ins)".to_string()
+        } else {
+            format!("{HAMMER_CLIENTS} clients sign in concurrently ({sign_ins} sign-ins completed)")
+        },
         us(loaded99),
         loaded99.as_secs_f64() / idle99.as_secs_f64(),
         us(pct(&mut idle, 0.5)),

@@ -257,7 +257,7 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Sign out everywhere", "Overal uitloggen"),
     ("Remove…", "Verwijderen…"),
     ("Yes, remove", "Ja, verwijderen"),
-    ("Yes,", "Ja,"),
+    ("Yes, suspend", "Ja, schorsen"),
     (
         "from this workspace? Their access ends at once.",
         "uit deze werkruimte verwijderen? De toegang stopt direct.",

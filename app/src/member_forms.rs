@@ -510,10 +510,10 @@ impl MemberRowText {
             reactivate: tr(l, "Reactivate").into(),
             suspend: format!("{}…", tr(l, "Suspend")),
             suspend_question: format!("{} {name}?", tr(l, "Suspend")),
-            suspend_yes: format!("{} {}", tr(l, "Yes,"), tr(l, "Suspend")),
+            suspend_yes: tr(l, "Yes, suspend").into(),
             sign_out: format!("{}…", tr(l, "Sign out everywhere")),
             sign_out_question: format!("{}: {name}?", tr(l, "Sign out everywhere")),
-            sign_out_yes: format!("{} {}", tr(l, "Yes,"), tr(l, "Sign out everywhere")),
+            sign_out_yes: tr(l, "Yes, sign out everywhere").into(),
             remove: tr(l, "Remove…").into(),
             remove_question: format!(
                 "{} {name} {}",

@@ -308,14 +308,7 @@ async fn session_forms_revoke_another_session_or_sign_this_browser_out() {
     )
     .await;
     assert!(page.body.contains(r#"action="/api/revoke_session""#));
-    let other_id = page
-        .body
-        .split(r#"data-testid="session-row""#)
-        .skip(1)
-        .find(|row| !row.contains("this-device"))
-        .and_then(|row| row.split(r#"name="id" value=""#).nth(1))
-        .map(|rest| rest[..36].to_string())
-        .unwrap();
+    let other_id = crate::world::other_session_id(&page.body);
     let r = call(
         &w.dashboard,
         plain(

@@ -205,14 +205,7 @@ async fn own_sessions_show_the_truncated_ip_encrypted_at_rest_and_can_be_revoked
     assert!(r.body.contains("unknown"));
     // Revoke the other session (the row without "this device"): its
     // token stops working at once.
-    let other_id = r
-        .body
-        .split(r#"data-testid="session-row""#)
-        .skip(1)
-        .find(|row| !row.contains("this-device"))
-        .and_then(|row| row.split(r#"name="id" value=""#).nth(1))
-        .map(|rest| rest[..36].to_string())
-        .unwrap();
+    let other_id = crate::world::other_session_id(&r.body);
     let (keep, gone) = (&second, &first);
     let r = call(
         &w.dashboard,

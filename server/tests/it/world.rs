@@ -106,6 +106,17 @@ pub fn api(endpoint: &str, token: Option<&str>) -> Request<Body> {
     post_form(&format!("/api/{endpoint}"), &cookies, &[])
 }
 
+/// The id of the first session on a `/settings/sessions` page that is not
+/// this browser's own (the revoke form's hidden `id` field).
+pub fn other_session_id(page: &str) -> String {
+    page.split(r#"data-testid="session-row""#)
+        .skip(1)
+        .find(|row| !row.contains("this-device"))
+        .and_then(|row| row.split(r#"name="id" value=""#).nth(1))
+        .map(|rest| rest[..36].to_string())
+        .expect("another session on the page")
+}
+
 /// The query parameter `name` of a URL.
 pub fn param(url: &str, name: &str) -> String {
     let q = url.split_once('?').map(|x| x.1).unwrap_or_default();

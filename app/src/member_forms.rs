@@ -621,12 +621,13 @@ impl InviteText {
     }
 }
 
-/// The one-time link, shown once.
+/// The one-time link, shown once. `created` is left out where the page's
+/// own message already says so (after a plain form post).
 #[component]
-pub fn InviteLink(link: String, created: String, send_once: String) -> impl IntoView {
+pub fn InviteLink(link: String, created: Option<String>, send_once: String) -> impl IntoView {
     view! {
         <div role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900 sm:col-span-4">
-            <p class="font-medium">{created}</p>
+            {created.map(|c| view! { <p class="font-medium">{c}</p> })}
             <p class="mt-1">{send_once}</p>
             <p class="mt-2 break-all rounded-md border border-slate-200 bg-white p-2 font-mono text-xs text-slate-900" data-testid="invite-link">{link}</p>
         </div>
@@ -682,7 +683,7 @@ pub fn InviteForm(
             </div>
             {move || value.get().map(|r| match r {
                 Ok(InviteDto { link: Some(link) }) => view! {
-                    <InviteLink link created=created.clone() send_once=send_once.clone() />
+                    <InviteLink link created=Some(created.clone()) send_once=send_once.clone() />
                 }.into_any(),
                 Ok(InviteDto { link: None }) => ().into_any(),
                 Err(e) => view! { <div class="sm:col-span-4">{form_error(&e)}</div> }.into_any(),

@@ -373,7 +373,7 @@ fn MemberList(m: MembersDto) -> impl IntoView {
     // A link created by a plain form post (no JavaScript), shown once.
     let flash = m.invite_link.map(|link| {
         let t = InviteText::new(l);
-        view! { <InviteLink link created=t.created send_once=t.send_once /> }
+        view! { <InviteLink link created=None send_once=t.send_once /> }
     });
     view! {
         {(!can_manage).then(|| view! {

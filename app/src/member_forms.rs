@@ -84,7 +84,43 @@ pub mod ssr {
     use crate::i18n::tr;
 
     /// Invitation links stay valid this long.
-    pub const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+    const INVITE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+    /// Creates an invitation (pending membership, audited) and returns the
+    /// invitee's user id and the one-time link on the login service
+    /// (`login_url`).
+    ///
+    /// # Security
+    /// Only the token's SHA-256 is stored; the link exists in this answer
+    /// alone, to be shown once.
+    pub async fn create_invitation(
+        db: &metiva_db::Database,
+        ctx: &metiva_db::TenantCtx,
+        invitee: (&str, &str, metiva_roles::Role),
+        login_url: &str,
+        request_id: &str,
+    ) -> Result<(uuid::Uuid, String), MemberError> {
+        use metiva_security::secret;
+        let (name, email, role) = invitee;
+        let token = secret::random_secret();
+        let user = db
+            .invite_member(
+                ctx,
+                &metiva_db::members::Invite {
+                    email,
+                    name,
+                    role,
+                    token_hash: &secret::sha256(token.as_bytes()),
+                    ttl: INVITE_TTL,
+                },
+                request_id,
+            )
+            .await?;
+        Ok((
+            user,
+            format!("{login_url}/invite/{}/{token}", ctx.company()),
+        ))
+    }
 
     /// A flash lives at most this long (seconds): long enough for one
     /// redirect, short enough that a forgotten one is gone.
@@ -325,8 +361,7 @@ pub async fn invite_member(
     email: String,
     role: String,
 ) -> Result<InviteDto, ServerFnError> {
-    use metiva_db::members::{Invite, MemberError};
-    use metiva_security::secret;
+    use metiva_db::members::MemberError;
     use ssr::refuse;
     let ctx = crate::api::ssr::tenant()?;
     let db = crate::api::ssr::database()?;
@@ -340,22 +375,15 @@ pub async fn invite_member(
         .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
     let login = use_context::<crate::LoginOrigin>()
         .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
-    // Only the hash is stored; the link is shown once.
-    let token = secret::random_secret();
-    db.invite_member(
+    let (_, link) = ssr::create_invitation(
+        &db,
         &ctx,
-        &Invite {
-            email: &email,
-            name: &name,
-            role,
-            token_hash: &secret::sha256(token.as_bytes()),
-            ttl: ssr::INVITE_TTL,
-        },
+        (&name, &email, role),
+        &login.0,
         &crate::api::ssr::request_id(),
     )
     .await
     .map_err(|e| refuse(e, MEMBERS_PATH))?;
-    let link = format!("{}/invite/{}/{token}", login.0, ctx.company());
     if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
         opts.insert_header(
             http::header::CACHE_CONTROL,

@@ -16,16 +16,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use metiva_db::TenantCtx;
-use metiva_db::members::{Invite, MemberAction, MemberError};
+use metiva_db::members::{MemberAction, MemberError};
 use metiva_roles::Role;
-use metiva_security::secret;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 use super::ui::wants_html;
 
-use app::member_forms::ssr::{INVITE_TTL, member_error_status as status_of};
+use app::member_forms::ssr::{create_invitation, member_error_status as status_of};
 
 fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Response {
     match result {
@@ -126,24 +125,16 @@ pub async fn post_invite(
     let Ok(role) = Role::parse(&form.role) else {
         return respond(&headers, Err(MemberError::Invalid("Choose a role.".into())));
     };
-    let token = secret::random_secret();
-    let result = auth
-        .db
-        .invite_member(
-            &ctx,
-            &Invite {
-                email: &form.email,
-                name: &form.name,
-                role,
-                token_hash: &secret::sha256(token.as_bytes()),
-                ttl: INVITE_TTL,
-            },
-            &rid.0,
-        )
-        .await;
+    let result = create_invitation(
+        &auth.db,
+        &ctx,
+        (&form.name, &form.email, role),
+        &auth.login_url,
+        &rid.0,
+    )
+    .await;
     match result {
-        Ok(user_id) => {
-            let link = format!("{}/invite/{}/{token}", auth.login_url, ctx.company());
+        Ok((user_id, link)) => {
             if wants_html(&headers) {
                 let html = format!(
                     r#"<p class="mt-2 text-sm text-slate-600">Send this one-time link to the new member. It is shown only now and works for 7 days.</p>

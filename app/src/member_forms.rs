@@ -269,19 +269,7 @@ pub mod ssr {
     /// opens for this workspace and session, and clears the cookie.
     pub fn take_invite_flash(keys: &KeyRing, ctx: &metiva_db::TenantCtx) -> Option<String> {
         let parts = use_context::<http::request::Parts>()?;
-        let name = flash_cookie(secure());
-        let mut raw = None;
-        for h in parts.headers.get_all(http::header::COOKIE) {
-            let Ok(s) = h.to_str() else { continue };
-            for pair in s.split(';') {
-                if let Some((k, v)) = pair.trim().split_once('=')
-                    && k == name
-                {
-                    raw = Some(v.to_string());
-                }
-            }
-        }
-        let raw = raw?;
+        let raw = crate::api::ssr::cookie(&parts.headers, flash_cookie(secure()))?;
         // Whatever it held, it is used up.
         set_cookie("", 0);
         let mut it = raw.split('.');

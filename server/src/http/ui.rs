@@ -52,26 +52,8 @@ pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
     best.map_or(Lang::En, |(_, l)| l)
 }
 
-/// The value of cookie `name`, or `None` when it is absent or appears more
-/// than once (a duplicate is a cookie-tossing attempt: fail closed).
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let mut found = None;
-    for h in headers.get_all(header::COOKIE) {
-        let Ok(s) = h.to_str() else { continue };
-        for pair in s.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else {
-                continue;
-            };
-            if k == name {
-                if found.is_some() {
-                    return None;
-                }
-                found = Some(v.trim_matches('"').to_string());
-            }
-        }
-    }
-    found
-}
+/// The one cookie reader, shared with the app's server functions.
+pub use app::api::ssr::cookie;
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {

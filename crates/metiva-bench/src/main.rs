@@ -96,7 +96,7 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Variant::Plain => "plain query, BYPASSRLS role",
-            Variant::TenantRead => "TenantConn tenant_read (pipelined)",
+            Variant::TenantRead => "TenantConn tenant_read (bound per request)",
             Variant::TenantReadWrite => "TenantConn tenant (awaits COMMIT)",
             Variant::Naive => "naive BEGIN;set_config;query;COMMIT",
         }

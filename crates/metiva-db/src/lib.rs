@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod system;
 mod tenant;
 pub mod visitors;
+mod wire;
 
 pub use access::TenantCtx;
 pub use error::DbError;

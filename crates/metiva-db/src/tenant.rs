@@ -2,24 +2,32 @@
 //!
 //! # Security
 //! A `TenantConn` exists only inside [`Database::tenant`] or
-//! [`Database::tenant_read`], after `BEGIN` and
-//! `SET LOCAL app.company_id = …` were sent on its connection. The
-//! setting is transaction-local (`LOCAL`), never session-level, so it ends at
-//! COMMIT or ROLLBACK and a reused connection reads `''`, which the policies
-//! turn into NULL: no rows.
+//! [`Database::tenant_read`], with `app.company_id` set transaction-locally
+//! for every statement it runs:
+//!
+//! - `tenant` (read-write): `BEGIN; SET LOCAL app.company_id = …` goes out
+//!   before the closure's first query, and the closure's work commits or
+//!   rolls back as one transaction.
+//! - `tenant_read`: each query carries `set_config('app.company_id', $1,
+//!   true)` in front of it, in the same request, and so in the same implicit
+//!   transaction, made read-only (see `wire`).
+//!
+//! Either way the setting is local to a transaction, never session-level,
+//! so it ends at COMMIT, ROLLBACK or `Sync` and a reused connection reads
+//! `''`, which the policies turn into NULL: no rows.
 //!
 //! A connection whose transaction did not end cleanly (an error while
 //! ending it, or a request cancelled mid-flight) is never returned to the
 //! pool: it is detached and closed, and the server rolls it back.
 //!
-//! Cost: one request is one transaction. `BEGIN` + `SET LOCAL` go out in
-//! the same write as the closure's first query (pipelining), and a
-//! read-only transaction's `COMMIT` completes after the caller already has
-//! its answer. See `cargo xtask bench`.
+//! Cost: one request is one transaction (`tenant`), or one round trip per
+//! query (`tenant_read`). See `cargo xtask bench`.
 
-use diesel_async::pooled_connection::deadpool::Object;
+use deadpool::managed::Object;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
+use crate::pool::{PgConn, PgManager};
+use crate::wire;
 use crate::{CompanyId, Database, DbError};
 
 /// A connection inside a tenant transaction. Repositories take
@@ -44,19 +52,26 @@ impl<'c> TenantConn<'c> {
 /// A pooled connection that is detached (closed, not reused) unless the
 /// transaction on it ended cleanly.
 struct Lease {
-    obj: Option<Object<AsyncPgConnection>>,
+    obj: Option<Object<PgManager>>,
 }
 
 impl Lease {
-    fn conn(&self) -> Result<&AsyncPgConnection, DbError> {
+    fn pg(&self) -> Result<&PgConn, DbError> {
         self.obj
             .as_deref()
             .ok_or_else(|| DbError::Internal("lease already released".into()))
     }
 
+    fn conn(&self) -> Result<&AsyncPgConnection, DbError> {
+        Ok(&self.pg()?.conn)
+    }
+
     /// The transaction ended cleanly: the connection may be reused.
     fn release(mut self) {
-        drop(self.obj.take());
+        if let Some(obj) = self.obj.take() {
+            obj.tap.disarm();
+            drop(obj);
+        }
     }
 }
 
@@ -64,7 +79,9 @@ impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(obj) = self.obj.take() {
             // Security: never hand a connection that may still be inside a
-            // transaction (with a tenant setting) to the next request.
+            // transaction (with a tenant setting), or still armed with a
+            // tenant prelude, to the next request.
+            obj.tap.disarm();
             tracing::debug!("detaching a connection whose transaction did not end cleanly");
             drop(Object::take(obj));
         }
@@ -85,16 +102,10 @@ impl Drop for Lease {
 async fn begin_bound(
     mut conn: &AsyncPgConnection,
     company: &CompanyId,
-    read_only: bool,
     access: Option<&Access>,
 ) -> Result<(), DbError> {
-    let begin = if read_only {
-        "BEGIN READ ONLY"
-    } else {
-        "BEGIN"
-    };
     debug_assert!(CompanyId::parse(company.as_str()).is_ok());
-    let mut sql = format!("{begin}; SET LOCAL app.company_id = '{}'", company.as_str());
+    let mut sql = format!("BEGIN; SET LOCAL app.company_id = '{}'", company.as_str());
     if let Some(a) = access {
         // Inlined like the company id, and as safe: a `Uuid` prints as
         // hex and hyphens only, and the role key is a `&'static str` from
@@ -122,7 +133,6 @@ impl Database {
     async fn run_bound<T, F>(
         &self,
         company: &CompanyId,
-        read_only: bool,
         access: Option<&Access>,
         f: F,
     ) -> Result<(Lease, Result<T, DbError>), DbError>
@@ -130,15 +140,14 @@ impl Database {
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
         let lease = Lease {
-            obj: Some(self.checkout().await?),
+            obj: Some(self.checkout_object().await?),
         };
         let result = {
             let conn = lease.conn()?;
             let mut tc = TenantConn { conn, company };
             // Polling BEGIN first puts it on the wire before the closure's
             // first query; they go out together.
-            let (begun, out) =
-                futures::join!(begin_bound(conn, company, read_only, access), f(&mut tc));
+            let (begun, out) = futures::join!(begin_bound(conn, company, access), f(&mut tc));
             begun.and(out)
         };
         Ok((lease, result))
@@ -163,7 +172,7 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self.run_bound(company, false, access, f).await?;
+        let (lease, result) = self.run_bound(company, access, f).await?;
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = { lease.conn()? }.batch_execute(end).await;
         match (result, ended) {
@@ -180,11 +189,15 @@ impl Database {
         }
     }
 
-    /// Runs `f` in one `READ ONLY` transaction bound to `company`. Writes
-    /// fail. The COMMIT is put on the wire at once but awaited in a
-    /// background task, so the caller does not wait one more round trip for
-    /// a transaction that changed nothing; the connection returns to the
-    /// pool only after it.
+    /// Runs `f` with every query bound to `company`, read-only. Writes
+    /// fail.
+    ///
+    /// Each query carries the tenant binding in its own request (see
+    /// `wire`): `set_config('app.company_id', …, true)` and the query run
+    /// in one implicit transaction that ends at the request's `Sync`. No
+    /// `BEGIN`, no `SET LOCAL`, no `COMMIT`: one round trip per query, as
+    /// for a plain query. Under READ COMMITTED that is what a read-only
+    /// transaction gave too: every statement sees its own snapshot.
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
@@ -201,22 +214,35 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self.run_bound(company, true, access, f).await?;
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let mut finish = Box::pin(async move {
-            let ended = match lease.conn() {
-                Ok(mut c) => c.batch_execute(end).await.is_ok(),
-                Err(_) => false,
-            };
-            if ended {
-                lease.release();
-            }
-        });
-        // Poll once here so COMMIT is on the wire now, right behind the
-        // query; only waiting for its answer moves to a background task.
-        if futures::poll!(finish.as_mut()).is_pending() {
-            tokio::spawn(finish);
+        let mut lease = Lease {
+            obj: Some(self.checkout_object().await?),
+        };
+        let pc = lease
+            .obj
+            .as_deref_mut()
+            .ok_or_else(|| DbError::Internal("lease already released".into()))?;
+        if !pc.prelude_prepared {
+            // Once per connection: the statements the prelude names.
+            pc.conn.batch_execute(wire::PREPARE_SQL).await?;
+            pc.prelude_prepared = true;
         }
+        let pc = lease.pg()?;
+        pc.tap.arm(
+            company.as_str(),
+            access.map(|a| [a.user.to_string(), a.session.to_string(), a.role.to_owned()]),
+        );
+        let result = {
+            let mut tc = TenantConn {
+                conn: &pc.conn,
+                company,
+            };
+            f(&mut tc).await
+        };
+        // Every query of `f` ended with its own request: there is no
+        // transaction to end. `release` disarms the tap before the
+        // connection goes back; a lease dropped before this point (a
+        // cancelled request) is detached instead.
+        lease.release();
         result
     }
 }

@@ -149,6 +149,37 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
     assert_eq!(outside.visible_persons, 0);
 }
 
+/// A read cancelled while its query (with the tenant prelude) is on the
+/// wire: the connection, still armed for A, is detached, never reused.
+#[tokio::test]
+async fn a_cancelled_read_leaves_no_binding_behind() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    // Warm the one connection, so the cancelled read below reuses it.
+    assert_b_sees_only_b(&db).await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute("BEGIN; LOCK TABLE persons IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let company_a = cid(A);
+    let read = db.tenant_read(&company_a, async |tc| persons::list(tc, 10).await);
+    let cancelled = tokio::time::timeout(Duration::from_millis(500), read).await;
+    assert!(cancelled.is_err(), "the read should have been blocked");
+    owner
+        .batch_execute("ROLLBACK")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_b_sees_only_b(&db).await;
+    let outside = db
+        .probe_without_tenant()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(outside.setting.as_deref(), Some(A));
+    assert_eq!(outside.visible_persons, 0);
+}
+
 #[tokio::test]
 async fn read_only_transactions_refuse_writes() {
     let tdb = TestDb::new().await;
@@ -169,6 +200,9 @@ async fn read_only_transactions_refuse_writes() {
 
 /// One request is one transaction: every query of a `tenant` closure runs
 /// on one backend inside one transaction, and the next request is another.
+/// A `tenant_read` closure runs on one backend too, but each of its queries
+/// is its own implicit transaction carrying the tenant binding (see
+/// `wire`), and is bound to the same company.
 #[tokio::test]
 async fn one_request_is_one_transaction() {
     let tdb = TestDb::new().await;
@@ -177,22 +211,35 @@ async fn one_request_is_one_transaction() {
     for read_only in [false, true] {
         let run = async |tc: &mut metiva_db::TenantConn<'_>| {
             let first = probe::transaction(tc).await?;
+            let first_ctx = probe::inside(tc).await?;
             persons::list(tc, 10).await?;
             tokio::time::sleep(Duration::from_millis(5)).await;
             let last = probe::transaction(tc).await?;
-            Ok((first, last))
+            let last_ctx = probe::inside(tc).await?;
+            Ok((first, last, first_ctx, last_ctx))
         };
-        let (first, last) = if read_only {
+        let (first, last, first_ctx, last_ctx) = if read_only {
             db.tenant_read(&cid(A), run).await
         } else {
             db.tenant(&cid(A), run).await
         }
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(first.backend_pid, last.backend_pid);
-        assert_eq!(
-            first.transaction_started, last.transaction_started,
-            "one transaction"
-        );
+        for ctx in [&first_ctx, &last_ctx] {
+            assert_eq!(ctx.setting.as_deref(), Some(A), "read_only={read_only}");
+            assert_eq!(ctx.visible_persons, 1, "read_only={read_only}");
+        }
+        if read_only {
+            assert_ne!(
+                first.transaction_started, last.transaction_started,
+                "each read query is its own implicit transaction"
+            );
+        } else {
+            assert_eq!(
+                first.transaction_started, last.transaction_started,
+                "one transaction"
+            );
+        }
         assert_ne!(
             first.statement_started, last.statement_started,
             "two statements"

@@ -414,9 +414,13 @@ mod tests {
     }
 
     /// Writes `requests` one byte at a time through a stream armed for
-    /// `company` (from the first request on), returns what reached the
-    /// server.
-    async fn sent(requests: &[Vec<u8>], company: Option<&str>) -> Vec<u8> {
+    /// `company` (from the first request on, with `access` if given),
+    /// returns what reached the server.
+    async fn sent(
+        requests: &[Vec<u8>],
+        company: Option<&str>,
+        access: Option<[String; 3]>,
+    ) -> Vec<u8> {
         let (client, mut server) = tokio::io::duplex(1 << 20);
         let tap = Arc::new(Tap::default());
         let mut s = TappedStream::new(client, Arc::clone(&tap));
@@ -424,7 +428,7 @@ mod tests {
             s.write_all(&[b]).await.unwrap_or_else(|e| panic!("{e}"));
         }
         if let Some(c) = company {
-            tap.arm(c, None);
+            tap.arm(c, access);
         }
         for r in requests {
             for b in r {
@@ -449,7 +453,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_query_of_an_armed_connection_gets_the_prelude_in_its_own_request() {
-        let got = sent(&[query(), query()], Some("cmp_aaaaaa")).await;
+        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), None).await;
         let mut want = startup();
         for _ in 0..2 {
             want.extend(prelude("cmp_aaaaaa"));
@@ -460,33 +464,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_disarmed_connection_and_a_mid_request_bind_go_out_unchanged() {
-        let got = sent(&[query()], None).await;
+        let got = sent(&[query()], None, None).await;
         assert_eq!(got, [startup(), query()].concat());
         // A Bind after a Parse in the same request is not at its start: no
         // prelude (it would run unbound, so RLS shows nothing).
         let parse_then_bind = [msg(b'P', b"\0SELECT 1\0\0\0"), query()].concat();
-        let got = sent(std::slice::from_ref(&parse_then_bind), Some("cmp_aaaaaa")).await;
+        let got = sent(
+            std::slice::from_ref(&parse_then_bind),
+            Some("cmp_aaaaaa"),
+            None,
+        )
+        .await;
         assert_eq!(got, [startup(), parse_then_bind].concat());
     }
 
     #[tokio::test]
     async fn the_access_assertion_goes_with_the_first_query_only() {
-        let (client, mut server) = tokio::io::duplex(1 << 20);
-        let tap = Arc::new(Tap::default());
-        let mut s = TappedStream::new(client, Arc::clone(&tap));
-        s.write_all(&startup())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        tap.arm("cmp_aaaaaa", Some(["u".into(), "s".into(), "admin".into()]));
-        s.write_all(&[query(), query()].concat())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        s.shutdown().await.unwrap_or_else(|e| panic!("{e}"));
-        let mut got = Vec::new();
-        server
-            .read_to_end(&mut got)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let access = ["u".into(), "s".into(), "admin".into()];
+        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), Some(access)).await;
         let mut first = BytesMut::new();
         bind(
             &mut first,

@@ -45,6 +45,17 @@ async fn assert_a_lacks(db: &metiva_db::Database, name: &str) {
     assert!(a.iter().all(|p| p.name != name), "{a:?}");
 }
 
+/// Outside any tenant request, a pooled connection has no A context and
+/// sees no rows.
+async fn assert_outside_carries_nothing_of_a(db: &metiva_db::Database) {
+    let outside = db
+        .probe_without_tenant()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(outside.setting.as_deref(), Some(A));
+    assert_eq!(outside.visible_persons, 0);
+}
+
 #[tokio::test]
 async fn interleaved_tenants_on_one_connection_see_only_their_own() {
     let tdb = TestDb::new().await;
@@ -141,12 +152,7 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
     // and the cancelled transaction's write never committed.
     assert_b_sees_only_b(&db).await;
     assert_a_lacks(&db, "written before the cancel").await;
-    let outside = db
-        .probe_without_tenant()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_ne!(outside.setting.as_deref(), Some(A));
-    assert_eq!(outside.visible_persons, 0);
+    assert_outside_carries_nothing_of_a(&db).await;
 }
 
 /// A read cancelled while its query (with the tenant prelude) is on the
@@ -172,12 +178,7 @@ async fn a_cancelled_read_leaves_no_binding_behind() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_b_sees_only_b(&db).await;
-    let outside = db
-        .probe_without_tenant()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_ne!(outside.setting.as_deref(), Some(A));
-    assert_eq!(outside.visible_persons, 0);
+    assert_outside_carries_nothing_of_a(&db).await;
 }
 
 #[tokio::test]

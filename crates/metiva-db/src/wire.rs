@@ -40,6 +40,11 @@
 //! - **Anything unexpected breaks the connection.** An answer out of order
 //!   is an I/O error: tokio-postgres closes the connection and the pool
 //!   drops it.
+//!
+//! This leans on how tokio-postgres frames a query (`Bind`, `Execute`,
+//! `Sync`, after a separate `Parse` when the statement is new). Should an
+//! upgrade change that, the prelude stops being added and tenant reads come
+//! back empty: closed, and loud, since most of the suite reads tenant data.
 
 use std::collections::VecDeque;
 use std::io;

@@ -181,6 +181,52 @@ async fn a_cancelled_read_leaves_no_binding_behind() {
     assert_outside_carries_nothing_of_a(&db).await;
 }
 
+/// Many reads of three tenants at once over two connections, with writes
+/// in between: each read sees its own tenant's context and rows only, so
+/// no binding ever crosses from one lease to the next.
+#[tokio::test]
+async fn concurrent_reads_of_three_tenants_never_see_each_other() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&PoolSettings {
+        max_size: 2,
+        timeout: Duration::from_secs(10),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..12usize {
+        let db = db.clone();
+        tasks.spawn(async move {
+            for i in 0..150usize {
+                let t = [A, B, C][(worker + i) % 3];
+                let company = cid(t);
+                if i % 25 == 0 {
+                    db.tenant(&company, async |tc| {
+                        persons::create(tc, &new_person(&format!("{t}-{worker}-{i}"))).await
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                }
+                let (ctx, rows) = db
+                    .tenant_read(&company, async |tc| {
+                        Ok((probe::inside(tc).await?, persons::list(tc, 1000).await?))
+                    })
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(ctx.setting.as_deref(), Some(t));
+                // (Counts may differ between the two statements: writes
+                // of other workers commit in between, as under any READ
+                // COMMITTED transaction.)
+                assert!(ctx.visible_persons >= 1);
+                assert!(rows.iter().all(|p| p.company_id == t), "{t}: {rows:?}");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_outside_carries_nothing_of_a(&db).await;
+}
+
 #[tokio::test]
 async fn read_only_transactions_refuse_writes() {
     let tdb = TestDb::new().await;

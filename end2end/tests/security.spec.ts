@@ -33,6 +33,8 @@ test("the isolation self-test runs and every step passes", async ({ page }) => {
   await page.getByTestId("run-self-test").click();
   await expect(page.getByTestId("self-test-step")).toHaveCount(3);
   await expect(page.locator('[data-testid="self-test-step"][data-passed="true"]')).toHaveCount(3);
+  // The line above the button follows the run at once.
+  await expect(page.getByTestId("last-self-test")).toHaveText("Last run: passed just now");
   await page.screenshot({ path: "test-results/self-test.png", fullPage: true });
   // It was audited: a fresh render shows the last run.
   await page.reload();

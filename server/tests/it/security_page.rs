@@ -344,6 +344,18 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
             );
         }
     }
+    // The self-test's outcome is translated too.
+    let mut req = get_with("/settings/security", &[("metiva_session", &token)]);
+    req.headers_mut().insert(
+        header::ACCEPT_LANGUAGE,
+        header::HeaderValue::from_static("nl"),
+    );
+    let r = call(&w.dashboard, req).await;
+    assert!(
+        visible_text(&r.body).contains("Laatste run: geslaagd op 2"),
+        "{}",
+        visible_text(&r.body)
+    );
     // And the English pages are English.
     let r = call(
         &w.dashboard,

@@ -321,6 +321,24 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Last run: passed just now", "Laatste run: zojuist geslaagd"),
     ("Last run: failed just now", "Laatste run: zojuist mislukt"),
     ("passed at", "geslaagd op"),
+    ("rows visible", "rijen zichtbaar"),
+    (
+        "rows of other workspaces returned",
+        "rijen van andere werkruimtes teruggegeven",
+    ),
+    (
+        "of your own persons visible",
+        "van uw eigen personen zichtbaar",
+    ),
+    ("refused by PostgreSQL", "geweigerd door PostgreSQL"),
+    (
+        "refused, but not by row-level security",
+        "geweigerd, maar niet door row-level security",
+    ),
+    (
+        "row(s) written (rolled back)",
+        "rij(en) geschreven (teruggedraaid)",
+    ),
     ("failed at", "mislukt op"),
     ("Run the self-test", "Zelftest uitvoeren"),
     ("Running…", "Bezig…"),

@@ -180,9 +180,34 @@ pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
             )
             .to_string(),
             passed: s.passed,
-            detail: s.detail,
+            detail: self_test_detail(l, s.detail),
         })
         .collect())
+}
+
+/// A self-test step's finding in the user's language. PostgreSQL's own
+/// message is quoted as it came.
+#[cfg(feature = "ssr")]
+fn self_test_detail(l: crate::i18n::Lang, d: metiva_db::self_test::SelfTestDetail) -> String {
+    use metiva_db::self_test::SelfTestDetail as D;
+    match d {
+        D::NoContext { setting, visible } => {
+            format!(
+                "app.company_id = {setting:?}; {visible} {}",
+                tr(l, "rows visible")
+            )
+        }
+        D::ForeignRead { foreign, own } => format!(
+            "{foreign} {}; {own} {}",
+            tr(l, "rows of other workspaces returned"),
+            tr(l, "of your own persons visible")
+        ),
+        D::WriteRefused(e) => format!("{}: {e}", tr(l, "refused by PostgreSQL")),
+        D::WriteRefusedOtherwise(e) => {
+            format!("{}: {e}", tr(l, "refused, but not by row-level security"))
+        }
+        D::Written(n) => format!("{n} {}", tr(l, "row(s) written (rolled back)")),
+    }
 }
 
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";

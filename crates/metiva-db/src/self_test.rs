@@ -15,7 +15,24 @@ use crate::{CompanyId, Database, DbError, TenantConn};
 pub struct SelfTestStep {
     pub key: &'static str,
     pub passed: bool,
-    pub detail: String,
+    pub detail: SelfTestDetail,
+}
+
+/// What a step saw, as data: the caller words it in the user's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfTestDetail {
+    /// `app.company_id` as read outside any tenant request, and the rows
+    /// visible there.
+    NoContext { setting: String, visible: i64 },
+    /// Rows of other workspaces returned, and the workspace's own persons.
+    ForeignRead { foreign: i64, own: i64 },
+    /// The foreign write was refused by row-level security (PostgreSQL's
+    /// message).
+    WriteRefused(String),
+    /// Refused, but by something else.
+    WriteRefusedOtherwise(String),
+    /// The foreign write went through (and was rolled back).
+    Written(usize),
 }
 
 #[derive(QueryableByName)]
@@ -47,11 +64,10 @@ impl Database {
         let mut steps = vec![SelfTestStep {
             key: "no_context",
             passed: bare.visible_persons == 0 && bare.setting.as_deref().unwrap_or("").is_empty(),
-            detail: format!(
-                "app.company_id = {:?}; {} rows visible",
-                bare.setting.unwrap_or_default(),
-                bare.visible_persons
-            ),
+            detail: SelfTestDetail::NoContext {
+                setting: bare.setting.unwrap_or_default(),
+                visible: bare.visible_persons,
+            },
         }];
         let other = foreign(ctx.company());
         let user = ctx.user_id();
@@ -71,10 +87,10 @@ impl Database {
                 let read = SelfTestStep {
                     key: "foreign_read",
                     passed: c.n == 0,
-                    detail: format!(
-                        "{} rows of other workspaces returned; {} of your own persons visible",
-                        c.n, own.n
-                    ),
+                    detail: SelfTestDetail::ForeignRead {
+                        foreign: c.n,
+                        own: own.n,
+                    },
                 };
                 // 3. A write carrying a foreign company_id is refused. A
                 //    savepoint keeps the transaction usable either way.
@@ -92,17 +108,17 @@ impl Database {
                     Err(e) if e.to_string().contains("row-level security") => SelfTestStep {
                         key: "foreign_write",
                         passed: true,
-                        detail: format!("refused by PostgreSQL: {e}"),
+                        detail: SelfTestDetail::WriteRefused(e.to_string()),
                     },
                     Err(e) => SelfTestStep {
                         key: "foreign_write",
                         passed: false,
-                        detail: format!("refused, but not by row-level security: {e}"),
+                        detail: SelfTestDetail::WriteRefusedOtherwise(e.to_string()),
                     },
                     Ok(n) => SelfTestStep {
                         key: "foreign_write",
                         passed: false,
-                        detail: format!("{n} row(s) written (rolled back)"),
+                        detail: SelfTestDetail::Written(n),
                     },
                 };
                 let outcome = if read.passed && write.passed { "passed" } else { "failed" };

@@ -344,6 +344,22 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
             );
         }
     }
+    // The self-test's findings are worded in Dutch (PostgreSQL's own
+    // message stays as it came).
+    let mut req = api("run_self_test", Some(&token));
+    req.headers_mut().insert(
+        header::ACCEPT_LANGUAGE,
+        header::HeaderValue::from_static("nl"),
+    );
+    let r = call(&w.dashboard, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for nl in [
+        "0 rijen zichtbaar",
+        "0 rijen van andere werkruimtes teruggegeven",
+        "geweigerd door PostgreSQL: ",
+    ] {
+        assert!(r.body.contains(nl), "{nl:?} in {}", r.body);
+    }
     // The self-test's outcome is translated too.
     let mut req = get_with("/settings/security", &[("metiva_session", &token)]);
     req.headers_mut().insert(

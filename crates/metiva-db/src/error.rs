@@ -58,9 +58,3 @@ impl From<diesel::result::Error> for DbError {
 fn is_rls_refusal(message: &str) -> bool {
     message.contains("row-level security")
 }
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for DbError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        DbError::Unavailable(e.to_string())
-    }
-}

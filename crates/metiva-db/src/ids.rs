@@ -7,9 +7,9 @@ use std::str::FromStr;
 /// example `cmp_8fa2c1`.
 ///
 /// # Security
-/// The only constructor is [`CompanyId::parse`], so a `CompanyId` can be
-/// placed into the `SET LOCAL` statement that opens a tenant transaction
-/// without any chance of SQL injection: its alphabet is `[a-z0-9_]`.
+/// The only constructor is [`CompanyId::parse`], so a `CompanyId` holds
+/// nothing but `[a-z0-9_]`. The tenant binding sends it as a bind parameter
+/// anyway (see `wire`), never spliced into SQL.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CompanyId(String);
 

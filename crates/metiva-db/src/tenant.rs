@@ -5,12 +5,16 @@
 //! [`Database::tenant_read`], with `app.company_id` set transaction-locally
 //! for every statement it runs:
 //!
-//! - `tenant` (read-write): `BEGIN; SET LOCAL app.company_id = …` goes out
-//!   before the closure's first query, and the closure's work commits or
-//!   rolls back as one transaction.
+//! - `tenant` (read-write): the closure's first query carries `BEGIN` and
+//!   `set_config('app.company_id', $1, true)` in front of it, in the same
+//!   request; its later queries run inside that transaction, which commits
+//!   or rolls back as one.
 //! - `tenant_read`: each query carries `set_config('app.company_id', $1,
 //!   true)` in front of it, in the same request, and so in the same implicit
-//!   transaction, made read-only (see `wire`).
+//!   transaction, made read-only.
+//!
+//! The company id travels as a bind parameter of a prepared statement,
+//! never in SQL text (see `wire`).
 //!
 //! Either way the setting is local to a transaction, never session-level,
 //! so it ends at COMMIT, ROLLBACK or `Sync` and a reused connection reads
@@ -20,8 +24,9 @@
 //! ending it, or a request cancelled mid-flight) is never returned to the
 //! pool: it is detached and closed, and the server rolls it back.
 //!
-//! Cost: one request is one transaction (`tenant`), or one round trip per
-//! query (`tenant_read`). See `cargo xtask bench`.
+//! Cost: the binding adds no round trip. `tenant` is one transaction: its
+//! queries plus the `COMMIT`; `tenant_read` is one round trip per query.
+//! See `cargo xtask bench`.
 
 use deadpool::managed::Object;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
@@ -88,37 +93,6 @@ impl Drop for Lease {
     }
 }
 
-/// Opens the transaction and binds it to `company` in one simple-protocol
-/// message: `BEGIN; SET LOCAL app.company_id = '<id>'`.
-///
-/// # Security
-/// `LOCAL`: the setting lives until COMMIT or ROLLBACK, never longer (the
-/// same as `set_config(…, true)`). The id is spliced into the SQL, which is
-/// safe only because a [`CompanyId`] can hold nothing but `cmp_[0-9a-f]{6}`
-/// (its sole constructor checks). One message instead of two saves the
-/// server a round of work per request, and `SET LOCAL` is a utility
-/// statement, so unlike `SELECT set_config(…)` it is neither planned nor
-/// answered with a row (see `cargo xtask bench`).
-async fn begin_bound(
-    mut conn: &AsyncPgConnection,
-    company: &CompanyId,
-    access: Option<&Access>,
-) -> Result<(), DbError> {
-    debug_assert!(CompanyId::parse(company.as_str()).is_ok());
-    let mut sql = format!("BEGIN; SET LOCAL app.company_id = '{}'", company.as_str());
-    if let Some(a) = access {
-        // Inlined like the company id, and as safe: a `Uuid` prints as
-        // hex and hyphens only, and the role key is a `&'static str` from
-        // the registry.
-        sql.push_str(&format!(
-            "; SELECT metiva_assert_access('{}', '{}', '{}')",
-            a.user, a.session, a.role
-        ));
-    }
-    conn.batch_execute(&sql).await?;
-    Ok(())
-}
-
 /// The access a request was granted, re-asserted at the start of its
 /// transaction (see `metiva_assert_access`).
 pub(crate) struct Access {
@@ -128,34 +102,42 @@ pub(crate) struct Access {
 }
 
 impl Database {
-    /// Checks out a connection and runs `f` inside a transaction bound to
-    /// `company`, leaving the transaction open for the caller to end.
-    async fn run_bound<T, F>(
+    /// Checks out a connection and arms its tap for `company` (see `wire`),
+    /// preparing the prelude's statements first if this connection has not
+    /// yet.
+    async fn lease(
         &self,
         company: &CompanyId,
         access: Option<&Access>,
-        f: F,
-    ) -> Result<(Lease, Result<T, DbError>), DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
-        let lease = Lease {
+        mode: wire::Mode,
+    ) -> Result<Lease, DbError> {
+        let mut lease = Lease {
             obj: Some(self.checkout_object().await?),
         };
-        let result = {
-            let conn = lease.conn()?;
-            let mut tc = TenantConn { conn, company };
-            // Polling BEGIN first puts it on the wire before the closure's
-            // first query; they go out together.
-            let (begun, out) = futures::join!(begin_bound(conn, company, access), f(&mut tc));
-            begun.and(out)
-        };
-        Ok((lease, result))
+        let pc = lease
+            .obj
+            .as_deref_mut()
+            .ok_or_else(|| DbError::Internal("lease already released".into()))?;
+        if !pc.prelude_prepared {
+            // Once per connection: the statements the prelude names.
+            pc.conn.batch_execute(wire::PREPARE_SQL).await?;
+            pc.prelude_prepared = true;
+        }
+        pc.tap.arm(
+            company.as_str(),
+            access.map(|a| [a.user.to_string(), a.session.to_string(), a.role.to_owned()]),
+            mode,
+        );
+        Ok(lease)
     }
 
     /// Runs `f` in one read-write transaction bound to `company`. Commits
     /// when `f` returns `Ok` (and only then reports success: acknowledged
     /// writes are durable); rolls back otherwise.
+    ///
+    /// The first query's request opens the transaction and binds it
+    /// (`BEGIN`, then `set_config('app.company_id', $1, true)`, then the
+    /// query, one `Sync`; see `wire`); later queries run inside it.
     pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
@@ -172,7 +154,20 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self.run_bound(company, access, f).await?;
+        let lease = self.lease(company, access, wire::Mode::Write).await?;
+        let pc = lease.pg()?;
+        let result = {
+            let mut tc = TenantConn {
+                conn: &pc.conn,
+                company,
+            };
+            f(&mut tc).await
+        };
+        if !pc.tap.sent() {
+            // `f` ran no query: no transaction was opened, none to end.
+            lease.release();
+            return result;
+        }
         let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let ended = { lease.conn()? }.batch_execute(end).await;
         match (result, ended) {
@@ -214,23 +209,8 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let mut lease = Lease {
-            obj: Some(self.checkout_object().await?),
-        };
-        let pc = lease
-            .obj
-            .as_deref_mut()
-            .ok_or_else(|| DbError::Internal("lease already released".into()))?;
-        if !pc.prelude_prepared {
-            // Once per connection: the statements the prelude names.
-            pc.conn.batch_execute(wire::PREPARE_SQL).await?;
-            pc.prelude_prepared = true;
-        }
+        let lease = self.lease(company, access, wire::Mode::Read).await?;
         let pc = lease.pg()?;
-        pc.tap.arm(
-            company.as_str(),
-            access.map(|a| [a.user.to_string(), a.session.to_string(), a.role.to_owned()]),
-        );
         let result = {
             let mut tc = TenantConn {
                 conn: &pc.conn,

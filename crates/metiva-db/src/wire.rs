@@ -67,7 +67,29 @@ PREPARE metiva_bind(text) AS \
   SELECT set_config('app.company_id', $1, true), set_config('transaction_read_only', 'on', true); \
 PREPARE metiva_bind_access(text, uuid, uuid, text) AS \
   SELECT set_config('app.company_id', $1, true), set_config('transaction_read_only', 'on', true), \
-         metiva_assert_access($2, $3, $4)";
+         metiva_assert_access($2, $3, $4); \
+PREPARE metiva_bind_rw(text) AS \
+  SELECT set_config('app.company_id', $1, true); \
+PREPARE metiva_bind_rw_access(text, uuid, uuid, text) AS \
+  SELECT set_config('app.company_id', $1, true), metiva_assert_access($2, $3, $4)";
+
+/// How a lease binds its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Every query in its own implicit transaction, each with the prelude,
+    /// read-only.
+    Read,
+    /// One explicit transaction: the first query's request opens it
+    /// (`BEGIN`) and binds it; later queries run inside it, bound already.
+    /// The lease commits or rolls back.
+    Write,
+}
+
+/// The answers a prelude gets, in order, which the stream removes.
+const READ_ANSWERS: &[u8] = b"2DC";
+/// `BEGIN`: ParseComplete, BindComplete, CommandComplete; then the
+/// binding's three.
+const WRITE_ANSWERS: &[u8] = b"12C2DC";
 
 /// What the next requests on a connection are bound to.
 #[derive(Default)]
@@ -77,18 +99,23 @@ pub(crate) struct Tap {
 
 struct Prelude {
     company: String,
-    /// Re-asserted with the first query only: later queries of the same
-    /// lease run for the same request.
+    /// Asserted with the first query only: later queries of the same lease
+    /// run for the same request.
     access: Option<[String; 3]>,
+    mode: Mode,
+    /// A prelude went out (for `Write`: the transaction is open).
+    sent: bool,
 }
 
 impl Tap {
     /// Binds the following requests to `company`, the first of them also
     /// asserting `access` (user, session, role).
-    pub(crate) fn arm(&self, company: &str, access: Option<[String; 3]>) {
+    pub(crate) fn arm(&self, company: &str, access: Option<[String; 3]>, mode: Mode) {
         *self.lock() = Some(Prelude {
             company: company.to_owned(),
             access,
+            mode,
+            sent: false,
         });
     }
 
@@ -101,33 +128,59 @@ impl Tap {
         self.lock().is_some()
     }
 
+    /// Whether a prelude went out since `arm`: for a `Write` lease, whether
+    /// there is a transaction to end.
+    pub(crate) fn sent(&self) -> bool {
+        self.lock().as_ref().is_some_and(|p| p.sent)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Prelude>> {
         // The guarded value is a plain Option: a panic elsewhere cannot
         // leave it half-written.
         self.prelude.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Encodes the prelude's `Bind` + `Execute` into `out`, if armed.
-    fn write_prelude(&self, out: &mut BytesMut) -> bool {
+    /// Encodes the prelude into `out`, if one is due, and returns the
+    /// answers it will get.
+    fn write_prelude(&self, out: &mut BytesMut) -> Option<&'static [u8]> {
         let mut guard = self.lock();
-        let Some(p) = guard.as_mut() else {
-            return false;
+        let p = guard.as_mut()?;
+        if p.mode == Mode::Write && p.sent {
+            // Inside the transaction the first request opened and bound.
+            return None;
+        }
+        p.sent = true;
+        let (plain, with_access, answers) = match p.mode {
+            Mode::Read => ("metiva_bind", "metiva_bind_access", READ_ANSWERS),
+            Mode::Write => {
+                // BEGIN, as the unnamed statement.
+                out.put_u8(b'P');
+                out.put_i32(4 + 1 + 6 + 2);
+                out.put_u8(0);
+                out.put_slice(b"BEGIN\0");
+                out.put_i16(0);
+                bind(out, "", &[]);
+                execute(out);
+                ("metiva_bind_rw", "metiva_bind_rw_access", WRITE_ANSWERS)
+            }
         };
         match p.access.take() {
-            Some([user, session, role]) => bind(
-                out,
-                "metiva_bind_access",
-                &[&p.company, &user, &session, &role],
-            ),
-            None => bind(out, "metiva_bind", &[&p.company]),
+            Some([user, session, role]) => {
+                bind(out, with_access, &[&p.company, &user, &session, &role]);
+            }
+            None => bind(out, plain, &[&p.company]),
         }
-        // Execute: unnamed portal, all rows.
-        out.put_u8(b'E');
-        out.put_i32(4 + 1 + 4);
-        out.put_u8(0);
-        out.put_i32(0);
-        true
+        execute(out);
+        Some(answers)
     }
+}
+
+/// `Execute` of the unnamed portal, all rows.
+fn execute(out: &mut BytesMut) {
+    out.put_u8(b'E');
+    out.put_i32(4 + 1 + 4);
+    out.put_u8(0);
+    out.put_i32(0);
 }
 
 /// `Bind` of the unnamed portal to `statement`, text parameters and text
@@ -154,8 +207,8 @@ fn bind(out: &mut BytesMut, statement: &str, params: &[&str]) {
 struct Pending {
     /// How many `ReadyForQuery` come before its answers.
     after_ready: u64,
-    /// How many of its three answers were removed.
-    step: u8,
+    /// The answers still to come, in order.
+    answers: &'static [u8],
 }
 
 /// The socket between tokio-postgres and PostgreSQL, adding and removing
@@ -219,10 +272,13 @@ impl<S> TappedStream<S> {
             let Some((kind, len)) = frame(&self.partial_out, true)? else {
                 return Ok(());
             };
-            if kind == b'B' && self.request_start && self.tap.write_prelude(&mut self.out) {
+            if kind == b'B'
+                && self.request_start
+                && let Some(answers) = self.tap.write_prelude(&mut self.out)
+            {
                 self.pending.push_back(Pending {
                     after_ready: self.ready_expected,
-                    step: 0,
+                    answers,
                 });
             }
             self.out.put_slice(&self.partial_out.split_to(len));
@@ -249,25 +305,25 @@ impl<S> TappedStream<S> {
                     .front()
                     .is_some_and(|p| p.after_ready == self.ready_seen);
             if ours {
-                let step = self.pending.front().map_or(0, |p| p.step);
-                match (step, kind) {
-                    (0, b'2') | (1, b'D') => {
-                        if let Some(p) = self.pending.front_mut() {
-                            p.step += 1;
+                let next = self
+                    .pending
+                    .front()
+                    .and_then(|p| p.answers.first().copied());
+                if next == Some(kind) {
+                    if let Some(p) = self.pending.front_mut() {
+                        p.answers = p.answers.get(1..).unwrap_or_default();
+                        if p.answers.is_empty() {
+                            self.pending.pop_front();
                         }
-                        continue;
                     }
-                    (2, b'C') => {
-                        self.pending.pop_front();
-                        continue;
-                    }
-                    (_, b'E') => {
-                        // The prelude failed: the server skips the query,
-                        // and this error becomes the query's answer.
-                        self.pending.pop_front();
-                    }
-                    _ => return Err(out_of_order()),
+                    continue;
                 }
+                if kind != b'E' {
+                    return Err(out_of_order());
+                }
+                // The prelude failed: the server skips the rest up to the
+                // `Sync`, and this error becomes the query's answer.
+                self.pending.pop_front();
             }
             if kind == b'Z' {
                 self.ready_seen += 1;
@@ -433,7 +489,7 @@ mod tests {
             s.write_all(&[b]).await.unwrap_or_else(|e| panic!("{e}"));
         }
         if let Some(c) = company {
-            tap.arm(c, access);
+            tap.arm(c, access, Mode::Read);
         }
         for r in requests {
             for b in r {
@@ -504,12 +560,12 @@ mod tests {
 
     /// Sends one armed query, then feeds `answers` to the client one byte
     /// at a time; returns what tokio-postgres would read.
-    async fn received(answers: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
+    async fn received(mode: Mode, answers: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
         let (client, mut server) = tokio::io::duplex(1 << 20);
         let tap = Arc::new(Tap::default());
         let mut s = TappedStream::new(client, Arc::clone(&tap));
         s.write_all(&startup()).await?;
-        tap.arm("cmp_aaaaaa", None);
+        tap.arm("cmp_aaaaaa", None, mode);
         s.write_all(&query()).await?;
         s.flush().await?;
         for b in answers.concat() {
@@ -541,7 +597,9 @@ mod tests {
             done.clone(),
             ready(),
         ];
-        let got = received(&answers).await.unwrap_or_else(|e| panic!("{e}"));
+        let got = received(Mode::Read, &answers)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let want = [ready(), notice, msg(b'2', b""), row, done, ready()].concat();
         assert_eq!(got, want);
     }
@@ -549,7 +607,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_prelude_is_the_querys_error() {
         let error = msg(b'E', b"SERROR\0C42501\0Mmetiva: access revoked\0\0");
-        let got = received(&[ready(), error.clone(), ready()])
+        let got = received(Mode::Read, &[ready(), error.clone(), ready()])
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(got, [ready(), error, ready()].concat());
@@ -558,12 +616,76 @@ mod tests {
     #[tokio::test]
     async fn an_answer_out_of_order_breaks_the_connection() {
         for answers in [vec![ready(), msg(b'D', b"\0\0")], vec![ready(), ready()]] {
-            let err = received(&answers).await.err();
+            let err = received(Mode::Read, &answers).await.err();
             assert_eq!(
                 err.map(|e| e.kind()),
                 Some(std::io::ErrorKind::InvalidData),
                 "{answers:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_write_lease_opens_and_binds_its_transaction_with_the_first_query_only() {
+        let (client, mut server) = tokio::io::duplex(1 << 20);
+        let tap = Arc::new(Tap::default());
+        let mut s = TappedStream::new(client, Arc::clone(&tap));
+        s.write_all(&startup())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        tap.arm("cmp_aaaaaa", None, Mode::Write);
+        assert!(!tap.sent(), "nothing sent yet: no transaction to end");
+        s.write_all(&[query(), query()].concat())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(tap.sent());
+        s.shutdown().await.unwrap_or_else(|e| panic!("{e}"));
+        let mut got = Vec::new();
+        server
+            .read_to_end(&mut got)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut begin = msg(b'P', b"\0BEGIN\0\0\0");
+        let mut b = BytesMut::new();
+        bind(&mut b, "", &[]);
+        begin.extend(b.to_vec());
+        begin.extend(msg(b'E', &[0, 0, 0, 0, 0]));
+        let mut set = BytesMut::new();
+        bind(&mut set, "metiva_bind_rw", &["cmp_aaaaaa"]);
+        let mut want = startup();
+        want.extend(begin);
+        want.extend(set.to_vec());
+        want.extend(msg(b'E', &[0, 0, 0, 0, 0]));
+        want.extend(query());
+        want.extend(query());
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn a_write_preludes_six_answers_are_removed() {
+        let row = msg(b'D', b"\0\x01\0\0\0\x0acmp_aaaaaa");
+        let answers = [
+            ready(),
+            msg(b'1', b""),
+            msg(b'2', b""),
+            msg(b'C', b"BEGIN\0"),
+            msg(b'2', b""),
+            row.clone(),
+            msg(b'C', b"SELECT 1\0"),
+            msg(b'2', b""),
+            msg(b'C', b"INSERT 0 1\0"),
+            msg(b'Z', b"T"),
+        ];
+        let got = received(Mode::Write, &answers)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let want = [
+            ready(),
+            msg(b'2', b""),
+            msg(b'C', b"INSERT 0 1\0"),
+            msg(b'Z', b"T"),
+        ]
+        .concat();
+        assert_eq!(got, want);
     }
 }

@@ -227,6 +227,24 @@ async fn concurrent_reads_of_three_tenants_never_see_each_other() {
     assert_outside_carries_nothing_of_a(&db).await;
 }
 
+/// A write closure that runs no query opens no transaction, and leaves the
+/// connection as clean as any other.
+#[tokio::test]
+async fn a_write_closure_without_queries_opens_nothing() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database_with(&one_connection());
+    let got = db
+        .tenant(&cid(A), async |_tc| Ok::<_, DbError>(7))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got, 7);
+    let failed: Result<(), DbError> = db.tenant(&cid(A), async |_tc| Err(DbError::NotFound)).await;
+    assert!(matches!(failed, Err(DbError::NotFound)), "{failed:?}");
+    assert_b_sees_only_b(&db).await;
+    assert_outside_carries_nothing_of_a(&db).await;
+}
+
 #[tokio::test]
 async fn read_only_transactions_refuse_writes() {
     let tdb = TestDb::new().await;

@@ -131,6 +131,29 @@ impl Database {
         Ok(lease)
     }
 
+    /// Runs `f` on a lease armed for `company` in `mode`, and hands the
+    /// lease back with the result for the caller to end.
+    async fn run_leased<T, F>(
+        &self,
+        company: &CompanyId,
+        access: Option<&Access>,
+        mode: wire::Mode,
+        f: F,
+    ) -> Result<(Lease, Result<T, DbError>), DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        let lease = self.lease(company, access, mode).await?;
+        let result = {
+            let mut tc = TenantConn {
+                conn: lease.conn()?,
+                company,
+            };
+            f(&mut tc).await
+        };
+        Ok((lease, result))
+    }
+
     /// Runs `f` in one read-write transaction bound to `company`. Commits
     /// when `f` returns `Ok` (and only then reports success: acknowledged
     /// writes are durable); rolls back otherwise.
@@ -154,16 +177,10 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let lease = self.lease(company, access, wire::Mode::Write).await?;
-        let pc = lease.pg()?;
-        let result = {
-            let mut tc = TenantConn {
-                conn: &pc.conn,
-                company,
-            };
-            f(&mut tc).await
-        };
-        if !pc.tap.sent() {
+        let (lease, result) = self
+            .run_leased(company, access, wire::Mode::Write, f)
+            .await?;
+        if !lease.pg()?.tap.sent() {
             // `f` ran no query: no transaction was opened, none to end.
             lease.release();
             return result;
@@ -209,15 +226,9 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let lease = self.lease(company, access, wire::Mode::Read).await?;
-        let pc = lease.pg()?;
-        let result = {
-            let mut tc = TenantConn {
-                conn: &pc.conn,
-                company,
-            };
-            f(&mut tc).await
-        };
+        let (lease, result) = self
+            .run_leased(company, access, wire::Mode::Read, f)
+            .await?;
         // Every query of `f` ended with its own request: there is no
         // transaction to end. `release` disarms the tap before the
         // connection goes back; a lease dropped before this point (a

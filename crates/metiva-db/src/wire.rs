@@ -481,6 +481,7 @@ mod tests {
         requests: &[Vec<u8>],
         company: Option<&str>,
         access: Option<[String; 3]>,
+        mode: Mode,
     ) -> Vec<u8> {
         let (client, mut server) = tokio::io::duplex(1 << 20);
         let tap = Arc::new(Tap::default());
@@ -489,7 +490,7 @@ mod tests {
             s.write_all(&[b]).await.unwrap_or_else(|e| panic!("{e}"));
         }
         if let Some(c) = company {
-            tap.arm(c, access, Mode::Read);
+            tap.arm(c, access, mode);
         }
         for r in requests {
             for b in r {
@@ -514,7 +515,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_query_of_an_armed_connection_gets_the_prelude_in_its_own_request() {
-        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), None).await;
+        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), None, Mode::Read).await;
         let mut want = startup();
         for _ in 0..2 {
             want.extend(prelude("cmp_aaaaaa"));
@@ -525,7 +526,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_disarmed_connection_and_a_mid_request_bind_go_out_unchanged() {
-        let got = sent(&[query()], None, None).await;
+        let got = sent(&[query()], None, None, Mode::Read).await;
         assert_eq!(got, [startup(), query()].concat());
         // A Bind after a Parse in the same request is not at its start: no
         // prelude (it would run unbound, so RLS shows nothing).
@@ -534,6 +535,7 @@ mod tests {
             std::slice::from_ref(&parse_then_bind),
             Some("cmp_aaaaaa"),
             None,
+            Mode::Read,
         )
         .await;
         assert_eq!(got, [startup(), parse_then_bind].concat());
@@ -542,7 +544,13 @@ mod tests {
     #[tokio::test]
     async fn the_access_assertion_goes_with_the_first_query_only() {
         let access = ["u".into(), "s".into(), "admin".into()];
-        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), Some(access)).await;
+        let got = sent(
+            &[query(), query()],
+            Some("cmp_aaaaaa"),
+            Some(access),
+            Mode::Read,
+        )
+        .await;
         let mut first = BytesMut::new();
         bind(
             &mut first,
@@ -627,24 +635,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_lease_opens_and_binds_its_transaction_with_the_first_query_only() {
-        let (client, mut server) = tokio::io::duplex(1 << 20);
-        let tap = Arc::new(Tap::default());
-        let mut s = TappedStream::new(client, Arc::clone(&tap));
-        s.write_all(&startup())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        tap.arm("cmp_aaaaaa", None, Mode::Write);
-        assert!(!tap.sent(), "nothing sent yet: no transaction to end");
-        s.write_all(&[query(), query()].concat())
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(tap.sent());
-        s.shutdown().await.unwrap_or_else(|e| panic!("{e}"));
-        let mut got = Vec::new();
-        server
-            .read_to_end(&mut got)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let got = sent(&[query(), query()], Some("cmp_aaaaaa"), None, Mode::Write).await;
         let mut begin = msg(b'P', b"\0BEGIN\0\0\0");
         let mut b = BytesMut::new();
         bind(&mut b, "", &[]);
@@ -687,5 +678,18 @@ mod tests {
         ]
         .concat();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn sent_tells_whether_a_write_lease_opened_its_transaction() {
+        let tap = Tap::default();
+        tap.arm("cmp_aaaaaa", None, Mode::Write);
+        assert!(!tap.sent(), "nothing went out: no transaction to end");
+        let mut out = BytesMut::new();
+        assert_eq!(tap.write_prelude(&mut out), Some(WRITE_ANSWERS));
+        assert!(tap.sent());
+        assert_eq!(tap.write_prelude(&mut out), None, "once per lease");
+        tap.disarm();
+        assert!(!tap.sent());
     }
 }

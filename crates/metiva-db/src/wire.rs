@@ -23,6 +23,13 @@
 //! the prelude's messages on the way out and removes its three answers
 //! (`BindComplete`, one `DataRow`, `CommandComplete`) on the way in.
 //!
+//! A write lease ([`crate::Database::tenant`], [`Mode::Write`]) needs one
+//! transaction for all its queries, so only its first query gets a
+//! prelude, which opens it: `Parse/Bind/Execute BEGIN` and
+//! `metiva_bind_rw` (the binding, not read-only), six answers removed.
+//! Its later queries run inside that transaction; the lease commits or
+//! rolls it back.
+//!
 //! # Security
 //! - **Fail closed.** A query that goes out without a prelude runs with no
 //!   tenant at all, and RLS turns that into no rows and refused writes.
@@ -30,7 +37,7 @@
 //!   since the last `Sync`), which is every query diesel-async sends;
 //!   anything else goes out unchanged, unbound.
 //! - **Never the wrong tenant.** The prelude comes from this connection's
-//!   [`Tap`], which holds the company only while a read lease holds the
+//!   [`Tap`], which holds the company only while a lease holds the
 //!   connection (set after checkout, cleared before release; see
 //!   `tenant`). One connection serves one lease at a time.
 //! - **The prelude's own failure is the query's failure.** If `metiva_bind`

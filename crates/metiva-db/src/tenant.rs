@@ -67,6 +67,12 @@ impl Lease {
             .ok_or_else(|| DbError::Internal("lease already released".into()))
     }
 
+    fn pg_mut(&mut self) -> Result<&mut PgConn, DbError> {
+        self.obj
+            .as_deref_mut()
+            .ok_or_else(|| DbError::Internal("lease already released".into()))
+    }
+
     fn conn(&self) -> Result<&AsyncPgConnection, DbError> {
         Ok(&self.pg()?.conn)
     }
@@ -114,12 +120,11 @@ impl Database {
         let mut lease = Lease {
             obj: Some(self.checkout_object().await?),
         };
-        let pc = lease
-            .obj
-            .as_deref_mut()
-            .ok_or_else(|| DbError::Internal("lease already released".into()))?;
+        let pc = lease.pg_mut()?;
         if !pc.prelude_prepared {
-            // Once per connection: the statements the prelude names.
+            // Once per connection: the statements the prelude names. If
+            // this fails or is cancelled, dropping the lease detaches the
+            // connection, so a half-done PREPARE is never retried on it.
             pc.conn.batch_execute(wire::PREPARE_SQL).await?;
             pc.prelude_prepared = true;
         }

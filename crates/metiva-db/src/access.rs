@@ -141,6 +141,16 @@ impl Database {
         self.tenant_read_with(&ctx.company, Some(&ctx.access()), f)
             .await
     }
+
+    /// As [`Database::in_tenant_read`], in one `REPEATABLE READ` snapshot:
+    /// for pages whose counts and lists must agree.
+    pub async fn in_tenant_snapshot<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.tenant_snapshot_with(&ctx.company, Some(&ctx.access()), f)
+            .await
+    }
 }
 
 type Key = (CompanyId, Uuid, Uuid);
@@ -273,7 +283,7 @@ impl AccessCache {
 /// reconnects with backoff, and health-checks the connection so a silently
 /// dead listener is noticed within seconds.
 pub fn spawn_access_listener(db: &Database, cache: Arc<AccessCache>) -> ListenerHandle {
-    let url = db.url().to_string();
+    let url = db.listen_url().clone();
     let task = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -301,13 +311,13 @@ impl Drop for ListenerHandle {
     }
 }
 
-async fn listen_once(url: &str, cache: &AccessCache) -> Result<(), String> {
+async fn listen_once(url: &crate::DbUrl, cache: &AccessCache) -> Result<(), String> {
     use futures::StreamExt as _;
-    let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+    let mut config = url.config().clone();
     config.application_name("metiva-access-listener");
     config.connect_timeout(Duration::from_secs(5));
-    let (client, mut connection) = config
-        .connect(tokio_postgres::NoTls)
+    let (client, mut connection) = url
+        .client(&config)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();

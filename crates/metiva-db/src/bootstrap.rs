@@ -10,7 +10,7 @@
 //! a role that could bypass RLS.
 
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::DbError;
@@ -29,10 +29,6 @@ pub const APP_ROLE: &str = "metiva_app";
 /// hashes and manage sign-in sessions, which the app role may not.
 pub const LOGIN_ROLE: &str = "metiva_login";
 
-fn connect_err(e: diesel::ConnectionError) -> DbError {
-    DbError::Unavailable(e.to_string())
-}
-
 /// As a superuser: creates the roles (idempotent) and, if missing, the
 /// database `db_name` owned by `metiva_owner`.
 pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Result<(), DbError> {
@@ -44,9 +40,7 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
             "invalid database name {db_name:?}"
         )));
     }
-    let mut conn = AsyncPgConnection::establish(superuser_url)
-        .await
-        .map_err(connect_err)?;
+    let mut conn = crate::DbUrl::parse(superuser_url)?.open().await?;
     conn.batch_execute(ROLES_SQL).await?;
     use diesel::sql_types::Text;
     use diesel_async::RunQueryDsl;
@@ -80,10 +74,11 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
 /// app role, then applies pending migrations. Returns how many ran. Both
 /// steps are idempotent, so every deployment path runs the same sequence.
 pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
-    let url = owner_url.to_string();
+    // Opened here, on the runtime, with TLS as the URL says; the
+    // migration harness is synchronous, so it runs on a blocking thread.
+    let conn = crate::DbUrl::parse(owner_url)?.open().await?;
     tokio::task::spawn_blocking(move || -> Result<usize, DbError> {
-        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
-            diesel::Connection::establish(&url).map_err(connect_err)?;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
         diesel::connection::SimpleConnection::batch_execute(&mut conn, &format!(
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO {APP_ROLE}, {LOGIN_ROLE};"
         ))?;

@@ -8,7 +8,7 @@
 
 use diesel::QueryableByName;
 use diesel::sql_types::{Bool, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::{Database, DbError};
 
@@ -170,14 +170,8 @@ pub async fn lint(conn: &mut AsyncPgConnection) -> Result<Vec<Finding>, DbError>
 }
 
 /// Lints the database at `url` (any role that can read the catalog).
-#[expect(
-    clippy::disallowed_methods,
-    reason = "a catalog read on its own connection, no tenant data"
-)]
 pub async fn lint_url(url: &str) -> Result<Vec<Finding>, DbError> {
-    let mut conn = AsyncPgConnection::establish(url)
-        .await
-        .map_err(|e| DbError::Unavailable(e.to_string()))?;
+    let mut conn = crate::DbUrl::parse(url)?.open().await?;
     lint(&mut conn).await
 }
 

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod bootstrap;
 pub mod catalog;
+pub mod connect;
 mod error;
 mod ids;
 pub mod ingest;
@@ -24,9 +25,9 @@ pub mod sessions;
 pub mod system;
 mod tenant;
 pub mod visitors;
-mod wire;
 
 pub use access::TenantCtx;
+pub use connect::{DbUrl, SslMode};
 pub use error::DbError;
 pub use ids::{CompanyId, InvalidCompanyId};
 pub use pool::{Database, PoolSettings};

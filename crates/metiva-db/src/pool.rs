@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{Manager, Metrics, Object, Pool, RecycleError, RecycleResult};
-use diesel_async::AsyncPgConnection;
+use diesel::connection::CacheSize;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::DbError;
-use crate::wire::{Tap, TappedStream};
+use crate::connect::DbUrl;
 
 /// How the pool behaves. The defaults suit one app instance on a small
 /// machine; tests shrink `max_size` to prove connection reuse is safe.
@@ -18,6 +19,14 @@ pub struct PoolSettings {
     pub max_size: usize,
     /// How long a request waits for a free connection or a new one.
     pub timeout: Duration,
+    /// diesel-async's client-side prepared-statement cache. Keep it on
+    /// (the default) for a direct connection or a pooler in session mode.
+    /// Turn it off behind a pooler in transaction mode that does not track
+    /// prepared statements (PgBouncer before 1.21, or 1.21+ with
+    /// `max_prepared_statements = 0`): a named statement lives on one
+    /// server backend, and such a pooler may hand the next transaction
+    /// another. `METIVA_DB_STATEMENT_CACHE=off`.
+    pub statement_cache: bool,
 }
 
 impl Default for PoolSettings {
@@ -25,23 +34,28 @@ impl Default for PoolSettings {
         Self {
             max_size: 16,
             timeout: Duration::from_secs(3),
+            statement_cache: true,
         }
     }
 }
 
-/// A pooled connection: diesel-async's connection over a [`TappedStream`],
-/// and the [`Tap`] that binds its requests (see `wire`).
+/// A pooled connection: diesel-async's connection, opened by
+/// tokio-postgres itself (see `connect`).
 pub(crate) struct PgConn {
     pub(crate) conn: AsyncPgConnection,
-    pub(crate) tap: Arc<Tap>,
-    /// `wire::PREPARE_SQL` ran on this connection.
-    pub(crate) prelude_prepared: bool,
+    /// The tenant-binding statement is in this connection's statement
+    /// cache: a lease may send it in the same flight as the closure's
+    /// first query (see `tenant`).
+    pub(crate) bind_prepared: bool,
+    /// `statement_cache` of the pool's settings.
+    pub(crate) cached: bool,
 }
 
-/// Opens connections through [`TappedStream`]; otherwise what
-/// diesel-async's own manager does with `RecyclingMethod::Fast`.
+/// diesel-async's own manager with `RecyclingMethod::Fast`, over
+/// [`DbUrl`] (TLS, several hosts, timeouts).
 pub(crate) struct PgManager {
-    config: tokio_postgres::Config,
+    url: Arc<DbUrl>,
+    statement_cache: bool,
 }
 
 impl Manager for PgManager {
@@ -49,111 +63,30 @@ impl Manager for PgManager {
     type Error = DbError;
 
     async fn create(&self) -> Result<PgConn, DbError> {
-        connect(&self.config).await
+        let mut conn = self.url.open().await?;
+        if !self.statement_cache {
+            conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+        }
+        Ok(PgConn {
+            conn,
+            bind_prepared: false,
+            cached: self.statement_cache,
+        })
     }
 
     async fn recycle(&self, c: &mut PgConn, _: &Metrics) -> RecycleResult<DbError> {
         // `Fast` recycling: the connection's own broken/closed state, no
-        // round trip. Security: a connection still armed for a tenant is
-        // never reused (a lease always disarms before it releases).
-        if std::thread::panicking() || c.conn.is_broken() || c.tap.is_armed() {
+        // round trip. A lease whose transaction did not end cleanly never
+        // gets here: it detaches its connection (see `tenant::Lease`).
+        if std::thread::panicking() || c.conn.is_broken() {
             return Err(RecycleError::Message("broken connection".into()));
         }
         Ok(())
     }
 }
 
-/// Connects to the first host of `config` that answers (as tokio-postgres
-/// would: `hostaddr` before `host`, ports paired by position), with the
-/// socket wrapped in a [`TappedStream`].
-async fn connect(config: &tokio_postgres::Config) -> Result<PgConn, DbError> {
-    use tokio_postgres::config::Host;
-    let tap = Arc::new(Tap::default());
-    let ports = config.get_ports();
-    let port = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
-    let mut targets: Vec<(Option<std::net::IpAddr>, Option<&Host>, u16)> = Vec::new();
-    let hosts = config.get_hosts();
-    let addrs = config.get_hostaddrs();
-    for i in 0..hosts.len().max(addrs.len()) {
-        targets.push((addrs.get(i).copied(), hosts.get(i), port(i)));
-    }
-    let mut last = String::from("no host in the database URL");
-    for (addr, host, port) in targets {
-        let client = match (addr, host) {
-            (Some(ip), _) => tcp(config, (ip, port), &tap).await,
-            (None, Some(Host::Tcp(name))) => tcp(config, (name.as_str(), port), &tap).await,
-            #[cfg(unix)]
-            (None, Some(Host::Unix(dir))) => {
-                let path = dir.join(format!(".s.PGSQL.{port}"));
-                match tokio::net::UnixStream::connect(&path).await {
-                    Ok(s) => handshake(config, s, &tap).await,
-                    Err(e) => Err(format!("{}: {e}", path.display())),
-                }
-            }
-            (None, None) => continue,
-        };
-        match client {
-            Ok(client) => {
-                let conn = AsyncPgConnection::try_from(client)
-                    .await
-                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
-                return Ok(PgConn {
-                    conn,
-                    tap,
-                    prelude_prepared: false,
-                });
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(DbError::Unavailable(last))
-}
-
-async fn tcp<A>(
-    config: &tokio_postgres::Config,
-    addr: A,
-    tap: &Arc<Tap>,
-) -> Result<tokio_postgres::Client, String>
-where
-    A: tokio::net::ToSocketAddrs + std::fmt::Debug + Copy,
-{
-    match tokio::net::TcpStream::connect(addr).await {
-        Ok(s) => {
-            // As tokio-postgres does: small requests go out at once.
-            let _ = s.set_nodelay(true);
-            handshake(config, s, tap).await
-        }
-        Err(e) => Err(format!("{addr:?}: {e}")),
-    }
-}
-
-async fn handshake<S>(
-    config: &tokio_postgres::Config,
-    socket: S,
-    tap: &Arc<Tap>,
-) -> Result<tokio_postgres::Client, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (client, connection) = config
-        .connect_raw(
-            TappedStream::new(socket, Arc::clone(tap)),
-            tokio_postgres::NoTls,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    // The connection's I/O runs on its own task; when it ends (error or
-    // close) the client reports itself closed and the pool drops it.
-    tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "database connection ended");
-        }
-    });
-    Ok(client)
-}
-
 /// A checked-out connection for this crate's global (non-tenant) reads and
-/// writes. It carries no tenant binding: its tap is disarmed.
+/// writes. It carries no tenant binding.
 pub(crate) struct Pooled(Object<PgManager>);
 
 impl std::ops::Deref for Pooled {
@@ -177,9 +110,11 @@ impl std::ops::DerefMut for Pooled {
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<PgManager>,
-    /// Kept for the access-change listener, which needs a connection of
-    /// its own outside the pool (see `access`).
-    url: std::sync::Arc<str>,
+    url: Arc<DbUrl>,
+    /// Where the access-change listener connects, outside the pool (see
+    /// `access`): `url` unless set apart, as it must be behind a
+    /// transaction-mode pooler, which cannot carry a session's LISTEN.
+    listen_url: Arc<DbUrl>,
 }
 
 impl std::fmt::Debug for Database {
@@ -192,10 +127,11 @@ impl Database {
     /// Builds the pool. No connection is opened yet, so this succeeds while
     /// the database is down; `/readyz` reports that, and recovers by itself.
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| DbError::Internal(format!("database URL: {e}")))?;
-        let pool = Pool::builder(PgManager { config })
+        let url = Arc::new(DbUrl::parse(url)?);
+        let pool = Pool::builder(PgManager {
+            url: Arc::clone(&url),
+            statement_cache: settings.statement_cache,
+        })
             .max_size(settings.max_size)
             .wait_timeout(Some(settings.timeout))
             .create_timeout(Some(settings.timeout))
@@ -205,21 +141,31 @@ impl Database {
             .map_err(|e| DbError::Internal(e.to_string()))?;
         Ok(Self {
             pool,
-            url: url.into(),
+            listen_url: Arc::clone(&url),
+            url,
         })
     }
 
-    pub(crate) fn url(&self) -> &str {
+    /// The access-change listener connects to `url` instead of the pool's
+    /// URL (`DATABASE_LISTEN_URL`): the database server directly, or a
+    /// pooler in session mode.
+    pub fn with_listen_url(mut self, url: &str) -> Result<Self, DbError> {
+        self.listen_url = Arc::new(DbUrl::parse(url)?);
+        Ok(self)
+    }
+
+    /// The parsed URL this pool connects with.
+    pub fn url(&self) -> &DbUrl {
         &self.url
+    }
+
+    pub(crate) fn listen_url(&self) -> &DbUrl {
+        &self.listen_url
     }
 
     /// A connection for a tenant lease (see `tenant`).
     pub(crate) async fn checkout_object(&self) -> Result<Object<PgManager>, DbError> {
-        let obj = self.pool.get().await.map_err(pool_error)?;
-        // Security: recycling refuses armed connections; this is the
-        // second lock on the same door.
-        obj.tap.disarm();
-        Ok(obj)
+        self.pool.get().await.map_err(pool_error)
     }
 
     pub(crate) async fn checkout(&self) -> Result<Pooled, DbError> {

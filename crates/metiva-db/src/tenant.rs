@@ -1,39 +1,67 @@
 //! The one way to run tenant queries: [`TenantConn`].
 //!
 //! # Security
-//! A `TenantConn` exists only inside [`Database::tenant`] or
-//! [`Database::tenant_read`], with `app.company_id` set transaction-locally
-//! for every statement it runs:
+//! A `TenantConn` exists only inside [`Database::tenant`],
+//! [`Database::tenant_read`] or [`Database::tenant_snapshot`], inside one
+//! transaction that first runs `set_config('app.company_id', $1, true)`.
+//! Every lease sends, in one pipelined flight on the stock driver (as
+//! PostgREST does):
 //!
-//! - `tenant` (read-write): the closure's first query carries `BEGIN` and
-//!   `set_config('app.company_id', $1, true)` in front of it, in the same
-//!   request; its later queries run inside that transaction, which commits
-//!   or rolls back as one.
-//! - `tenant_read`: each query carries `set_config('app.company_id', $1,
-//!   true)` in front of it, in the same request, and so in the same implicit
-//!   transaction, made read-only.
+//! 1. `BEGIN` (`READ ONLY` for reads; `REPEATABLE READ` for snapshots);
+//! 2. `SELECT set_config('app.company_id', $1, true)`, with the access
+//!    assertion where the request has one: a typed, cached prepared
+//!    statement with the company id as a bind parameter, never in SQL text;
+//! 3. the closure's queries;
+//! 4. `COMMIT` (or `ROLLBACK`).
 //!
-//! The company id travels as a bind parameter of a prepared statement,
-//! never in SQL text (see `wire`).
+//! Requests on one connection run in the order they are sent, and
+//! tokio-postgres sends a request when its future is first polled. The
+//! lease polls `BEGIN`, then the binding, then the closure, so the
+//! closure's first query is always behind the binding. When the binding
+//! statement is not yet prepared on this connection (its first lease, or
+//! with the statement cache off behind a transaction-mode pooler), the
+//! lease waits for the binding before it starts the closure: a prepare is
+//! a round trip of its own, and the closure must never overtake it.
+//! `COMMIT` is sent only after the closure has finished, so it never
+//! overtakes a query, prepared or not.
 //!
-//! Either way the setting is local to a transaction, never session-level,
-//! so it ends at COMMIT, ROLLBACK or `Sync` and a reused connection reads
-//! `''`, which the policies turn into NULL: no rows.
+//! The setting is transaction-local, never session-level, so it ends at
+//! COMMIT or ROLLBACK and a reused connection reads `''`, which the
+//! policies turn into NULL: no rows.
 //!
 //! A connection whose transaction did not end cleanly (an error while
-//! ending it, or a request cancelled mid-flight) is never returned to the
-//! pool: it is detached and closed, and the server rolls it back.
+//! ending it, or a lease dropped mid-flight by a cancelled request) is
+//! never returned to the pool: it is detached and closed, and the server
+//! rolls it back. A query future the closure dropped after it was sent
+//! still runs, inside this lease's transaction, before its `COMMIT`: never
+//! under the next lease.
 //!
-//! Cost: the binding adds no round trip. `tenant` is one transaction: its
-//! queries plus the `COMMIT`; `tenant_read` is one round trip per query.
-//! See `cargo xtask bench`.
+//! Cost: a read with a prepared statement is one network round trip. Its
+//! `COMMIT` (read-only: nothing to make durable) is awaited off the
+//! caller's path, and the connection returns to the pool once it is
+//! answered. A write waits for its `COMMIT`: acknowledged writes are
+//! durable. See `cargo xtask bench isolation`.
 
 use deadpool::managed::Object;
-use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel::{ExpressionMethods, IntoSql};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures::future::{join, try_join};
 
 use crate::pool::{PgConn, PgManager};
-use crate::wire;
 use crate::{CompanyId, Database, DbError};
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `set_config(name, value, is_local)`.
+    fn set_config(name: Text, value: Text, is_local: Bool) -> Text;
+}
+
+diesel::define_sql_function! {
+    /// `metiva_assert_access(user, session, role)` raises SQLSTATE 42501
+    /// unless that access still holds (migration `sign_in`). It returns
+    /// `void`; only `… IS NULL` of it is selected, never the value.
+    fn metiva_assert_access(user_id: SqlUuid, session_id: SqlUuid, role: Text) -> diesel::sql_types::Nullable<Text>;
+}
 
 /// A connection inside a tenant transaction. Repositories take
 /// `&mut TenantConn`; nothing outside this crate can run SQL through it.
@@ -73,16 +101,14 @@ impl Lease {
             .ok_or_else(|| DbError::Internal("lease already released".into()))
     }
 
-    fn conn(&self) -> Result<&AsyncPgConnection, DbError> {
-        Ok(&self.pg()?.conn)
-    }
-
-    /// The transaction ended cleanly: the connection may be reused.
-    fn release(mut self) {
+    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`); the
+    /// connection goes back to the pool only if that succeeded.
+    async fn end(mut self, end: &'static str) -> Result<(), DbError> {
+        self.pg()?.conn.batch_execute_shared(end).await?;
         if let Some(obj) = self.obj.take() {
-            obj.tap.disarm();
             drop(obj);
         }
+        Ok(())
     }
 }
 
@@ -90,12 +116,22 @@ impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(obj) = self.obj.take() {
             // Security: never hand a connection that may still be inside a
-            // transaction (with a tenant setting), or still armed with a
-            // tenant prelude, to the next request.
-            obj.tap.disarm();
+            // transaction (with a tenant setting) to the next request.
             tracing::debug!("detaching a connection whose transaction did not end cleanly");
             drop(Object::take(obj));
         }
+    }
+}
+
+/// `batch_execute` through a shared reference, as the lease holds one.
+trait SharedBatch {
+    async fn batch_execute_shared(&self, sql: &str) -> Result<(), DbError>;
+}
+
+impl SharedBatch for AsyncPgConnection {
+    async fn batch_execute_shared(&self, sql: &str) -> Result<(), DbError> {
+        let mut conn = self;
+        Ok(conn.batch_execute(sql).await?)
     }
 }
 
@@ -107,70 +143,128 @@ pub(crate) struct Access {
     pub(crate) role: &'static str,
 }
 
-impl Database {
-    /// Checks out a connection and arms its tap for `company` (see `wire`),
-    /// preparing the prelude's statements first if this connection has not
-    /// yet.
-    async fn lease(
-        &self,
-        company: &CompanyId,
-        access: Option<&Access>,
-        mode: wire::Mode,
-    ) -> Result<Lease, DbError> {
-        let mut lease = Lease {
-            obj: Some(self.checkout_object().await?),
-        };
-        let pc = lease.pg_mut()?;
-        if !pc.prelude_prepared {
-            // Once per connection: the statements the prelude names. If
-            // this fails or is cancelled, dropping the lease detaches the
-            // connection, so a half-done PREPARE is never retried on it.
-            pc.conn.batch_execute(wire::PREPARE_SQL).await?;
-            pc.prelude_prepared = true;
-        }
-        pc.tap.arm(
-            company.as_str(),
-            access.map(|a| [a.user.to_string(), a.session.to_string(), a.role.to_owned()]),
-            mode,
-        );
-        Ok(lease)
-    }
+/// How a lease opens its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Read-write; the caller waits for `COMMIT`.
+    Write,
+    /// `READ ONLY`, `READ COMMITTED`.
+    Read,
+    /// `READ ONLY`, `REPEATABLE READ`: every query sees one snapshot.
+    Snapshot,
+}
 
-    /// Runs `f` on a lease armed for `company` in `mode`, and hands the
-    /// lease back with the result for the caller to end.
-    async fn run_leased<T, F>(
+impl Mode {
+    fn begin(self) -> &'static str {
+        match self {
+            Mode::Write => "BEGIN",
+            Mode::Read => "BEGIN READ ONLY",
+            Mode::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+/// `SELECT set_config('app.company_id', $1, true)`, with the access
+/// assertion when there is one. Typed, so diesel-async caches it as a
+/// prepared statement per connection.
+async fn bind(
+    mut conn: &AsyncPgConnection,
+    company: &CompanyId,
+    access: Option<&Access>,
+) -> Result<(), DbError> {
+    let set = set_config(
+        "app.company_id".into_sql::<Text>(),
+        company.as_str().into_sql::<Text>(),
+        true.into_sql::<Bool>(),
+    );
+    match access {
+        None => {
+            diesel::select(set).get_result::<String>(&mut conn).await?;
+        }
+        Some(a) => {
+            // Evaluated left to right: the assertion reads memberships
+            // under the company just set.
+            let assert = metiva_assert_access(a.user, a.session, a.role).is_null();
+            diesel::select((set, assert))
+                .get_result::<(String, bool)>(&mut conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Database {
+    /// Runs `f` inside one transaction bound to `company` (see the module
+    /// docs for the flight it sends), and ends it.
+    async fn run<T, F>(
         &self,
         company: &CompanyId,
         access: Option<&Access>,
-        mode: wire::Mode,
+        mode: Mode,
         f: F,
-    ) -> Result<(Lease, Result<T, DbError>), DbError>
+    ) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let lease = self.lease(company, access, mode).await?;
-        let result = {
-            let mut tc = TenantConn {
-                conn: lease.conn()?,
-                company,
-            };
-            f(&mut tc).await
+        let mut lease = Lease {
+            obj: Some(self.checkout_object().await?),
         };
-        Ok((lease, result))
+        let (bound, result) = {
+            let pc = lease.pg()?;
+            let conn = &pc.conn;
+            let prelude = try_join(conn.batch_execute_shared(mode.begin()), bind(conn, company, access));
+            let mut tc = TenantConn { conn, company };
+            if pc.bind_prepared {
+                // One flight: `join` polls the prelude first, so BEGIN and
+                // the binding are sent before the closure's first query.
+                join(prelude, f(&mut tc)).await
+            } else {
+                // The binding must be prepared first (a round trip of its
+                // own): the closure waits, so it cannot overtake it.
+                match prelude.await {
+                    Ok(b) => (Ok(b), f(&mut tc).await),
+                    Err(e) => (Err(e), Err(DbError::Internal("unbound".into()))),
+                }
+            }
+        };
+        // A failed binding (revoked access, say) is the reason the
+        // closure's queries failed: report it, not their 25P02.
+        let result = match bound {
+            Ok(_) => {
+                let pc = lease.pg_mut()?;
+                pc.bind_prepared = pc.cached;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        if mode == Mode::Write {
+            // Acknowledged only once COMMIT is answered: durable.
+            return match (result, lease.end(end).await) {
+                (Ok(v), Ok(())) => Ok(v),
+                (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+            };
+        }
+        // A read-only transaction has nothing to make durable: its answer
+        // is already complete. End it off the caller's path; the
+        // connection returns to the pool once COMMIT is answered, or is
+        // detached if it fails.
+        tokio::spawn(async move {
+            if let Err(e) = lease.end(end).await {
+                tracing::debug!(error = %e, "ending a read transaction failed; connection detached");
+            }
+        });
+        result
     }
 
     /// Runs `f` in one read-write transaction bound to `company`. Commits
     /// when `f` returns `Ok` (and only then reports success: acknowledged
     /// writes are durable); rolls back otherwise.
-    ///
-    /// The first query's request opens the transaction and binds it
-    /// (`BEGIN`, then `set_config('app.company_id', $1, true)`, then the
-    /// query, one `Sync`; see `wire`); later queries run inside it.
     pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_with(company, None, f).await
+        self.run(company, None, Mode::Write, f).await
     }
 
     pub(crate) async fn tenant_with<T, F>(
@@ -182,44 +276,16 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self
-            .run_leased(company, access, wire::Mode::Write, f)
-            .await?;
-        if !lease.pg()?.tap.sent() {
-            // `f` ran no query: no transaction was opened, none to end.
-            lease.release();
-            return result;
-        }
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let ended = { lease.conn()? }.batch_execute(end).await;
-        match (result, ended) {
-            (Ok(v), Ok(())) => {
-                lease.release();
-                Ok(v)
-            }
-            (Ok(_), Err(e)) => Err(e.into()),
-            (Err(e), Ok(())) => {
-                lease.release();
-                Err(e)
-            }
-            (Err(e), Err(_)) => Err(e),
-        }
+        self.run(company, access, Mode::Write, f).await
     }
 
-    /// Runs `f` with every query bound to `company`, read-only. Writes
-    /// fail.
-    ///
-    /// Each query carries the tenant binding in its own request (see
-    /// `wire`): `set_config('app.company_id', …, true)` and the query run
-    /// in one implicit transaction that ends at the request's `Sync`. No
-    /// `BEGIN`, no `SET LOCAL`, no `COMMIT`: one round trip per query, as
-    /// for a plain query. Under READ COMMITTED that is what a read-only
-    /// transaction gave too: every statement sees its own snapshot.
+    /// Runs `f` in one read-only transaction bound to `company`. Writes
+    /// fail (SQLSTATE 25006).
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_read_with(company, None, f).await
+        self.run(company, None, Mode::Read, f).await
     }
 
     pub(crate) async fn tenant_read_with<T, F>(
@@ -231,14 +297,28 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let (lease, result) = self
-            .run_leased(company, access, wire::Mode::Read, f)
-            .await?;
-        // Every query of `f` ended with its own request: there is no
-        // transaction to end. `release` disarms the tap before the
-        // connection goes back; a lease dropped before this point (a
-        // cancelled request) is detached instead.
-        lease.release();
-        result
+        self.run(company, access, Mode::Read, f).await
+    }
+
+    /// As [`Database::tenant_read`], in `REPEATABLE READ`: every query of
+    /// `f` sees the same snapshot, for reads whose results must agree (a
+    /// count and its list).
+    pub async fn tenant_snapshot<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Snapshot, f).await
+    }
+
+    pub(crate) async fn tenant_snapshot_with<T, F>(
+        &self,
+        company: &CompanyId,
+        access: Option<&Access>,
+        f: F,
+    ) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, access, Mode::Snapshot, f).await
     }
 }

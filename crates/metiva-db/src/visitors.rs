@@ -249,7 +249,9 @@ impl Database {
         ctx: &TenantCtx,
         days: i32,
     ) -> Result<VisitorsOverview, DbError> {
-        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+        // One snapshot: the per-day counts, the organisations and the
+        // recent views must describe the same moment.
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
             let organisations: Vec<OrganisationVisits> = diesel::sql_query(
                 "WITH recent AS (

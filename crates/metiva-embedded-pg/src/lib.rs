@@ -188,6 +188,7 @@ pub struct Cluster {
     socket_dir: PathBuf,
     bins: PgBinaries,
     run_as: RunAs,
+    extra_options: String,
     _lock: File,
     stopped: bool,
     /// Whether `initdb` ran during this start (a cold start).
@@ -202,6 +203,13 @@ impl Cluster {
     /// Refuses with [`EmbeddedPgError::Busy`] when another process holds the
     /// directory: two postmasters on one data directory would corrupt it.
     pub fn start(root: &Path) -> Result<Self> {
+        Self::start_with(root, "")
+    }
+
+    /// As [`Cluster::start`], with extra server options appended to the
+    /// command line (`-c name=value …`; later settings win). Tests use it
+    /// to add a TLS listener on loopback with its own `hba_file`.
+    pub fn start_with(root: &Path, extra_options: &str) -> Result<Self> {
         let started = Instant::now();
         let bins = PgBinaries::locate()?;
         let run_as = RunAs::detect()?;
@@ -274,6 +282,7 @@ impl Cluster {
             socket_dir,
             bins,
             run_as,
+            extra_options: extra_options.to_string(),
             _lock: lock,
             stopped: true,
             initialised,
@@ -304,8 +313,9 @@ impl Cluster {
             chown(&log, Some(*uid), Some(*gid)).map_err(io_err(&log))?;
         }
         let opts = format!(
-            "-c listen_addresses='' -k {} -p {SOCKET_PORT} -c unix_socket_permissions=0700 -c max_connections=200 -c shared_buffers=64MB -c fsync=on",
-            self.socket_dir.display()
+            "-c listen_addresses='' -k {} -p {SOCKET_PORT} -c unix_socket_permissions=0700 -c max_connections=200 -c shared_buffers=64MB -c fsync=on {}",
+            self.socket_dir.display(),
+            self.extra_options
         );
         let out = self
             .run_as
@@ -353,6 +363,21 @@ impl Cluster {
     /// The directory holding the server's Unix socket.
     pub fn socket_dir(&self) -> &Path {
         &self.socket_dir
+    }
+
+    /// Runs `program` as the postmaster's OS user (for a helper such as
+    /// PgBouncer, which refuses to run as root).
+    pub fn command_as_owner(&self, program: &Path) -> Command {
+        self.run_as.command(program)
+    }
+
+    /// Gives `path` to the postmaster's OS user (files it must read, such
+    /// as a TLS key, which PostgreSQL wants owned by itself and mode 0600).
+    pub fn give_to_owner(&self, path: &Path) -> Result<()> {
+        if let RunAs::User { uid, gid, .. } = &self.run_as {
+            chown(path, Some(*uid), Some(*gid)).map_err(io_err(path))?;
+        }
+        Ok(())
     }
 
     /// The directory holding the cluster (data, log, lock).

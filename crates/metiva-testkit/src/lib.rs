@@ -6,6 +6,19 @@
 //! private cluster that `cargo xtask test` starts once for the whole run).
 //! Without it, each test process starts its own throw-away cluster, which
 //! is slower but needs no setup.
+//!
+//! `METIVA_TEST_PG_MODE` chooses how the runtime roles (`metiva_app`,
+//! `metiva_login`) reach that cluster, so the same suites prove each
+//! connection setup an operator runs:
+//!
+//! - `socket` (default): the Unix socket, as the embedded default does;
+//! - `tls`: TCP to `METIVA_TEST_PG_TCP` with SCRAM-SHA-256 and TLS
+//!   `verify-full` against the CA in `METIVA_TEST_PG_ROOTCERT`;
+//! - `pgbouncer`: PgBouncer in transaction mode at `METIVA_TEST_PGBOUNCER`,
+//!   with the client-side statement cache off.
+//!
+//! Bootstrap, migrations and fixtures (superuser and owner) always use the
+//! socket.
 
 #![expect(
     clippy::disallowed_methods,
@@ -52,8 +65,67 @@ fn socket_dir() -> &'static Path {
     })
 }
 
-/// A URL for `user` on database `db` in the test cluster.
+/// The password the runtime roles get in the `tls` and `pgbouncer` modes
+/// (the socket trusts local users; TCP demands SCRAM).
+pub const TEST_PASSWORD: &str = "metiva-test-password";
+
+/// How the runtime roles connect (see the crate docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Socket,
+    Tls { addr: String, rootcert: String },
+    Pgbouncer { addr: String },
+}
+
+/// The mode of this run, from the environment.
+pub fn mode() -> &'static Mode {
+    static MODE: OnceLock<Mode> = OnceLock::new();
+    MODE.get_or_init(|| {
+        let var = |k: &str| {
+            std::env::var(k).unwrap_or_else(|_| panic!("METIVA_TEST_PG_MODE needs {k}"))
+        };
+        match std::env::var("METIVA_TEST_PG_MODE").as_deref() {
+            Ok("tls") => Mode::Tls {
+                addr: var("METIVA_TEST_PG_TCP"),
+                rootcert: var("METIVA_TEST_PG_ROOTCERT"),
+            },
+            Ok("pgbouncer") => Mode::Pgbouncer {
+                addr: var("METIVA_TEST_PGBOUNCER"),
+            },
+            Ok("socket") | Err(_) => Mode::Socket,
+            Ok(other) => panic!("unknown METIVA_TEST_PG_MODE {other:?}"),
+        }
+    })
+}
+
+/// Pool settings for this mode: the statement cache is off behind a
+/// transaction-mode pooler.
+pub fn pool_settings() -> PoolSettings {
+    PoolSettings {
+        statement_cache: !matches!(mode(), Mode::Pgbouncer { .. }),
+        ..PoolSettings::default()
+    }
+}
+
+/// A URL for `user` on database `db` in the test cluster: the runtime
+/// roles as the mode says, everyone else over the socket.
 pub fn url(user: &str, db: &str) -> String {
+    let runtime = user == APP_ROLE || user == LOGIN_ROLE;
+    match mode() {
+        Mode::Tls { addr, rootcert } if runtime => format!(
+            "postgresql://{user}:{TEST_PASSWORD}@{}/{db}?sslmode=verify-full&sslrootcert={rootcert}",
+            addr.replace("127.0.0.1", "localhost")
+        ),
+        Mode::Pgbouncer { addr } if runtime => format!(
+            "postgresql://{user}:{TEST_PASSWORD}@{addr}/{db}?sslmode=disable&application_name=metiva-test"
+        ),
+        _ => socket_url(user, db),
+    }
+}
+
+/// A URL over the Unix socket whatever the mode (LISTEN, which a
+/// transaction-mode pooler cannot carry, and direct probes).
+pub fn socket_url(user: &str, db: &str) -> String {
     metiva_embedded_pg::socket_url(socket_dir(), user, db)
 }
 
@@ -107,17 +179,31 @@ impl TestDb {
 
     /// A pool connected as the runtime role.
     pub fn database(&self) -> Database {
-        self.database_with(&PoolSettings::default())
+        self.database_with(&pool_settings())
     }
 
     pub fn database_with(&self, settings: &PoolSettings) -> Database {
-        Database::connect(&self.app_url(), settings).unwrap_or_else(|e| panic!("pool: {e}"))
+        Database::connect(&self.app_url(), settings)
+            .unwrap_or_else(|e| panic!("pool: {e}"))
+            .with_listen_url(&self.listen_url())
+            .unwrap_or_else(|e| panic!("listen URL: {e}"))
+    }
+
+    /// The runtime role's URL for LISTEN: direct, never through a
+    /// transaction-mode pooler.
+    pub fn listen_url(&self) -> String {
+        match mode() {
+            Mode::Pgbouncer { .. } => socket_url(APP_ROLE, &self.name),
+            _ => self.app_url(),
+        }
     }
 
     /// One raw connection as `user`, for tests that probe the database
     /// with plain SQL.
     pub async fn connect_as(&self, user: &str) -> AsyncPgConnection {
-        AsyncPgConnection::establish(&url(user, &self.name))
+        metiva_db::DbUrl::parse(&url(user, &self.name))
+            .unwrap_or_else(|e| panic!("URL for {user}: {e}"))
+            .open()
             .await
             .unwrap_or_else(|e| panic!("connect as {user}: {e}"))
     }
@@ -164,6 +250,16 @@ async fn ensure_template() {
         ))
         .await
         .unwrap_or_else(|e| panic!("seal template: {e}"));
+    }
+    if *mode() != Mode::Socket {
+        // SCRAM over TCP needs passwords (stored as SCRAM verifiers:
+        // password_encryption is scram-sha-256).
+        conn.batch_execute(&format!(
+            "ALTER ROLE {APP_ROLE} PASSWORD '{TEST_PASSWORD}';
+             ALTER ROLE {LOGIN_ROLE} PASSWORD '{TEST_PASSWORD}';"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("role passwords: {e}"));
     }
     diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<diesel::sql_types::BigInt, _>(TEMPLATE_LOCK_KEY)

@@ -57,3 +57,20 @@ pub async fn transaction(tc: &mut TenantConn<'_>) -> Result<TransactionProbe, Db
     .get_result(tc.conn())
     .await?)
 }
+
+/// The channel [`signal_after`] notifies on.
+pub const SIGNAL_CHANNEL: &str = "metiva_probe";
+
+/// Sleeps `seconds`, then sends `NOTIFY metiva_probe` with the company this
+/// statement runs under as payload. PostgreSQL delivers it only when the
+/// statement's transaction commits, so a listener learns under which
+/// tenant, in which transaction, a query the caller gave up on still ran.
+pub async fn signal_after(tc: &mut TenantConn<'_>, seconds: f64) -> Result<(), DbError> {
+    diesel::sql_query(
+        "SELECT pg_sleep($1), pg_notify('metiva_probe', current_setting('app.company_id', true))",
+    )
+    .bind::<diesel::sql_types::Double, _>(seconds)
+    .execute(tc.conn())
+    .await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Isolation proofs against a real PostgreSQL, each test in a fresh
 //! database cloned from the migrated template.
 
+mod binding;
 mod catalog_lint;
 mod directory;
 mod errors;

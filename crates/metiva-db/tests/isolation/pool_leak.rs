@@ -15,6 +15,7 @@ fn one_connection() -> PoolSettings {
     PoolSettings {
         max_size: 1,
         timeout: Duration::from_secs(5),
+        ..metiva_testkit::pool_settings()
     }
 }
 
@@ -155,8 +156,8 @@ async fn a_cancelled_request_leaves_no_transaction_and_no_context() {
     assert_outside_carries_nothing_of_a(&db).await;
 }
 
-/// A read cancelled while its query (with the tenant prelude) is on the
-/// wire: the connection, still armed for A, is detached, never reused.
+/// A read cancelled while its query is on the wire, inside A's bound
+/// transaction: the connection is detached, never reused.
 #[tokio::test]
 async fn a_cancelled_read_leaves_no_binding_behind() {
     let tdb = TestDb::new().await;
@@ -191,6 +192,7 @@ async fn concurrent_reads_of_three_tenants_never_see_each_other() {
     let db = tdb.database_with(&PoolSettings {
         max_size: 2,
         timeout: Duration::from_secs(10),
+        ..metiva_testkit::pool_settings()
     });
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..12usize {
@@ -227,10 +229,10 @@ async fn concurrent_reads_of_three_tenants_never_see_each_other() {
     assert_outside_carries_nothing_of_a(&db).await;
 }
 
-/// A write closure that runs no query opens no transaction, and leaves the
-/// connection as clean as any other.
+/// A write closure that runs no query leaves the connection as clean as
+/// any other, whether it returns `Ok` or `Err`.
 #[tokio::test]
-async fn a_write_closure_without_queries_opens_nothing() {
+async fn a_write_closure_without_queries_leaves_nothing_behind() {
     let tdb = TestDb::new().await;
     three_companies(&tdb).await;
     let db = tdb.database_with(&one_connection());
@@ -263,11 +265,9 @@ async fn read_only_transactions_refuse_writes() {
     assert_eq!(still_one.len(), 1);
 }
 
-/// One request is one transaction: every query of a `tenant` closure runs
-/// on one backend inside one transaction, and the next request is another.
-/// A `tenant_read` closure runs on one backend too, but each of its queries
-/// is its own implicit transaction carrying the tenant binding (see
-/// `wire`), and is bound to the same company.
+/// One request is one transaction: every query of a `tenant` or
+/// `tenant_read` closure runs on one backend inside one transaction bound
+/// to its company, and the next request is another.
 #[tokio::test]
 async fn one_request_is_one_transaction() {
     let tdb = TestDb::new().await;
@@ -294,17 +294,10 @@ async fn one_request_is_one_transaction() {
             assert_eq!(ctx.setting.as_deref(), Some(A), "read_only={read_only}");
             assert_eq!(ctx.visible_persons, 1, "read_only={read_only}");
         }
-        if read_only {
-            assert_ne!(
-                first.transaction_started, last.transaction_started,
-                "each read query is its own implicit transaction"
-            );
-        } else {
-            assert_eq!(
-                first.transaction_started, last.transaction_started,
-                "one transaction"
-            );
-        }
+        assert_eq!(
+            first.transaction_started, last.transaction_started,
+            "one transaction (read_only={read_only})"
+        );
         assert_ne!(
             first.statement_started, last.statement_started,
             "two statements"

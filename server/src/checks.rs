@@ -155,6 +155,7 @@ pub fn config_checks(config: &Config) -> Vec<Check> {
                 .into(),
         },
     });
+    out.push(database_tls_check(config));
     let region = config.region.as_deref();
     out.push(match (production, region) {
         (_, Some(r)) if EU_REGIONS.contains(&r) => check(
@@ -181,6 +182,45 @@ pub fn config_checks(config: &Config) -> Vec<Check> {
         },
     });
     out
+}
+
+/// Security: production reaches a database on another machine only over
+/// TLS that authenticates the server (`sslmode=verify-full`): anything less
+/// can be read, or impersonated, on the way.
+fn database_tls_check(config: &Config) -> Check {
+    let production = config.mode == Mode::Production;
+    let mut weak = Vec::new();
+    let mut modes = Vec::new();
+    for (name, url) in config.database_urls() {
+        match metiva_db::DbUrl::parse(url) {
+            Ok(u) => {
+                modes.push(format!("{name} sslmode={}", u.ssl_mode().as_str()));
+                if let Some(why) = u.production_refusal() {
+                    weak.push(why.replacen("DATABASE_URL", name, 1));
+                }
+            }
+            Err(e) => weak.push(format!("{name}: {e}")),
+        }
+    }
+    if modes.is_empty() && weak.is_empty() {
+        return Check {
+            outcome: Outcome::Skip,
+            line: "database TLS: the embedded database listens on a private Unix socket only"
+                .into(),
+        };
+    }
+    match (weak.first(), production) {
+        (None, _) => check(
+            true,
+            format!("database TLS: {}", modes.join(", ")),
+            String::new(),
+        ),
+        (Some(why), true) => check(false, String::new(), why.clone()),
+        (Some(why), false) => Check {
+            outcome: Outcome::Skip,
+            line: format!("database TLS not enforced in development: {why}"),
+        },
+    }
 }
 
 /// Checks of the live database, as the runtime role: its posture, then
@@ -292,6 +332,7 @@ mod tests {
             data_dir: ".metiva".into(),
             asn_dir: None,
             retired_encryption_keys: Vec::new(),
+            db_statement_cache: true,
         }
     }
 
@@ -341,6 +382,45 @@ mod tests {
         );
         let f = failures(&config(Mode::Production, Some(GOOD_KEY), None));
         assert!(f[0].contains("METIVA_REGION is missing"), "{f:?}");
+    }
+
+    /// One line, and a refusal in production, for a remote database
+    /// reached with less than `verify-full`; loopback and the embedded
+    /// socket pass.
+    #[test]
+    fn production_needs_verify_full_for_a_remote_database() {
+        let with_db = |mode: Mode, url: &str| Config {
+            database: DatabaseConfig::External {
+                app_url: url.into(),
+                migration_url: None,
+                listen_url: None,
+            },
+            ..config(mode, Some(GOOD_KEY), Some("eu-west-1"))
+        };
+        let remote = "postgres://metiva_app@db.example.eu/metiva?sslmode=require";
+        let f = failures(&with_db(Mode::Production, remote));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(
+            f[0].contains("sslmode=require") && f[0].contains("verify-full"),
+            "{f:?}"
+        );
+        assert!(
+            failures(&with_db(
+                Mode::Production,
+                "postgres://metiva_app@db.example.eu/metiva"
+            ))
+            .len()
+                == 1
+        );
+        assert!(failures(&with_db(Mode::Development, remote)).is_empty());
+        assert!(
+            failures(&with_db(
+                Mode::Production,
+                "postgres://metiva_app@127.0.0.1/metiva?sslmode=disable"
+            ))
+            .is_empty()
+        );
+        assert!(failures(&config(Mode::Production, Some(GOOD_KEY), Some("eu-west-1"))).is_empty());
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum DatabaseConfig {
     External {
         app_url: String,
         migration_url: Option<String>,
+        /// `DATABASE_LISTEN_URL`: where the access-change listener
+        /// connects (LISTEN needs a session: the server itself, or a
+        /// pooler in session mode). Default: `app_url`.
+        listen_url: Option<String>,
     },
 }
 
@@ -67,6 +71,10 @@ pub struct Config {
     /// comma-separated base64): they open values sealed before a rotation
     /// and never seal new ones.
     pub retired_encryption_keys: Vec<String>,
+    /// `METIVA_DB_STATEMENT_CACHE` (`on`, the default, or `off`): the
+    /// client-side prepared-statement cache; `off` behind a
+    /// transaction-mode pooler that does not track prepared statements.
+    pub db_statement_cache: bool,
 }
 
 /// Checks a public base URL: http(s), a host, no path, query or trailing
@@ -97,13 +105,14 @@ fn addr(name: &str, default: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("{name}={raw:?} is not an address like 127.0.0.1:3000"))
 }
 
-/// Checks that a URL is a well-formed PostgreSQL connection string, so a
-/// typo is reported as such rather than as an unreachable server.
+/// Checks that a URL is a well-formed PostgreSQL connection string with a
+/// usable TLS setting (`sslmode`, a readable `sslrootcert`), so a typo is
+/// reported as such rather than as an unreachable server.
 pub fn check_database_url(name: &str, url: &str) -> anyhow::Result<()> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         bail!("{name} must start with postgres:// or postgresql://");
     }
-    tokio_postgres::Config::from_str(url)
+    metiva_db::DbUrl::parse(url)
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("{name} is malformed: {e}"))
 }
@@ -125,6 +134,7 @@ impl Config {
             database: DatabaseConfig::External {
                 app_url: app_db_url.to_string(),
                 migration_url: None,
+                listen_url: None,
             },
             site_root: "target/site".into(),
             encryption_key: None,
@@ -137,7 +147,39 @@ impl Config {
             data_dir: std::env::temp_dir().join("metiva-local"),
             asn_dir: default_asn_dir(),
             retired_encryption_keys: Vec::new(),
+            db_statement_cache: true,
         }
+    }
+
+    /// The pool settings this configuration asks for.
+    pub fn pool_settings(&self) -> metiva_db::PoolSettings {
+        metiva_db::PoolSettings {
+            statement_cache: self.db_statement_cache,
+            ..metiva_db::PoolSettings::default()
+        }
+    }
+
+    /// Every external database URL, named by its variable.
+    pub fn database_urls(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        if let DatabaseConfig::External {
+            app_url,
+            migration_url,
+            listen_url,
+        } = &self.database
+        {
+            out.push(("DATABASE_URL", app_url.as_str()));
+            if let Some(u) = migration_url {
+                out.push(("DATABASE_MIGRATION_URL", u.as_str()));
+            }
+            if let Some(u) = listen_url {
+                out.push(("DATABASE_LISTEN_URL", u.as_str()));
+            }
+        }
+        if let Some(u) = &self.login_database_url {
+            out.push(("METIVA_LOGIN_DATABASE_URL", u.as_str()));
+        }
+        out
     }
 
     pub fn from_env() -> anyhow::Result<Self> {
@@ -153,9 +195,14 @@ impl Config {
                 if let Some(m) = &migration_url {
                     check_database_url("DATABASE_MIGRATION_URL", m)?;
                 }
+                let listen_url = var("DATABASE_LISTEN_URL");
+                if let Some(l) = &listen_url {
+                    check_database_url("DATABASE_LISTEN_URL", l)?;
+                }
                 DatabaseConfig::External {
                     app_url,
                     migration_url,
+                    listen_url,
                 }
             }
             // Security: production never silently falls back to a local
@@ -202,6 +249,11 @@ impl Config {
                 anyhow::anyhow!("METIVA_TRUSTED_PROXY_HOPS={v:?} must be a number from 0 to 5")
             })?,
         };
+        let db_statement_cache = match var("METIVA_DB_STATEMENT_CACHE").as_deref() {
+            None | Some("on") => true,
+            Some("off") => false,
+            Some(other) => bail!("METIVA_DB_STATEMENT_CACHE={other:?} must be on or off"),
+        };
         let login_database_url = var("METIVA_LOGIN_DATABASE_URL");
         if let Some(u) = &login_database_url {
             check_database_url("METIVA_LOGIN_DATABASE_URL", u)?;
@@ -215,6 +267,7 @@ impl Config {
             login_database_url,
             bcrypt_cost,
             trusted_proxy_hops,
+            db_statement_cache,
             token_public_key: var("METIVA_TOKEN_PUBLIC_KEY"),
             data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
             asn_dir: default_asn_dir(),

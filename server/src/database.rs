@@ -66,6 +66,15 @@ async fn start_embedded(data_dir: &std::path::Path) -> anyhow::Result<Cluster> {
 /// Opens the runtime database for serving and refuses, closing it again,
 /// when any fail-closed check fails.
 pub async fn open(config: &Config, with_login: bool) -> anyhow::Result<OpenDatabase> {
+    // Security: a configuration that fails its checks is refused before
+    // any connection is opened (a password must not travel to a server
+    // over a channel the checks would refuse).
+    if let Some(failed) = checks::config_checks(config)
+        .into_iter()
+        .find(|c| c.outcome == Outcome::Fail)
+    {
+        anyhow::bail!("refusing to serve: {}", failed.line);
+    }
     let mut open = open_unchecked(config).await?;
     if let Err(e) = checks::refuse_unsafe(config, &open.db).await {
         open.close().await;
@@ -98,7 +107,7 @@ async fn open_login(config: &Config, cluster: Option<&Cluster>) -> anyhow::Resul
             "METIVA_LOGIN_DATABASE_URL (the metiva_login role) is required to run the login service against an external database"
         ),
     };
-    let login = LoginDb::connect(&url, &PoolSettings::default())?;
+    let login = LoginDb::connect(&url, &config.pool_settings())?;
     tokio::time::timeout(Duration::from_secs(10), login.ping())
         .await
         .map_err(|_| anyhow!("the login database did not answer within 10 s"))?
@@ -110,7 +119,7 @@ async fn open_login(config: &Config, cluster: Option<&Cluster>) -> anyhow::Resul
 /// default is bootstrapped and migrated; an external database must be
 /// reachable now.
 async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
-    let settings = PoolSettings::default();
+    let settings = config.pool_settings();
     match &config.database {
         DatabaseConfig::Embedded { data_dir } => {
             let cluster = start_embedded(data_dir).await?;
@@ -124,8 +133,15 @@ async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
                 cluster: Some(cluster),
             })
         }
-        DatabaseConfig::External { app_url, .. } => {
-            let db = Database::connect(app_url, &settings)?;
+        DatabaseConfig::External {
+            app_url,
+            listen_url,
+            ..
+        } => {
+            let mut db = Database::connect(app_url, &settings)?;
+            if let Some(l) = listen_url {
+                db = db.with_listen_url(l)?;
+            }
             tokio::time::timeout(Duration::from_secs(10), db.ping())
                 .await
                 .map_err(|_| anyhow!("the database at DATABASE_URL did not answer within 10 s"))?

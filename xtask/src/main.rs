@@ -8,6 +8,7 @@
 //!
 //! Each installs only what is missing, so a warm machine pays nothing.
 
+mod testdb;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ Usage: cargo xtask <command>
                     benchmarks (release build); each prints its figures;
                     `page` times pages in Chromium
   install           only install what is missing
+  test-db           start the test cluster (socket, TLS, PgBouncer), print
+                    the environment for `cargo nextest run`, wait for Enter
   asn-update        update the IP-to-ASN dataset (@ip-location-db/asn, npm)
                     to its newest release; restart Metiva to load it
 ";
@@ -39,6 +42,7 @@ fn main() {
         Some("install") => tools::ensure_all(true),
         Some("bench") => bench(),
         Some("asn-update") => asn_update(),
+        Some("test-db") => test_db(),
         _ => {
             print!("{USAGE}");
             std::process::exit(if args.is_empty() { 0 } else { 2 });
@@ -272,7 +276,10 @@ fn json_number(json: &str, name: &str) -> u64 {
 
 fn suite_counts() -> Counts {
     let mut c = Counts::default();
-    if let Ok(xml) = std::fs::read_to_string(root().join("target/nextest/default/junit.xml")) {
+    for mode in ["socket", "tls", "pgbouncer"] {
+        let Ok(xml) = std::fs::read_to_string(junit_path(Some(mode))) else {
+            continue;
+        };
         let (tests, failures, errors) = (
             xml_attr(&xml, "tests"),
             xml_attr(&xml, "failures"),
@@ -291,7 +298,9 @@ fn suite_counts() -> Counts {
 
 fn test() -> Result<()> {
     // Stale reports must not be counted.
-    let _ = std::fs::remove_file(root().join("target/nextest/default/junit.xml"));
+    for mode in ["socket", "tls", "pgbouncer"] {
+        let _ = std::fs::remove_file(junit_path(Some(mode)));
+    }
     let _ = std::fs::remove_file(root().join("end2end/test-results/results.json"));
     let mut t = Timings(Vec::new());
     let result = (|| -> Result<()> {
@@ -338,31 +347,64 @@ fn test() -> Result<()> {
     result
 }
 
-/// Starts one private PostgreSQL for the whole run; every test clones its
-/// own database from a migrated template inside it.
+/// Starts one private PostgreSQL for the whole run (see `testdb`); every
+/// test clones its own database from a migrated template inside it. All
+/// suites run over the Unix socket; the integration suites run again over
+/// TCP with TLS `verify-full` and SCRAM, and through PgBouncer in
+/// transaction mode.
 fn unit_and_integration_tests() -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("metiva-xtask-pg-{}", std::process::id()));
-    let cluster = metiva_embedded_pg::Cluster::start(&dir)
-        .map_err(|e| anyhow::anyhow!("test database: {e}"))?;
-    eprintln!(
-        "private PostgreSQL for tests started in {:.1} s ({})",
-        cluster.start_time.as_secs_f64(),
-        dir.display()
-    );
-    let url = cluster.url(metiva_embedded_pg::SUPERUSER, "postgres");
-    let host = url
-        .rsplit("host=")
-        .next()
-        .unwrap_or_default()
-        .replace("%2F", "/");
-    let res = sh(cargo()
-        .args(["nextest", "run", "--no-fail-fast"])
-        .args(SSR_PACKAGES)
-        .args(["--features", "app/ssr"])
-        .env("METIVA_TEST_PG_HOST", host));
-    drop(cluster);
-    let _ = std::fs::remove_dir_all(&dir);
-    res
+    let tc = testdb::start()?;
+    let mut failed = Vec::new();
+    for (mode, filter) in [
+        ("socket", None),
+        ("tls", Some("kind(test)")),
+        ("pgbouncer", Some("kind(test)")),
+    ] {
+        let _ = std::fs::remove_file(junit_path(None));
+        let started = Instant::now();
+        let mut cmd = cargo();
+        cmd.args(["nextest", "run", "--no-fail-fast"])
+            .args(SSR_PACKAGES)
+            .args(["--features", "app/ssr"])
+            .envs(tc.env(mode));
+        if let Some(f) = filter {
+            cmd.args(["-E", f]);
+        }
+        eprintln!("--- suites over {mode} ---");
+        if sh(&mut cmd).is_err() {
+            failed.push(mode);
+        }
+        eprintln!("--- {mode}: {:.1} s ---", started.elapsed().as_secs_f64());
+        // Each run's report is kept, and counted, under its mode's name.
+        let _ = std::fs::rename(junit_path(None), junit_path(Some(mode)));
+    }
+    tc.remove();
+    if !failed.is_empty() {
+        bail!("tests failed over: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// `cargo xtask test-db`: the test cluster for running suites by hand.
+fn test_db() -> Result<()> {
+    let tc = testdb::start()?;
+    for (k, v) in tc.env("tls") {
+        println!("export {k}={v}");
+    }
+    println!("# METIVA_TEST_PG_MODE: socket, tls or pgbouncer. Press Enter to stop.");
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    tc.remove();
+    Ok(())
+}
+
+/// Where nextest writes its JUnit report, or where one run's is kept.
+fn junit_path(mode: Option<&str>) -> PathBuf {
+    let dir = root().join("target/nextest/default");
+    match mode {
+        None => dir.join("junit.xml"),
+        Some(m) => dir.join(format!("junit-{m}.xml")),
+    }
 }
 
 fn gzip_size(path: &Path) -> Result<u64> {

@@ -21,6 +21,7 @@ pub fn ensure_all(with_browser: bool) -> Result<()> {
     ensure_wasm_bindgen()?;
     ensure_npm(&root())?;
     ensure_postgres()?;
+    ensure_test_network()?;
     if with_browser {
         ensure_npm(&root().join("end2end"))?;
         ensure_chromium()?;
@@ -142,6 +143,17 @@ fn ensure_chromium() -> Result<()> {
         return Ok(());
     }
     apt_install("chromium")
+}
+
+/// PgBouncer and openssl, for the suites' TLS and pooler setups.
+fn ensure_test_network() -> Result<()> {
+    if !Path::new("/usr/sbin/pgbouncer").is_file() {
+        apt_install("pgbouncer")?;
+    }
+    if output(Command::new("openssl").arg("version")).is_none() {
+        apt_install("openssl")?;
+    }
+    Ok(())
 }
 
 pub fn ensure_postgres() -> Result<()> {

@@ -143,7 +143,7 @@ const TENANT_TABLES: &str = "WITH tenant_tables AS (
                   AND a.attnum > 0 AND NOT a.attisdropped))";
 
 /// Runs every rule over the live catalog of the connection's database.
-pub async fn lint(conn: &mut AsyncPgConnection) -> Result<Vec<Finding>, DbError> {
+pub async fn lint(mut conn: &AsyncPgConnection) -> Result<Vec<Finding>, DbError> {
     let mut union = Vec::new();
     for (rule, _, sql) in RULES {
         union.push(format!(
@@ -151,7 +151,7 @@ pub async fn lint(conn: &mut AsyncPgConnection) -> Result<Vec<Finding>, DbError>
         ));
     }
     let sql = format!("{TENANT_TABLES} {}", union.join(" UNION ALL "));
-    let rows: Vec<Row> = diesel::sql_query(sql).load(conn).await?;
+    let rows: Vec<Row> = diesel::sql_query(sql).load(&mut conn).await?;
     let mut findings: Vec<Finding> = rows
         .into_iter()
         .filter_map(|r| {
@@ -170,13 +170,17 @@ pub async fn lint(conn: &mut AsyncPgConnection) -> Result<Vec<Finding>, DbError>
 }
 
 /// Lints the database at `url` (any role that can read the catalog).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a catalog read on its own connection, no tenant data"
+)]
 pub async fn lint_url(url: &str) -> Result<Vec<Finding>, DbError> {
-    let mut conn = crate::DbUrl::parse(url)?.open().await?;
-    lint(&mut conn).await
+    let conn = crate::DbUrl::parse(url)?.open().await?;
+    lint(&conn).await
 }
 
 /// How many tenant tables the catalog holds (for reports).
-pub async fn tenant_table_count(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
+pub async fn tenant_table_count(mut conn: &AsyncPgConnection) -> Result<i64, DbError> {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -185,7 +189,7 @@ pub async fn tenant_table_count(conn: &mut AsyncPgConnection) -> Result<i64, DbE
     let n: N = diesel::sql_query(format!(
         "{TENANT_TABLES} SELECT count(*) AS n FROM tenant_tables"
     ))
-    .get_result(conn)
+    .get_result(&mut conn)
     .await?;
     Ok(n.n)
 }
@@ -212,7 +216,6 @@ impl Database {
     /// Global read of the catalog: the runtime role's own posture. Used by
     /// the fail-closed startup checks.
     pub async fn read_role_posture(&self) -> Result<RolePosture, DbError> {
-        let mut conn = self.checkout().await?;
         let sql = format!(
             "{TENANT_TABLES}
              SELECT r.rolname::text AS role, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls,
@@ -223,16 +226,21 @@ impl Database {
                                 AND pg_has_role(current_user, p.oid, 'MEMBER')), '{{}}') AS privileged_memberships
              FROM pg_roles r WHERE r.rolname = current_user"
         );
-        Ok(diesel::sql_query(sql)
-            .get_result::<RolePosture>(&mut *conn)
-            .await?)
+        self.global(async |conn| {
+            Ok(diesel::sql_query(&sql)
+                .get_result::<RolePosture>(conn)
+                .await?)
+        })
+        .await
     }
 
     /// Global read of the catalog: the isolation lint, as the runtime role.
     pub async fn lint_catalog(&self) -> Result<(Vec<Finding>, i64), DbError> {
-        let mut conn = self.checkout().await?;
-        let findings = lint(&mut conn).await?;
-        let tables = tenant_table_count(&mut conn).await?;
-        Ok((findings, tables))
+        self.global(async |conn| {
+            let findings = lint(conn).await?;
+            let tables = tenant_table_count(conn).await?;
+            Ok((findings, tables))
+        })
+        .await
     }
 }

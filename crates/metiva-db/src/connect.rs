@@ -188,10 +188,25 @@ impl DbUrl {
     /// lint, migrations, tests and benchmarks. Request code may not call it
     /// (`clippy.toml`): it reaches data only through [`crate::Database`].
     pub async fn open(&self) -> Result<AsyncPgConnection, DbError> {
-        let (client, connection) = self.client(&self.config).await?;
-        AsyncPgConnection::try_from_client_and_connection(client, connection)
-            .await
-            .map_err(|e| DbError::Unavailable(e.to_string()))
+        // diesel-async sets up each connection with two prepared `SET`s
+        // outside a transaction. Behind a pooler in transaction mode
+        // without prepared-statement tracking (PgBouncer before 1.21) the
+        // second half of a prepare may reach another server backend, and
+        // the setup fails. That is transient: connect again, at most
+        // twice more. Nothing after setup depends on one backend outside
+        // a transaction (see `tenant`).
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (client, connection) = self.client(&self.config).await?;
+            match AsyncPgConnection::try_from_client_and_connection(client, connection).await {
+                Ok(c) => return Ok(c),
+                Err(diesel::ConnectionError::CouldntSetupConfiguration(e)) if attempt < 3 => {
+                    tracing::debug!(error = %e, attempt, "connection setup failed; reconnecting");
+                }
+                Err(e) => return Err(DbError::Unavailable(e.to_string())),
+            }
+        }
     }
 }
 
@@ -424,7 +439,10 @@ mod tests {
             "postgres://app:pw@db.example:5432/metiva?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=x",
         )
         .unwrap();
-        assert_eq!(rest, "postgres://app:pw@db.example:5432/metiva?application_name=x");
+        assert_eq!(
+            rest,
+            "postgres://app:pw@db.example:5432/metiva?application_name=x"
+        );
         assert_eq!(mode.as_deref(), Some("verify-full"));
         assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
 

@@ -171,13 +171,16 @@ impl Database {
     /// (`metiva_site_by_key`) answers it; the app role cannot list sites
     /// across tenants.
     pub async fn site_by_key(&self, key: &str) -> Result<Option<SiteBinding>, DbError> {
-        let mut conn = self.checkout().await?;
-        let rows: Vec<SiteRow> = diesel::sql_query(
-            "SELECT company_id, site_id, allowed_origins FROM metiva_site_by_key($1)",
-        )
-        .bind::<Text, _>(key)
-        .load(&mut *conn)
-        .await?;
+        let rows: Vec<SiteRow> = self
+            .global(async |conn| {
+                Ok(diesel::sql_query(
+                    "SELECT company_id, site_id, allowed_origins FROM metiva_site_by_key($1)",
+                )
+                .bind::<Text, _>(key)
+                .load(conn)
+                .await?)
+            })
+            .await?;
         let Some(r) = rows.into_iter().next() else {
             return Ok(None);
         };

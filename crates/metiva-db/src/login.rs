@@ -166,34 +166,41 @@ impl LoginDb {
 
     /// Global read: the credentials for an email, if such a user exists.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, DbError> {
-        let mut conn = self.db.checkout().await?;
-        let rows: Vec<Credentials> =
-            diesel::sql_query("SELECT id AS user_id, password_hash FROM users WHERE email = $1")
+        self.db
+            .global(async |conn| {
+                let rows: Vec<Credentials> = diesel::sql_query(
+                    "SELECT id AS user_id, password_hash FROM users WHERE email = $1",
+                )
                 .bind::<Text, _>(email)
                 .load(&mut *conn)
                 .await?;
-        Ok(rows.into_iter().next())
+                Ok(rows.into_iter().next())
+            })
+            .await
     }
 
     /// Global read (directory function): the active workspaces of a user.
     pub async fn workspaces(&self, user_id: Uuid) -> Result<Vec<Workspace>, DbError> {
-        let mut conn = self.db.checkout().await?;
-        let rows: Vec<WorkspaceRow> = diesel::sql_query(
-            "SELECT company_id, company_name, role FROM metiva_login_workspaces($1)",
-        )
-        .bind::<SqlUuid, _>(user_id)
-        .load(&mut *conn)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Workspace {
-                    company: CompanyId::parse(&r.company_id)
-                        .map_err(|e| DbError::Internal(e.to_string()))?,
-                    name: r.company_name,
-                    role: r.role,
-                })
+        self.db
+            .global(async |conn| {
+                let rows: Vec<WorkspaceRow> = diesel::sql_query(
+                    "SELECT company_id, company_name, role FROM metiva_login_workspaces($1)",
+                )
+                .bind::<SqlUuid, _>(user_id)
+                .load(&mut *conn)
+                .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok(Workspace {
+                            company: CompanyId::parse(&r.company_id)
+                                .map_err(|e| DbError::Internal(e.to_string()))?,
+                            name: r.company_name,
+                            role: r.role,
+                        })
+                    })
+                    .collect()
             })
-            .collect()
+            .await
     }
 
     /// Stores a new session. The caller picks its id (so the sealed IP can
@@ -210,22 +217,24 @@ impl LoginDb {
             ),
             None => (None, None, None),
         };
-        let mut conn = self.db.checkout().await?;
-        diesel::sql_query(
-            "INSERT INTO sessions (id, user_id, secret_hash, user_agent, expires_at, ip_key_id, ip_nonce, ip_ciphertext)
-             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7, $8)",
-        )
-        .bind::<SqlUuid, _>(s.id)
-        .bind::<SqlUuid, _>(s.user_id)
-        .bind::<Bytea, _>(s.secret_hash.as_slice())
-        .bind::<Nullable<Text>, _>(ua)
-        .bind::<Double, _>(secs(s.ttl))
-        .bind::<Nullable<Text>, _>(key_id)
-        .bind::<Nullable<Bytea>, _>(nonce)
-        .bind::<Nullable<Bytea>, _>(ct)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        self.db.global(async |conn| {
+            diesel::sql_query(
+                "INSERT INTO sessions (id, user_id, secret_hash, user_agent, expires_at, ip_key_id, ip_nonce, ip_ciphertext)
+                 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7, $8)",
+            )
+            .bind::<SqlUuid, _>(s.id)
+            .bind::<SqlUuid, _>(s.user_id)
+            .bind::<Bytea, _>(s.secret_hash.as_slice())
+            .bind::<Nullable<Text>, _>(ua)
+            .bind::<Double, _>(secs(s.ttl))
+            .bind::<Nullable<Text>, _>(key_id)
+            .bind::<Nullable<Bytea>, _>(nonce)
+            .bind::<Nullable<Bytea>, _>(ct)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The active session whose secret hashes to `secret_hash`.
@@ -233,44 +242,53 @@ impl LoginDb {
         &self,
         secret_hash: &[u8; 32],
     ) -> Result<Option<LoginSession>, DbError> {
-        let mut conn = self.db.checkout().await?;
-        let rows: Vec<LoginSession> = diesel::sql_query(
-            "SELECT id, user_id FROM sessions
-             WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
-        )
-        .bind::<Bytea, _>(secret_hash.as_slice())
-        .load(&mut *conn)
-        .await?;
-        Ok(rows.into_iter().next())
+        self.db
+            .global(async |conn| {
+                let rows: Vec<LoginSession> = diesel::sql_query(
+                    "SELECT id, user_id FROM sessions
+                 WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
+                )
+                .bind::<Bytea, _>(secret_hash.as_slice())
+                .load(&mut *conn)
+                .await?;
+                Ok(rows.into_iter().next())
+            })
+            .await
     }
 
     /// Ends a session: the login cookie and every access token naming it
     /// stop working (the dashboards hear about it through NOTIFY).
     pub async fn revoke_session(&self, id: Uuid) -> Result<(), DbError> {
-        let mut conn = self.db.checkout().await?;
-        diesel::sql_query(
-            "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind::<SqlUuid, _>(id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        self.db
+            .global(async |conn| {
+                diesel::sql_query(
+                    "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                )
+                .bind::<SqlUuid, _>(id)
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// How long the caller must still wait, over all `keys`.
     pub async fn throttle_wait(&self, keys: &[[u8; 32]]) -> Result<Option<Duration>, DbError> {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-        let mut conn = self.db.checkout().await?;
-        let w: Wait = diesel::sql_query(
-            "SELECT extract(epoch FROM max(next_allowed_at) - now())::float8 AS secs
-             FROM login_throttle WHERE key = ANY($1) AND next_allowed_at > now()",
-        )
-        .bind::<Array<Bytea>, _>(keys)
-        .get_result(&mut *conn)
-        .await?;
-        Ok(w.secs
-            .filter(|s| *s > 0.0)
-            .map(|s| Duration::from_secs_f64(s.min(86_400.0))))
+        self.db
+            .global(async |conn| {
+                let w: Wait = diesel::sql_query(
+                    "SELECT extract(epoch FROM max(next_allowed_at) - now())::float8 AS secs
+                 FROM login_throttle WHERE key = ANY($1) AND next_allowed_at > now()",
+                )
+                .bind::<Array<Bytea>, _>(keys)
+                .get_result(&mut *conn)
+                .await?;
+                Ok(w.secs
+                    .filter(|s| *s > 0.0)
+                    .map(|s| Duration::from_secs_f64(s.min(86_400.0))))
+            })
+            .await
     }
 
     /// Counts one failure against `key` and sets its next allowed time.
@@ -279,38 +297,43 @@ impl LoginDb {
         key: &[u8; 32],
         policy: ThrottlePolicy,
     ) -> Result<Duration, DbError> {
-        let mut conn = self.db.checkout().await?;
-        let f: Failures = diesel::sql_query(
-            "INSERT INTO login_throttle (key, failures) VALUES ($1, 1)
-             ON CONFLICT (key) DO UPDATE SET
-               failures = CASE WHEN login_throttle.last_failure_at < now() - interval '1 hour'
-                               THEN 1 ELSE login_throttle.failures + 1 END,
-               last_failure_at = now()
-             RETURNING failures",
-        )
-        .bind::<Bytea, _>(key.as_slice())
-        .get_result(&mut *conn)
-        .await?;
-        let delay = policy.delay(u32::try_from(f.failures).unwrap_or(u32::MAX));
-        diesel::sql_query(
-            "UPDATE login_throttle SET next_allowed_at = now() + make_interval(secs => $2) WHERE key = $1",
-        )
-        .bind::<Bytea, _>(key.as_slice())
-        .bind::<Double, _>(secs(delay))
-        .execute(&mut *conn)
-        .await?;
-        Ok(delay)
+        self.db.global(async |conn| {
+            let f: Failures = diesel::sql_query(
+                "INSERT INTO login_throttle (key, failures) VALUES ($1, 1)
+                 ON CONFLICT (key) DO UPDATE SET
+                   failures = CASE WHEN login_throttle.last_failure_at < now() - interval '1 hour'
+                                   THEN 1 ELSE login_throttle.failures + 1 END,
+                   last_failure_at = now()
+                 RETURNING failures",
+            )
+            .bind::<Bytea, _>(key.as_slice())
+            .get_result(&mut *conn)
+            .await?;
+            let delay = policy.delay(u32::try_from(f.failures).unwrap_or(u32::MAX));
+            diesel::sql_query(
+                "UPDATE login_throttle SET next_allowed_at = now() + make_interval(secs => $2) WHERE key = $1",
+            )
+            .bind::<Bytea, _>(key.as_slice())
+            .bind::<Double, _>(secs(delay))
+            .execute(&mut *conn)
+            .await?;
+            Ok(delay)
+        })
+        .await
     }
 
     /// Clears counters after a successful sign-in.
     pub async fn throttle_reset(&self, keys: &[[u8; 32]]) -> Result<(), DbError> {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
-        let mut conn = self.db.checkout().await?;
-        diesel::sql_query("DELETE FROM login_throttle WHERE key = ANY($1)")
-            .bind::<Array<Bytea>, _>(keys)
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
+        self.db
+            .global(async |conn| {
+                diesel::sql_query("DELETE FROM login_throttle WHERE key = ANY($1)")
+                    .bind::<Array<Bytea>, _>(keys)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// Hands a workspace over: stores the one-time code and records the
@@ -506,20 +529,22 @@ impl Database {
             #[diesel(sql_type = Bool)]
             fresh: bool,
         }
-        let mut conn = self.checkout().await?;
-        // DELETE … RETURNING: a second redemption finds nothing, even when
-        // two race. Expired and wrong-state codes are consumed too.
-        let rows: Vec<Redeemed> = diesel::sql_query(
-            "DELETE FROM auth_codes WHERE code_hash = $1
-             RETURNING sealed_token, return_to, (expires_at > now() AND state = $2) AS fresh",
-        )
-        .bind::<Bytea, _>(code_hash.as_slice())
-        .bind::<Text, _>(state)
-        .load(&mut *conn)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .find(|r| r.fresh)
-            .map(|r| (r.sealed_token, r.return_to)))
+        self.global(async |conn| {
+            // DELETE … RETURNING: a second redemption finds nothing, even when
+            // two race. Expired and wrong-state codes are consumed too.
+            let rows: Vec<Redeemed> = diesel::sql_query(
+                "DELETE FROM auth_codes WHERE code_hash = $1
+                 RETURNING sealed_token, return_to, (expires_at > now() AND state = $2) AS fresh",
+            )
+            .bind::<Bytea, _>(code_hash.as_slice())
+            .bind::<Text, _>(state)
+            .load(&mut *conn)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .find(|r| r.fresh)
+                .map(|r| (r.sealed_token, r.return_to)))
+        })
+        .await
     }
 }

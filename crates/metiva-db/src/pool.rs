@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use deadpool::managed::{Manager, Metrics, Object, Pool, RecycleError, RecycleResult};
 use diesel::connection::CacheSize;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
 use diesel_async::RunQueryDsl;
 use diesel_async::pooled_connection::PoolableConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::DbError;
 use crate::connect::DbUrl;
@@ -62,6 +62,7 @@ impl Manager for PgManager {
     type Type = PgConn;
     type Error = DbError;
 
+    #[expect(clippy::disallowed_methods, reason = "the pool opens its own connections")]
     async fn create(&self) -> Result<PgConn, DbError> {
         let mut conn = self.url.open().await?;
         if !self.statement_cache {
@@ -82,23 +83,6 @@ impl Manager for PgManager {
             return Err(RecycleError::Message("broken connection".into()));
         }
         Ok(())
-    }
-}
-
-/// A checked-out connection for this crate's global (non-tenant) reads and
-/// writes. It carries no tenant binding.
-pub(crate) struct Pooled(Object<PgManager>);
-
-impl std::ops::Deref for Pooled {
-    type Target = AsyncPgConnection;
-    fn deref(&self) -> &AsyncPgConnection {
-        &self.0.conn
-    }
-}
-
-impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
-        &mut self.0.conn
     }
 }
 
@@ -132,13 +116,13 @@ impl Database {
             url: Arc::clone(&url),
             statement_cache: settings.statement_cache,
         })
-            .max_size(settings.max_size)
-            .wait_timeout(Some(settings.timeout))
-            .create_timeout(Some(settings.timeout))
-            .recycle_timeout(Some(settings.timeout))
-            .runtime(deadpool_runtime())
-            .build()
-            .map_err(|e| DbError::Internal(e.to_string()))?;
+        .max_size(settings.max_size)
+        .wait_timeout(Some(settings.timeout))
+        .create_timeout(Some(settings.timeout))
+        .recycle_timeout(Some(settings.timeout))
+        .runtime(deadpool_runtime())
+        .build()
+        .map_err(|e| DbError::Internal(e.to_string()))?;
         Ok(Self {
             pool,
             listen_url: Arc::clone(&url),
@@ -168,15 +152,13 @@ impl Database {
         self.pool.get().await.map_err(pool_error)
     }
 
-    pub(crate) async fn checkout(&self) -> Result<Pooled, DbError> {
-        Ok(Pooled(self.checkout_object().await?))
-    }
-
     /// Readiness probe: one `SELECT 1` round trip.
     pub async fn ping(&self) -> Result<(), DbError> {
-        let mut conn = self.checkout().await?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
-        Ok(())
+        self.global(async |conn| {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Closes the pool: waiting and future checkouts fail, idle connections

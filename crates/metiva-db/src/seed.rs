@@ -151,23 +151,25 @@ impl Database {
     /// left as it is. `password_hash` is the bcrypt hash of
     /// [`DEMO_PASSWORD`], computed by the caller.
     pub async fn seed_demo(&self, password_hash: &str) -> Result<SeedReport, DbError> {
-        let mut ids = std::collections::HashMap::new();
-        {
-            let mut conn = self.checkout().await?;
-            for (email, name) in USERS {
-                // Global table: the owner role writes it outside any tenant.
-                let row: UserId = diesel::sql_query(
-                    "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
+        let ids = self
+            .global(async |conn| {
+                let mut ids = std::collections::HashMap::new();
+                for (email, name) in USERS {
+                    // Global table: the owner role writes it outside any tenant.
+                    let row: UserId = diesel::sql_query(
+                        "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
                      ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
-                )
-                .bind::<Text, _>(*email)
-                .bind::<Text, _>(*name)
-                .bind::<Text, _>(password_hash)
-                .get_result(&mut *conn)
-                .await?;
-                ids.insert(*email, row.id);
-            }
-        }
+                    )
+                    .bind::<Text, _>(*email)
+                    .bind::<Text, _>(*name)
+                    .bind::<Text, _>(password_hash)
+                    .get_result(&mut *conn)
+                    .await?;
+                    ids.insert(*email, row.id);
+                }
+                Ok(ids)
+            })
+            .await?;
         let mut report = SeedReport::default();
         for c in COMPANIES {
             let company = CompanyId::parse(c.id).map_err(|e| DbError::Internal(e.to_string()))?;

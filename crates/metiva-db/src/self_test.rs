@@ -156,13 +156,16 @@ impl Database {
             #[diesel(sql_type = Text)]
             role: String,
         }
-        let mut conn = self.checkout().await?;
-        let rows: Vec<Row> = diesel::sql_query(
-            "SELECT company_id, company_name, role FROM metiva_session_workspaces($1)",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(ctx.session_id())
-        .load(&mut *conn)
-        .await?;
+        let rows: Vec<Row> = self
+            .global(async |conn| {
+                Ok(diesel::sql_query(
+                    "SELECT company_id, company_name, role FROM metiva_session_workspaces($1)",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(ctx.session_id())
+                .load(conn)
+                .await?)
+            })
+            .await?;
         rows.into_iter()
             .map(|r| {
                 CompanyId::parse(&r.company_id)

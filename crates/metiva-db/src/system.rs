@@ -41,21 +41,23 @@ impl Database {
     /// Global read: the database server's version, the role the app runs as,
     /// and the recorded checks. Named for what it is; it reads no tenant data.
     pub async fn read_system_status(&self) -> Result<SystemStatus, DbError> {
-        let mut conn = self.checkout().await?;
-        Ok(diesel::sql_query(STATUS_SQL).get_result(&mut *conn).await?)
+        self.global(async |conn| Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?))
+            .await
     }
 
     /// Global write: measures one round trip, records it, and returns the
     /// new status, all on one connection.
     pub async fn record_system_check(&self) -> Result<SystemStatus, DbError> {
-        let mut conn = self.checkout().await?;
-        let started = Instant::now();
-        diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
-        let us = i32::try_from(started.elapsed().as_micros()).unwrap_or(i32::MAX);
-        diesel::sql_query("INSERT INTO system_checks (round_trip_us) VALUES ($1)")
-            .bind::<Integer, _>(us)
-            .execute(&mut *conn)
-            .await?;
-        Ok(diesel::sql_query(STATUS_SQL).get_result(&mut *conn).await?)
+        self.global(async |conn| {
+            let started = Instant::now();
+            diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
+            let us = i32::try_from(started.elapsed().as_micros()).unwrap_or(i32::MAX);
+            diesel::sql_query("INSERT INTO system_checks (round_trip_us) VALUES ($1)")
+                .bind::<Integer, _>(us)
+                .execute(&mut *conn)
+                .await?;
+            Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?)
+        })
+        .await
     }
 }

@@ -101,6 +101,27 @@ impl Lease {
             .ok_or_else(|| DbError::Internal("lease already released".into()))
     }
 
+    /// Ends the transaction: `COMMIT` after `Ok`, `ROLLBACK` after `Err`.
+    /// A write is acknowledged only once its `COMMIT` is answered
+    /// (durable). A read-only transaction has nothing to make durable and
+    /// its answer is complete: it ends off the caller's path, and the
+    /// connection returns to the pool once that is answered.
+    async fn finish<T>(self, mode: Mode, result: Result<T, DbError>) -> Result<T, DbError> {
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        if mode == Mode::Write {
+            return match (result, self.end(end).await) {
+                (Ok(v), Ok(())) => Ok(v),
+                (Ok(_), Err(e)) | (Err(e), _) => Err(e),
+            };
+        }
+        tokio::spawn(async move {
+            if let Err(e) = self.end(end).await {
+                tracing::debug!(error = %e, "ending a read transaction failed; connection detached");
+            }
+        });
+        result
+    }
+
     /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`); the
     /// connection goes back to the pool only if that succeeded.
     async fn end(mut self, end: &'static str) -> Result<(), DbError> {
@@ -212,7 +233,10 @@ impl Database {
         let (bound, result) = {
             let pc = lease.pg()?;
             let conn = &pc.conn;
-            let prelude = try_join(conn.batch_execute_shared(mode.begin()), bind(conn, company, access));
+            let prelude = try_join(
+                conn.batch_execute_shared(mode.begin()),
+                bind(conn, company, access),
+            );
             let mut tc = TenantConn { conn, company };
             if pc.bind_prepared {
                 // One flight: `join` polls the prelude first, so BEGIN and
@@ -237,26 +261,31 @@ impl Database {
             }
             Err(e) => Err(e),
         };
-        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        if mode == Mode::Write {
-            // Acknowledged only once COMMIT is answered: durable.
-            return match (result, lease.end(end).await) {
-                (Ok(v), Ok(())) => Ok(v),
-                (Ok(_), Err(e)) | (Err(e), _) => Err(e),
-            };
-        }
-        // A read-only transaction has nothing to make durable: its answer
-        // is already complete. End it off the caller's path; the
-        // connection returns to the pool once COMMIT is answered, or is
-        // detached if it fails.
-        tokio::spawn(async move {
-            if let Err(e) = lease.end(end).await {
-                tracing::debug!(error = %e, "ending a read transaction failed; connection detached");
-            }
-        });
-        result
+        lease.finish(mode, result).await
     }
 
+    /// Runs `f` in one read-write transaction with no tenant binding: for
+    /// this crate's named global paths only (the login directory, the
+    /// site-key lookup, catalog and status reads, the demo seed). In a
+    /// transaction because a pooler in transaction mode keeps a backend
+    /// only for one, and a statement prepared outside it may be gone when
+    /// it is executed.
+    pub(crate) async fn global<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut &'c AsyncPgConnection) -> Result<T, DbError>,
+    {
+        let lease = Lease {
+            obj: Some(self.checkout_object().await?),
+        };
+        let (begun, result) = {
+            let mut conn = &lease.pg()?.conn;
+            // `BEGIN` is a simple query, never prepared: it always goes out
+            // in the same flight as `f`'s first query, ahead of it.
+            join(conn.batch_execute_shared("BEGIN"), f(&mut conn)).await
+        };
+        let result = begun.and(result);
+        lease.finish(Mode::Write, result).await
+    }
     /// Runs `f` in one read-write transaction bound to `company`. Commits
     /// when `f` returns `Ok` (and only then reports success: acknowledged
     /// writes are durable); rolls back otherwise.

@@ -81,9 +81,8 @@ pub enum Mode {
 pub fn mode() -> &'static Mode {
     static MODE: OnceLock<Mode> = OnceLock::new();
     MODE.get_or_init(|| {
-        let var = |k: &str| {
-            std::env::var(k).unwrap_or_else(|_| panic!("METIVA_TEST_PG_MODE needs {k}"))
-        };
+        let var =
+            |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("METIVA_TEST_PG_MODE needs {k}"));
         match std::env::var("METIVA_TEST_PG_MODE").as_deref() {
             Ok("tls") => Mode::Tls {
                 addr: var("METIVA_TEST_PG_TCP"),
@@ -96,6 +95,15 @@ pub fn mode() -> &'static Mode {
             Ok(other) => panic!("unknown METIVA_TEST_PG_MODE {other:?}"),
         }
     })
+}
+
+/// The TLS listener of the test cluster, `(address, CA file)`, when the
+/// run has one (`cargo xtask test` always does), whatever the mode.
+pub fn tcp_setup() -> Option<(String, String)> {
+    Some((
+        std::env::var("METIVA_TEST_PG_TCP").ok()?,
+        std::env::var("METIVA_TEST_PG_ROOTCERT").ok()?,
+    ))
 }
 
 /// Pool settings for this mode: the statement cache is off behind a
@@ -251,7 +259,7 @@ async fn ensure_template() {
         .await
         .unwrap_or_else(|e| panic!("seal template: {e}"));
     }
-    if *mode() != Mode::Socket {
+    if tcp_setup().is_some() {
         // SCRAM over TCP needs passwords (stored as SCRAM verifiers:
         // password_encryption is scram-sha-256).
         conn.batch_execute(&format!(

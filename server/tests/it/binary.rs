@@ -262,7 +262,8 @@ fn keygen_prints_keys_that_check_accepts() {
         ..crate::test_config("postgres://unused@localhost/x")
     };
     let checks = server::checks::config_checks(&config);
-    assert_eq!(checks.len(), 4);
+    // Two keys, https, the database's TLS (a loopback URL), the region.
+    assert_eq!(checks.len(), 5);
     assert!(
         checks
             .iter()

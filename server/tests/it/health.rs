@@ -37,6 +37,7 @@ async fn readyz_recovers_after_a_database_restart() {
     let settings = PoolSettings {
         max_size: 2,
         timeout: Duration::from_millis(500),
+        ..PoolSettings::default()
     };
     let db = Database::connect(&cluster.url(bootstrap::APP_ROLE, "metiva"), &settings)
         .unwrap_or_else(|e| panic!("{e}"));

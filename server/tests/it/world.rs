@@ -170,7 +170,8 @@ impl World {
             .unwrap();
         let auth = DashboardAuth::new(&config, tdb.database(), &keys);
         let dashboard = dashboard_router_with(&config, auth.clone());
-        let login_db = LoginDb::connect(&tdb.login_url(), &PoolSettings::default()).unwrap();
+        let login_db =
+            LoginDb::connect(&tdb.login_url(), &metiva_testkit::pool_settings()).unwrap();
         let login_service = LoginService::new(&config, login_db.clone(), &keys)
             .await
             .unwrap();

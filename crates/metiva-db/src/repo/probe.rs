@@ -28,11 +28,13 @@ pub async fn inside(tc: &mut TenantConn<'_>) -> Result<ContextProbe, DbError> {
 
 impl Database {
     /// Diagnostics, not a data path: the context and the persons visible on
-    /// a pooled connection *outside* any tenant transaction. Isolation
-    /// demands `setting` be empty or absent and `visible_persons` be 0.
+    /// a pooled connection in a transaction that binds no tenant. Isolation
+    /// demands `setting` be empty or absent and `visible_persons` be 0: a
+    /// binding that outlived its own transaction (a session-level setting)
+    /// would show here.
     pub async fn probe_without_tenant(&self) -> Result<ContextProbe, DbError> {
-        let mut conn = self.checkout().await?;
-        Ok(diesel::sql_query(PROBE_SQL).get_result(&mut *conn).await?)
+        self.global(async |conn| Ok(diesel::sql_query(PROBE_SQL).get_result(conn).await?))
+            .await
     }
 }
 

@@ -88,18 +88,20 @@ async fn an_unprepared_statement_runs_inside_the_bound_transaction() {
 /// NOTIFY it sends names A and arrives when A's lease commits, and the next
 /// lease on the same connection, for B, runs nothing of it.
 #[tokio::test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a LISTEN connection of the test's own, outside the pool"
+)]
 async fn a_dropped_query_future_never_runs_under_the_next_lease() {
     let tdb = TestDb::new().await;
     three_companies(&tdb).await;
     let db = tdb.database_with(&one_connection());
-    let mut listener = metiva_db::DbUrl::parse(&metiva_testkit::socket_url(
-        "metiva_owner",
-        &tdb.name,
-    ))
-    .unwrap_or_else(|e| panic!("{e}"))
-    .open()
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    let mut listener =
+        metiva_db::DbUrl::parse(&metiva_testkit::socket_url("metiva_owner", &tdb.name))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .open()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     diesel::sql_query(format!("LISTEN {}", probe::SIGNAL_CHANNEL))
         .execute(&mut listener)
         .await
@@ -140,7 +142,10 @@ async fn a_dropped_query_future_never_runs_under_the_next_lease() {
             .unwrap_or_else(|_| panic!("{how}: no notification: the dropped query never ran"))
             .unwrap_or_else(|| panic!("stream ended"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(n.payload, A, "{how}, write={write}: ran under the wrong tenant");
+        assert_eq!(
+            n.payload, A,
+            "{how}, write={write}: ran under the wrong tenant"
+        );
     }
 }
 
@@ -177,8 +182,13 @@ async fn a_failed_binding_is_reported_as_such() {
     // Twice each way: the first lease prepares the binding, the second
     // sends it in the same flight as the closure's queries.
     for _ in 0..2 {
-        let ok = db.in_tenant_read(&ctx, async |tc| probe::inside(tc).await).await;
-        assert_eq!(ok.unwrap_or_else(|e| panic!("{e}")).setting.as_deref(), Some(A));
+        let ok = db
+            .in_tenant_read(&ctx, async |tc| probe::inside(tc).await)
+            .await;
+        assert_eq!(
+            ok.unwrap_or_else(|e| panic!("{e}")).setting.as_deref(),
+            Some(A)
+        );
     }
     crate::fixtures::exec(
         &mut owner,

@@ -16,8 +16,8 @@ async fn the_migrated_schema_passes_the_lint() {
         findings.is_empty(),
         "lint findings on the real schema: {findings:#?}"
     );
-    let mut conn = tdb.connect_as("metiva_app").await;
-    let n = catalog::tenant_table_count(&mut conn)
+    let conn = tdb.connect_as("metiva_app").await;
+    let n = catalog::tenant_table_count(&conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(

@@ -10,3 +10,4 @@ mod pool_leak;
 mod probes;
 mod property;
 mod registry;
+mod tls;

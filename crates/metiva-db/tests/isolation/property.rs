@@ -76,7 +76,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     three_companies(&tdb).await;
     let db = tdb.database_with(&PoolSettings {
         max_size: 3,
-        ..Default::default()
+        ..metiva_testkit::pool_settings()
     });
     let mut m = Model::default();
     // The fixture's one person per tenant is part of each model.

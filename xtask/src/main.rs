@@ -192,9 +192,15 @@ fn bench() -> Result<()> {
     let rest: Vec<&String> = only.iter().filter(|a| *a != "page").collect();
     if only.is_empty() || !rest.is_empty() {
         tools::ensure_postgres()?;
-        sh(cargo()
+        // The test cluster: the isolation bench measures over its socket
+        // and its TLS listener.
+        let tc = testdb::start()?;
+        let res = sh(cargo()
             .args(["run", "--release", "--quiet", "-p", "metiva-bench", "--"])
-            .args(rest))?;
+            .args(rest)
+            .envs(tc.env("socket")));
+        tc.remove();
+        res?;
     }
     if page {
         // In a real browser against the real release binary.

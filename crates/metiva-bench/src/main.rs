@@ -4,10 +4,13 @@
 //!
 //! A tenant-scoped primary-key read through `TenantConn` against the same
 //! read as a plain query (`WHERE company_id = $1`) by a role without RLS
-//! (BYPASSRLS). Both run on a private PostgreSQL started here, over its
-//! Unix socket, with 3 tenants × 2,000 persons. Variants are measured in
-//! interleaved rounds, so machine noise hits them alike; ratios come from
-//! one run.
+//! (BYPASSRLS), with 3 tenants × 2,000 persons. Measured twice: over the
+//! Unix socket, and over TCP with SCRAM and TLS `verify-full` (what an
+//! operator runs against managed PostgreSQL). `cargo xtask bench` starts
+//! the test cluster (socket + TLS listener) and passes it in the
+//! environment; run alone, the bench starts a socket-only cluster and says
+//! so. Variants are measured in interleaved rounds, so machine noise hits
+//! them alike; ratios come from one run.
 
 #![expect(clippy::print_stdout, reason = "a benchmark prints its figures")]
 #![expect(
@@ -75,6 +78,44 @@ struct Fixture {
     plain: Pool<AsyncPgConnection>,
     app_url: String,
     targets: Vec<(CompanyId, Uuid)>,
+}
+
+/// The runtime roles' password over TCP (set by the bench).
+const BENCH_PASSWORD: &str = "metiva-bench-password";
+
+/// How the bench's clients reach the cluster.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Socket,
+    Tls,
+}
+
+/// The cluster: its socket directory, and its TLS listener if it has one.
+struct Target {
+    socket_dir: std::path::PathBuf,
+    tls: Option<(String, String)>,
+}
+
+impl Target {
+    fn socket(&self, user: &str) -> String {
+        metiva_embedded_pg::socket_url(&self.socket_dir, user, "metiva")
+    }
+
+    fn url(&self, t: Transport, user: &str) -> Option<String> {
+        match t {
+            Transport::Socket => Some(self.socket(user)),
+            Transport::Tls => self.tls.as_ref().map(|(addr, ca)| {
+                let port = addr.rsplit(':').next().unwrap_or("5432");
+                format!(
+                    "postgresql://{user}:{BENCH_PASSWORD}@localhost:{port}/metiva?sslmode=verify-full&sslrootcert={ca}"
+                )
+            }),
+        }
+    }
+}
+
+async fn open(url: &str) -> Result<AsyncPgConnection> {
+    Ok(metiva_db::DbUrl::parse(url)?.open().await?)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -166,14 +207,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(idx).copied().unwrap_or_default()
 }
 
-async fn setup(dir: &std::path::Path) -> Result<(Cluster, Fixture)> {
-    let d = dir.to_path_buf();
-    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&d)).await??;
-    let su = cluster.url(SUPERUSER, "postgres");
+/// Bootstraps the `metiva` database with the bench's tenants and the
+/// baseline role (once per cluster).
+async fn prepare(target: &Target) -> Result<()> {
+    let su = metiva_embedded_pg::socket_url(&target.socket_dir, SUPERUSER, "postgres");
     bootstrap::bootstrap_as_superuser(&su, "metiva").await?;
-    let owner = cluster.url(bootstrap::OWNER_ROLE, "metiva");
-    bootstrap::run_migrations(&owner).await?;
-    let mut o = AsyncPgConnection::establish(&owner).await?;
+    bootstrap::run_migrations(&target.socket(bootstrap::OWNER_ROLE)).await?;
+    let mut o = AsyncPgConnection::establish(&target.socket(bootstrap::OWNER_ROLE)).await?;
     for t in TENANTS {
         o.batch_execute(&format!(
             "BEGIN; SELECT set_config('app.company_id', '{t}', true);
@@ -185,15 +225,27 @@ async fn setup(dir: &std::path::Path) -> Result<(Cluster, Fixture)> {
         .await?;
     }
     // The comparison role: no RLS applies to it (BYPASSRLS), same grants.
-    let mut s = AsyncPgConnection::establish(&cluster.url(SUPERUSER, "metiva")).await?;
-    s.batch_execute(
+    let mut s = AsyncPgConnection::establish(&target.socket(SUPERUSER)).await?;
+    s.batch_execute(&format!(
         "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'bench_plain') THEN
            CREATE ROLE bench_plain LOGIN BYPASSRLS; END IF; END $$;
          GRANT CONNECT ON DATABASE metiva TO bench_plain; GRANT USAGE ON SCHEMA public TO bench_plain;
-         GRANT SELECT ON persons TO bench_plain;",
-    )
+         GRANT SELECT ON persons TO bench_plain;
+         ALTER ROLE bench_plain PASSWORD '{BENCH_PASSWORD}';
+         ALTER ROLE {app} PASSWORD '{BENCH_PASSWORD}';",
+        app = bootstrap::APP_ROLE
+    ))
     .await?;
-    let app_url = cluster.url(bootstrap::APP_ROLE, "metiva");
+    Ok(())
+}
+
+async fn setup(target: &Target, transport: Transport) -> Result<Fixture> {
+    let url = |user| {
+        target
+            .url(transport, user)
+            .ok_or_else(|| anyhow!("no TLS listener"))
+    };
+    let app_url = url(bootstrap::APP_ROLE)?;
     let app = Database::connect(
         &app_url,
         &PoolSettings {
@@ -205,9 +257,18 @@ async fn setup(dir: &std::path::Path) -> Result<(Cluster, Fixture)> {
     // trip per checkout), so only the isolation differs.
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
+    // Connections open as the app's do (TLS as the URL says).
+    config.custom_setup = Box::new(|url| {
+        let url = url.to_string();
+        Box::pin(async move {
+            open(&url)
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+        })
+    });
     let plain = Pool::builder(
         AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
-            cluster.url("bench_plain", "metiva"),
+            url("bench_plain")?,
             config,
         ),
     )
@@ -226,19 +287,16 @@ async fn setup(dir: &std::path::Path) -> Result<(Cluster, Fixture)> {
     }
     use rand::seq::SliceRandom;
     targets.shuffle(&mut rand::rng());
-    Ok((
-        cluster,
-        Fixture {
-            app,
-            plain,
-            app_url,
-            targets,
-        },
-    ))
+    Ok(Fixture {
+        app,
+        plain,
+        app_url,
+        targets,
+    })
 }
 
 async fn latency(fx: &Fixture) -> Result<Vec<(Variant, Vec<Duration>)>> {
-    let mut naive = AsyncPgConnection::establish(&fx.app_url).await?;
+    let mut naive = open(&fx.app_url).await?;
     let mut samples: Vec<(Variant, Vec<Duration>)> =
         Variant::ALL.iter().map(|v| (*v, Vec::new())).collect();
     // Warm-up: statement caches, pool connections.
@@ -269,7 +327,7 @@ async fn throughput(fx: &Fixture, v: Variant) -> Result<f64> {
         let fx = fx.clone();
         tasks.spawn(async move {
             let mut naive = match v {
-                Variant::Naive => Some(AsyncPgConnection::establish(&fx.app_url).await?),
+                Variant::Naive => Some(open(&fx.app_url).await?),
                 _ => None,
             };
             let mut n = 0usize;
@@ -287,10 +345,65 @@ async fn throughput(fx: &Fixture, v: Variant) -> Result<f64> {
     Ok(total as f64 / THROUGHPUT_WINDOW.as_secs_f64())
 }
 
-async fn run() -> Result<()> {
+/// The cluster to measure on: the one `cargo xtask bench` started (with
+/// its TLS listener), or a socket-only one of our own.
+async fn target() -> Result<(Target, Option<Cluster>, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("metiva-bench-{}", std::process::id()));
-    let (mut cluster, fx) = setup(&dir).await.context("bench setup")?;
-    println!("isolation cost: tenant-scoped primary-key read vs plain query");
+    if let Some(host) = std::env::var_os("METIVA_TEST_PG_HOST") {
+        let tls = match (
+            std::env::var("METIVA_TEST_PG_TCP"),
+            std::env::var("METIVA_TEST_PG_ROOTCERT"),
+        ) {
+            (Ok(a), Ok(c)) => Some((a, c)),
+            _ => None,
+        };
+        return Ok((
+            Target {
+                socket_dir: host.into(),
+                tls,
+            },
+            None,
+            dir,
+        ));
+    }
+    let d = dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&d)).await??;
+    Ok((
+        Target {
+            socket_dir: cluster.socket_dir().to_path_buf(),
+            tls: None,
+        },
+        Some(cluster),
+        dir,
+    ))
+}
+
+async fn run() -> Result<()> {
+    let (target, cluster, dir) = target().await?;
+    prepare(&target).await.context("bench setup")?;
+    for (transport, name) in [
+        (Transport::Socket, "Unix socket"),
+        (Transport::Tls, "TCP, SCRAM, TLS verify-full"),
+    ] {
+        if target.url(transport, bootstrap::APP_ROLE).is_none() {
+            println!("isolation over {name}: not measured (no TLS listener; run it with `cargo xtask bench isolation`)");
+            continue;
+        }
+        let fx = setup(&target, transport).await.context("bench setup")?;
+        measure(&fx, name).await?;
+        fx.app.close();
+        fx.plain.close();
+    }
+    if let Some(mut c) = cluster {
+        c.stop().map_err(|e| anyhow!("{e}"))?;
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+async fn measure(fx: &Fixture, transport: &str) -> Result<()> {
+    println!("isolation cost over {transport}: tenant-scoped primary-key read vs plain query");
     println!(
         "  {} tenants x {} persons; latency: {} interleaved rounds x {} sequential requests per variant; throughput: {} concurrent clients for {:.1} s",
         TENANTS.len(),
@@ -300,11 +413,11 @@ async fn run() -> Result<()> {
         CONCURRENCY,
         THROUGHPUT_WINDOW.as_secs_f64()
     );
-    let lat = latency(&fx).await?;
+    let lat = latency(fx).await?;
     let mut tput = Vec::new();
     for _ in 0..2 {
         for v in Variant::ALL {
-            tput.push((v, throughput(&fx, v).await?));
+            tput.push((v, throughput(fx, v).await?));
         }
     }
     let best = |v: Variant| {
@@ -339,12 +452,6 @@ async fn run() -> Result<()> {
             base_tput / t,
         );
     }
-    fx.app.close();
-    fx.plain.close();
-    drop(fx);
-    cluster.stop().map_err(|e| anyhow!("{e}"))?;
-    drop(cluster);
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

@@ -63,8 +63,15 @@ pub mod ssr {
                 (Some(at), Some(us)) => format!("{at}, {us} {}", tr(l, "µs round trip")),
                 _ => tr(l, "never").to_string(),
             };
+            // Security: the major version alone; the exact build string
+            // (distribution, patch level) helps only an attacker.
+            let major: String = s
+                .server_version
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             let facts = vec![
-                Fact::new("PostgreSQL", s.server_version.clone(), "server-version"),
+                Fact::new("PostgreSQL", major.clone(), "server-version"),
                 Fact::new(
                     tr(l, "Runtime role"),
                     s.current_role.clone(),
@@ -78,7 +85,7 @@ pub mod ssr {
                 Fact::new(tr(l, "Last check"), last, "last-check"),
             ];
             Self {
-                server_version: s.server_version,
+                server_version: major,
                 runtime_role: s.current_role,
                 checks_recorded: s.checks_recorded,
                 last_check_at,
@@ -232,7 +239,7 @@ pub mod ssr {
                 403,
                 "Your access to this workspace changed. Reload the page.",
             ),
-            DbError::Internal(_) => (500, "Something went wrong on our side."),
+            DbError::Internal(_) | DbError::ReadOnly => (500, "Something went wrong on our side."),
         }
     }
 
@@ -300,10 +307,12 @@ pub mod ssr {
     }
 }
 
-/// Reads the database status (a global read: no tenant data). Any member.
+/// Reads the database status (a global read: no tenant data). Needs
+/// `security.manage`: the database's version and role are reconnaissance
+/// for anyone else.
 #[server(endpoint = "system_status")]
 pub async fn system_status() -> Result<SystemStatusDto, ServerFnError> {
-    ssr::tenant()?;
+    ssr::require(metiva_roles::Permission::SecurityManage)?;
     let db = ssr::database()?;
     db.read_system_status()
         .await

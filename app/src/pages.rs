@@ -16,13 +16,19 @@ use crate::api::{
     list_members, system_status,
 };
 
-#[component]
-pub fn NotFound() -> impl IntoView {
-    let l = crate::i18n::current();
+/// The page being rendered answers 404 (server-side; the pages render in
+/// `SsrMode::Async`, so the status is set before anything is sent).
+pub fn set_not_found() {
     #[cfg(feature = "ssr")]
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(http::StatusCode::NOT_FOUND);
     }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let l = crate::i18n::current();
+    set_not_found();
     view! {
         <section class="rounded-lg border border-slate-200 bg-white p-6">
             <h1 class="text-xl font-semibold">{tr(l, "Page not found")}</h1>

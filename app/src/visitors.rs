@@ -1019,7 +1019,12 @@ pub fn PersonPage() -> impl IntoView {
                             <DealTable deals=p.deals />
                         </div>
                     }.into_any(),
-                    Ok(None) => view! { <p class="text-sm text-slate-600">{tr(l, "No such person in this workspace.")}</p> }.into_any(),
+                    Ok(None) => {
+                        // A missing and another workspace's person answer
+                        // alike: a real 404, never a hint it exists.
+                        crate::pages::set_not_found();
+                        view! { <p class="text-sm text-slate-600">{tr(l, "No such person in this workspace.")}</p> }.into_any()
+                    }
                     Err(e) => error_view(e),
                 })}
             </Suspense>
@@ -1069,7 +1074,12 @@ pub fn DealPage() -> impl IntoView {
                             </div>
                         }.into_any()
                     }
-                    Ok(None) => view! { <p class="text-sm text-slate-600">{tr(l, "No such deal in this workspace.")}</p> }.into_any(),
+                    Ok(None) => {
+                        // A missing and another workspace's deal answer
+                        // alike: a real 404, never a hint it exists.
+                        crate::pages::set_not_found();
+                        view! { <p class="text-sm text-slate-600">{tr(l, "No such deal in this workspace.")}</p> }.into_any()
+                    }
                     Err(e) => error_view(e),
                 })}
             </Suspense>

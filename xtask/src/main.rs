@@ -353,6 +353,10 @@ fn test() -> Result<()> {
     result
 }
 
+/// The isolation and integration suites, which run once per connection
+/// setup (a nextest filter).
+const INTEGRATION_SUITES: &str = "kind(test) & (package(metiva-db) | package(server))";
+
 /// Starts one private PostgreSQL for the whole run (see `testdb`); every
 /// test clones its own database from a migrated template inside it. All
 /// suites run over the Unix socket; the integration suites run again over
@@ -363,8 +367,8 @@ fn unit_and_integration_tests() -> Result<()> {
     let mut failed = Vec::new();
     for (mode, filter) in [
         ("socket", None),
-        ("tls", Some("kind(test)")),
-        ("pgbouncer", Some("kind(test)")),
+        ("tls", Some(INTEGRATION_SUITES)),
+        ("pgbouncer", Some(INTEGRATION_SUITES)),
     ] {
         let _ = std::fs::remove_file(junit_path(None));
         let started = Instant::now();

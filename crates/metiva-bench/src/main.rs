@@ -386,7 +386,9 @@ async fn run() -> Result<()> {
         (Transport::Tls, "TCP, SCRAM, TLS verify-full"),
     ] {
         if target.url(transport, bootstrap::APP_ROLE).is_none() {
-            println!("isolation over {name}: not measured (no TLS listener; run it with `cargo xtask bench isolation`)");
+            println!(
+                "isolation over {name}: not measured (no TLS listener; run it with `cargo xtask bench isolation`)"
+            );
             continue;
         }
         let fx = setup(&target, transport).await.context("bench setup")?;

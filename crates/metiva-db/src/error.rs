@@ -24,6 +24,10 @@ pub enum DbError {
     /// start. The guard re-resolves and retries once, or refuses.
     #[error("access changed")]
     AccessRevoked,
+    /// A write inside a read-only transaction (SQLSTATE 25006): a bug in
+    /// the caller, never the user's doing. Answered as an opaque 500.
+    #[error("write in a read-only transaction")]
+    ReadOnly,
     /// Anything else: callers answer an opaque 500 and log the detail.
     #[error("database error: {0}")]
     Internal(String),
@@ -41,6 +45,8 @@ impl From<diesel::result::Error> for DbError {
                 K::ForeignKeyViolation | K::CheckViolation | K::NotNullViolation,
                 info,
             ) => DbError::Rejected(info.message().to_string()),
+            // diesel-async maps SQLSTATE 25006 to this kind.
+            E::DatabaseError(K::ReadOnlyTransaction, _) => DbError::ReadOnly,
             E::DatabaseError(K::ClosedConnection, info) => {
                 DbError::Unavailable(info.message().to_string())
             }

@@ -62,7 +62,10 @@ impl Manager for PgManager {
     type Type = PgConn;
     type Error = DbError;
 
-    #[expect(clippy::disallowed_methods, reason = "the pool opens its own connections")]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the pool opens its own connections"
+    )]
     async fn create(&self) -> Result<PgConn, DbError> {
         let mut conn = self.url.open().await?;
         if !self.statement_cache {

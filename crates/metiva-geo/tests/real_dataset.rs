@@ -1,6 +1,6 @@
-//! Checks against the real `@ip-location-db/asn` data. Runs only when
-//! `METIVA_ASN_DIR` points at the package directory holding
-//! `asn-ipv4-num.csv` and `asn-ipv6-num.csv`; otherwise it passes silently.
+//! Checks against the real `@ip-location-db/asn` data: `METIVA_ASN_DIR`, or
+//! the npm package `cargo xtask install` puts in the workspace's
+//! `node_modules`. Without the dataset the test fails and says so.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -11,9 +11,16 @@ use metiva_geo::{AsnIndex, OrgKind};
 
 #[test]
 fn real_dataset_lookups() {
-    let Some(dir) = std::env::var_os("METIVA_ASN_DIR").map(PathBuf::from) else {
-        return;
-    };
+    let dir = std::env::var_os("METIVA_ASN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/@ip-location-db/asn")
+        });
+    assert!(
+        dir.join("asn-ipv4-num.csv").is_file(),
+        "the ASN dataset is missing in {}: run `cargo xtask install` (npm ci)",
+        dir.display()
+    );
     let index = AsnIndex::load_dir(&dir).expect("load the ASN dataset");
     assert!(index.ranges() > 100_000, "{index:?}");
 

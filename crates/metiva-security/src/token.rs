@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 5;
 
+/// How long an access token lives (the login service mints `exp = iat +
+/// this`). The verifier refuses any token claiming a longer life.
+pub const ACCESS_TOKEN_TTL_SECS: i64 = 600;
+
 /// The claims of an access token. Every field is required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +56,8 @@ pub enum TokenError {
     Invalid(String),
     #[error("the token's company_id is malformed")]
     BadCompanyId,
+    #[error("the token claims a lifetime longer than an access token has")]
+    LifetimeTooLong,
     #[error("the signing key is malformed")]
     BadKey,
 }
@@ -186,6 +192,16 @@ impl TokenVerifier {
         let c = data.claims;
         if !is_company_id(&c.company_id) {
             return Err(TokenError::BadCompanyId);
+        }
+        // Security: a validly signed token of any lifetime would outlive
+        // every revocation window we promise. Ours live
+        // ACCESS_TOKEN_TTL_SECS; refuse one that claims more (`exp` a year
+        // out), one issued in the future, and so one issued long ago.
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        if c.exp.saturating_sub(c.iat) > ACCESS_TOKEN_TTL_SECS + leeway
+            || c.iat > now_secs() + leeway
+        {
+            return Err(TokenError::LifetimeTooLong);
         }
         Ok(c)
     }
@@ -337,6 +353,21 @@ mod tests {
         ));
         // 14. Garbage.
         cases.push(("garbage", "not.a.token".into()));
+        // 13b. A year-long lifetime, validly signed.
+        cases.push((
+            "exp a year out",
+            mint_json(&s, &with(|c| c["exp"] = json!(now + 365 * 86_400))),
+        ));
+        // 13c. Issued 30 days ago, still unexpired.
+        cases.push((
+            "iat 30 days old",
+            mint_json(&s, &with(|c| c["iat"] = json!(now - 30 * 86_400))),
+        ));
+        // 13d. Issued in the future.
+        cases.push((
+            "iat in the future",
+            mint_json(&s, &with(|c| c["iat"] = json!(now + 3_600))),
+        ));
         // 15. Empty.
         cases.push(("empty", String::new()));
         // 16. Signature stripped.
@@ -360,6 +391,7 @@ mod tests {
             "garbage" => "Malformed",
             "empty" => "Malformed",
             "no signature" => "InvalidSignature",
+            "exp a year out" | "iat 30 days old" | "iat in the future" => "LifetimeTooLong",
             other => panic!("no expected reason for {other}"),
         };
         for (name, token) in cases {

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 
 use super::guard::{self, DashboardAuth};
 use super::members;
+use super::text_input;
 use crate::config::Config;
 use crate::keys::Keys;
 
@@ -124,15 +125,17 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
     // The public ingest routes sit outside the guard and the same-origin
     // write rule (client websites call them cross-site); see `ingest`.
-    common_layers(guarded.merge(super::health::routes(db)))
+    common_layers(guarded.merge(super::health::routes(db)), &config.app_url)
         .merge(super::ingest::ingest_router(ingest))
         .layer(axum::Extension(super::login::ProxyHops(
             config.trusted_proxy_hops,
         )))
 }
 
-/// Security headers and the body limit, shared by every router.
-pub fn common_layers(router: Router) -> Router {
+/// Security headers, the body limit and the same-origin rule for writes,
+/// shared by every router; `public_origin` is the service's own public
+/// base URL (`METIVA_APP_URL` or `METIVA_LOGIN_URL`).
+pub fn common_layers(router: Router, public_origin: &str) -> Router {
     let header = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
@@ -142,7 +145,10 @@ pub fn common_layers(router: Router) -> Router {
     router
         .layer(compress_assets())
         .layer(middleware::from_fn(limit_body))
-        .layer(middleware::from_fn(refuse_cross_site_writes))
+        .layer(middleware::from_fn_with_state(
+            Origin::parse(public_origin).map(Arc::new),
+            refuse_cross_site_writes,
+        ))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("x-frame-options", "DENY"))
         .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
@@ -204,7 +210,8 @@ async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Refuses bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
+/// Refuses input that cannot be text with 400 (see `text_input`), and
+/// bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
 /// `Content-Length` or discovered while reading a chunked body. The body is
 /// buffered here (it is small by then), so handlers such as server
 /// functions never see a truncated body and never turn it into a 500.
@@ -224,25 +231,53 @@ async fn limit_body(req: Request, next: Next) -> Response {
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large();
     }
-    let (parts, body) = req.into_parts();
-    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-        Err(_) => too_large(),
+    let bad_request = |why: &str| (StatusCode::BAD_REQUEST, why.to_string()).into_response();
+    if let Some(why) = req
+        .uri()
+        .query()
+        .and_then(|q| text_input::urlencoded_problem(q.as_bytes()))
+    {
+        return bad_request(why);
     }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return too_large();
+    };
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let problem = if content_type.starts_with("application/x-www-form-urlencoded") {
+        text_input::urlencoded_problem(&bytes)
+    } else if content_type.starts_with("application/json") {
+        text_input::json_problem(&bytes)
+    } else {
+        None
+    };
+    if let Some(why) = problem {
+        return bad_request(why);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// CSRF defence for every state-changing request: a browser's POST (or
 /// PUT, PATCH, DELETE) must come from our own origin.
 ///
 /// # Security
-/// `Sec-Fetch-Site: cross-site` is refused, and so is an `Origin` whose
-/// host differs from the request's `Host`. Requests that carry neither
-/// (curl, server-to-server) are not browser CSRF and pass; SameSite
-/// cookies are the second layer once sign-in lands.
-async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
+/// `Sec-Fetch-Site: cross-site` is refused, and so is an `Origin` that is
+/// not exactly this service's public origin: scheme, host and port all
+/// compared (`https://127.0.0.1:3000` is another origin than
+/// `http://127.0.0.1:3000`). Requests that carry neither (curl,
+/// server-to-server) are not browser CSRF and pass; SameSite cookies are
+/// the second layer.
+async fn refuse_cross_site_writes(
+    axum::extract::State(own): axum::extract::State<Option<Arc<Origin>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     use axum::http::Method;
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -250,10 +285,10 @@ async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     let headers = req.headers();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let cross_site = text("sec-fetch-site") == Some("cross-site");
-    let foreign_origin = match (text("origin"), text("host")) {
-        (Some(origin), Some(host)) => origin_host(origin) != Some(host),
-        (Some(_), None) => true,
-        (None, _) => false,
+    let foreign_origin = match text("origin") {
+        // Fail closed: an unparsable own origin accepts no Origin at all.
+        Some(origin) => own.is_none() || Origin::parse(origin) != own.as_deref().cloned(),
+        None => false,
     };
     if cross_site || foreign_origin {
         return (
@@ -265,27 +300,68 @@ async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// `http://127.0.0.1:3000` → `127.0.0.1:3000`; `null` and garbage → None.
-fn origin_host(origin: &str) -> Option<&str> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))?;
-    (!rest.is_empty() && !rest.contains('/')).then_some(rest)
+/// A web origin: scheme, host and port (the default port filled in), as a
+/// browser's `Origin` header states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: &'static str,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// `http://127.0.0.1:3000`, `https://app.metiva.example`; `null`,
+    /// paths and garbage → None.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (scheme, rest, default) = if let Some(r) = s.strip_prefix("https://") {
+            ("https", r, 443)
+        } else if let Some(r) = s.strip_prefix("http://") {
+            ("http", r, 80)
+        } else {
+            return None;
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+            return None;
+        }
+        // `[::1]:3000`, `host:3000` or `host`.
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => {
+                (h, p.parse().ok()?)
+            }
+            _ => (rest, default),
+        };
+        Some(Self {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::origin_host;
+    use super::Origin;
 
     #[test]
-    fn origin_hosts() {
-        assert_eq!(origin_host("http://127.0.0.1:3000"), Some("127.0.0.1:3000"));
+    fn origins_compare_scheme_host_and_port() {
+        let own = Origin::parse("http://127.0.0.1:3000");
+        assert!(own.is_some());
+        assert_eq!(Origin::parse("http://127.0.0.1:3000"), own);
+        assert_ne!(Origin::parse("https://127.0.0.1:3000"), own);
+        assert_ne!(Origin::parse("http://127.0.0.1:3001"), own);
+        assert_ne!(Origin::parse("http://localhost:3000"), own);
         assert_eq!(
-            origin_host("https://app.metiva.example"),
-            Some("app.metiva.example")
+            Origin::parse("https://App.Metiva.example"),
+            Origin::parse("https://app.metiva.example:443")
         );
-        assert_eq!(origin_host("null"), None);
-        assert_eq!(origin_host("http://a/b"), None);
-        assert_eq!(origin_host("http://"), None);
+        assert_ne!(
+            Origin::parse("http://app.metiva.example"),
+            Origin::parse("https://app.metiva.example")
+        );
+        assert_eq!(Origin::parse("null"), None);
+        assert_eq!(Origin::parse("http://a/b"), None);
+        assert_eq!(Origin::parse("http://"), None);
+        assert_eq!(Origin::parse("http://a:notaport"), None);
+        assert!(Origin::parse("http://[::1]:3000").is_some());
     }
 }

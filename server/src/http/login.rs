@@ -40,7 +40,7 @@ use crate::config::Config;
 use crate::keys::Keys;
 
 /// Access tokens live ten minutes; the login session renews them silently.
-pub const ACCESS_TOKEN_TTL_SECS: i64 = 600;
+pub use metiva_security::token::ACCESS_TOKEN_TTL_SECS;
 /// A one-time code must be redeemed within this.
 pub const CODE_TTL: Duration = Duration::from_secs(60);
 /// A login session lasts at most this long without signing in again.
@@ -187,6 +187,7 @@ pub fn login_router(service: Arc<LoginService>, config: &Config, health_db: Data
         routes
             .merge(static_files)
             .merge(super::health::routes(health_db)),
+        &config.login_url,
     )
     .layer(axum::Extension(ProxyHops(config.trusted_proxy_hops)))
 }

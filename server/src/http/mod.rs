@@ -9,6 +9,7 @@ mod health;
 pub mod ingest;
 pub mod login;
 mod members;
+mod text_input;
 pub mod ui;
 mod visits;
 

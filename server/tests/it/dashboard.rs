@@ -2,7 +2,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 
 use crate::send;
-use crate::world::{DE_VRIES, World};
+use crate::world::{BROUWER, DE_VRIES, World};
 
 /// A dashboard and the owner's token cookie.
 async fn signed_in() -> (World, String) {
@@ -47,6 +47,22 @@ async fn the_database_check_server_function_writes_and_reads_postgres() {
     assert!(body.contains(r#""checks_recorded":0"#), "{body}");
     // The app runs as the runtime role, never the owner or a superuser.
     assert!(body.contains(r#""runtime_role":"metiva_app""#), "{body}");
+    // The major version alone, never the build string.
+    assert!(
+        body.contains(r#""server_version":"15""#)
+            || body.contains(r#""server_version":"16""#)
+            || body.contains(r#""server_version":"17""#),
+        "{body}"
+    );
+    assert!(
+        !body.contains("Debian") && !body.contains("deb12"),
+        "{body}"
+    );
+    // A viewer (no security permission) sees none of it.
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let (status, body) = call(router.clone(), &viewer, "system_status").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(!body.contains("metiva_app"), "{body}");
 
     for expected in 1..=2 {
         let (status, body) = call(router.clone(), &token, "run_database_check").await;
@@ -138,6 +154,15 @@ async fn cross_site_writes_are_refused_and_same_origin_ones_pass() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = send(router.clone(), with(&[("origin", "null")])).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Same host and port, another scheme: another origin.
+    let (status, _) = send(
+        router.clone(),
+        with(&[("origin", "https://127.0.0.1:3000")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(router.clone(), with(&[("origin", "http://127.0.0.1:3001")])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = send(
         router.clone(),
         with(&[
@@ -174,4 +199,64 @@ async fn the_isolation_status_is_read_live_from_the_catalog() {
         body.contains("public.deals: row-level security is not forced"),
         "{body}"
     );
+}
+
+/// A record page for a missing id and for another workspace's record
+/// answer the same real 404: the page never hints that the other exists.
+#[tokio::test]
+async fn missing_and_foreign_records_are_the_same_404() {
+    use metiva_db::repo::{deals, persons};
+    let w = World::new().await;
+    let token = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let brouwer = metiva_db::CompanyId::parse(BROUWER).unwrap();
+    let devries = metiva_db::CompanyId::parse(DE_VRIES).unwrap();
+    let (fp, fd) = w
+        .owner_db
+        .tenant_read(&brouwer, async |tc| {
+            Ok((persons::list(tc, 1).await?, deals::list(tc, 1).await?))
+        })
+        .await
+        .unwrap();
+    let (op, od) = w
+        .owner_db
+        .tenant_read(&devries, async |tc| {
+            Ok((persons::list(tc, 1).await?, deals::list(tc, 1).await?))
+        })
+        .await
+        .unwrap();
+    let get = |p: String| crate::world::get_with(&p, &[("metiva_session", &token)]);
+    for (kind, foreign, own, message) in [
+        (
+            "persons",
+            fp[0].id,
+            op[0].id,
+            "No such person in this workspace.",
+        ),
+        (
+            "deals",
+            fd[0].id,
+            od[0].id,
+            "No such deal in this workspace.",
+        ),
+    ] {
+        let missing = crate::world::call(
+            &w.dashboard,
+            get(format!("/{kind}/{}", uuid::Uuid::new_v4())),
+        )
+        .await;
+        let other = crate::world::call(&w.dashboard, get(format!("/{kind}/{foreign}"))).await;
+        let mine = crate::world::call(&w.dashboard, get(format!("/{kind}/{own}"))).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{kind}");
+        assert_eq!(other.status, StatusCode::NOT_FOUND, "{kind}");
+        assert_eq!(mine.status, StatusCode::OK, "{kind}");
+        assert!(missing.body.contains(message) && other.body.contains(message));
+        assert_eq!(
+            missing.body.len(),
+            other.body.len(),
+            "{kind}: the bodies differ"
+        );
+        // Not an id at all: the same answer, never a 500.
+        let junk = crate::world::call(&w.dashboard, get(format!("/{kind}/not-an-id"))).await;
+        assert_eq!(junk.status, StatusCode::NOT_FOUND, "{kind}: {}", junk.body);
+    }
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod auth_flow;
+mod bad_bytes;
 mod binary;
 mod dashboard;
 mod health;

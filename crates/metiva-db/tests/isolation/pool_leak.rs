@@ -257,7 +257,8 @@ async fn read_only_transactions_refuse_writes() {
             persons::create(tc, &new_person("nope")).await
         })
         .await;
-    assert!(res.is_err(), "{res:?}");
+    // SQLSTATE 25006, read_only_sql_transaction: refused by PostgreSQL.
+    assert!(matches!(res, Err(DbError::ReadOnly)), "{res:?}");
     let still_one = db
         .tenant_read(&cid(A), async |tc| persons::list(tc, 100).await)
         .await

@@ -271,3 +271,46 @@ fn keygen_prints_keys_that_check_accepts() {
         "{checks:?}"
     );
 }
+
+/// Production refuses a remote database reached with less than
+/// `verify-full`, in one line, before it opens any connection (the host
+/// below does not exist: an attempt would be a different error); `metiva
+/// check` names the same failure.
+#[test]
+fn production_refuses_a_remote_database_without_verify_full() {
+    let keys = String::from_utf8_lossy(&metiva(&["keygen"], &[]).stdout).to_string();
+    let value = |name: &str| {
+        keys.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing in {keys}"))
+            .to_string()
+    };
+    let (enc, sign) = (
+        value("METIVA_ENCRYPTION_KEY"),
+        value("METIVA_TOKEN_SIGNING_KEY"),
+    );
+    for mode in ["require", "prefer", "disable"] {
+        let url = format!("postgres://metiva_app:pw@db.invalid:5432/metiva?sslmode={mode}");
+        let env = [
+            ("DATABASE_URL", url.as_str()),
+            ("METIVA_ENV", "production"),
+            ("METIVA_REGION", "eu-central-1"),
+            ("METIVA_ENCRYPTION_KEY", enc.as_str()),
+            ("METIVA_TOKEN_SIGNING_KEY", sign.as_str()),
+            ("METIVA_APP_URL", "https://app.metiva.example"),
+            ("METIVA_LOGIN_URL", "https://login.metiva.example"),
+        ];
+        let out = metiva(&["serve"], &env);
+        assert_one_clear_line(&out, &format!("sslmode={mode} for a remote host"));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("password"));
+        let check = metiva(&["check"], &env);
+        assert!(!check.status.success());
+        let stdout = String::from_utf8_lossy(&check.stdout);
+        assert!(
+            stdout.contains(&format!(
+                "FAIL  DATABASE_URL uses sslmode={mode} for a remote host"
+            )),
+            "{stdout}"
+        );
+    }
+}

@@ -15,7 +15,7 @@ pub enum Mode {
     Production,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum DatabaseConfig {
     /// The embedded default: a private cluster under `data_dir`.
     Embedded { data_dir: PathBuf },
@@ -30,7 +30,7 @@ pub enum DatabaseConfig {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub mode: Mode,
     pub app_addr: SocketAddr,
@@ -75,6 +75,68 @@ pub struct Config {
     /// client-side prepared-statement cache; `off` behind a
     /// transaction-mode pooler that does not track prepared statements.
     pub db_statement_cache: bool,
+}
+
+/// A database URL for `Debug`: user, hosts and TLS mode, never the
+/// password (see `metiva_db::DbUrl`).
+fn url_for_debug(url: &str) -> String {
+    match metiva_db::DbUrl::parse(url) {
+        Ok(u) => format!("{u:?}"),
+        Err(_) => "<unparsable URL>".into(),
+    }
+}
+
+/// Security: `Debug` shows no secret: database URLs without passwords,
+/// keys only as present or absent.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded { data_dir } => f
+                .debug_struct("Embedded")
+                .field("data_dir", data_dir)
+                .finish(),
+            Self::External {
+                app_url,
+                migration_url,
+                listen_url,
+            } => f
+                .debug_struct("External")
+                .field("app_url", &url_for_debug(app_url))
+                .field("migration_url", &migration_url.as_deref().map(url_for_debug))
+                .field("listen_url", &listen_url.as_deref().map(url_for_debug))
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
+        f.debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("app_addr", &self.app_addr)
+            .field("login_addr", &self.login_addr)
+            .field("database", &self.database)
+            .field("app_url", &self.app_url)
+            .field("login_url", &self.login_url)
+            .field(
+                "login_database_url",
+                &self.login_database_url.as_deref().map(url_for_debug),
+            )
+            .field("encryption_key", &set(&self.encryption_key))
+            .field("token_signing_key", &set(&self.token_signing_key))
+            .field("token_public_key", &set(&self.token_public_key))
+            .field(
+                "retired_encryption_keys",
+                &self.retired_encryption_keys.len(),
+            )
+            .field("region", &self.region)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
+            .field("db_statement_cache", &self.db_statement_cache)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Checks a public base URL: http(s), a host, no path, query or trailing
@@ -321,6 +383,21 @@ mod tests {
         ] {
             assert!(check_base_url("X", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let c = Config {
+            encryption_key: Some("c2VjcmV0LWVuY3J5cHRpb24ta2V5LWJ5dGVzLTMyISE=".into()),
+            token_signing_key: Some("c2lnbmluZy1zZWVkLWJ5dGVzLTMyLWxvbmctZW5vdWdoIQ==".into()),
+            login_database_url: Some("postgres://metiva_login:hunter3@db.example/metiva".into()),
+            ..Config::local("postgres://metiva_app:hunter2@db.example/metiva?sslmode=require")
+        };
+        let shown = format!("{c:?}");
+        for secret in ["hunter2", "hunter3", "c2VjcmV0", "c2lnbmluZy"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("db.example") && shown.contains("<set>"), "{shown}");
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub struct Keys {
     pub signer: Option<Arc<TokenSigner>>,
     /// What the dashboard verifies with.
     pub public: Vec<PublicKey>,
-    /// Server-side key for fingerprints (throttle keys), derived from the
-    /// encryption key.
+    /// Server-side key for fingerprints (throttle keys): an HKDF subkey of
+    /// the encryption key, never the key or a plain hash of it.
     pub hash_key: [u8; 32],
     /// True when development keys were generated locally.
     pub generated: bool,
@@ -50,6 +50,11 @@ fn key_ring(retired: &[[u8; 32]], key: &[u8; 32]) -> Arc<metiva_security::cipher
     }
     let _ = ring.rotate_in(&key_id(key), key);
     Arc::new(ring)
+}
+
+/// The fingerprint subkey of the encryption key (see [`Keys::hash_key`]).
+fn fingerprint_key(encryption_key: &[u8; 32]) -> [u8; 32] {
+    metiva_security::secret::derive_subkey(encryption_key, "metiva fingerprint key v1")
 }
 
 /// `k-` and the first four bytes of the key's SHA-256, in hex.
@@ -89,7 +94,7 @@ impl Keys {
         Self {
             public: vec![signer.public_key()],
             signer: Some(Arc::new(signer)),
-            hash_key: metiva_security::secret::sha256(encryption_key),
+            hash_key: fingerprint_key(encryption_key),
             generated: false,
             encryption_key_id: key_id(encryption_key),
             field_keys: key_ring(&[], encryption_key),
@@ -146,7 +151,7 @@ impl Keys {
         Ok(Self {
             signer: signer.map(Arc::new),
             public,
-            hash_key: metiva_security::secret::sha256(&encryption),
+            hash_key: fingerprint_key(&encryption),
             generated,
             encryption_key_id: key_id(&encryption),
             field_keys: key_ring(&retired, &encryption),

@@ -28,6 +28,17 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
 }
 
+/// A 32-byte subkey of `key` for one purpose, named by `info` (HKDF-SHA-256,
+/// RFC 5869). A key used for two purposes is derived once per purpose, so
+/// nothing computed with one subkey says anything about the key or the
+/// other subkeys.
+pub fn derive_subkey(key: &[u8; 32], info: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA-256's limit (8160): expand cannot fail.
+    let _ = hkdf::Hkdf::<Sha256>::new(None, key).expand(info.as_bytes(), &mut out);
+    out
+}
+
 /// SHA-256 over a domain label, a key and the data, each length-prefixed:
 /// a keyed fingerprint for values that must not be stored in the clear
 /// (throttle keys derived from an email or an IP address).
@@ -109,5 +120,21 @@ mod tests {
         assert!(ct_eq(b"abc", b"abc"));
         assert!(!ct_eq(b"abc", b"abd"));
         assert!(!ct_eq(b"abc", b"abcd"));
+    }
+}
+
+#[cfg(test)]
+mod subkey_tests {
+    use super::*;
+
+    #[test]
+    fn subkeys_differ_by_purpose_and_from_the_key_and_its_hash() {
+        let key = [9u8; 32];
+        let a = derive_subkey(&key, "metiva fingerprint key v1");
+        let b = derive_subkey(&key, "another purpose");
+        assert_ne!(a, b);
+        assert_ne!(a, key);
+        assert_ne!(a, sha256(&key));
+        assert_eq!(a, derive_subkey(&key, "metiva fingerprint key v1"));
     }
 }

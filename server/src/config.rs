@@ -102,7 +102,10 @@ impl std::fmt::Debug for DatabaseConfig {
             } => f
                 .debug_struct("External")
                 .field("app_url", &url_for_debug(app_url))
-                .field("migration_url", &migration_url.as_deref().map(url_for_debug))
+                .field(
+                    "migration_url",
+                    &migration_url.as_deref().map(url_for_debug),
+                )
                 .field("listen_url", &listen_url.as_deref().map(url_for_debug))
                 .finish(),
         }
@@ -397,7 +400,10 @@ mod tests {
         for secret in ["hunter2", "hunter3", "c2VjcmV0", "c2lnbmluZy"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
-        assert!(shown.contains("db.example") && shown.contains("<set>"), "{shown}");
+        assert!(
+            shown.contains("db.example") && shown.contains("<set>"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -33,6 +33,11 @@ pub struct TestCluster {
 impl Drop for TestCluster {
     fn drop(&mut self) {
         if let Some(mut p) = self.pgbouncer.take() {
+            // As root the child is `runuser`, not PgBouncer itself: stop
+            // PgBouncer by the pid it wrote, then reap the child.
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join("pgbouncer/pgbouncer.pid")) {
+                let _ = Command::new("kill").arg(pid.trim()).status();
+            }
             let _ = p.kill();
             let _ = p.wait();
         }

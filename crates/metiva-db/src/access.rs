@@ -26,6 +26,7 @@ use diesel::sql_types::Text;
 use metiva_roles::{Permission, Role};
 use uuid::Uuid;
 
+use crate::tenant::Mode;
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// The notification channel the access-change triggers use.
@@ -129,7 +130,8 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_with(&ctx.company, Some(&ctx.access()), f).await
+        self.run(&ctx.company, Some(&ctx.access()), Mode::Write, f)
+            .await
     }
 
     /// Runs `f` in one read-only transaction bound to the context's
@@ -138,7 +140,7 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_read_with(&ctx.company, Some(&ctx.access()), f)
+        self.run(&ctx.company, Some(&ctx.access()), Mode::Read, f)
             .await
     }
 
@@ -148,7 +150,7 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        self.tenant_snapshot_with(&ctx.company, Some(&ctx.access()), f)
+        self.run(&ctx.company, Some(&ctx.access()), Mode::Snapshot, f)
             .await
     }
 }

@@ -166,7 +166,7 @@ pub(crate) struct Access {
 
 /// How a lease opens its transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     /// Read-write; the caller waits for `COMMIT`.
     Write,
     /// `READ ONLY`, `READ COMMITTED`.
@@ -216,8 +216,9 @@ async fn bind(
 
 impl Database {
     /// Runs `f` inside one transaction bound to `company` (see the module
-    /// docs for the flight it sends), and ends it.
-    async fn run<T, F>(
+    /// docs for the flight it sends), and ends it. `access`, when given, is
+    /// re-asserted in the same flight (see `access`).
+    pub(crate) async fn run<T, F>(
         &self,
         company: &CompanyId,
         access: Option<&Access>,
@@ -296,18 +297,6 @@ impl Database {
         self.run(company, None, Mode::Write, f).await
     }
 
-    pub(crate) async fn tenant_with<T, F>(
-        &self,
-        company: &CompanyId,
-        access: Option<&Access>,
-        f: F,
-    ) -> Result<T, DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
-        self.run(company, access, Mode::Write, f).await
-    }
-
     /// Runs `f` in one read-only transaction bound to `company`. Writes
     /// fail (SQLSTATE 25006).
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
@@ -315,18 +304,6 @@ impl Database {
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
         self.run(company, None, Mode::Read, f).await
-    }
-
-    pub(crate) async fn tenant_read_with<T, F>(
-        &self,
-        company: &CompanyId,
-        access: Option<&Access>,
-        f: F,
-    ) -> Result<T, DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
-        self.run(company, access, Mode::Read, f).await
     }
 
     /// As [`Database::tenant_read`], in `REPEATABLE READ`: every query of
@@ -337,17 +314,5 @@ impl Database {
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
         self.run(company, None, Mode::Snapshot, f).await
-    }
-
-    pub(crate) async fn tenant_snapshot_with<T, F>(
-        &self,
-        company: &CompanyId,
-        access: Option<&Access>,
-        f: F,
-    ) -> Result<T, DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
-        self.run(company, access, Mode::Snapshot, f).await
     }
 }

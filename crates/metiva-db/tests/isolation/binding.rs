@@ -7,17 +7,20 @@ use std::time::Duration;
 use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use metiva_db::repo::{persons, probe};
-use metiva_db::{DbError, PoolSettings};
+use metiva_db::DbError;
 use metiva_testkit::TestDb;
 
 use crate::fixtures::{A, B, cid, three_companies};
+use crate::pool_leak::{assert_b_sees_only_b, new_person, one_connection};
 
-fn one_connection() -> PoolSettings {
-    PoolSettings {
-        max_size: 1,
-        timeout: Duration::from_secs(5),
-        ..metiva_testkit::pool_settings()
-    }
+/// The names of A's persons.
+async fn names_of_a(db: &metiva_db::Database) -> Vec<String> {
+    db.tenant_read(&cid(A), async |tc| persons::list(tc, 10).await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 /// `probe::inside` and `probe::transaction` are raw statements, never
@@ -62,24 +65,11 @@ async fn an_unprepared_statement_runs_inside_the_bound_transaction() {
     fresh
         .tenant(&cid(A), async |tc| {
             probe::inside(tc).await?;
-            persons::create(
-                tc,
-                &persons::PersonFields {
-                    name: "Late write".into(),
-                    ..Default::default()
-                },
-            )
-            .await
+            persons::create(tc, &new_person("Late write")).await
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<String> = db
-        .tenant_read(&cid(A), async |tc| persons::list(tc, 10).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let names = names_of_a(&db).await;
     assert!(names.iter().any(|n| n == "Late write"), "{names:?}");
 }
 
@@ -129,12 +119,7 @@ async fn a_dropped_query_future_never_runs_under_the_next_lease() {
         }
         .unwrap_or_else(|e| panic!("{how}: {e}"));
         // The next lease on the only connection is B's.
-        let b = db
-            .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(b.setting.as_deref(), Some(B));
-        assert_eq!(b.visible_persons, 1);
+        assert_b_sees_only_b(&db).await;
 
         let mut stream = std::pin::pin!(listener.notifications_stream());
         let n = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -202,24 +187,11 @@ async fn a_failed_binding_is_reported_as_such() {
         assert!(matches!(read, Err(DbError::AccessRevoked)), "{read:?}");
         let write = db
             .in_tenant(&ctx, async |tc| {
-                persons::create(
-                    tc,
-                    &persons::PersonFields {
-                        name: "After revocation".into(),
-                        ..Default::default()
-                    },
-                )
-                .await
+                persons::create(tc, &new_person("After revocation")).await
             })
             .await;
         assert!(matches!(write, Err(DbError::AccessRevoked)), "{write:?}");
     }
-    let names: Vec<String> = db
-        .tenant_read(&cid(A), async |tc| persons::list(tc, 10).await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
+    let names = names_of_a(&db).await;
     assert!(!names.iter().any(|n| n == "After revocation"), "{names:?}");
 }

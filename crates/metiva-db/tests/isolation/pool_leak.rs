@@ -11,7 +11,7 @@ use metiva_testkit::TestDb;
 
 use crate::fixtures::{A, B, C, cid, three_companies};
 
-fn one_connection() -> PoolSettings {
+pub(crate) fn one_connection() -> PoolSettings {
     PoolSettings {
         max_size: 1,
         timeout: Duration::from_secs(5),
@@ -19,7 +19,7 @@ fn one_connection() -> PoolSettings {
     }
 }
 
-fn new_person(name: &str) -> persons::PersonFields {
+pub(crate) fn new_person(name: &str) -> persons::PersonFields {
     persons::PersonFields {
         name: name.into(),
         ..Default::default()
@@ -28,7 +28,7 @@ fn new_person(name: &str) -> persons::PersonFields {
 
 /// The next request on the (only) connection, for B: B's context and
 /// exactly B's one fixture row.
-async fn assert_b_sees_only_b(db: &metiva_db::Database) {
+pub(crate) async fn assert_b_sees_only_b(db: &metiva_db::Database) {
     let b = db
         .tenant_read(&cid(B), async |tc| probe::inside(tc).await)
         .await

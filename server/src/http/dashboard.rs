@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 
+use super::error::AppError;
 use super::guard::{self, DashboardAuth};
 use super::members;
 use super::text_input;
@@ -217,11 +218,10 @@ async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
 /// functions never see a truncated body and never turn it into a 500.
 async fn limit_body(req: Request, next: Next) -> Response {
     let too_large = || {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("Request body too large: the limit is {MAX_BODY_BYTES} bytes."),
-        )
-            .into_response()
+        AppError::too_large(format!(
+            "Request body too large: the limit is {MAX_BODY_BYTES} bytes."
+        ))
+        .into_response()
     };
     let announced = req
         .headers()
@@ -231,7 +231,7 @@ async fn limit_body(req: Request, next: Next) -> Response {
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return too_large();
     }
-    let bad_request = |why: &str| (StatusCode::BAD_REQUEST, why.to_string()).into_response();
+    let bad_request = |why: &'static str| AppError::bad_request(why).into_response();
     if let Some(why) = req
         .uri()
         .query()
@@ -291,10 +291,8 @@ async fn refuse_cross_site_writes(
         None => false,
     };
     if cross_site || foreign_origin {
-        return (
-            StatusCode::FORBIDDEN,
-            "Cross-site requests may not change anything here.",
-        )
+        return AppError::forbidden("Cross-site requests may not change anything here.")
+            .with_code("cross_site")
             .into_response();
     }
     next.run(req).await

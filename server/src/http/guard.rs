@@ -30,6 +30,7 @@ use metiva_security::token::{TokenError, TokenVerifier};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::error::AppError;
 use super::ui::{self, esc, qs};
 use crate::config::Config;
 use crate::keys::Keys;
@@ -272,7 +273,9 @@ pub use app::api::ssr::ACCESS_CHANGED_HEADER;
 /// A handler's answer when its transaction found the request's access
 /// changed: the guard sees the header, re-resolves and retries once.
 pub fn access_changed() -> Response {
-    let mut r = (StatusCode::FORBIDDEN, "access changed").into_response();
+    let mut r = AppError::forbidden("Your access to this workspace changed. Reload the page.")
+        .with_code("access_changed")
+        .into_response();
     r.headers_mut()
         .insert(ACCESS_CHANGED_HEADER, HeaderValue::from_static("1"));
     r
@@ -312,11 +315,10 @@ fn with_ctx(
 /// redirect for pages.
 fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&str>) -> Response {
     match refusal {
-        Refusal::Unavailable => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The workspace is temporarily unavailable. Please try again.",
-        )
-            .into_response(),
+        Refusal::Unavailable => {
+            AppError::unavailable("The workspace is temporarily unavailable. Please try again.")
+                .into_response()
+        }
         refusal if is_api(req) || req.method() != Method::GET => {
             let status = if refusal == Refusal::Anonymous {
                 StatusCode::UNAUTHORIZED
@@ -328,7 +330,7 @@ fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&
                 Refusal::Expired => "Your session token has expired. Reload the page to renew it.",
                 _ => "This session does not grant access to a workspace.",
             };
-            (status, axum::Json(serde_json::json!({ "error": msg }))).into_response()
+            AppError::refusal(status, msg).into_response()
         }
         refusal => {
             let path = req

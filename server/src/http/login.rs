@@ -541,7 +541,7 @@ async fn post_login(
     ];
     match s.db.throttle_wait(&keys).await {
         Err(e) => return unavailable(&e),
-        Ok(Some(wait)) => return too_many(&s, lang, &flow, wait),
+        Ok(Some(wait)) => return too_many(&s, lang, &flow, wait, ui::wants_html(&headers)),
         Ok(None) => {}
     }
     let creds = match s.db.credentials(&email).await {
@@ -628,12 +628,15 @@ async fn post_login(
     with_lang_cookie(resp, flow.lang.as_deref())
 }
 
-fn too_many(s: &LoginService, lang: Lang, flow: &Flow, wait: Duration) -> Response {
+fn too_many(s: &LoginService, lang: Lang, flow: &Flow, wait: Duration, html: bool) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let msg = match lang {
         Lang::En => format!("Too many attempts. Try again in {secs} seconds."),
         Lang::Nl => format!("Te veel pogingen. Probeer het over {secs} seconden opnieuw."),
     };
+    if !html {
+        return super::error::AppError::rate_limited(msg, secs).into_response();
+    }
     let mut resp = page(
         StatusCode::TOO_MANY_REQUESTS,
         lang,

@@ -21,6 +21,7 @@ use metiva_roles::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::error::AppError;
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 use super::ui::wants_html;
 
@@ -50,10 +51,8 @@ fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Re
                     }
                     other => other.to_string(),
                 };
-                (
-                    status,
-                    Json(serde_json::json!({ "error": msg, "code": code })),
-                )
+                AppError::refusal(status, msg)
+                    .with_code(code)
                     .into_response()
             }
         }

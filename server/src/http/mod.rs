@@ -4,6 +4,7 @@
 mod bcrypt_pool;
 pub mod collect;
 mod dashboard;
+pub mod error;
 pub mod guard;
 mod health;
 pub mod ingest;

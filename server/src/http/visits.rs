@@ -22,6 +22,7 @@ use metiva_roles::Permission;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::error::AppError;
 use super::guard::{DashboardAuth, RequestId, access_changed, escape};
 use super::ui;
 use super::ui::wants_html;
@@ -57,11 +58,7 @@ fn refusal(
             &auth.app_url,
         )
     } else {
-        (
-            status,
-            Json(serde_json::json!({"error": "refused", "message": msg})),
-        )
-            .into_response()
+        AppError::refusal(status, msg.to_string()).into_response()
     }
 }
 
@@ -100,15 +97,11 @@ pub async fn post_reveal(
                 format!("<p>{}</p>{back}", escape(msg)),
             )
         } else {
-            (
-                StatusCode::FORBIDDEN,
-                Json(serde_json::json!({"error": "forbidden", "message": msg})),
-            )
-                .into_response()
+            AppError::forbidden(msg).into_response()
         };
     }
     let Ok(view) = Uuid::parse_str(&id) else {
-        return (StatusCode::NOT_FOUND, "no such visit").into_response();
+        return AppError::not_found("No such visit in this workspace.").into_response();
     };
     let reason = form.reason.trim();
     let reason_len = reason.chars().count();
@@ -124,10 +117,8 @@ pub async fn post_reveal(
                 format!("<p>{}</p>{back}", escape(msg)),
             )
         } else {
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(serde_json::json!({"error": "reason_required", "message": msg})),
-            )
+            AppError::validation(msg)
+                .with_code("reason_required")
                 .into_response()
         };
     }
@@ -136,7 +127,7 @@ pub async fn post_reveal(
         .reveal_ip(&ctx, view, reason, &rid.0, &auth.field_keys)
         .await
     {
-        Ok(Reveal::NotFound) => (StatusCode::NOT_FOUND, "no such visit").into_response(),
+        Ok(Reveal::NotFound) => AppError::not_found("No such visit in this workspace.").into_response(),
         Ok(Reveal::Revealed { ip, audit_id }) => {
             let prefix = if ip.contains(':') { "/48" } else { "/24" };
             if html {
@@ -163,22 +154,15 @@ pub async fn post_reveal(
                 )
             }
         }
-        Ok(Reveal::Unreadable { audit_id }) => (
-            StatusCode::CONFLICT,
-            Json(serde_json::json!({
-                "error": "unreadable",
-                "message": "The stored address does not open with the configured keys; the attempt was audited.",
-                "audit_id": audit_id,
-            })),
-        )
-            .into_response(),
+        Ok(Reveal::Unreadable { audit_id }) => AppError::conflict(format!(
+            "The stored address does not open with the configured keys; the attempt was audited (entry #{audit_id})."
+        ))
+        .with_code("unreadable")
+        .into_response(),
         Err(metiva_db::DbError::AccessRevoked) => access_changed(),
         Err(e) => {
             tracing::error!(error = %e, "IP reveal failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The reveal could not be completed; nothing was shown or recorded.",
-            )
+            AppError::unavailable("The reveal could not be completed; nothing was shown or recorded.")
                 .into_response()
         }
     }
@@ -413,17 +397,14 @@ pub async fn post_site_state(
     let enabled = match action.as_str() {
         "enable" => true,
         "disable" => false,
-        _ => return (StatusCode::NOT_FOUND, "unknown action").into_response(),
+        _ => return AppError::not_found("Unknown action: use enable or disable.").into_response(),
     };
     if !ctx.can(Permission::ConsentManage) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Changing a site needs the consent.manage permission.",
-        )
+        return AppError::forbidden("Changing a site needs the consent.manage permission.")
             .into_response();
     }
     let Ok(site) = Uuid::parse_str(&id) else {
-        return (StatusCode::NOT_FOUND, "no such site").into_response();
+        return AppError::not_found("No such site in this workspace.").into_response();
     };
     match auth.db.set_site_enabled(&ctx, site, enabled, &rid.0).await {
         Ok(()) if wants_html(&headers) => {
@@ -431,15 +412,12 @@ pub async fn post_site_state(
         }
         Ok(()) => Json(serde_json::json!({"ok": true, "enabled": enabled})).into_response(),
         Err(metiva_db::DbError::NotFound) => {
-            (StatusCode::NOT_FOUND, "no such site").into_response()
+            AppError::not_found("No such site in this workspace.").into_response()
         }
         Err(metiva_db::DbError::AccessRevoked) => access_changed(),
         Err(e) => {
             tracing::error!(error = %e, "site update failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The change could not be stored; nothing changed.",
-            )
+            AppError::unavailable("The change could not be stored; nothing changed.")
                 .into_response()
         }
     }

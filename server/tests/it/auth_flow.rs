@@ -453,10 +453,10 @@ async fn member_management_needs_the_permission_and_keeps_its_guard_rails() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = call(&w.dashboard, act(&owner, sales_id, "promote", "")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    // Server functions check their permission too: a viewer may read the
-    // system status but not record a check (security.manage).
+    // Server functions check their permission too: a viewer may neither
+    // read the system status nor record a check (security.manage).
     let r = call(&w.dashboard, api("system_status", Some(&viewer))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = call(&w.dashboard, api("run_database_check", Some(&viewer))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = call(&w.dashboard, api("run_database_check", Some(&owner))).await;

@@ -8,6 +8,7 @@ mod auth_flow;
 mod bad_bytes;
 mod binary;
 mod dashboard;
+mod envelope;
 mod health;
 mod ingest;
 mod lifecycle;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use diesel_async::RunQueryDsl;
 use futures::StreamExt;
-use metiva_db::repo::{persons, probe};
 use metiva_db::DbError;
+use metiva_db::repo::{persons, probe};
 use metiva_testkit::TestDb;
 
 use crate::fixtures::{A, B, cid, three_companies};

@@ -340,6 +340,13 @@ fn test() -> Result<()> {
                 "warnings",
             ]))
         })?;
+        t.step("cargo deny (licences, bans, sources)", || {
+            sh(cargo().args(["deny", "check", "licenses", "bans", "sources"]))
+        })?;
+        t.step("cargo deny (advisories)", advisories)?;
+        t.step("unused dependencies (cargo machete)", || {
+            sh(cargo().arg("machete"))
+        })?;
         t.step("unit + integration tests", unit_and_integration_tests)?;
         t.step("release build (cargo leptos)", || leptos_build(true))?;
         report_bundle_sizes()?;
@@ -351,6 +358,30 @@ fn test() -> Result<()> {
     // One closing line for the whole suite (nextest and Playwright).
     println!("tests: {passed} passed, {failed} failed, {skipped} skipped");
     result
+}
+
+/// RustSec advisories. The database comes from GitHub, which these
+/// machines cannot reach: there the check says so, loudly, and the run
+/// goes on; wherever the database can be fetched, a finding fails it.
+fn advisories() -> Result<()> {
+    let out = cargo()
+        .args(["deny", "check", "advisories"])
+        .current_dir(root())
+        .output()
+        .context("running cargo deny")?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        eprintln!("advisories: no known vulnerability in Cargo.lock");
+        return Ok(());
+    }
+    if text.contains("failed to fetch advisory database") {
+        eprintln!(
+            "advisories: NOT CHECKED on this machine: the RustSec database (github.com/RustSec/advisory-db) cannot be fetched here; `cargo deny check advisories` runs it wherever it can"
+        );
+        return Ok(());
+    }
+    eprint!("{text}");
+    bail!("cargo deny found advisories")
 }
 
 /// The isolation and integration suites, which run once per connection

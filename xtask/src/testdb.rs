@@ -219,7 +219,11 @@ impl TestCluster {
                 .arg(&d))?;
         }
         let mut cmd = self.cluster.command_as_owner(&bin);
-        cmd.arg(&ini).stdin(Stdio::null()).stdout(Stdio::null());
+        // Its log goes to the logfile; keep the suite's output readable.
+        cmd.arg(&ini)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         self.pgbouncer = Some(cmd.spawn().context("starting pgbouncer")?);
         // Ready when it accepts connections.
         for _ in 0..100 {

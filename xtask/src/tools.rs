@@ -15,9 +15,18 @@ use crate::{root, sh};
 /// cargo-leptos 0.3.11 needs rustc 1.96 with `--locked`; 0.3.10 builds here.
 const CARGO_LEPTOS_VERSION: &str = "0.3.10";
 
+/// Dependency checks `cargo xtask test` runs: (binary, crate, version).
+const CARGO_TOOLS: [(&str, &str, &str); 2] = [
+    ("deny", "cargo-deny", "0.20.2"),
+    ("machete", "cargo-machete", "0.9.2"),
+];
+
 pub fn ensure_all(with_browser: bool) -> Result<()> {
     ensure_wasm_target()?;
     ensure_cargo_leptos()?;
+    for (sub, krate, version) in CARGO_TOOLS {
+        ensure_cargo_tool(sub, krate, version)?;
+    }
     ensure_wasm_bindgen()?;
     ensure_npm(&root())?;
     ensure_postgres()?;
@@ -66,6 +75,19 @@ fn ensure_cargo_leptos() -> Result<()> {
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
         .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env_remove("CARGO_TARGET_DIR"))
+}
+
+/// `cargo <sub>` at `version`, installed from crates.io when missing
+/// (cargo-deny takes about 6 minutes on 2 cores, cargo-machete about 3).
+fn ensure_cargo_tool(sub: &str, krate: &str, version: &str) -> Result<()> {
+    let have = output(Command::new("cargo").args([sub, "--version"])).unwrap_or_default();
+    if have.contains(version) {
+        return Ok(());
+    }
+    eprintln!("installing {krate} {version} (once)");
+    sh(Command::new("cargo")
+        .args(["install", krate, "--version", version, "--locked"])
         .env_remove("CARGO_TARGET_DIR"))
 }
 

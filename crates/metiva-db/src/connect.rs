@@ -188,25 +188,33 @@ impl DbUrl {
     /// lint, migrations, tests and benchmarks. Request code may not call it
     /// (`clippy.toml`): it reaches data only through [`crate::Database`].
     pub async fn open(&self) -> Result<AsyncPgConnection, DbError> {
-        // diesel-async sets up each connection with two prepared `SET`s
-        // outside a transaction. Behind a pooler in transaction mode
-        // without prepared-statement tracking (PgBouncer before 1.21) the
-        // second half of a prepare may reach another server backend, and
-        // the setup fails. That is transient: connect again, at most
-        // twice more. Nothing after setup depends on one backend outside
-        // a transaction (see `tenant`).
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (client, connection) = self.client(&self.config).await?;
-            match AsyncPgConnection::try_from_client_and_connection(client, connection).await {
-                Ok(c) => return Ok(c),
-                Err(diesel::ConnectionError::CouldntSetupConfiguration(e)) if attempt < 3 => {
-                    tracing::debug!(error = %e, attempt, "connection setup failed; reconnecting");
-                }
-                Err(e) => return Err(DbError::Unavailable(e.to_string())),
+        let unavailable = |e: &dyn std::fmt::Display| DbError::Unavailable(e.to_string());
+        let (client, connection) = self.client(&self.config).await?;
+        // The connection's I/O runs on its own task; when it ends (error or
+        // close) the client reports itself closed and the pool drops it.
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "database connection ended");
             }
+        });
+        // diesel-async sets each connection up with two prepared `SET`s.
+        // Outside a transaction, a pooler in transaction mode (PgBouncer
+        // before 1.21) may hand the two halves of a prepare to different
+        // server backends. Inside one, they reach one backend; the `SET`s
+        // are session settings, which persist after COMMIT (and which
+        // PgBouncer replays on whichever backend serves us next).
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let conn = AsyncPgConnection::try_from(client)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        {
+            let mut c = &conn;
+            diesel_async::SimpleAsyncConnection::batch_execute(&mut c, "COMMIT").await?;
         }
+        Ok(conn)
     }
 }
 

@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fs2::FileExt;
-
 /// The superuser created by `initdb`. Only bootstrap code (roles, database
 /// creation) ever connects as it; the app never does.
 pub const SUPERUSER: &str = "postgres";
@@ -224,7 +222,8 @@ impl Cluster {
             .write(true)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        if lock.try_lock_exclusive().is_err() {
+        // std's advisory lock (flock on Unix), held for the Cluster's life.
+        if lock.try_lock().is_err() {
             return Err(EmbeddedPgError::Busy(root));
         }
         lock.set_len(0).map_err(io_err(&lock_path))?;

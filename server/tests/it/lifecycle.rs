@@ -47,11 +47,20 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
     buf.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn wait_ready(port: u16, within: Duration) -> Duration {
+/// Waits for `/readyz`; if the instance exits first (a port taken by
+/// another test, a refusal), fails with what it said.
+fn wait_ready(instance: &mut Instance, within: Duration) -> Duration {
     let t = Instant::now();
     while t.elapsed() < within {
-        if get_status(port, "/readyz") == Some(200) {
+        if get_status(instance.app, "/readyz") == Some(200) {
             return t.elapsed();
+        }
+        if let Ok(Some(status)) = instance.child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = instance.child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("metiva exited before ready ({status}): {err}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -71,7 +80,7 @@ fn sigterm(child: &Child) {
 fn embedded_default_lifecycle() {
     let dir = metiva_testkit::scratch_dir("lifecycle");
     let mut first = start(&dir);
-    let cold = wait_ready(first.app, Duration::from_secs(60));
+    let cold = wait_ready(&mut first, Duration::from_secs(60));
     println!("embedded cold start to ready: {} ms", cold.as_millis());
     assert_eq!(get_status(first.app, "/healthz"), Some(200));
 
@@ -101,7 +110,7 @@ fn embedded_default_lifecycle() {
 
     // Restart on the same directory: a warm start, and the data is there.
     let mut again = start(&dir);
-    let warm = wait_ready(again.app, Duration::from_secs(60));
+    let warm = wait_ready(&mut again, Duration::from_secs(60));
     println!("embedded warm start to ready: {} ms", warm.as_millis());
     sigterm(&again.child);
     assert!(

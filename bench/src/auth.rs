@@ -514,7 +514,7 @@ async fn security_page(fx: &Fx, token: &str) -> Result<()> {
         pct(&mut full, 0.5).as_secs_f64() * 1e3,
     );
     let mut weights = vec![("HTML".to_string(), html.len(), gzip_len(&html)?)];
-    let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/site/pkg");
+    let pkg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site/pkg");
     for name in ["metiva.wasm", "metiva.js", "metiva.css"] {
         if let Ok(bytes) = std::fs::read(pkg.join(name)) {
             weights.push((name.to_string(), bytes.len(), gzip_len(&bytes)?));

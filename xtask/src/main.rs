@@ -345,7 +345,9 @@ fn test() -> Result<()> {
         })?;
         t.step("cargo deny (advisories)", advisories)?;
         t.step("unused dependencies (cargo machete)", || {
-            sh(cargo().arg("machete"))
+            // Called directly: through the toolchain's cargo it would take
+            // its own subcommand name for a path.
+            sh(&mut Command::new("cargo-machete"))
         })?;
         t.step("unit + integration tests", unit_and_integration_tests)?;
         t.step("release build (cargo leptos)", || leptos_build(true))?;

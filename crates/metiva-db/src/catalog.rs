@@ -103,6 +103,17 @@ const RULES: &[(&str, &str, &str)] = &[
              WHERE ca.attname = 'company_id' AND fa.attname = 'company_id')",
     ),
     (
+        "unique_includes_company_id",
+        "has a primary key, unique constraint or unique index without company_id (a company-sharded deployment could not enforce it)",
+        "SELECT format('%I.%I (%s)', n.nspname, c.relname, ic.relname) FROM tenant_tables c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_index i ON i.indrelid = c.oid AND i.indisunique
+         JOIN pg_class ic ON ic.oid = i.indexrelid
+         WHERE NOT EXISTS (
+           SELECT 1 FROM pg_attribute a
+           WHERE a.attrelid = c.oid AND a.attname = 'company_id' AND a.attnum = ANY (i.indkey))",
+    ),
+    (
         "no_truncate_for_app",
         "grants TRUNCATE to metiva_app (TRUNCATE ignores RLS)",
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

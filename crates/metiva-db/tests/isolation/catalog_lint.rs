@@ -195,6 +195,31 @@ async fn catches_a_non_composite_foreign_key() {
 }
 
 #[tokio::test]
+async fn catches_a_unique_key_without_company_id() {
+    expect_rule(
+        false,
+        &format!(
+            "CREATE TABLE t (company_id text, id int, code text, PRIMARY KEY (company_id, id)); {GOOD}
+             ALTER TABLE t ADD CONSTRAINT t_code_key UNIQUE (code);"
+        ),
+        "unique_includes_company_id",
+        "t_code_key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn catches_a_primary_key_without_company_id() {
+    expect_rule(
+        false,
+        &format!("CREATE TABLE t (company_id text, id int PRIMARY KEY); {GOOD}"),
+        "unique_includes_company_id",
+        "t_pkey",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn catches_truncate_granted_to_the_app() {
     expect_rule(
         false,

@@ -118,3 +118,49 @@ async fn the_login_role_sees_no_tenant_rows_and_the_app_role_no_hashes() {
         .await
     );
 }
+
+/// The site-key lookup is a named cross-tenant read. Site keys are unique
+/// per workspace only (every unique key includes company_id); a key that
+/// two workspaces hold resolves to nothing, never to a guess.
+#[tokio::test]
+async fn an_ambiguous_site_key_resolves_to_nothing() {
+    let tdb = TestDb::new().await;
+    crate::fixtures::three_companies(&tdb).await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    for c in ["cmp_aaaaaa", "cmp_bbbbbb"] {
+        crate::fixtures::exec(
+            &mut owner,
+            &format!(
+                "BEGIN; SELECT set_config('app.company_id', '{c}', true);
+                 INSERT INTO sites (company_id, domain, site_key) VALUES ('{c}', 'a.example', 'pk_only_{}');
+                 INSERT INTO sites (company_id, domain, site_key) VALUES ('{c}', 'a.example', 'pk_shared_key');
+                 COMMIT;",
+                &c[4..]
+            ),
+        )
+        .await;
+    }
+    let db = tdb.database();
+    let one = db
+        .site_by_key("pk_only_aaaaaa")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        one.map(|s| s.company.as_str().to_string()).as_deref(),
+        Some("cmp_aaaaaa")
+    );
+    let shared = db
+        .site_by_key("pk_shared_key")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(shared.is_none(), "an ambiguous key must not resolve");
+    // Within one workspace the key stays unique.
+    let dup = crate::fixtures::try_exec(
+        &mut owner,
+        "BEGIN; SELECT set_config('app.company_id', 'cmp_aaaaaa', true);
+         INSERT INTO sites (company_id, domain, site_key) VALUES ('cmp_aaaaaa', 'b.example', 'pk_only_aaaaaa');
+         COMMIT;",
+    )
+    .await;
+    assert!(dup.is_err());
+}

@@ -19,6 +19,16 @@ pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// As [`exec`], returning the error instead of failing the test.
+pub async fn try_exec(conn: &mut AsyncPgConnection, sql: &str) -> diesel::QueryResult<()> {
+    let r = conn.batch_execute(sql).await;
+    if r.is_err() {
+        // Leave no aborted transaction behind on the connection.
+        let _ = conn.batch_execute("ROLLBACK").await;
+    }
+    r
+}
+
 /// Three companies with one person each, created by the owner.
 pub async fn three_companies(tdb: &TestDb) {
     let mut owner = tdb.connect_as("metiva_owner").await;

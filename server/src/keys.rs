@@ -110,6 +110,7 @@ impl Keys {
     }
 
     /// Loads (or, in development, generates) the keys.
+    #[tracing::instrument(skip_all)]
     pub fn load(config: &Config) -> anyhow::Result<Self> {
         let mut signing = config.token_signing_key.clone();
         let mut encryption = config.encryption_key.clone();

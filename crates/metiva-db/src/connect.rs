@@ -109,6 +109,7 @@ impl std::fmt::Debug for DbUrl {
 
 impl DbUrl {
     /// Parses a `postgres://` URL or a `key=value` connection string.
+    #[tracing::instrument(skip_all)]
     pub fn parse(url: &str) -> Result<Self, DbError> {
         let (rest, sslmode, rootcert) = take_ssl_params(url)?;
         let mut config: tokio_postgres::Config = rest

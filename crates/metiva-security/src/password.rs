@@ -46,12 +46,14 @@ impl std::fmt::Debug for Password {
 }
 
 /// Hashes with the given cost (blocking; see the module docs).
+#[tracing::instrument(skip_all)]
 pub fn hash(password: &Password, cost: u32) -> Result<String, PasswordError> {
     bcrypt::hash(&password.0, cost).map_err(|_| PasswordError::Hashing)
 }
 
 /// Verifies in constant time (bcrypt compares the full hashes); a
 /// malformed stored hash verifies as false.
+#[tracing::instrument(skip_all)]
 pub fn verify(password: &Password, stored_hash: &str) -> bool {
     bcrypt::verify(&password.0, stored_hash).unwrap_or(false)
 }

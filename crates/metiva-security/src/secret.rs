@@ -65,6 +65,7 @@ fn code_cipher(code: &str) -> Aes256Gcm {
 }
 
 /// Encrypts `plaintext` under a key derived from `code`: nonce ‖ ciphertext.
+#[tracing::instrument(skip_all)]
 pub fn seal_with_code(code: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
     let nonce: [u8; 12] = rand::random();
     let ct = code_cipher(code)
@@ -76,6 +77,7 @@ pub fn seal_with_code(code: &str, plaintext: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Reverses [`seal_with_code`]; `None` for a wrong code or tampering.
+#[tracing::instrument(skip_all)]
 pub fn open_with_code(code: &str, sealed: &[u8]) -> Option<Vec<u8>> {
     let (nonce, ct) = sealed.split_at_checked(12)?;
     code_cipher(code).decrypt(Nonce::from_slice(nonce), ct).ok()

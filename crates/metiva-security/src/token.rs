@@ -145,6 +145,7 @@ impl TokenSigner {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub fn mint(&self, claims: &AccessClaims) -> Result<String, TokenError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -177,6 +178,7 @@ impl TokenVerifier {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {

@@ -483,6 +483,7 @@ fn client_ip(peer: &ClientIp) -> String {
     peer.0.map_or_else(|| "unknown".into(), |ip| ip.to_string())
 }
 
+#[tracing::instrument(skip_all)]
 async fn post_login(
     State(s): St,
     headers: HeaderMap,

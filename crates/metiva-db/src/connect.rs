@@ -193,6 +193,8 @@ impl DbUrl {
         let (client, connection) = self.client(&self.config).await?;
         // The connection's I/O runs on its own task; when it ends (error or
         // close) the client reports itself closed and the pool drops it.
+        // Notifications are dropped: LISTEN has a connection of its own
+        // (see `access`).
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "database connection ended");

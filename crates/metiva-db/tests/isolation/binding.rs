@@ -86,12 +86,14 @@ async fn a_dropped_query_future_never_runs_under_the_next_lease() {
     let tdb = TestDb::new().await;
     three_companies(&tdb).await;
     let db = tdb.database_with(&one_connection());
+    // diesel-async's own connection: it delivers notifications (pooled
+    // connections do not need them, and `DbUrl::open` drops them).
     let mut listener =
-        metiva_db::DbUrl::parse(&metiva_testkit::socket_url("metiva_owner", &tdb.name))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .open()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(
+            &metiva_testkit::socket_url("metiva_owner", &tdb.name),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     diesel::sql_query(format!("LISTEN {}", probe::SIGNAL_CHANNEL))
         .execute(&mut listener)
         .await

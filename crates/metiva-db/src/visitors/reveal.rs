@@ -1,0 +1,121 @@
+//! The audited IP reveal: one page view's sealed, truncated address is
+//! opened only together with its audit row, in one transaction.
+
+use super::ip_context;
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::{Database, DbError, TenantConn};
+use diesel::QueryableByName;
+use diesel::sql_types::Uuid as SqlUuid;
+use diesel::sql_types::{BigInt, Bytea, Text};
+use diesel_async::RunQueryDsl;
+use metiva_security::cipher::{KeyRing, Sealed};
+use uuid::Uuid;
+
+/// What a reveal found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reveal {
+    NotFound,
+    /// The truncated IP, and the id of the audit row that records it.
+    Revealed {
+        ip: String,
+        audit_id: i64,
+    },
+    /// The row exists but its ciphertext does not open here (moved,
+    /// altered, or sealed with a key no longer configured). The attempt is
+    /// audited all the same.
+    Unreadable {
+        audit_id: i64,
+    },
+}
+
+#[derive(QueryableByName)]
+struct SealedIp {
+    #[diesel(sql_type = Text)]
+    ip_key_id: String,
+    #[diesel(sql_type = Bytea)]
+    ip_nonce: Vec<u8>,
+    #[diesel(sql_type = Bytea)]
+    ip_ciphertext: Vec<u8>,
+}
+
+#[derive(QueryableByName)]
+struct AuditId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+impl Database {
+    /// Opens one page view's sealed, truncated IP and writes the audit row
+    /// (who, which row, why), in the same transaction. The caller checks
+    /// the `ip.reveal` permission first; the reason is required.
+    pub async fn reveal_ip(
+        &self,
+        ctx: &TenantCtx,
+        view: Uuid,
+        reason: &str,
+        request_id: &str,
+        keys: &KeyRing,
+    ) -> Result<Reveal, DbError> {
+        let user = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let rows: Vec<SealedIp> = diesel::sql_query(
+                "SELECT ip_key_id, ip_nonce, ip_ciphertext FROM page_views
+                 WHERE company_id = $1 AND id = $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<SqlUuid, _>(view)
+            .load(tc.conn())
+            .await?;
+            let Some(s) = rows.into_iter().next() else {
+                return Ok(Reveal::NotFound);
+            };
+            let row = view.to_string();
+            let opened = s.ip_nonce.as_slice().try_into().ok().and_then(|nonce| {
+                keys.open(
+                    &Sealed {
+                        key_id: s.ip_key_id,
+                        nonce,
+                        ciphertext: s.ip_ciphertext,
+                    },
+                    &ip_context(&company, &row),
+                )
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+            });
+            let action = if opened.is_some() {
+                "visitor.ip_revealed"
+            } else {
+                "visitor.ip_reveal_failed"
+            };
+            audit::append(
+                tc,
+                &AuditEntry {
+                    actor_user_id: Some(user),
+                    action,
+                    target_type: Some("page_view"),
+                    target_id: Some(&row),
+                    request_id: Some(request_id),
+                    reason: Some(reason),
+                },
+            )
+            .await?;
+            let id: AuditId = diesel::sql_query(
+                "SELECT max(id) AS id FROM audit_log WHERE company_id = $1 AND target_id = $2",
+            )
+            .bind::<Text, _>(&company)
+            .bind::<Text, _>(&row)
+            .get_result(tc.conn())
+            .await?;
+            Ok(match opened {
+                Some(ip) => Reveal::Revealed {
+                    ip,
+                    audit_id: id.id,
+                },
+                None => Reveal::Unreadable { audit_id: id.id },
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,254 @@
+//! Visitors, consent, persons and deals: the pages that show what the
+//! consent-first ingest stored, and the visitor → person → deal chain.
+//!
+//! All server-rendered (async SSR): the chart is an SVG drawn on the
+//! server, the reveal is a plain form post. Nothing here needs JavaScript.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::tr;
+
+mod consent;
+mod records;
+mod visits;
+
+pub use consent::{ConsentPage, consent_overview};
+pub use records::{
+    DealPage, DealsPage, PersonPage, PersonsPage, deal_list, deal_record, person_list,
+    person_record,
+};
+pub use visits::{VisitorsPage, visitors_overview};
+
+const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
+const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
+const TD: &str = "px-3 py-2 align-top";
+const LINK: &str = "text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 rounded";
+const BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-slate-50 text-slate-700 ring-slate-500/20";
+const GRANTED: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-emerald-50 text-emerald-800 ring-emerald-600/20";
+
+/// One day of the chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayBar {
+    pub date: String,
+    pub label: String,
+    pub views: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgRow {
+    pub organisation: Option<String>,
+    pub source: String,
+    pub views: i64,
+    pub pages: i64,
+    pub top_pages: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentedRow {
+    pub visitor: String,
+    pub purposes: Vec<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub views: i64,
+    pub person: Option<(String, String)>,
+    pub deal: Option<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecentRow {
+    pub id: String,
+    pub at: String,
+    pub path: String,
+    pub organisation: Option<String>,
+    pub referrer: Option<String>,
+    pub consented: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitorsDto {
+    pub days: Vec<DayBar>,
+    pub total: i64,
+    pub identified: i64,
+    pub organisations: Vec<OrgRow>,
+    pub consented: Vec<ConsentedRow>,
+    pub recent: Vec<RecentRow>,
+    pub can_reveal: bool,
+    pub can_configure: bool,
+    pub networks: Vec<(String, String)>,
+    pub asn_ranges: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BannerDto {
+    pub version: String,
+    pub lang: String,
+    pub hash: String,
+    pub title: String,
+    pub body: String,
+    pub purposes: Vec<(String, String)>,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteDto {
+    pub id: String,
+    pub domain: String,
+    pub key: String,
+    pub origins: Vec<String>,
+    pub enabled: bool,
+    pub tag: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub at: String,
+    pub domain: String,
+    pub visitor: Option<String>,
+    pub outcome: String,
+    pub purposes: Vec<String>,
+    pub version: String,
+    pub lang: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentDto {
+    pub can_configure: bool,
+    pub banners: Vec<BannerDto>,
+    pub sites: Vec<SiteDto>,
+    pub decisions: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub withdrawals: i64,
+    pub pending_forwards: i64,
+    pub ledger: Vec<LedgerRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub organisation: String,
+    pub deals: i64,
+    pub visitors: i64,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkedVisitorDto {
+    pub visitor: String,
+    pub domain: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub views: i64,
+    pub marketing: bool,
+    pub pending_forwards: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealRow {
+    pub id: String,
+    pub title: String,
+    pub value: String,
+    pub stage: String,
+    pub person: Option<(String, String)>,
+    pub updated: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonDto {
+    pub name: String,
+    pub email: String,
+    pub organisation: String,
+    pub created: String,
+    pub visitors: Vec<LinkedVisitorDto>,
+    pub deals: Vec<DealRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealDto {
+    pub deal: DealRow,
+    pub email: String,
+    pub visitors: Vec<LinkedVisitorDto>,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    pub fn when(t: DateTime<Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn short(id: uuid::Uuid) -> String {
+        id.to_string().chars().take(8).collect()
+    }
+
+    pub fn money(cents: i64, currency: &str) -> String {
+        let euros = cents / 100;
+        let mut digits = euros.to_string();
+        let mut grouped = String::new();
+        while digits.len() > 3 {
+            let tail = digits.split_off(digits.len() - 3);
+            grouped = format!(".{tail}{grouped}");
+        }
+        let symbol = if currency == "EUR" { "€" } else { currency };
+        format!("{symbol} {digits}{grouped}")
+    }
+
+    pub fn purposes(l: crate::i18n::Lang, a: bool, i: bool, m: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if a {
+            out.push(tr(l, "Statistics").to_string());
+        }
+        if i {
+            out.push(tr(l, "Recognition").to_string());
+        }
+        if m {
+            out.push(tr(l, "Marketing").to_string());
+        }
+        out
+    }
+
+    pub fn linked(l: crate::i18n::Lang, v: metiva_db::visitors::LinkedVisitor) -> LinkedVisitorDto {
+        let _ = l;
+        LinkedVisitorDto {
+            visitor: short(v.id),
+            domain: v.domain,
+            first_seen: when(v.first_seen),
+            last_seen: when(v.last_seen),
+            views: v.views,
+            marketing: v.marketing,
+            pending_forwards: v.pending_forwards,
+        }
+    }
+
+    pub fn deal_row(
+        l: crate::i18n::Lang,
+        d: &metiva_db::repo::deals::Deal,
+        person: Option<(String, String)>,
+    ) -> DealRow {
+        DealRow {
+            id: d.id.to_string(),
+            title: d.title.clone(),
+            value: money(d.value_cents, &d.currency),
+            stage: crate::i18n::stage(l, &d.stage).to_string(),
+            person,
+            updated: when(d.updated_at),
+        }
+    }
+
+    pub fn failure(e: metiva_db::DbError) -> ServerFnError {
+        crate::api::ssr::db_failure(e)
+    }
+}
+
+fn error_view(e: ServerFnError) -> AnyView {
+    view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any()
+}

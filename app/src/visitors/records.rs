@@ -1,0 +1,288 @@
+//! `/persons` and `/deals`: lists, and one record with its chain
+//! (visitor → person → deal).
+
+use super::*;
+
+#[server(endpoint = "person_list")]
+pub async fn person_list() -> Result<Vec<PersonRow>, ServerFnError> {
+    use crate::api::ssr::{database, require};
+    use ssr::*;
+    let ctx = require(metiva_roles::Permission::PersonsRead)?;
+    let rows = database()?.person_list(&ctx).await.map_err(failure)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| PersonRow {
+            id: p.id.to_string(),
+            name: p.name,
+            email: p.email.unwrap_or_default(),
+            organisation: p.organisation.unwrap_or_default(),
+            deals: p.deals,
+            visitors: p.visitors,
+            updated: when(p.updated_at),
+        })
+        .collect())
+}
+
+#[server(endpoint = "person_record")]
+pub async fn person_record(id: String) -> Result<Option<PersonDto>, ServerFnError> {
+    use crate::api::ssr::{database, require};
+    use ssr::*;
+    let ctx = require(metiva_roles::Permission::PersonsRead)?;
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Ok(None);
+    };
+    let l = crate::i18n::current();
+    let Some(r) = database()?.person_record(&ctx, id).await.map_err(failure)? else {
+        return Ok(None);
+    };
+    let me = Some((r.person.id.to_string(), r.person.name.clone()));
+    Ok(Some(PersonDto {
+        name: r.person.name.clone(),
+        email: r.person.email.clone().unwrap_or_default(),
+        organisation: r.person.organisation.clone().unwrap_or_default(),
+        created: when(r.person.created_at),
+        visitors: r.visitors.into_iter().map(|v| linked(l, v)).collect(),
+        deals: r.deals.iter().map(|d| deal_row(l, d, me.clone())).collect(),
+    }))
+}
+
+#[server(endpoint = "deal_list")]
+pub async fn deal_list() -> Result<Vec<DealRow>, ServerFnError> {
+    use crate::api::ssr::{database, require};
+    use ssr::*;
+    let ctx = require(metiva_roles::Permission::DealsRead)?;
+    let l = crate::i18n::current();
+    let rows = database()?.deal_list(&ctx).await.map_err(failure)?;
+    Ok(rows
+        .into_iter()
+        .map(|d| DealRow {
+            id: d.id.to_string(),
+            title: d.title,
+            value: money(d.value_cents, &d.currency),
+            stage: crate::i18n::stage(l, &d.stage).to_string(),
+            person: d
+                .person_id
+                .zip(d.person_name)
+                .map(|(id, n)| (id.to_string(), n)),
+            updated: when(d.updated_at),
+        })
+        .collect())
+}
+
+#[server(endpoint = "deal_record")]
+pub async fn deal_record(id: String) -> Result<Option<DealDto>, ServerFnError> {
+    use crate::api::ssr::{database, require};
+    use ssr::*;
+    let ctx = require(metiva_roles::Permission::DealsRead)?;
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return Ok(None);
+    };
+    let l = crate::i18n::current();
+    let Some(r) = database()?.deal_record(&ctx, id).await.map_err(failure)? else {
+        return Ok(None);
+    };
+    let person = r
+        .person
+        .as_ref()
+        .map(|p| (p.id.to_string(), p.name.clone()));
+    Ok(Some(DealDto {
+        deal: deal_row(l, &r.deal, person),
+        email: r.person.and_then(|p| p.email).unwrap_or_default(),
+        visitors: r.visitors.into_iter().map(|v| linked(l, v)).collect(),
+    }))
+}
+
+#[component]
+pub fn PersonsPage() -> impl IntoView {
+    let l = crate::i18n::current();
+    let data = Resource::new(|| (), |_| person_list());
+    view! {
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Persons")}</h1>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
+                {move || data.get().map(|r| match r {
+                    Ok(rows) => {
+                        let rows = rows.into_iter().map(|p| view! {
+                            <tr class="border-t border-slate-100" data-testid="person-row">
+                                <td class=TD><a class=LINK href=format!("/persons/{}", p.id)>{p.name}</a></td>
+                                <td class=format!("{TD} text-xs")>{p.email}</td>
+                                <td class=TD>{p.organisation}</td>
+                                <td class=TD>{p.deals}</td>
+                                <td class=TD>{p.visitors}</td>
+                                <td class=format!("{TD} text-xs text-slate-600")>{p.updated}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <div class=PANEL><div class="overflow-x-auto"><table class="min-w-full text-sm">
+                                <thead><tr>
+                                    <th class=TH>{tr(l, "Name")}</th>
+                                    <th class=TH>{tr(l, "Email")}</th>
+                                    <th class=TH>{tr(l, "Organisation")}</th>
+                                    <th class=TH>{tr(l, "Deals")}</th>
+                                    <th class=TH>{tr(l, "Visitors")}</th>
+                                    <th class=TH>{tr(l, "Updated")}</th>
+                                </tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table></div></div>
+                        }.into_any()
+                    }
+                    Err(e) => error_view(e),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn VisitorChain(visitors: Vec<LinkedVisitorDto>) -> impl IntoView {
+    let l = crate::i18n::current();
+    if visitors.is_empty() {
+        return view! { <p class="text-sm text-slate-500">{tr(l, "No consented website visitor is linked.")}</p> }.into_any();
+    }
+    let rows = visitors
+        .into_iter()
+        .map(|v| view! {
+            <li class="py-2" data-testid="linked-visitor">
+                <span class="font-mono text-xs">{v.visitor}</span>
+                " · "{v.domain}" · "{v.views}" "{tr(l, "page views")}" · "{tr(l, "last seen")}" "{v.last_seen}
+                {(v.pending_forwards > 0).then(|| view! { <span class="ml-2 text-xs text-slate-500">{v.pending_forwards}" "{tr(l, "pending forwards")}</span> })}
+            </li>
+        })
+        .collect_view();
+    view! { <ul class="divide-y divide-slate-100 text-sm">{rows}</ul> }.into_any()
+}
+
+#[component]
+fn DealTable(deals: Vec<DealRow>) -> impl IntoView {
+    let l = crate::i18n::current();
+    let rows = deals
+        .into_iter()
+        .map(|d| {
+            let person = d
+                .person
+                .map(|(id, name)| {
+                    view! { <a class=LINK href=format!("/persons/{id}")>{name}</a> }.into_any()
+                })
+                .unwrap_or_else(|| view! { <span class="text-slate-400">"—"</span> }.into_any());
+            view! {
+                <tr class="border-t border-slate-100" data-testid="deal-row">
+                    <td class=TD><a class=LINK href=format!("/deals/{}", d.id)>{d.title}</a></td>
+                    <td class=TD>{d.value}</td>
+                    <td class=TD><span class=BADGE>{d.stage}</span></td>
+                    <td class=TD>{person}</td>
+                    <td class=format!("{TD} text-xs text-slate-600")>{d.updated}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="overflow-x-auto"><table class="min-w-full text-sm">
+            <thead><tr>
+                <th class=TH>{tr(l, "Deal")}</th>
+                <th class=TH>{tr(l, "Value")}</th>
+                <th class=TH>{tr(l, "Stage")}</th>
+                <th class=TH>{tr(l, "Person")}</th>
+                <th class=TH>{tr(l, "Updated")}</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table></div>
+    }
+}
+
+fn route_id() -> String {
+    leptos_router::hooks::use_params_map()
+        .read_untracked()
+        .get("id")
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn PersonPage() -> impl IntoView {
+    let l = crate::i18n::current();
+    let id = route_id();
+    let data = Resource::new(move || id.clone(), person_record);
+    view! {
+        <section class="space-y-6">
+            <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
+                {move || data.get().map(|r| match r {
+                    Ok(Some(p)) => view! {
+                        <div class=PANEL>
+                            <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name}</h1>
+                            <p class="mt-1 text-slate-600">{p.email}" · "{p.organisation}</p>
+                            <p class="text-xs text-slate-500">{tr(l, "Created")}" "{p.created}</p>
+                        </div>
+                        <div class=PANEL>
+                            <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
+                            <div class="mt-2"><VisitorChain visitors=p.visitors /></div>
+                            <h3 class="mt-4 font-medium">{tr(l, "Deals")}</h3>
+                            <DealTable deals=p.deals />
+                        </div>
+                    }.into_any(),
+                    Ok(None) => {
+                        // A missing and another workspace's person answer
+                        // alike: a real 404, never a hint it exists.
+                        crate::pages::set_not_found();
+                        view! { <p class="text-sm text-slate-600">{tr(l, "No such person in this workspace.")}</p> }.into_any()
+                    }
+                    Err(e) => error_view(e),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn DealsPage() -> impl IntoView {
+    let l = crate::i18n::current();
+    let data = Resource::new(|| (), |_| deal_list());
+    view! {
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Deals")}</h1>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
+                {move || data.get().map(|r| match r {
+                    Ok(deals) => view! { <div class=PANEL><DealTable deals /></div> }.into_any(),
+                    Err(e) => error_view(e),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn DealPage() -> impl IntoView {
+    let l = crate::i18n::current();
+    let id = route_id();
+    let data = Resource::new(move || id.clone(), deal_record);
+    view! {
+        <section class="space-y-6">
+            <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
+            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
+                {move || data.get().map(|r| match r {
+                    Ok(Some(d)) => {
+                        let person = d.deal.person.clone().map(|(id, name)| view! { <a class=LINK href=format!("/persons/{id}") data-testid="deal-person">{name}</a>" "<span class="text-xs text-slate-500">{d.email.clone()}</span> }.into_any())
+                            .unwrap_or_else(|| view! { <span class="text-slate-400">{tr(l, "No person linked.")}</span> }.into_any());
+                        view! {
+                            <div class=PANEL>
+                                <h1 class="text-2xl font-semibold tracking-tight">{d.deal.title.clone()}</h1>
+                                <p class="mt-1 text-slate-600">{d.deal.value.clone()}" · "<span class=BADGE>{d.deal.stage.clone()}</span></p>
+                            </div>
+                            <div class=PANEL>
+                                <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
+                                <p class="mt-2 text-sm">{tr(l, "Person")}": "{person}</p>
+                                <div class="mt-2"><VisitorChain visitors=d.visitors /></div>
+                            </div>
+                        }.into_any()
+                    }
+                    Ok(None) => {
+                        // A missing and another workspace's deal answer
+                        // alike: a real 404, never a hint it exists.
+                        crate::pages::set_not_found();
+                        view! { <p class="text-sm text-slate-600">{tr(l, "No such deal in this workspace.")}</p> }.into_any()
+                    }
+                    Err(e) => error_view(e),
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -27,7 +27,7 @@ pub(super) async fn load_invite(
     match s.db.invitation(&company, &hash).await {
         Ok(Some(inv)) if inv.usable => Ok((company, hash, inv)),
         Ok(_) => Err(None),
-        Err(e) => Err(Some(unavailable(&e))),
+        Err(e) => Err(Some(database_failure(&e))),
     }
 }
 
@@ -125,7 +125,7 @@ pub(super) async fn post_invite(
         let stored = match s.db.credentials(&inv.email).await {
             Ok(Some(c)) => c.password_hash,
             Ok(None) => None,
-            Err(e) => return unavailable(&e),
+            Err(e) => return database_failure(&e),
         };
         let ok = match (Password::new(form.password), stored) {
             (Ok(pw), Some(h)) => s.verify(pw, h).await,
@@ -196,6 +196,6 @@ pub(super) async fn post_invite(
             &s.app_url,
         ),
         Ok(false) => invite_gone(&s, lang),
-        Err(e) => unavailable(&e),
+        Err(e) => database_failure(&e),
     }
 }

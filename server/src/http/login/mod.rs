@@ -339,13 +339,42 @@ fn restart(s: &LoginService, lang: Lang) -> Response {
     )
 }
 
-fn unavailable(e: &metiva_db::DbError) -> Response {
-    tracing::error!(error = %e, "login service: database");
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The sign-in service is temporarily unavailable. Please try again.",
-    )
-        .into_response()
+/// A database failure on the sign-in path, by kind: only an unreachable
+/// database is "temporarily unavailable" (503); anything else is an
+/// opaque 500 whose cause is logged once under a reference the user can
+/// quote.
+fn database_failure(e: &metiva_db::DbError) -> Response {
+    use metiva_db::DbError as E;
+    match e {
+        E::Unavailable(_) => {
+            tracing::warn!(error = %e, "login service: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The sign-in service is temporarily unavailable. Please try again.",
+            )
+                .into_response()
+        }
+        E::AccessRevoked => (
+            StatusCode::FORBIDDEN,
+            "Your access to this workspace changed. Sign in again.",
+        )
+            .into_response(),
+        E::NotFound => (StatusCode::NOT_FOUND, "Not found.").into_response(),
+        E::Conflict { .. } => (
+            StatusCode::CONFLICT,
+            "That conflicts with existing data. Please start again.",
+        )
+            .into_response(),
+        E::Rejected(_) | E::ReadOnly | E::Internal(_) => {
+            let reference = request_id();
+            tracing::error!(reference, error = %e, "login service: database");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Something went wrong on our side. Quote reference {reference} if you contact support."),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// How many trusted reverse proxies append to `X-Forwarded-For`; set on
@@ -410,7 +439,7 @@ async fn post_logout(State(s): St, headers: HeaderMap) -> Response {
     if let Ok(Some(session)) = current_session(&s, &headers).await
         && let Err(e) = s.db.revoke_session(session.id).await
     {
-        return unavailable(&e);
+        return database_failure(&e);
     }
     signed_out(&s, &headers)
 }
@@ -461,4 +490,37 @@ async fn get_jwks(State(s): St) -> Json<serde_json::Value> {
             "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pk.bytes),
         }]
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only an unreachable database is a 503; other failures keep their
+    /// class, and a 500 names a reference, never the cause.
+    #[tokio::test]
+    async fn database_failures_keep_their_class() {
+        use metiva_db::DbError as E;
+        let cases = [
+            (E::Unavailable("down".into()), 503),
+            (E::AccessRevoked, 403),
+            (E::NotFound, 404),
+            (
+                E::Conflict {
+                    constraint: "k".into(),
+                },
+                409,
+            ),
+            (E::Internal("secret detail".into()), 500),
+            (E::ReadOnly, 500),
+        ];
+        for (e, status) in cases {
+            let r = database_failure(&e);
+            assert_eq!(r.status().as_u16(), status, "{e:?}");
+            let body = axum::body::to_bytes(r.into_body(), 4096)
+                .await
+                .unwrap_or_default();
+            assert!(!String::from_utf8_lossy(&body).contains("secret"));
+        }
+    }
 }

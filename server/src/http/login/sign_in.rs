@@ -56,7 +56,7 @@ pub(super) async fn current_session(
     }
     s.db.session_by_secret(&secret::sha256(raw.as_bytes()))
         .await
-        .map_err(|e| unavailable(&e))
+        .map_err(|e| database_failure(&e))
 }
 
 pub(super) async fn get_login(
@@ -150,13 +150,13 @@ pub(super) async fn post_login(
         secret::keyed_hash(&s.hash_key, "throttle:ip", client_ip(&peer).as_bytes()),
     ];
     match s.db.throttle_wait(&keys).await {
-        Err(e) => return unavailable(&e),
+        Err(e) => return database_failure(&e),
         Ok(Some(wait)) => return too_many(&s, lang, &flow, wait, ui::wants_html(&headers)),
         Ok(None) => {}
     }
     let creds = match s.db.credentials(&email).await {
         Ok(c) => c,
-        Err(e) => return unavailable(&e),
+        Err(e) => return database_failure(&e),
     };
     // The same bcrypt work whether or not the email exists (or has a
     // password yet): the dummy hash has the configured cost.
@@ -173,7 +173,7 @@ pub(super) async fn post_login(
     let Some(user_id) = user.filter(|_| ok) else {
         for (key, policy) in keys.iter().zip([ACCOUNT_POLICY, IP_POLICY]) {
             if let Err(e) = s.db.throttle_failure(key, policy).await {
-                return unavailable(&e);
+                return database_failure(&e);
             }
         }
         if let Some(uid) = user {
@@ -196,7 +196,7 @@ pub(super) async fn post_login(
         );
     };
     if let Err(e) = s.db.throttle_reset(&keys).await {
-        return unavailable(&e);
+        return database_failure(&e);
     }
     let raw = secret::random_secret();
     let ua = headers
@@ -228,7 +228,7 @@ pub(super) async fn post_login(
         })
         .await;
     if let Err(e) = created {
-        return unavailable(&e);
+        return database_failure(&e);
     }
     let mut resp = proceed(&s, lang, &flow, sid, user_id, Purpose::SignIn).await;
     resp.headers_mut().append(
@@ -283,7 +283,7 @@ pub(super) async fn proceed(
 ) -> Response {
     let workspaces = match s.db.workspaces(user_id).await {
         Ok(w) => w,
-        Err(e) => return unavailable(&e),
+        Err(e) => return database_failure(&e),
     };
     if workspaces.is_empty() {
         let body = format!(

@@ -64,7 +64,7 @@ pub(super) async fn post_choose(
     };
     let workspaces = match s.db.workspaces(session.user_id).await {
         Ok(w) => w,
-        Err(e) => return unavailable(&e),
+        Err(e) => return database_failure(&e),
     };
     // Security: only a workspace the user holds an active membership in.
     let Some(w) = CompanyId::parse(&form.choice)
@@ -148,7 +148,7 @@ pub(super) async fn issue(
         )
         .await;
     if let Err(e) = entered {
-        return unavailable(&e);
+        return database_failure(&e);
     }
     Redirect::to(&format!(
         "{}/auth/callback?code={}&state={}",

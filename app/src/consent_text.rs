@@ -167,10 +167,7 @@ pub fn canonical(b: &BannerText) -> String {
 /// hex. Computed on the server only.
 #[cfg(feature = "ssr")]
 pub fn text_hash(b: &BannerText) -> String {
-    metiva_security::secret::sha256(canonical(b).as_bytes())
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    hex::encode(metiva_security::secret::sha256(canonical(b).as_bytes()))
 }
 
 #[cfg(test)]

@@ -60,13 +60,7 @@ fn fingerprint_key(encryption_key: &[u8; 32]) -> [u8; 32] {
 /// `k-` and the first four bytes of the key's SHA-256, in hex.
 fn key_id(key: &[u8; 32]) -> String {
     let d = metiva_security::secret::sha256(key);
-    format!(
-        "k-{}",
-        d.iter()
-            .take(4)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("k-{}", hex::encode(d.get(..4).unwrap_or_default()))
 }
 
 impl std::fmt::Debug for Keys {

@@ -98,12 +98,7 @@ pub fn public_key_from_bytes(bytes: [u8; 32]) -> PublicKey {
 }
 
 fn kid_for(public: &[u8; 32]) -> String {
-    let hex = public
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
-    format!("ed-{hex}")
+    format!("ed-{}", hex::encode(public.get(..6).unwrap_or_default()))
 }
 
 /// The login service's signing key. Never `Debug`-printed, never serialized.

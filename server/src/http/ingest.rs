@@ -499,7 +499,7 @@ async fn get_snippet(
     // Weak: the same validator covers the gzip and the plain form.
     let etag = format!(
         "W/\"{}\"",
-        hex(&metiva_security::secret::sha256(body.as_bytes()))
+        hex::encode(metiva_security::secret::sha256(body.as_bytes()))
             .get(..32)
             .unwrap_or_default()
     );
@@ -585,10 +585,6 @@ pub fn render_snippet(key: &str, endpoint: &str) -> String {
         snippet_version(),
         SNIPPET.replacen("__METIVA_CONFIG__", &config, 1)
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One batch writer: takes what is queued (up to [`BATCH_MAX`]), stores

@@ -260,11 +260,7 @@ async fn a_decision_is_stored_with_its_version_and_text_hash() {
     let rows = q(&w, DE_VRIES, "SELECT banner_version, lang, text_hash, analytics, identification, marketing, withdrawal, visitor_id IS NOT NULL FROM consent_decisions ORDER BY id DESC LIMIT 1").await;
     let r0 = &rows[0];
     let banner = app::consent_text::banner("2026-11.1", "nl").unwrap();
-    let want: String =
-        metiva_security::secret::sha256(app::consent_text::canonical(banner).as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+    let want = app::consent_text::text_hash(banner);
     assert_eq!(r0.get::<_, String>(0), "2026-11.1");
     assert_eq!(r0.get::<_, String>(1), "nl");
     assert_eq!(r0.get::<_, String>(2), want);

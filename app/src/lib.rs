@@ -26,16 +26,15 @@ pub const BUILD_COMMIT: Option<&str> = option_env!("METIVA_GIT_SHA");
 /// Percent-encodes a query parameter value (RFC 3986 unreserved bytes
 /// stay as they are). The one encoder, used by pages and the server.
 pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, UNRESERVED_COMPLEMENT).to_string()
 }
+
+/// Everything but RFC 3986's unreserved characters is encoded.
+const UNRESERVED_COMPLEMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The login service's origin, provided by the server: sign-out is a form
 /// whose answer redirects there, so the CSP's `form-action` must allow it.

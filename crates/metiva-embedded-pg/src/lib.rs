@@ -488,16 +488,12 @@ pub fn socket_url(socket_dir: &Path, user: &str, db: &str) -> String {
 }
 
 fn percent_encode_path(p: &Path) -> String {
-    let mut out = String::new();
-    for b in p.as_os_str().as_encoded_bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(*b))
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::percent_encode(p.as_os_str().as_encoded_bytes(), KEEP).to_string()
 }
 
 fn last_line(bytes: &[u8]) -> String {

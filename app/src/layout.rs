@@ -11,6 +11,19 @@ pub fn Header() -> impl IntoView {
     let path = leptos_router::hooks::use_location()
         .pathname
         .get_untracked();
+    // The System page needs `security.manage`; other roles are not offered
+    // a link that would only answer 403. Rendered on the server only
+    // (islands): the request's verified tenant context decides.
+    #[cfg(feature = "ssr")]
+    let show_system = use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.extensions
+                .get::<metiva_db::TenantCtx>()
+                .map(|c| c.can(metiva_roles::Permission::SecurityManage))
+        })
+        .unwrap_or(false);
+    #[cfg(not(feature = "ssr"))]
+    let show_system = false;
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="border-b border-slate-200 bg-white">
@@ -41,9 +54,11 @@ pub fn Header() -> impl IntoView {
                     <A href="/settings/security" attr:class=link>
                         {tr(l, "Security")}
                     </A>
-                    <A href="/system" attr:class=link>
-                        {tr(l, "System")}
-                    </A>
+                    {show_system.then(|| view! {
+                        <A href="/system" attr:class=link>
+                            {tr(l, "System")}
+                        </A>
+                    })}
                 </nav>
                 <nav aria-label=tr(l, "Language") class="ml-auto flex gap-3 text-sm">
                     <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=en") lang="en" hreflang="en" aria-current=(l == crate::i18n::Lang::En).then_some("true")>"English"</a>

@@ -260,3 +260,24 @@ async fn missing_and_foreign_records_are_the_same_404() {
         assert_eq!(junk.status, StatusCode::NOT_FOUND, "{kind}: {}", junk.body);
     }
 }
+
+/// The System page needs `security.manage`: only roles that hold it are
+/// offered the link.
+#[tokio::test]
+async fn the_system_link_is_offered_only_with_security_manage() {
+    let w = World::new().await;
+    for (email, offered) in [
+        ("owner@devries.example", true),
+        ("viewer@devries.example", false),
+        ("sales@devries.example", false),
+    ] {
+        let token = w.sign_in(email, DE_VRIES).await;
+        let r = crate::world::call(
+            &w.dashboard,
+            crate::world::get_with("/persons", &[("metiva_session", &token)]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{email}");
+        assert_eq!(r.body.contains("href=\"/system\""), offered, "{email}");
+    }
+}

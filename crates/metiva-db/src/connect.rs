@@ -35,6 +35,7 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::DbError;
+use crate::tenant::SharedBatch;
 
 /// A driver connection over [`MakeRustlsConnect`] (plain or TLS).
 pub(crate) type Connection = tokio_postgres::Connection<
@@ -213,10 +214,7 @@ impl DbUrl {
         let conn = AsyncPgConnection::try_from(client)
             .await
             .map_err(|e| unavailable(&e))?;
-        {
-            let mut c = &conn;
-            diesel_async::SimpleAsyncConnection::batch_execute(&mut c, "COMMIT").await?;
-        }
+        conn.batch_execute_shared("COMMIT").await?;
         Ok(conn)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! # Security
 //! A `TenantConn` exists only inside [`Database::tenant`],
-//! [`Database::tenant_read`] or [`Database::tenant_snapshot`], inside one
+//! [`Database::tenant_read`] or `Database::in_tenant_snapshot`, inside one
 //! transaction that first runs `set_config('app.company_id', $1, true)`.
 //! Every lease sends, in one pipelined flight on the stock driver (as
 //! PostgREST does):
@@ -126,9 +126,8 @@ impl Lease {
     /// connection goes back to the pool only if that succeeded.
     async fn end(mut self, end: &'static str) -> Result<(), DbError> {
         self.pg()?.conn.batch_execute_shared(end).await?;
-        if let Some(obj) = self.obj.take() {
-            drop(obj);
-        }
+        // Clean end: back to the pool (not through `Drop`, which detaches).
+        drop(self.obj.take());
         Ok(())
     }
 }
@@ -145,7 +144,7 @@ impl Drop for Lease {
 }
 
 /// `batch_execute` through a shared reference, as the lease holds one.
-trait SharedBatch {
+pub(crate) trait SharedBatch {
     async fn batch_execute_shared(&self, sql: &str) -> Result<(), DbError>;
 }
 
@@ -304,15 +303,5 @@ impl Database {
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
         self.run(company, None, Mode::Read, f).await
-    }
-
-    /// As [`Database::tenant_read`], in `REPEATABLE READ`: every query of
-    /// `f` sees the same snapshot, for reads whose results must agree (a
-    /// count and its list).
-    pub async fn tenant_snapshot<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
-        self.run(company, None, Mode::Snapshot, f).await
     }
 }

@@ -122,10 +122,6 @@ impl AppError {
         self.code = code;
         self
     }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl IntoResponse for AppError {

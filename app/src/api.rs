@@ -286,7 +286,7 @@ pub mod ssr {
                     409,
                 ),
                 (
-                    DbError::Rejected("new row violates row-level security policy".into()),
+                    DbError::Rejected("check constraint persons_name_check".into()),
                     422,
                 ),
                 (

@@ -50,17 +50,21 @@ impl From<diesel::result::Error> for DbError {
             E::DatabaseError(K::ClosedConnection, info) => {
                 DbError::Unavailable(info.message().to_string())
             }
-            E::DatabaseError(_, info) if info.message() == "metiva: access revoked" => {
+            // The access assertion names itself in the structured
+            // CONSTRAINT field (SQLSTATE 42501, see the migration
+            // `typed_access_error`): no message text is matched.
+            E::DatabaseError(K::Unknown, info)
+                if info.constraint_name() == Some(ACCESS_ASSERTION) =>
+            {
                 DbError::AccessRevoked
             }
-            E::DatabaseError(_, info) if is_rls_refusal(info.message()) => {
-                DbError::Rejected(info.message().to_string())
-            }
+            // Anything else, a row-level security refusal included: the
+            // application always writes its own bound company, so RLS
+            // refusing a write means a bug. Opaque 500, logged.
             other => DbError::Internal(other.to_string()),
         }
     }
 }
 
-fn is_rls_refusal(message: &str) -> bool {
-    message.contains("row-level security")
-}
+/// The CONSTRAINT name `metiva_assert_access` raises with.
+const ACCESS_ASSERTION: &str = "metiva_access";

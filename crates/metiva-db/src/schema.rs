@@ -1,4 +1,31 @@
-//! Diesel's view of the tables (kept by hand in step with `migrations/`).
+// @generated from the migrated database by the isolation suite's
+// schema_file test. Do not edit: run
+// METIVA_BLESS_SCHEMA=1 cargo test -p metiva-db --test isolation schema_file
+
+diesel::table! {
+    audit_log (company_id, id) {
+        company_id -> Text,
+        id -> BigInt,
+        at -> Timestamptz,
+        actor_user_id -> Nullable<Uuid>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    auth_codes (code_hash) {
+        code_hash -> Bytea,
+        sealed_token -> Bytea,
+        return_to -> Text,
+        state -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
 
 diesel::table! {
     companies (id) {
@@ -10,35 +37,19 @@ diesel::table! {
 }
 
 diesel::table! {
-    users (id) {
-        id -> Uuid,
-        email -> Text,
-        name -> Text,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    memberships (company_id, user_id) {
+    consent_decisions (company_id, id) {
         company_id -> Text,
-        user_id -> Uuid,
-        role -> Text,
-        status -> Text,
-        created_at -> Timestamptz,
-        last_sign_in_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    persons (company_id, id) {
-        company_id -> Text,
-        id -> Uuid,
-        name -> Text,
-        email -> Nullable<Text>,
-        phone -> Nullable<Text>,
-        organisation -> Nullable<Text>,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
+        id -> BigInt,
+        site_id -> Uuid,
+        visitor_id -> Nullable<Uuid>,
+        analytics -> Bool,
+        identification -> Bool,
+        marketing -> Bool,
+        withdrawal -> Bool,
+        banner_version -> Text,
+        lang -> Text,
+        text_hash -> Text,
+        decided_at -> Timestamptz,
     }
 }
 
@@ -58,24 +69,166 @@ diesel::table! {
 }
 
 diesel::table! {
-    audit_log (company_id, id) {
+    forwards (company_id, id) {
         company_id -> Text,
-        id -> BigInt,
+        id -> Uuid,
+        visitor_id -> Uuid,
+        person_id -> Nullable<Uuid>,
+        event -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitations (company_id, token_hash) {
+        company_id -> Text,
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        invited_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    known_networks (company_id, network) {
+        company_id -> Text,
+        network -> Cidr,
+        organisation -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Bytea,
+        failures -> Integer,
+        last_failure_at -> Timestamptz,
+        next_allowed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    memberships (company_id, user_id) {
+        company_id -> Text,
+        user_id -> Uuid,
+        role -> Text,
+        status -> Text,
+        created_at -> Timestamptz,
+        last_sign_in_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    page_views (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        site_id -> Uuid,
+        visitor_id -> Nullable<Uuid>,
         at -> Timestamptz,
-        actor_user_id -> Nullable<Uuid>,
-        action -> Text,
-        target_type -> Nullable<Text>,
-        target_id -> Nullable<Text>,
-        request_id -> Nullable<Text>,
-        reason -> Nullable<Text>,
+        path -> Text,
+        referrer_domain -> Nullable<Text>,
+        organisation -> Nullable<Text>,
+        org_source -> Nullable<Text>,
+        ip_key_id -> Text,
+        ip_nonce -> Bytea,
+        ip_ciphertext -> Bytea,
+    }
+}
+
+diesel::table! {
+    persons (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        organisation -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        secret_hash -> Bytea,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        ip_key_id -> Nullable<Text>,
+        ip_nonce -> Nullable<Bytea>,
+        ip_ciphertext -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    sites (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        domain -> Text,
+        site_key -> Text,
+        allowed_origins -> Array<Nullable<Text>>,
+        enabled -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    system_checks (id) {
+        id -> BigInt,
+        checked_at -> Timestamptz,
+        round_trip_us -> Integer,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    visitors (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        site_id -> Uuid,
+        visitor_key -> Uuid,
+        analytics -> Bool,
+        identification -> Bool,
+        marketing -> Bool,
+        person_id -> Nullable<Uuid>,
+        first_seen -> Timestamptz,
+        last_seen -> Timestamptz,
     }
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
+    auth_codes,
     companies,
-    users,
-    memberships,
-    persons,
+    consent_decisions,
     deals,
-    audit_log
+    forwards,
+    invitations,
+    known_networks,
+    login_throttle,
+    memberships,
+    page_views,
+    persons,
+    sessions,
+    sites,
+    system_checks,
+    users,
+    visitors,
 );

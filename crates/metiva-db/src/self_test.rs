@@ -26,8 +26,8 @@ pub enum SelfTestDetail {
     NoContext { setting: String, visible: i64 },
     /// Rows of other workspaces returned, and the workspace's own persons.
     ForeignRead { foreign: i64, own: i64 },
-    /// The foreign write was refused by row-level security (PostgreSQL's
-    /// message).
+    /// The foreign write was refused with SQLSTATE 42501, as row-level
+    /// security refuses (PostgreSQL's message, for display).
     WriteRefused(String),
     /// Refused, but by something else.
     WriteRefusedOtherwise(String),
@@ -39,6 +39,21 @@ pub enum SelfTestDetail {
 struct Count {
     #[diesel(sql_type = BigInt)]
     n: i64,
+}
+
+/// Reads the probe function's `kind:detail` answer.
+fn classify_probe(outcome: &str) -> SelfTestStep {
+    let (kind, detail) = outcome.split_once(':').unwrap_or(("other", outcome));
+    let detail = match kind {
+        "refused" => SelfTestDetail::WriteRefused(detail.to_string()),
+        "written" => SelfTestDetail::Written(detail.trim().parse().unwrap_or(1)),
+        _ => SelfTestDetail::WriteRefusedOtherwise(detail.to_string()),
+    };
+    SelfTestStep {
+        key: "foreign_write",
+        passed: matches!(detail, SelfTestDetail::WriteRefused(_)),
+        detail,
+    }
 }
 
 /// A company id that is certainly not `ours`.
@@ -92,35 +107,22 @@ impl Database {
                         own: own.n,
                     },
                 };
-                // 3. A write carrying a foreign company_id is refused. A
-                //    savepoint keeps the transaction usable either way.
-                diesel::sql_query("SAVEPOINT self_test").execute(tc.conn()).await?;
-                let write = diesel::sql_query(
-                    "INSERT INTO persons (company_id, name) VALUES ($1, 'isolation self-test')",
-                )
-                .bind::<Text, _>(other)
-                .execute(tc.conn())
-                .await;
-                diesel::sql_query("ROLLBACK TO SAVEPOINT self_test")
-                    .execute(tc.conn())
-                    .await?;
-                let write = match write {
-                    Err(e) if e.to_string().contains("row-level security") => SelfTestStep {
-                        key: "foreign_write",
-                        passed: true,
-                        detail: SelfTestDetail::WriteRefused(e.to_string()),
-                    },
-                    Err(e) => SelfTestStep {
-                        key: "foreign_write",
-                        passed: false,
-                        detail: SelfTestDetail::WriteRefusedOtherwise(e.to_string()),
-                    },
-                    Ok(n) => SelfTestStep {
-                        key: "foreign_write",
-                        passed: false,
-                        detail: SelfTestDetail::Written(n),
-                    },
-                };
+                // 3. A write carrying a foreign company_id is refused. The
+                //    database function classifies the refusal by SQLSTATE
+                //    (42501) inside a subtransaction, so nothing remains
+                //    and no English message is parsed here.
+                #[derive(QueryableByName)]
+                struct Probe {
+                    #[diesel(sql_type = Text)]
+                    outcome: String,
+                }
+                // Raw SQL: a call of a plpgsql function Diesel has no DSL for.
+                let probe: Probe =
+                    diesel::sql_query("SELECT metiva_probe_foreign_write($1) AS outcome")
+                        .bind::<Text, _>(other)
+                        .get_result(tc.conn())
+                        .await?;
+                let write = classify_probe(&probe.outcome);
                 let outcome = if read.passed && write.passed { "passed" } else { "failed" };
                 audit::append(
                     tc,

@@ -52,6 +52,10 @@ pub enum TokenError {
     AlgorithmNotAllowed,
     #[error("the token names an unknown key")]
     UnknownKey,
+    /// Past its `exp` (by jsonwebtoken's typed error kind, not its text):
+    /// the client refreshes and retries.
+    #[error("the token has expired")]
+    Expired,
     #[error("the token is invalid: {0}")]
     Invalid(String),
     #[error("the token's company_id is malformed")]
@@ -184,8 +188,12 @@ impl TokenVerifier {
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid(e.to_string()),
+            },
+        )?;
         let c = data.claims;
         if !is_company_id(&c.company_id) {
             return Err(TokenError::BadCompanyId);
@@ -377,7 +385,7 @@ mod tests {
             "unknown kid" => "UnknownKey",
             "missing kid" => "UnknownKey",
             "tampered payload" => "InvalidSignature",
-            "expired" => "ExpiredSignature",
+            "expired" => "Expired",
             "nbf in the future" => "ImmatureSignature",
             "wrong iss" => "InvalidIssuer",
             "wrong aud" => "InvalidAudience",

@@ -143,7 +143,7 @@ impl DashboardAuth {
     /// Verifies a token and resolves it (through the cache).
     pub async fn authenticate(&self, token: &str) -> Result<TenantCtx, Refusal> {
         let claims = self.verifier.verify(token).map_err(|e| match e {
-            TokenError::Invalid(m) if m.contains("Expired") => Refusal::Expired,
+            TokenError::Expired => Refusal::Expired,
             _ => Refusal::BadToken,
         })?;
         let company = CompanyId::parse(&claims.company_id).map_err(|_| Refusal::BadToken)?;

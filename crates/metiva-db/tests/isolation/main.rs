@@ -10,4 +10,5 @@ mod pool_leak;
 mod probes;
 mod property;
 mod registry;
+mod schema_file;
 mod tls;

@@ -273,3 +273,52 @@ async fn users_are_visible_only_through_a_membership_and_never_their_hash() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[derive(QueryableByName)]
+struct Outcome {
+    #[diesel(sql_type = Text)]
+    outcome: String,
+}
+
+async fn probe_foreign_write(app: &mut AsyncPgConnection) -> String {
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true)"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o: Outcome = diesel::sql_query("SELECT metiva_probe_foreign_write($1) AS outcome")
+        .bind::<Text, _>(B)
+        .get_result(app)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.batch_execute("COMMIT")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    o.outcome
+}
+
+/// The security page's write probe classifies by SQLSTATE: refused (42501)
+/// while the restrictive policy stands, "written" once it is gone, and in
+/// neither case does its row remain.
+#[tokio::test]
+async fn the_write_probe_tells_a_policy_refusal_from_a_write() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let mut app = tdb.connect_as("metiva_app").await;
+    let got = probe_foreign_write(&mut app).await;
+    assert!(got.starts_with("refused:"), "{got}");
+
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute("DROP POLICY tenant_isolation ON persons")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = probe_foreign_write(&mut app).await;
+    assert_eq!(got, "written:1");
+    let left = count(
+        &mut owner,
+        "SELECT count(*) AS n FROM persons WHERE name = 'isolation self-test'",
+    )
+    .await;
+    assert_eq!(left, 0, "the probe's row must not remain");
+}

@@ -368,10 +368,12 @@ pub async fn run() -> Result<()> {
     let (ns4, f4) = time(&v4);
     let (ns6, f6) = time(&v6);
     let nets: Vec<metiva_geo::KnownNetwork> = (0..1000)
-        .map(|i| metiva_geo::KnownNetwork {
-            network: IpAddr::V4(Ipv4Addr::from((next() as u32) & 0xffff_ff00)),
-            prefix: 16 + (i % 9) as u8,
-            organisation: format!("Org {i}"),
+        .filter_map(|i| {
+            let addr = IpAddr::V4(Ipv4Addr::from((next() as u32) & 0xffff_ff00));
+            Some(metiva_geo::KnownNetwork {
+                network: metiva_geo::IpNet::new(addr, 16 + (i % 9) as u8).ok()?,
+                organisation: format!("Org {i}"),
+            })
         })
         .collect();
     let known = metiva_geo::KnownNetworks::new(nets);

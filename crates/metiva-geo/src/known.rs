@@ -1,9 +1,14 @@
 //! A workspace's own list of known networks.
+//!
+//! CIDR syntax, masking and containment are `ipnet`'s; this module adds the
+//! CSV format, the error messages a person can act on, and the
+//! longest-prefix index.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::ops::BitAnd;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::csv::split_record;
 use crate::error::GeoError;
@@ -17,11 +22,9 @@ pub const MAX_ORGANISATION_CHARS: usize = 200;
 /// One network of a workspace's known-networks list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownNetwork {
-    /// The network address (host bits zero when produced by
-    /// [`KnownNetworks::parse_csv`]).
-    pub network: IpAddr,
-    /// The prefix length: 0..=32 for IPv4, 0..=128 for IPv6.
-    pub prefix: u8,
+    /// The network (host bits zero and IPv4-mapped IPv6 networks written as
+    /// IPv4 when produced by [`KnownNetworks::parse_csv`]).
+    pub network: IpNet,
     /// The organisation to show for visitors from this network.
     pub organisation: String,
 }
@@ -29,24 +32,14 @@ pub struct KnownNetwork {
 impl KnownNetwork {
     /// The network in CIDR notation, such as `192.0.2.0/24`.
     pub fn cidr(&self) -> String {
-        format!("{}/{}", self.network, self.prefix)
+        self.network.to_string()
     }
 
     /// Whether `ip` lies in this network. IPv4-mapped IPv6 addresses are
-    /// treated as IPv4. Host bits of `network` and a too-long `prefix` (in a
-    /// value built by hand) are ignored rather than rejected.
+    /// treated as IPv4. Host bits of `network` (in a value built by hand) are
+    /// ignored rather than rejected.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (canonical(self.network, self.prefix), ip.to_canonical()) {
-            ((IpAddr::V4(net), prefix), IpAddr::V4(ip)) => {
-                let mask = mask_v4(prefix);
-                u32::from(ip) & mask == u32::from(net) & mask
-            }
-            ((IpAddr::V6(net), prefix), IpAddr::V6(ip)) => {
-                let mask = mask_v6(prefix);
-                u128::from(ip) & mask == u128::from(net) & mask
-            }
-            _ => false,
-        }
+        canonical(self.network).contains(&ip.to_canonical())
     }
 }
 
@@ -57,15 +50,16 @@ impl KnownNetwork {
 #[derive(Debug, Clone, Default)]
 pub struct KnownNetworks {
     rows: Vec<KnownNetwork>,
-    v4: Vec<Group<u32>>,
-    v6: Vec<Group<u128>>,
+    v4: Vec<Group<Ipv4Addr>>,
+    v6: Vec<Group<Ipv6Addr>>,
 }
 
-/// The networks of one prefix length, as (masked network, row index) sorted.
+/// The networks of one prefix length, as (network address, row index)
+/// sorted.
 #[derive(Debug, Clone)]
-struct Group<T> {
+struct Group<A> {
     prefix: u8,
-    entries: Vec<(T, usize)>,
+    entries: Vec<(A, usize)>,
 }
 
 impl KnownNetworks {
@@ -115,7 +109,7 @@ impl KnownNetworks {
         }
 
         let mut rows: Vec<KnownNetwork> = Vec::new();
-        let mut seen: HashMap<(IpAddr, u8), usize> = HashMap::new();
+        let mut seen: HashMap<IpNet, usize> = HashMap::new();
         for (i, line) in lines {
             let line_no = i + 1;
             if line.trim().is_empty() {
@@ -127,7 +121,7 @@ impl KnownNetworks {
                 });
             }
             let row = parse_row(line, delim).map_err(|message| error(line_no, message))?;
-            match seen.entry((row.network, row.prefix)) {
+            match seen.entry(row.network) {
                 Entry::Occupied(first) => {
                     return Err(error(
                         line_no,
@@ -144,22 +138,16 @@ impl KnownNetworks {
     }
 
     /// Indexes `rows`. Rows need not come from [`KnownNetworks::parse_csv`]:
-    /// host bits are ignored, a too-long prefix counts as a host route, and
-    /// IPv4-mapped IPv6 networks (prefix 96 or more) count as IPv4. When the
-    /// same network is listed twice, the first row wins.
+    /// host bits are ignored, and IPv4-mapped IPv6 networks (prefix 96 or
+    /// more) count as IPv4. When the same network is listed twice, the first
+    /// row wins.
     pub fn new(rows: Vec<KnownNetwork>) -> Self {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
         for (idx, row) in rows.iter().enumerate() {
-            match canonical(row.network, row.prefix) {
-                (IpAddr::V4(net), prefix) => {
-                    let prefix = prefix.min(32);
-                    v4.push((prefix, u32::from(net) & mask_v4(prefix), idx));
-                }
-                (IpAddr::V6(net), prefix) => {
-                    let prefix = prefix.min(128);
-                    v6.push((prefix, u128::from(net) & mask_v6(prefix), idx));
-                }
+            match canonical(row.network) {
+                IpNet::V4(net) => v4.push((net.prefix_len(), net.network(), idx)),
+                IpNet::V6(net) => v6.push((net.prefix_len(), net.network(), idx)),
             }
         }
         Self {
@@ -173,17 +161,21 @@ impl KnownNetworks {
     /// IPv4-mapped IPv6 addresses are looked up as IPv4.
     pub fn lookup(&self, ip: IpAddr) -> Option<&KnownNetwork> {
         let idx = match ip.to_canonical() {
-            IpAddr::V4(ip) => longest_match(&self.v4, u32::from(ip), mask_v4),
-            IpAddr::V6(ip) => longest_match(&self.v6, u128::from(ip), mask_v6),
+            IpAddr::V4(ip) => longest_match(&self.v4, |prefix| {
+                Ipv4Net::new(ip, prefix).ok().map(|net| net.network())
+            }),
+            IpAddr::V6(ip) => longest_match(&self.v6, |prefix| {
+                Ipv6Net::new(ip, prefix).ok().map(|net| net.network())
+            }),
         }?;
         self.rows.get(idx)
     }
 }
 
 /// Groups (prefix, network, row) by prefix, longest prefix first.
-fn group<T: Ord + Copy>(mut entries: Vec<(u8, T, usize)>) -> Vec<Group<T>> {
+fn group<A: Ord + Copy>(mut entries: Vec<(u8, A, usize)>) -> Vec<Group<A>> {
     entries.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut groups: Vec<Group<T>> = Vec::new();
+    let mut groups: Vec<Group<A>> = Vec::new();
     for (prefix, net, idx) in entries {
         match groups.last_mut() {
             Some(last) if last.prefix == prefix => last.entries.push((net, idx)),
@@ -196,12 +188,14 @@ fn group<T: Ord + Copy>(mut entries: Vec<(u8, T, usize)>) -> Vec<Group<T>> {
     groups
 }
 
-fn longest_match<T>(groups: &[Group<T>], ip: T, mask: fn(u8) -> T) -> Option<usize>
-where
-    T: Ord + Copy + BitAnd<Output = T>,
-{
+/// The row of the longest prefix whose group holds the network `network_of`
+/// gives for that prefix (the address being looked up, truncated).
+fn longest_match<A: Ord + Copy>(
+    groups: &[Group<A>],
+    network_of: impl Fn(u8) -> Option<A>,
+) -> Option<usize> {
     groups.iter().find_map(|group| {
-        let net = ip & mask(group.prefix);
+        let net = network_of(group.prefix)?;
         let at = group.entries.partition_point(|&(n, _)| n < net);
         match group.entries.get(at) {
             Some(&(n, idx)) if n == net => Some(idx),
@@ -210,25 +204,16 @@ where
     })
 }
 
-fn mask_v4(prefix: u8) -> u32 {
-    let prefix = u32::from(prefix.min(32));
-    u32::MAX.checked_shl(32 - prefix).unwrap_or(0)
-}
-
-fn mask_v6(prefix: u8) -> u128 {
-    let prefix = u32::from(prefix.min(128));
-    u128::MAX.checked_shl(128 - prefix).unwrap_or(0)
-}
-
 /// An IPv4-mapped IPv6 network of prefix 96 or more as the IPv4 network it
 /// stands for; anything else unchanged.
-fn canonical(network: IpAddr, prefix: u8) -> (IpAddr, u8) {
+fn canonical(network: IpNet) -> IpNet {
     match network {
-        IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
-            Some(v4) => (IpAddr::V4(v4), prefix - 96),
-            None => (network, prefix),
-        },
-        _ => (network, prefix),
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(network, IpNet::V4),
+        _ => network,
     }
 }
 
@@ -260,7 +245,7 @@ fn parse_row(line: &str, delim: char) -> Result<KnownNetwork, String> {
             fields.len()
         ));
     };
-    let (network, prefix) = parse_cidr(cidr.trim())?;
+    let network = parse_cidr(cidr.trim())?;
     let organisation = organisation.trim();
     if organisation.is_empty() {
         return Err("the organisation is empty".to_owned());
@@ -276,51 +261,59 @@ fn parse_row(line: &str, delim: char) -> Result<KnownNetwork, String> {
     }
     Ok(KnownNetwork {
         network,
-        prefix,
         organisation: organisation.to_owned(),
     })
 }
 
 /// Parses `address/prefix` (or a bare address, meaning a single host),
 /// rejecting host bits. IPv4-mapped IPv6 networks become IPv4.
-fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
-    let not_cidr = |detail: &str| format!("{:?} is not a CIDR network ({detail})", shorten(text));
+fn parse_cidr(text: &str) -> Result<IpNet, String> {
     if text.is_empty() {
         return Err("the cidr field is empty".to_owned());
     }
-    let (address, prefix) = match text.split_once('/') {
-        Some((address, prefix)) => (address, Some(prefix)),
-        None => (text, None),
+    let network = match text.parse::<IpNet>() {
+        Ok(network) => network,
+        // A bare address is a single host.
+        Err(_) => match text.parse::<IpAddr>() {
+            Ok(host) => IpNet::from(host),
+            Err(_) => {
+                return Err(format!(
+                    "{:?} is not a CIDR network ({})",
+                    shorten(text),
+                    why_not_cidr(text)
+                ));
+            }
+        },
     };
-    let address: IpAddr = address.parse().map_err(|_| {
-        not_cidr("expected an address and prefix length, such as 192.0.2.0/24 or 2001:db8::/48")
-    })?;
-    let max = if address.is_ipv4() { 32 } else { 128 };
-    let prefix = match prefix {
-        None => max,
-        Some(p) if !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) => p
-            .parse::<u8>()
-            .map_err(|_| not_cidr("the prefix length is not a number"))?,
-        Some(_) => return Err(not_cidr("the prefix length is not a number")),
-    };
-    if prefix > max {
-        let family = if address.is_ipv4() { "IPv4" } else { "IPv6" };
-        return Err(not_cidr(&format!(
-            "an {family} prefix length is 0 to {max}"
-        )));
-    }
-    let (network, prefix) = canonical(address, prefix);
-    let masked = match network {
-        IpAddr::V4(net) => IpAddr::V4(Ipv4Addr::from(u32::from(net) & mask_v4(prefix))),
-        IpAddr::V6(net) => IpAddr::V6(Ipv6Addr::from(u128::from(net) & mask_v6(prefix))),
-    };
-    if masked != network {
+    let network = canonical(network);
+    let truncated = network.trunc();
+    if truncated != network {
         return Err(format!(
-            "{:?}: host bits set; did you mean {masked}/{prefix}?",
+            "{:?}: host bits set; did you mean {truncated}?",
             shorten(text)
         ));
     }
-    Ok((network, prefix))
+    Ok(network)
+}
+
+/// Which part of `text`, which `ipnet` refused, is wrong: the address, or
+/// the prefix length after it.
+fn why_not_cidr(text: &str) -> String {
+    let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+    let Ok(address) = address.parse::<IpAddr>() else {
+        return "expected an address and prefix length, such as 192.0.2.0/24 or 2001:db8::/48"
+            .to_owned();
+    };
+    let (family, max) = match address {
+        IpAddr::V4(_) => ("IPv4", 32),
+        IpAddr::V6(_) => ("IPv6", 128),
+    };
+    if !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit()) {
+        // Out of range, or more digits than the family needs (`/0024`).
+        format!("an {family} prefix length is 0 to {max}")
+    } else {
+        "the prefix length is not a number".to_owned()
+    }
 }
 
 /// `text`, cut to a length fit for an error message.
@@ -345,10 +338,8 @@ mod tests {
     }
 
     fn net(cidr: &str, organisation: &str) -> KnownNetwork {
-        let (network, prefix) = parse_cidr(cidr).unwrap();
         KnownNetwork {
-            network,
-            prefix,
+            network: parse_cidr(cidr).unwrap(),
             organisation: organisation.to_owned(),
         }
     }
@@ -445,7 +436,22 @@ mod tests {
             (
                 "cidr,organisation\n192.0.2.0/0024,B\n",
                 2,
+                "an IPv4 prefix length is 0 to 32",
+            ),
+            (
+                "cidr,organisation\n2001:db8::/1280,B\n",
+                2,
+                "an IPv6 prefix length is 0 to 128",
+            ),
+            (
+                "cidr,organisation\n192.0.2.0/24x,B\n",
+                2,
                 "the prefix length is not a number",
+            ),
+            (
+                "cidr,organisation\n192.0.2.00/24,B\n",
+                2,
+                "expected an address and prefix length",
             ),
             (
                 "cidr,organisation\n192.0.2.0/24/1,B\n",
@@ -548,33 +554,30 @@ mod tests {
     }
 
     #[test]
-    fn first_row_wins_a_tie_and_odd_rows_do_not_panic() {
+    fn first_row_wins_a_tie_and_hand_built_rows_are_normalised() {
+        // Rows built by hand, not parsed: host bits set, IPv4-mapped.
         let odd = |network: &str, prefix: u8, organisation: &str| KnownNetwork {
-            network: ip(network),
-            prefix,
+            network: IpNet::new(ip(network), prefix).unwrap(),
             organisation: organisation.to_owned(),
         };
         let rows = vec![
             odd("192.0.2.77", 24, "First"), // host bits set
             odd("192.0.2.0", 24, "Second"),
-            odd("198.51.100.1", 200, "Overlong"),
             odd("::ffff:203.0.113.9", 120, "Mapped"),
-            odd("2001:db8::", 255, "Overlong v6"),
+            odd("::ffff:0.0.0.0", 95, "Not mapped"),
         ];
-        for row in &rows {
-            let _ = row.cidr();
-        }
+        assert_eq!(rows[0].cidr(), "192.0.2.77/24");
         let networks = KnownNetworks::new(rows.clone());
         let org = |s: &str| networks.lookup(ip(s)).map(|n| n.organisation.as_str());
         assert_eq!(org("192.0.2.1"), Some("First"));
-        assert_eq!(org("198.51.100.1"), Some("Overlong"));
-        assert_eq!(org("198.51.100.2"), None);
         assert_eq!(org("203.0.113.200"), Some("Mapped"));
-        assert_eq!(org("2001:db8::"), Some("Overlong v6"));
+        assert_eq!(org("::ffff:203.0.113.200"), Some("Mapped"));
+        assert_eq!(org("198.51.100.1"), None, "a /95 is an IPv6 network");
+        assert_eq!(org("::fffe:0:1"), Some("Not mapped"));
         assert!(rows[0].contains(ip("192.0.2.200")));
-        assert!(rows[3].contains(ip("203.0.113.1")));
-        assert!(rows[3].contains(ip("::ffff:203.0.113.1")));
-        assert!(!rows[3].contains(ip("203.0.114.1")));
+        assert!(rows[2].contains(ip("203.0.113.1")));
+        assert!(rows[2].contains(ip("::ffff:203.0.113.1")));
+        assert!(!rows[2].contains(ip("203.0.114.1")));
     }
 
     #[test]
@@ -611,8 +614,8 @@ mod tests {
                     let addr = 0x0a00_0000 | u32::try_from(next() % 1024).unwrap();
                     let prefix = 20 + u8::try_from(next() % 13).unwrap();
                     KnownNetwork {
-                        network: IpAddr::V4(Ipv4Addr::from(addr & mask_v4(prefix))),
-                        prefix,
+                        network: IpNet::V4(Ipv4Net::new(Ipv4Addr::from(addr), prefix).unwrap())
+                            .trunc(),
                         organisation: format!("Org {i}"),
                     }
                 })
@@ -624,7 +627,9 @@ mod tests {
                 ));
                 let mut best: Option<&KnownNetwork> = None;
                 for row in &rows {
-                    if row.contains(addr) && best.is_none_or(|b| row.prefix > b.prefix) {
+                    if row.contains(addr)
+                        && best.is_none_or(|b| row.network.prefix_len() > b.network.prefix_len())
+                    {
                         best = Some(row);
                     }
                 }

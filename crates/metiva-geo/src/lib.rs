@@ -23,6 +23,9 @@ mod known;
 pub use asn::{AsnIndex, OrgKind, Organisation};
 pub use classify::classify;
 pub use error::GeoError;
+/// The network type of [`KnownNetwork`], re-exported so callers build
+/// rows with the same `ipnet` version.
+pub use ipnet::IpNet;
 pub use known::{KnownNetwork, KnownNetworks, MAX_KNOWN_NETWORKS, MAX_ORGANISATION_CHARS};
 
 /// The attribution the CC BY 4.0 licence of the IP-to-ASN data requires;

@@ -174,10 +174,8 @@ impl Ingest {
         let parsed: Vec<KnownNetwork> = rows
             .into_iter()
             .filter_map(|r| {
-                let (addr, prefix) = r.network.split_once('/')?;
                 Some(KnownNetwork {
-                    network: addr.parse().ok()?,
-                    prefix: prefix.parse().ok()?,
+                    network: r.network.parse().ok()?,
                     organisation: r.organisation,
                 })
             })

@@ -2,6 +2,9 @@
 
 use super::*;
 
+#[cfg(feature = "ssr")]
+mod device;
+
 /// One of the signed-in user's sessions, formatted for display.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRowDto {
@@ -30,46 +33,13 @@ pub async fn my_sessions() -> Result<Vec<SessionRowDto>, ServerFnError> {
             ip: s
                 .ip(&keys.0)
                 .unwrap_or_else(|| tr(crate::i18n::current(), "unknown").into()),
-            device: device(s.user_agent.as_deref()),
+            device: device::describe(s.user_agent.as_deref(), crate::i18n::current()),
             created: s.created_at.format(fmt).to_string(),
             last_seen: s.last_seen_at.format(fmt).to_string(),
             current: s.id == ctx.session_id(),
             id: s.id.to_string(),
         })
         .collect())
-}
-
-/// "Chrome on Linux" from a user agent, or a short prefix of it.
-#[cfg(feature = "ssr")]
-fn device(ua: Option<&str>) -> String {
-    let Some(ua) = ua else {
-        return tr(crate::i18n::current(), "Unknown device").into();
-    };
-    let browser = [
-        ("Edg/", "Edge"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-    ]
-    .iter()
-    .find(|(k, _)| ua.contains(k))
-    .map(|(_, n)| *n);
-    let os = [
-        ("Windows", "Windows"),
-        ("Android", "Android"),
-        ("iPhone", "iPhone"),
-        ("Mac OS", "macOS"),
-        ("Linux", "Linux"),
-    ]
-    .iter()
-    .find(|(k, _)| ua.contains(k))
-    .map(|(_, n)| *n);
-    match (browser, os) {
-        (Some(b), Some(o)) => format!("{b} {} {o}", crate::i18n::current().t("on", "op")),
-        (Some(b), None) => b.to_string(),
-        (None, Some(o)) => o.to_string(),
-        (None, None) => ua.chars().take(60).collect(),
-    }
 }
 
 #[component]

@@ -129,28 +129,6 @@ pub mod ssr {
         }
     }
 
-    /// The value of cookie `name`, or `None` when it is absent or appears
-    /// more than once (a duplicate is a cookie-tossing attempt: fail
-    /// closed).
-    pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
-        let mut found = None;
-        for h in headers.get_all(http::header::COOKIE) {
-            let Ok(s) = h.to_str() else { continue };
-            for pair in s.split(';') {
-                let Some((k, v)) = pair.trim().split_once('=') else {
-                    continue;
-                };
-                if k == name {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some(v.trim_matches('"').to_string());
-                }
-            }
-        }
-        found
-    }
-
     /// The request id the tenant guard assigned (for audit rows).
     pub fn request_id() -> String {
         use_context::<http::request::Parts>()

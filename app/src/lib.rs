@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod consent_text;
+#[cfg(feature = "ssr")]
+pub mod cookies;
 pub mod i18n;
 mod layout;
 pub mod member_forms;
@@ -58,13 +60,13 @@ pub struct AsnStatus {
 #[derive(Debug, Clone, Default)]
 pub struct SnippetBase(pub String);
 
-/// How this browser signs out when it ends its own session: the
-/// `Set-Cookie` that drops the token cookie (with the attributes it was
-/// set with) and the login service's signed-out page (provided by the
-/// server).
+/// How this browser signs out when it ends its own session: the cookie
+/// that drops the token cookie (with the attributes it was set with) and
+/// the login service's signed-out page (provided by the server).
+#[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
 pub struct SignOut {
-    pub clear_cookie: String,
+    pub clear_cookie: cookies::Cookie<'static>,
     pub signed_out_url: String,
 }
 

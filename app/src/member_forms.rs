@@ -81,6 +81,7 @@ pub mod ssr {
     use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
 
     use super::error_text;
+    use crate::cookies::{self, Cookie, SameSite};
     use crate::i18n::tr;
 
     /// Invitation links stay valid this long.
@@ -219,19 +220,31 @@ pub mod ssr {
         use_context::<crate::SnippetBase>().is_some_and(|b| b.0.starts_with("https://"))
     }
 
-    fn set_cookie(value: &str, max_age: i64) {
+    /// Sets the flash cookie (an empty value and `max_age` 0 remove it).
+    fn set_flash_cookie(value: String, max_age: i64) -> Result<(), ServerFnError> {
         let secure = secure();
-        let attrs = if secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{attrs}",
-            flash_cookie(secure)
+        let flash = cookies::server_only(
+            flash_cookie(secure),
+            value,
+            SameSite::Strict,
+            max_age,
+            secure,
         );
-        if let (Some(opts), Ok(v)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            http::HeaderValue::from_str(&cookie),
-        ) {
-            opts.append_header(http::header::SET_COOKIE, v);
+        append_set_cookie(&flash)
+    }
+
+    /// Adds `Set-Cookie` to the server function's answer. A cookie that
+    /// cannot be sent is an error (logged with its name), never a header
+    /// silently left out.
+    pub fn append_set_cookie(cookie: &Cookie<'_>) -> Result<(), ServerFnError> {
+        let value = cookies::set_cookie_header(cookie).map_err(|e| {
+            tracing::error!(error = %e, "setting a cookie");
+            ServerFnError::new("server misconfigured")
+        })?;
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.append_header(http::header::SET_COOKIE, value);
         }
+        Ok(())
     }
 
     /// Puts a one-time invitation link in a flash cookie for the page the
@@ -261,17 +274,17 @@ pub mod ssr {
             B64.encode(sealed.nonce),
             B64.encode(&sealed.ciphertext)
         );
-        set_cookie(&value, FLASH_MAX_AGE);
-        Ok(())
+        set_flash_cookie(value, FLASH_MAX_AGE)
     }
 
     /// Takes the invitation link out of the request's flash cookie, if it
     /// opens for this workspace and session, and clears the cookie.
     pub fn take_invite_flash(keys: &KeyRing, ctx: &metiva_db::TenantCtx) -> Option<String> {
         let parts = use_context::<http::request::Parts>()?;
-        let raw = crate::api::ssr::cookie(&parts.headers, flash_cookie(secure()))?;
-        // Whatever it held, it is used up.
-        set_cookie("", 0);
+        let raw = cookies::read(&parts.headers, flash_cookie(secure()))?;
+        // Whatever it held, it is used up; a link that cannot be cleared
+        // is not shown.
+        set_flash_cookie(String::new(), 0).ok()?;
         let mut it = raw.split('.');
         let (Some(kid), Some(nonce), Some(ct), None) = (it.next(), it.next(), it.next(), it.next())
         else {
@@ -426,12 +439,7 @@ pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
         // the login service.
         let sign_out = use_context::<crate::SignOut>()
             .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
-        if let (Some(opts), Ok(v)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            http::HeaderValue::from_str(&sign_out.clear_cookie),
-        ) {
-            opts.append_header(http::header::SET_COOKIE, v);
-        }
+        ssr::append_set_cookie(&sign_out.clear_cookie)?;
         leptos_axum::redirect(&sign_out.signed_out_url);
     } else {
         leptos_axum::redirect(&format!("{SESSIONS_PATH}?done=revoked"));

@@ -64,11 +64,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     };
     let snippet_base = app::SnippetBase(config.app_url.clone());
     let sign_out = app::SignOut {
-        clear_cookie: auth
-            .clear_token_cookie()
-            .to_str()
-            .unwrap_or_default()
-            .to_string(),
+        clear_cookie: auth.clear_token_cookie(),
         signed_out_url: format!("{}/signed-out", auth.login_url),
     };
     let pages = Router::new()

@@ -17,7 +17,10 @@
 //!   fresh `state` bound to a cookie; anonymous API calls get 401; a bad
 //!   token or claim gets 403 (APIs) or a sign-in redirect (pages).
 
+use std::borrow::Cow;
 use std::sync::Arc;
+
+use app::cookies::{self, Cookie, SameSite};
 
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -30,6 +33,7 @@ use metiva_security::token::{TokenError, TokenVerifier};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::cookies::{lang_cookie, with_cookies};
 use super::error::AppError;
 use super::ui::{self, esc, qs};
 use crate::config::Config;
@@ -101,10 +105,10 @@ impl DashboardAuth {
         }
     }
 
-    /// A `Set-Cookie` that removes the token cookie (with the same
+    /// The cookie that removes the token cookie (with the same
     /// attributes it was set with: a `__Host-` cookie is only cleared by a
     /// Secure one).
-    pub fn clear_token_cookie(&self) -> HeaderValue {
+    pub fn clear_token_cookie(&self) -> Cookie<'static> {
         self.cookie(self.token_cookie(), "", 0)
     }
 
@@ -116,12 +120,16 @@ impl DashboardAuth {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
+    /// The token and state cookies: HttpOnly, SameSite=Lax (the callback
+    /// is a top-level navigation from the login service), Path=/, and
+    /// Secure over https.
+    fn cookie(
+        &self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+        max_age: i64,
+    ) -> Cookie<'static> {
+        cookies::server_only(name, value, SameSite::Lax, max_age, self.secure)
     }
 
     /// A 303 to the login service, binding a fresh `state` to this browser.
@@ -132,12 +140,10 @@ impl DashboardAuth {
             self.login_url,
             qs(&format!("{}{return_path}", self.app_url))
         );
-        let mut resp = Redirect::to(&location).into_response();
-        resp.headers_mut().append(
-            header::SET_COOKIE,
-            self.cookie(self.state_cookie(), &state, 600),
-        );
-        resp
+        with_cookies(
+            Redirect::to(&location).into_response(),
+            &[self.cookie(self.state_cookie(), state, 600)],
+        )
     }
 
     /// Verifies a token and resolves it (through the cache).
@@ -232,17 +238,10 @@ pub async fn tenant_guard(
         .run(with_ctx(&parts, bytes.clone(), ctx.clone()))
         .await;
     if !first.headers().contains_key(ACCESS_CHANGED_HEADER) {
-        let mut first = first;
-        if let Some(l) = lang_query
-            && let Ok(v) = HeaderValue::from_str(&format!(
-                "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                ui::LANG_COOKIE,
-                l.code()
-            ))
-        {
-            first.headers_mut().append(header::SET_COOKIE, v);
-        }
-        return first;
+        return match lang_query {
+            Some(l) => with_cookies(first, &[lang_cookie(l)]),
+            None => first,
+        };
     }
     // The request's transaction found its access changed since the cache
     // answered (a change another instance made a moment ago): nothing ran.
@@ -342,13 +341,12 @@ fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&
                 (Refusal::Expired, Some(c)) => format!("&company={c}&purpose=renew"),
                 _ => String::new(),
             };
-            let mut resp = auth.to_login(&path, &extra);
+            let resp = auth.to_login(&path, &extra);
             // A refused token is dropped so it is not tried again.
-            if token.is_some() {
-                resp.headers_mut()
-                    .append(header::SET_COOKIE, auth.clear_token_cookie());
+            match token {
+                Some(_) => with_cookies(resp, &[auth.clear_token_cookie()]),
+                None => resp,
             }
-            resp
         }
     }
 }
@@ -425,18 +423,19 @@ pub async fn get_callback(
         .strip_prefix(&auth.app_url)
         .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or("/");
-    let mut resp = Redirect::to(path).into_response();
-    let h = resp.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        auth.cookie(
-            auth.token_cookie(),
-            &token,
-            crate::http::login::ACCESS_TOKEN_TTL_SECS,
-        ),
+    let mut resp = with_cookies(
+        Redirect::to(path).into_response(),
+        &[
+            auth.cookie(
+                auth.token_cookie(),
+                token,
+                crate::http::login::ACCESS_TOKEN_TTL_SECS,
+            ),
+            auth.cookie(auth.state_cookie(), "", 0),
+        ],
     );
-    h.append(header::SET_COOKIE, auth.cookie(auth.state_cookie(), "", 0));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -455,10 +454,10 @@ pub async fn post_logout(
             return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
         }
     }
-    let mut resp = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
-    resp.headers_mut()
-        .append(header::SET_COOKIE, auth.clear_token_cookie());
-    resp
+    with_cookies(
+        Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response(),
+        &[auth.clear_token_cookie()],
+    )
 }
 
 /// `GET /auth/switch`: back through the login service, which asks which

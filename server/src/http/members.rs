@@ -21,6 +21,7 @@ use metiva_roles::Role;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::cookies::with_cookies;
 use super::error::AppError;
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 use super::ui::wants_html;
@@ -268,10 +269,10 @@ async fn revoke(
             let own = which.is_none_or(|id| id == ctx.session_id());
             if own {
                 // This browser's own session ended: sign it out here too.
-                let mut r = Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response();
-                r.headers_mut()
-                    .append(header::SET_COOKIE, auth.clear_token_cookie());
-                r
+                with_cookies(
+                    Redirect::to(&format!("{}/signed-out", auth.login_url)).into_response(),
+                    &[auth.clear_token_cookie()],
+                )
             } else if wants_html(headers) {
                 Redirect::to("/settings/sessions?done=revoked").into_response()
             } else {

@@ -3,6 +3,7 @@
 
 mod bcrypt_pool;
 pub mod collect;
+mod cookies;
 mod dashboard;
 pub mod error;
 pub mod guard;

@@ -53,7 +53,7 @@ pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
 }
 
 /// The one cookie reader, shared with the app's server functions.
-pub use app::api::ssr::cookie;
+pub use app::cookies::read as cookie;
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {

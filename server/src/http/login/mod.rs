@@ -17,10 +17,12 @@
 //! - The login session is a random secret in an HttpOnly cookie; the
 //!   database holds only its SHA-256. Its id is every token's `sid`.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::cookies::{self, Cookie, SameSite};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,8 +36,9 @@ use metiva_security::token::{AccessClaims, TokenSigner, now_secs};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::cookies::{lang_cookie, with_cookies};
 use super::dashboard::common_layers;
-use super::ui::{self, BUTTON, INPUT, LANG_COOKIE, LINK, Lang, esc, notice, page, qs};
+use super::ui::{self, BUTTON, INPUT, LINK, Lang, esc, notice, page, qs};
 use crate::config::Config;
 use crate::keys::Keys;
 
@@ -131,13 +134,21 @@ impl LoginService {
         login_cookie_name(self.secure)
     }
 
-    fn session_cookie(&self, value: &str, max_age: u64) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let v = format!(
-            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-            self.cookie_name()
-        );
-        HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+    /// The login session cookie for `value`, kept for `ttl` (zero
+    /// removes it, with the attributes it was set with).
+    fn session_cookie(
+        &self,
+        value: impl Into<Cow<'static, str>>,
+        ttl: Duration,
+    ) -> Cookie<'static> {
+        let max_age = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        cookies::server_only(
+            self.cookie_name(),
+            value,
+            SameSite::Lax,
+            max_age,
+            self.secure,
+        )
     }
 
     /// How many bcrypt verifications ran.
@@ -299,17 +310,11 @@ fn request_id() -> String {
     Uuid::new_v4().to_string()
 }
 
-fn with_lang_cookie(mut resp: Response, flow_lang: Option<&str>) -> Response {
-    if let Some(l) = flow_lang.and_then(Lang::parse) {
-        let v = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            l.code()
-        );
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+fn with_lang_cookie(resp: Response, flow_lang: Option<&str>) -> Response {
+    match flow_lang.and_then(Lang::parse) {
+        Some(l) => with_cookies(resp, &[lang_cookie(l)]),
+        None => resp,
     }
-    resp
 }
 
 /// A flow that did not come from the dashboard: start again there.
@@ -464,7 +469,7 @@ fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
         esc(&s.app_url),
         lang.t("Sign in again", "Opnieuw inloggen")
     );
-    let mut resp = page(
+    let resp = page(
         StatusCode::OK,
         lang,
         lang.t("Signed out", "Uitgelogd"),
@@ -472,9 +477,7 @@ fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
         None,
         &s.app_url,
     );
-    resp.headers_mut()
-        .append(header::SET_COOKIE, s.session_cookie("", 0));
-    resp
+    with_cookies(resp, &[s.session_cookie("", Duration::ZERO)])
 }
 
 async fn get_jwks(State(s): St) -> Json<serde_json::Value> {

@@ -230,11 +230,8 @@ pub(super) async fn post_login(
     if let Err(e) = created {
         return database_failure(&e);
     }
-    let mut resp = proceed(&s, lang, &flow, sid, user_id, Purpose::SignIn).await;
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        s.session_cookie(&raw, SESSION_TTL.as_secs()),
-    );
+    let resp = proceed(&s, lang, &flow, sid, user_id, Purpose::SignIn).await;
+    let resp = with_cookies(resp, &[s.session_cookie(raw, SESSION_TTL)]);
     with_lang_cookie(resp, flow.lang.as_deref())
 }
 

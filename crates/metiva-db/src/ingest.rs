@@ -19,11 +19,13 @@
 //!   raw address.
 
 use chrono::{DateTime, Utc};
-use diesel::QueryableByName;
+use diesel::dsl::now;
 use diesel::sql_types::{Array, Bool, Bytea, Nullable, Text, Timestamptz};
+use diesel::{ExpressionMethods, IntoSql, NullableExpressionMethods, QueryDsl, QueryableByName};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use crate::schema::{consent_decisions, forwards, visitors};
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -132,19 +134,10 @@ struct IdRow {
     id: Uuid,
 }
 
-#[derive(QueryableByName)]
-struct LedgerId {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
-#[derive(QueryableByName)]
+#[derive(diesel::Queryable)]
 struct VisitorConsent {
-    #[diesel(sql_type = SqlUuid)]
     id: Uuid,
-    #[diesel(sql_type = Bool)]
     identification: bool,
-    #[diesel(sql_type = Bool)]
     marketing: bool,
 }
 
@@ -173,6 +166,8 @@ impl Database {
     pub async fn site_by_key(&self, key: &str) -> Result<Option<SiteBinding>, DbError> {
         let rows: Vec<SiteRow> = self
             .global(async |conn| {
+                // Raw SQL: a set-returning definer function in FROM, which
+                // Diesel's DSL does not express.
                 Ok(diesel::sql_query(
                     "SELECT company_id, site_id, allowed_origins FROM metiva_site_by_key($1)",
                 )
@@ -204,7 +199,7 @@ impl Database {
         if views.is_empty() {
             return Ok(0);
         }
-        self.tenant(company, async |tc: &mut TenantConn<'_>| {
+        self.for_site_key(company, async |tc: &mut TenantConn<'_>| {
             insert_page_views(tc, views).await
         })
         .await
@@ -217,7 +212,7 @@ impl Database {
         company: &CompanyId,
         d: &Decision,
     ) -> Result<DecisionStored, DbError> {
-        self.tenant(company, async |tc: &mut TenantConn<'_>| {
+        self.for_site_key(company, async |tc: &mut TenantConn<'_>| {
             record_decision(tc, d).await
         })
         .await
@@ -231,7 +226,7 @@ impl Database {
         company: &CompanyId,
         form: &CaptureForm,
     ) -> Result<CaptureOutcome, DbError> {
-        self.tenant(company, async |tc: &mut TenantConn<'_>| {
+        self.for_site_key(company, async |tc: &mut TenantConn<'_>| {
             capture(tc, form).await
         })
         .await
@@ -242,7 +237,9 @@ impl Database {
         &self,
         company: &CompanyId,
     ) -> Result<Vec<KnownNetworkRow>, DbError> {
-        self.tenant_read(company, async |tc: &mut TenantConn<'_>| {
+        self.for_site_key_read(company, async |tc: &mut TenantConn<'_>| {
+            // Raw SQL: `network` is a cidr column read as text, a cast the
+            // schema's types do not carry.
             Ok(diesel::sql_query(
                 "SELECT network::text AS network, organisation FROM known_networks
                  WHERE company_id = $1 ORDER BY network",
@@ -286,6 +283,8 @@ pub(crate) async fn insert_page_views(
     }
     // One statement for the whole batch. The visitor link survives only
     // through the join on a visitor whose analytics consent is on record.
+    // Raw SQL: INSERT … SELECT FROM unnest(arrays) LEFT JOIN, which
+    // Diesel's DSL does not express (a batch of values cannot be joined).
     let stored = diesel::sql_query(
         "INSERT INTO page_views (company_id, id, site_id, visitor_id, at, path, referrer_domain,
                                  organisation, org_source, ip_key_id, ip_nonce, ip_ciphertext)
@@ -311,12 +310,13 @@ pub(crate) async fn insert_page_views(
     .await?;
     let seen: Vec<Uuid> = keys.iter().flatten().copied().collect();
     if !seen.is_empty() {
-        diesel::sql_query(
-            "UPDATE visitors SET last_seen = now()
-             WHERE company_id = $1 AND visitor_key = ANY($2) AND analytics",
+        diesel::update(
+            visitors::table
+                .filter(visitors::company_id.eq(&company))
+                .filter(visitors::visitor_key.eq_any(&seen))
+                .filter(visitors::analytics),
         )
-        .bind::<Text, _>(&company)
-        .bind::<Array<SqlUuid>, _>(&seen)
+        .set(visitors::last_seen.eq(now))
         .execute(tc.conn())
         .await?;
     }
@@ -333,6 +333,8 @@ pub(crate) async fn record_decision(
     if let Some(key) = d.visitor_key {
         let rows: Vec<IdRow> = if p.needs_identifier() && !d.withdrawal {
             // Consent given: the identifier may now exist.
+            // Raw SQL: an upsert whose SET has a CASE over EXCLUDED, which
+            // Diesel's DSL does not express.
             diesel::sql_query(
                 "INSERT INTO visitors (company_id, site_id, visitor_key, analytics, identification, marketing)
                  VALUES ($1, $2, $3, $4, $5, $6)
@@ -354,17 +356,24 @@ pub(crate) async fn record_decision(
             // Nothing that needs an identifier is granted: never create a
             // visitor row; an existing one loses its grants and its person
             // link (withdrawal).
-            diesel::sql_query(
-                "UPDATE visitors SET analytics = false, identification = false,
-                        marketing = $3 AND NOT $4, person_id = NULL, last_seen = now()
-                 WHERE company_id = $1 AND visitor_key = $2 RETURNING id",
+            diesel::update(
+                visitors::table
+                    .filter(visitors::company_id.eq(&company))
+                    .filter(visitors::visitor_key.eq(key)),
             )
-            .bind::<Text, _>(&company)
-            .bind::<SqlUuid, _>(key)
-            .bind::<Bool, _>(p.marketing)
-            .bind::<Bool, _>(d.withdrawal)
-            .load(tc.conn())
+            .set((
+                visitors::analytics.eq(false),
+                visitors::identification.eq(false),
+                visitors::marketing.eq(p.marketing && !d.withdrawal),
+                visitors::person_id.eq(None::<Uuid>),
+                visitors::last_seen.eq(now),
+            ))
+            .returning(visitors::id)
+            .get_results::<Uuid>(tc.conn())
             .await?
+            .into_iter()
+            .map(|id| IdRow { id })
+            .collect()
         };
         visitor_id = rows.into_iter().next().map(|r| r.id);
     }
@@ -372,34 +381,38 @@ pub(crate) async fn record_decision(
     if let Some(v) = visitor_id
         && (d.withdrawal || !p.marketing)
     {
-        forwards_cancelled = diesel::sql_query(
-            "UPDATE forwards SET status = 'cancelled', cancelled_at = now()
-             WHERE company_id = $1 AND visitor_id = $2 AND status = 'pending'",
+        let n = diesel::update(
+            forwards::table
+                .filter(forwards::company_id.eq(&company))
+                .filter(forwards::visitor_id.eq(v))
+                .filter(forwards::status.eq("pending")),
         )
-        .bind::<Text, _>(&company)
-        .bind::<SqlUuid, _>(v)
+        .set((
+            forwards::status.eq("cancelled"),
+            forwards::cancelled_at.eq(now.into_sql::<Timestamptz>().nullable()),
+        ))
         .execute(tc.conn())
-        .await? as u64;
+        .await?;
+        forwards_cancelled = u64::try_from(n).unwrap_or(u64::MAX);
     }
-    let ledger: LedgerId = diesel::sql_query(
-        "INSERT INTO consent_decisions (company_id, site_id, visitor_id, analytics, identification,
-                                        marketing, withdrawal, banner_version, lang, text_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind::<Text, _>(&company)
-    .bind::<SqlUuid, _>(d.site_id)
-    .bind::<Nullable<SqlUuid>, _>(visitor_id)
-    .bind::<Bool, _>(p.analytics && !d.withdrawal)
-    .bind::<Bool, _>(p.identification && !d.withdrawal)
-    .bind::<Bool, _>(p.marketing && !d.withdrawal)
-    .bind::<Bool, _>(d.withdrawal)
-    .bind::<Text, _>(&d.banner_version)
-    .bind::<Text, _>(&d.lang)
-    .bind::<Text, _>(&d.text_hash)
-    .get_result(tc.conn())
-    .await?;
+    let ledger_id: i64 = diesel::insert_into(consent_decisions::table)
+        .values((
+            consent_decisions::company_id.eq(&company),
+            consent_decisions::site_id.eq(d.site_id),
+            consent_decisions::visitor_id.eq(visitor_id),
+            consent_decisions::analytics.eq(p.analytics && !d.withdrawal),
+            consent_decisions::identification.eq(p.identification && !d.withdrawal),
+            consent_decisions::marketing.eq(p.marketing && !d.withdrawal),
+            consent_decisions::withdrawal.eq(d.withdrawal),
+            consent_decisions::banner_version.eq(&d.banner_version),
+            consent_decisions::lang.eq(&d.lang),
+            consent_decisions::text_hash.eq(&d.text_hash),
+        ))
+        .returning(consent_decisions::id)
+        .get_result(tc.conn())
+        .await?;
     Ok(DecisionStored {
-        ledger_id: ledger.id,
+        ledger_id,
         visitor_id,
         forwards_cancelled,
     })
@@ -409,19 +422,20 @@ async fn capture(tc: &mut TenantConn<'_>, f: &CaptureForm) -> Result<CaptureOutc
     let company = tc.company().as_str().to_string();
     // FOR UPDATE: a withdrawal racing this capture waits for it (and then
     // unlinks), or wins and this capture finds no consent.
-    let found: Vec<VisitorConsent> = diesel::sql_query(
-        "SELECT id, identification, marketing FROM visitors
-         WHERE company_id = $1 AND visitor_key = $2 FOR UPDATE",
-    )
-    .bind::<Text, _>(&company)
-    .bind::<SqlUuid, _>(f.visitor_key)
-    .load(tc.conn())
-    .await?;
+    let found: Vec<VisitorConsent> = visitors::table
+        .filter(visitors::company_id.eq(&company))
+        .filter(visitors::visitor_key.eq(f.visitor_key))
+        .select((visitors::id, visitors::identification, visitors::marketing))
+        .for_update()
+        .load(tc.conn())
+        .await?;
     let Some(v) = found.into_iter().find(|v| v.identification) else {
         return Ok(CaptureOutcome::NoConsent);
     };
     // An existing person keeps the name and organisation the agency has
     // on record: a public form may link to a contact, never rename it.
+    // Raw SQL: an upsert with COALESCE over the existing row that reports
+    // whether it inserted (xmax = 0), which Diesel's DSL does not express.
     let person: Upserted = diesel::sql_query(
         "INSERT INTO persons (company_id, name, email, organisation) VALUES ($1, $2, $3, $4)
          ON CONFLICT (company_id, email) DO UPDATE
@@ -435,23 +449,27 @@ async fn capture(tc: &mut TenantConn<'_>, f: &CaptureForm) -> Result<CaptureOutc
     .bind::<Nullable<Text>, _>(f.organisation.as_deref())
     .get_result(tc.conn())
     .await?;
-    diesel::sql_query(
-        "UPDATE visitors SET person_id = $3, last_seen = now() WHERE company_id = $1 AND id = $2",
+    diesel::update(
+        visitors::table
+            .filter(visitors::company_id.eq(&company))
+            .filter(visitors::id.eq(v.id)),
     )
-    .bind::<Text, _>(&company)
-    .bind::<SqlUuid, _>(v.id)
-    .bind::<SqlUuid, _>(person.id)
+    .set((
+        visitors::person_id.eq(Some(person.id)),
+        visitors::last_seen.eq(now),
+    ))
     .execute(tc.conn())
     .await?;
     if v.marketing {
-        diesel::sql_query(
-            "INSERT INTO forwards (company_id, visitor_id, person_id, event) VALUES ($1, $2, $3, 'lead')",
-        )
-        .bind::<Text, _>(&company)
-        .bind::<SqlUuid, _>(v.id)
-        .bind::<SqlUuid, _>(person.id)
-        .execute(tc.conn())
-        .await?;
+        diesel::insert_into(forwards::table)
+            .values((
+                forwards::company_id.eq(&company),
+                forwards::visitor_id.eq(v.id),
+                forwards::person_id.eq(Some(person.id)),
+                forwards::event.eq("lead"),
+            ))
+            .execute(tc.conn())
+            .await?;
     }
     Ok(CaptureOutcome::Captured {
         person_id: person.id,

@@ -1,34 +1,26 @@
-//! The database layer and the only crate that owns a connection pool.
+//! The domain: members, sessions, consent and visitors, ingest, the login
+//! directory, the demo seed and the isolation self-test.
 //!
 //! # Security
-//! Isolation is structural: this crate never hands out the pool or a raw
-//! connection. Request code gets a database connection only through the
-//! narrowly named functions on [`Database`]; tenant data only through
-//! `Database::tenant` (see `tenant`), which opens a transaction and sets
-//! `app.company_id` transaction-locally before any query can run.
+//! This crate owns no pool and opens no connection: it reaches tenant data
+//! only through the tenancy core (`metiva-tenancy`), whose crate docs list
+//! the ways in. [`Database`] here is the core's handle with the domain's
+//! operations on it.
 
-pub mod access;
-pub mod bootstrap;
-pub mod catalog;
-pub mod connect;
-mod error;
-mod ids;
+mod database;
+pub(crate) use metiva_tenancy::schema;
 pub mod ingest;
 pub mod login;
 pub mod members;
-mod pool;
 pub mod repo;
-mod schema;
 pub mod seed;
 pub mod self_test;
 pub mod sessions;
 pub mod system;
-mod tenant;
 pub mod visitors;
 
-pub use access::TenantCtx;
-pub use connect::{DbUrl, SslMode};
-pub use error::DbError;
-pub use ids::{CompanyId, InvalidCompanyId};
-pub use pool::{Database, PoolSettings};
-pub use tenant::TenantConn;
+pub use database::Database;
+pub use metiva_tenancy::{
+    CompanyId, DbError, DbUrl, InvalidCompanyId, PoolSettings, SslMode, TenantConn, TenantCtx,
+    access, bootstrap, catalog, connect,
+};

@@ -12,12 +12,18 @@
 
 use std::time::Duration;
 
-use diesel::QueryableByName;
-use diesel::sql_types::{Array, Bool, Bytea, Double, Integer, Nullable, Text};
+use diesel::dsl::now;
+use diesel::sql_types::{Array, Bytea, Double, Integer, Nullable, Text, Timestamptz};
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, IntoSql, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, QueryableByName,
+};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::repo::audit::{self, AuditEntry};
+use crate::repo::interval;
+use crate::schema::{auth_codes, invitations, login_throttle, memberships, sessions, users};
 use crate::{CompanyId, Database, DbError, PoolSettings, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -29,12 +35,10 @@ pub struct LoginDb {
 }
 
 /// What sign-in needs to check a password.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, diesel::Queryable)]
 pub struct Credentials {
-    #[diesel(sql_type = SqlUuid)]
     pub user_id: Uuid,
     /// `None` for an invited user who has not set a password yet.
-    #[diesel(sql_type = Nullable<Text>)]
     pub password_hash: Option<String>,
 }
 
@@ -57,11 +61,9 @@ struct WorkspaceRow {
 }
 
 /// An active sign-in session.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, diesel::Queryable)]
 pub struct LoginSession {
-    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
     pub user_id: Uuid,
 }
 
@@ -96,15 +98,11 @@ pub struct NewCode<'a> {
 }
 
 /// A pending invitation, read under its company's tenant context.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, diesel::Queryable)]
 pub struct Invitation {
-    #[diesel(sql_type = SqlUuid)]
     pub user_id: Uuid,
-    #[diesel(sql_type = Text)]
     pub email: String,
-    #[diesel(sql_type = Bool)]
     pub has_password: bool,
-    #[diesel(sql_type = Bool)]
     pub usable: bool,
 }
 
@@ -140,10 +138,6 @@ impl ThrottlePolicy {
     }
 }
 
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
 impl LoginDb {
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
         Ok(Self {
@@ -168,13 +162,12 @@ impl LoginDb {
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, DbError> {
         self.db
             .global(async |conn| {
-                let rows: Vec<Credentials> = diesel::sql_query(
-                    "SELECT id AS user_id, password_hash FROM users WHERE email = $1",
-                )
-                .bind::<Text, _>(email)
-                .load(&mut *conn)
-                .await?;
-                Ok(rows.into_iter().next())
+                Ok(users::table
+                    .filter(users::email.eq(email))
+                    .select((users::id, users::password_hash))
+                    .first::<Credentials>(&mut *conn)
+                    .await
+                    .optional()?)
             })
             .await
     }
@@ -183,6 +176,8 @@ impl LoginDb {
     pub async fn workspaces(&self, user_id: Uuid) -> Result<Vec<Workspace>, DbError> {
         self.db
             .global(async |conn| {
+                // Raw SQL: a set-returning definer function in FROM, which
+                // Diesel's DSL does not express.
                 let rows: Vec<WorkspaceRow> = diesel::sql_query(
                     "SELECT company_id, company_name, role FROM metiva_login_workspaces($1)",
                 )
@@ -217,24 +212,24 @@ impl LoginDb {
             ),
             None => (None, None, None),
         };
-        self.db.global(async |conn| {
-            diesel::sql_query(
-                "INSERT INTO sessions (id, user_id, secret_hash, user_agent, expires_at, ip_key_id, ip_nonce, ip_ciphertext)
-                 VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7, $8)",
-            )
-            .bind::<SqlUuid, _>(s.id)
-            .bind::<SqlUuid, _>(s.user_id)
-            .bind::<Bytea, _>(s.secret_hash.as_slice())
-            .bind::<Nullable<Text>, _>(ua)
-            .bind::<Double, _>(secs(s.ttl))
-            .bind::<Nullable<Text>, _>(key_id)
-            .bind::<Nullable<Bytea>, _>(nonce)
-            .bind::<Nullable<Bytea>, _>(ct)
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
-        })
-        .await
+        self.db
+            .global(async |conn| {
+                diesel::insert_into(sessions::table)
+                    .values((
+                        sessions::id.eq(s.id),
+                        sessions::user_id.eq(s.user_id),
+                        sessions::secret_hash.eq(s.secret_hash.as_slice()),
+                        sessions::user_agent.eq(ua),
+                        sessions::expires_at.eq(now.into_sql::<Timestamptz>() + interval(s.ttl)),
+                        sessions::ip_key_id.eq(key_id),
+                        sessions::ip_nonce.eq(nonce),
+                        sessions::ip_ciphertext.eq(ct),
+                    ))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// The active session whose secret hashes to `secret_hash`.
@@ -244,14 +239,14 @@ impl LoginDb {
     ) -> Result<Option<LoginSession>, DbError> {
         self.db
             .global(async |conn| {
-                let rows: Vec<LoginSession> = diesel::sql_query(
-                    "SELECT id, user_id FROM sessions
-                 WHERE secret_hash = $1 AND revoked_at IS NULL AND expires_at > now()",
-                )
-                .bind::<Bytea, _>(secret_hash.as_slice())
-                .load(&mut *conn)
-                .await?;
-                Ok(rows.into_iter().next())
+                Ok(sessions::table
+                    .filter(sessions::secret_hash.eq(secret_hash.as_slice()))
+                    .filter(sessions::revoked_at.is_null())
+                    .filter(sessions::expires_at.gt(now))
+                    .select((sessions::id, sessions::user_id))
+                    .first::<LoginSession>(&mut *conn)
+                    .await
+                    .optional()?)
             })
             .await
     }
@@ -261,10 +256,12 @@ impl LoginDb {
     pub async fn revoke_session(&self, id: Uuid) -> Result<(), DbError> {
         self.db
             .global(async |conn| {
-                diesel::sql_query(
-                    "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+                diesel::update(
+                    sessions::table
+                        .filter(sessions::id.eq(id))
+                        .filter(sessions::revoked_at.is_null()),
                 )
-                .bind::<SqlUuid, _>(id)
+                .set(sessions::revoked_at.eq(now))
                 .execute(&mut *conn)
                 .await?;
                 Ok(())
@@ -277,6 +274,8 @@ impl LoginDb {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
         self.db
             .global(async |conn| {
+                // Raw SQL: interval arithmetic on an aggregate, read as
+                // seconds, which Diesel's DSL does not express.
                 let w: Wait = diesel::sql_query(
                     "SELECT extract(epoch FROM max(next_allowed_at) - now())::float8 AS secs
                  FROM login_throttle WHERE key = ANY($1) AND next_allowed_at > now()",
@@ -297,29 +296,32 @@ impl LoginDb {
         key: &[u8; 32],
         policy: ThrottlePolicy,
     ) -> Result<Duration, DbError> {
-        self.db.global(async |conn| {
-            let f: Failures = diesel::sql_query(
-                "INSERT INTO login_throttle (key, failures) VALUES ($1, 1)
+        self.db
+            .global(async |conn| {
+                // Raw SQL: an upsert whose SET is a CASE over the existing
+                // row, which Diesel's DSL does not express.
+                let f: Failures = diesel::sql_query(
+                    "INSERT INTO login_throttle (key, failures) VALUES ($1, 1)
                  ON CONFLICT (key) DO UPDATE SET
                    failures = CASE WHEN login_throttle.last_failure_at < now() - interval '1 hour'
                                    THEN 1 ELSE login_throttle.failures + 1 END,
                    last_failure_at = now()
                  RETURNING failures",
-            )
-            .bind::<Bytea, _>(key.as_slice())
-            .get_result(&mut *conn)
-            .await?;
-            let delay = policy.delay(u32::try_from(f.failures).unwrap_or(u32::MAX));
-            diesel::sql_query(
-                "UPDATE login_throttle SET next_allowed_at = now() + make_interval(secs => $2) WHERE key = $1",
-            )
-            .bind::<Bytea, _>(key.as_slice())
-            .bind::<Double, _>(secs(delay))
-            .execute(&mut *conn)
-            .await?;
-            Ok(delay)
-        })
-        .await
+                )
+                .bind::<Bytea, _>(key.as_slice())
+                .get_result(&mut *conn)
+                .await?;
+                let delay = policy.delay(u32::try_from(f.failures).unwrap_or(u32::MAX));
+                diesel::update(login_throttle::table.find(key.as_slice()))
+                    .set(
+                        login_throttle::next_allowed_at
+                            .eq(now.into_sql::<Timestamptz>() + interval(delay)),
+                    )
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(delay)
+            })
+            .await
     }
 
     /// Clears counters after a successful sign-in.
@@ -327,8 +329,7 @@ impl LoginDb {
         let keys: Vec<Vec<u8>> = keys.iter().map(|k| k.to_vec()).collect();
         self.db
             .global(async |conn| {
-                diesel::sql_query("DELETE FROM login_throttle WHERE key = ANY($1)")
-                    .bind::<Array<Bytea>, _>(keys)
+                diesel::delete(login_throttle::table.filter(login_throttle::key.eq_any(keys)))
                     .execute(&mut *conn)
                     .await?;
                 Ok(())
@@ -352,38 +353,44 @@ impl LoginDb {
     ) -> Result<(), DbError> {
         let sid = session_id.to_string();
         self.db
-            .tenant(company, async |tc: &mut TenantConn<'_>| {
-                diesel::sql_query(
-                    "INSERT INTO auth_codes (code_hash, sealed_token, return_to, state, expires_at)
-                     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-                )
-                .bind::<Bytea, _>(code.code_hash.as_slice())
-                .bind::<Bytea, _>(code.sealed_token)
-                .bind::<Text, _>(code.return_to)
-                .bind::<Text, _>(code.state)
-                .bind::<Double, _>(secs(code.ttl))
-                .execute(tc.conn())
-                .await?;
+            .for_sign_in(company, async |tc: &mut TenantConn<'_>| {
+                diesel::insert_into(auth_codes::table)
+                    .values((
+                        auth_codes::code_hash.eq(code.code_hash.as_slice()),
+                        auth_codes::sealed_token.eq(code.sealed_token),
+                        auth_codes::return_to.eq(code.return_to),
+                        auth_codes::state.eq(code.state),
+                        auth_codes::expires_at
+                            .eq(now.into_sql::<Timestamptz>() + interval(code.ttl)),
+                    ))
+                    .execute(tc.conn())
+                    .await?;
                 // Expired codes are swept now and then, not on every entry.
                 if rand::random::<u8>() < 8 {
-                    diesel::sql_query(
-                        "DELETE FROM auth_codes WHERE expires_at < now() - interval '1 minute'",
+                    diesel::delete(
+                        auth_codes::table.filter(
+                            auth_codes::expires_at
+                                .lt(now.into_sql::<Timestamptz>()
+                                    - interval(Duration::from_secs(60))),
+                        ),
                     )
                     .execute(tc.conn())
                     .await?;
                 }
                 let Some(action) = action else {
-                    diesel::sql_query("UPDATE sessions SET last_seen_at = now() WHERE id = $1")
-                        .bind::<SqlUuid, _>(session_id)
+                    diesel::update(sessions::table.find(session_id))
+                        .set(sessions::last_seen_at.eq(now))
                         .execute(tc.conn())
                         .await?;
                     return Ok(());
                 };
-                diesel::sql_query(
-                    "UPDATE memberships SET last_sign_in_at = now()
-                     WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+                let company = tc.company().as_str().to_string();
+                diesel::update(
+                    memberships::table
+                        .filter(memberships::company_id.eq(&company))
+                        .filter(memberships::user_id.eq(user_id)),
                 )
-                .bind::<SqlUuid, _>(user_id)
+                .set(memberships::last_sign_in_at.eq(now.into_sql::<Timestamptz>().nullable()))
                 .execute(tc.conn())
                 .await?;
                 audit::append(
@@ -411,7 +418,7 @@ impl LoginDb {
     ) -> Result<(), DbError> {
         for w in self.workspaces(user_id).await? {
             self.db
-                .tenant(&w.company, async |tc: &mut TenantConn<'_>| {
+                .for_sign_in(&w.company, async |tc: &mut TenantConn<'_>| {
                     audit::append(
                         tc,
                         &AuditEntry {
@@ -437,19 +444,29 @@ impl LoginDb {
         token_hash: &[u8; 32],
     ) -> Result<Option<Invitation>, DbError> {
         self.db
-            .tenant_read(company, async |tc: &mut TenantConn<'_>| {
-                let rows: Vec<Invitation> = diesel::sql_query(
-                    "SELECT i.user_id, u.email, (u.password_hash IS NOT NULL) AS has_password,
-                            (i.accepted_at IS NULL AND i.expires_at > now() AND m.status = 'invited') AS usable
-                     FROM invitations i
-                     JOIN memberships m ON m.company_id = i.company_id AND m.user_id = i.user_id
-                     JOIN users u ON u.id = i.user_id
-                     WHERE i.token_hash = $1",
-                )
-                .bind::<Bytea, _>(token_hash.as_slice())
-                .load(tc.conn())
-                .await?;
-                Ok(rows.into_iter().next())
+            .for_sign_in_read(company, async |tc: &mut TenantConn<'_>| {
+                let company = tc.company().as_str().to_string();
+                Ok(invitations::table
+                    .inner_join(
+                        memberships::table.on(memberships::company_id
+                            .eq(invitations::company_id)
+                            .and(memberships::user_id.eq(invitations::user_id))),
+                    )
+                    .inner_join(users::table.on(users::id.eq(invitations::user_id)))
+                    .filter(invitations::company_id.eq(&company))
+                    .filter(invitations::token_hash.eq(token_hash.as_slice()))
+                    .select((
+                        invitations::user_id,
+                        users::email,
+                        users::password_hash.is_not_null(),
+                        invitations::accepted_at
+                            .is_null()
+                            .and(invitations::expires_at.gt(now))
+                            .and(memberships::status.eq("invited")),
+                    ))
+                    .first::<Invitation>(tc.conn())
+                    .await
+                    .optional()?)
             })
             .await
     }
@@ -465,31 +482,38 @@ impl LoginDb {
         new_password_hash: Option<&str>,
     ) -> Result<bool, DbError> {
         self.db
-            .tenant(company, async |tc: &mut TenantConn<'_>| {
-                let used = diesel::sql_query(
-                    "UPDATE invitations SET accepted_at = now()
-                     WHERE token_hash = $1 AND user_id = $2 AND accepted_at IS NULL AND expires_at > now()",
+            .for_sign_in(company, async |tc: &mut TenantConn<'_>| {
+                let company = tc.company().as_str().to_string();
+                let used = diesel::update(
+                    invitations::table
+                        .filter(invitations::company_id.eq(&company))
+                        .filter(invitations::token_hash.eq(token_hash.as_slice()))
+                        .filter(invitations::user_id.eq(user_id))
+                        .filter(invitations::accepted_at.is_null())
+                        .filter(invitations::expires_at.gt(now)),
                 )
-                .bind::<Bytea, _>(token_hash.as_slice())
-                .bind::<SqlUuid, _>(user_id)
+                .set(invitations::accepted_at.eq(now.into_sql::<Timestamptz>().nullable()))
                 .execute(tc.conn())
                 .await?;
                 if used != 1 {
                     return Ok(false);
                 }
-                diesel::sql_query(
-                    "UPDATE memberships SET status = 'active'
-                     WHERE company_id = current_setting('app.company_id') AND user_id = $1 AND status = 'invited'",
+                diesel::update(
+                    memberships::table
+                        .filter(memberships::company_id.eq(&company))
+                        .filter(memberships::user_id.eq(user_id))
+                        .filter(memberships::status.eq("invited")),
                 )
-                .bind::<SqlUuid, _>(user_id)
+                .set(memberships::status.eq("active"))
                 .execute(tc.conn())
                 .await?;
                 if let Some(hash) = new_password_hash {
-                    diesel::sql_query(
-                        "UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash IS NULL",
+                    diesel::update(
+                        users::table
+                            .filter(users::id.eq(user_id))
+                            .filter(users::password_hash.is_null()),
                     )
-                    .bind::<SqlUuid, _>(user_id)
-                    .bind::<Text, _>(hash)
+                    .set(users::password_hash.eq(hash))
                     .execute(tc.conn())
                     .await?;
                 }
@@ -520,26 +544,25 @@ impl Database {
         code_hash: &[u8; 32],
         state: &str,
     ) -> Result<Option<(Vec<u8>, String)>, DbError> {
-        #[derive(QueryableByName)]
+        #[derive(diesel::Queryable)]
         struct Redeemed {
-            #[diesel(sql_type = Bytea)]
             sealed_token: Vec<u8>,
-            #[diesel(sql_type = Text)]
             return_to: String,
-            #[diesel(sql_type = Bool)]
             fresh: bool,
         }
         self.global(async |conn| {
             // DELETE … RETURNING: a second redemption finds nothing, even when
             // two race. Expired and wrong-state codes are consumed too.
-            let rows: Vec<Redeemed> = diesel::sql_query(
-                "DELETE FROM auth_codes WHERE code_hash = $1
-                 RETURNING sealed_token, return_to, (expires_at > now() AND state = $2) AS fresh",
-            )
-            .bind::<Bytea, _>(code_hash.as_slice())
-            .bind::<Text, _>(state)
-            .load(&mut *conn)
-            .await?;
+            let rows: Vec<Redeemed> = diesel::delete(auth_codes::table.find(code_hash.as_slice()))
+                .returning((
+                    auth_codes::sealed_token,
+                    auth_codes::return_to,
+                    auth_codes::expires_at
+                        .gt(now)
+                        .and(auth_codes::state.eq(state)),
+                ))
+                .get_results(&mut *conn)
+                .await?;
             Ok(rows
                 .into_iter()
                 .find(|r| r.fresh)

@@ -15,14 +15,17 @@
 
 use std::time::Duration;
 
-use diesel::QueryableByName;
-use diesel::sql_types::{Bytea, Double, Text};
+use diesel::dsl::now;
+use diesel::sql_types::{Text, Timestamptz};
+use diesel::{ExpressionMethods, IntoSql, NullableExpressionMethods, QueryDsl, QueryableByName};
 use diesel_async::RunQueryDsl;
 use metiva_roles::{Permission, Role};
 use uuid::Uuid;
 
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::repo::interval;
+use crate::schema::{invitations, memberships, sessions};
 use crate::{Database, DbError, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -77,11 +80,9 @@ impl MemberAction {
     }
 }
 
-#[derive(QueryableByName)]
+#[derive(diesel::Queryable)]
 struct Target {
-    #[diesel(sql_type = Text)]
     role: String,
-    #[diesel(sql_type = Text)]
     status: String,
 }
 
@@ -101,6 +102,8 @@ fn require_manage(actor: &TenantCtx) -> Result<(), MemberError> {
 
 async fn other_active_owners(tc: &mut TenantConn<'_>, except: Uuid) -> Result<i64, DbError> {
     // FOR UPDATE: concurrent owner changes serialise on these rows.
+    // Raw SQL: counting rows locked FOR UPDATE needs a subquery in FROM
+    // (an aggregate cannot take the lock), which Diesel's DSL lacks.
     let rows: Vec<Count> = diesel::sql_query(
         "SELECT count(*) AS n FROM (
            SELECT 1 FROM memberships
@@ -172,35 +175,39 @@ impl Database {
                     #[diesel(sql_type = SqlUuid)]
                     id: Uuid,
                 }
+                // Raw SQL: a definer function (it may create the global
+                // user row, which the app role cannot insert directly).
                 let user: Id = diesel::sql_query("SELECT metiva_invite_user($1, $2) AS id")
                     .bind::<Text, _>(&email)
                     .bind::<Text, _>(name)
                     .get_result(tc.conn())
                     .await?;
-                let inserted = diesel::sql_query(
-                    "INSERT INTO memberships (company_id, user_id, role, status)
-                     VALUES (current_setting('app.company_id'), $1, $2, 'invited')
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind::<SqlUuid, _>(user.id)
-                .bind::<Text, _>(role.key())
-                .execute(tc.conn())
-                .await?;
+                let company = tc.company().as_str().to_string();
+                let inserted = diesel::insert_into(memberships::table)
+                    .values((
+                        memberships::company_id.eq(&company),
+                        memberships::user_id.eq(user.id),
+                        memberships::role.eq(role.key()),
+                        memberships::status.eq("invited"),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(tc.conn())
+                    .await?;
                 if inserted == 0 {
                     return Ok(Err(MemberError::Invalid(
                         "That person is already a member of this workspace.".into(),
                     )));
                 }
-                diesel::sql_query(
-                    "INSERT INTO invitations (company_id, token_hash, user_id, invited_by, expires_at)
-                     VALUES (current_setting('app.company_id'), $1, $2, $3, now() + make_interval(secs => $4))",
-                )
-                .bind::<Bytea, _>(token_hash.as_slice())
-                .bind::<SqlUuid, _>(user.id)
-                .bind::<SqlUuid, _>(actor_id)
-                .bind::<Double, _>(ttl.as_secs_f64())
-                .execute(tc.conn())
-                .await?;
+                diesel::insert_into(invitations::table)
+                    .values((
+                        invitations::company_id.eq(&company),
+                        invitations::token_hash.eq(token_hash.as_slice()),
+                        invitations::user_id.eq(user.id),
+                        invitations::invited_by.eq(actor_id),
+                        invitations::expires_at.eq(now.into_sql::<Timestamptz>() + interval(ttl)),
+                    ))
+                    .execute(tc.conn())
+                    .await?;
                 audit::append(
                     tc,
                     &AuditEntry {
@@ -228,14 +235,15 @@ async fn apply(
     action: MemberAction,
     request_id: &str,
 ) -> Result<(), MemberError> {
-    let rows: Vec<Target> = diesel::sql_query(
-        "SELECT role, status FROM memberships
-         WHERE company_id = current_setting('app.company_id') AND user_id = $1 FOR UPDATE",
-    )
-    .bind::<SqlUuid, _>(target)
-    .load(tc.conn())
-    .await
-    .map_err(DbError::from)?;
+    let company = tc.company().as_str().to_string();
+    let rows: Vec<Target> = memberships::table
+        .filter(memberships::company_id.eq(&company))
+        .filter(memberships::user_id.eq(target))
+        .select((memberships::role, memberships::status))
+        .for_update()
+        .load(tc.conn())
+        .await
+        .map_err(DbError::from)?;
     let Some(t) = rows.into_iter().next() else {
         return Err(MemberError::NotFound);
     };
@@ -259,12 +267,12 @@ async fn apply(
             if !actor_role.may_grant(r) {
                 return Err(MemberError::AboveOwnRole);
             }
-            diesel::sql_query(
-                "UPDATE memberships SET role = $2
-                 WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            diesel::update(
+                memberships::table
+                    .filter(memberships::company_id.eq(&company))
+                    .filter(memberships::user_id.eq(target)),
             )
-            .bind::<SqlUuid, _>(target)
-            .bind::<Text, _>(r.key())
+            .set(memberships::role.eq(r.key()))
             .execute(tc.conn())
             .await
         }
@@ -275,32 +283,37 @@ async fn apply(
                 "active"
             };
             if action == MemberAction::Reactivate && t.status != "suspended" {
-                return Err(MemberError::Invalid("Only a suspended member can be reactivated.".into()));
+                return Err(MemberError::Invalid(
+                    "Only a suspended member can be reactivated.".into(),
+                ));
             }
-            diesel::sql_query(
-                "UPDATE memberships SET status = $2
-                 WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            diesel::update(
+                memberships::table
+                    .filter(memberships::company_id.eq(&company))
+                    .filter(memberships::user_id.eq(target)),
             )
-            .bind::<SqlUuid, _>(target)
-            .bind::<Text, _>(status)
+            .set(memberships::status.eq(status))
             .execute(tc.conn())
             .await
         }
         MemberAction::Remove => {
-            diesel::sql_query(
-                "DELETE FROM memberships WHERE company_id = current_setting('app.company_id') AND user_id = $1",
+            diesel::delete(
+                memberships::table
+                    .filter(memberships::company_id.eq(&company))
+                    .filter(memberships::user_id.eq(target)),
             )
-            .bind::<SqlUuid, _>(target)
             .execute(tc.conn())
             .await
         }
         MemberAction::SignOutEverywhere => {
             // The policy lets the dashboard revoke only sessions of members
             // of this workspace.
-            diesel::sql_query(
-                "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(target))
+                    .filter(sessions::revoked_at.is_null()),
             )
-            .bind::<SqlUuid, _>(target)
+            .set(sessions::revoked_at.eq(now.into_sql::<Timestamptz>().nullable()))
             .execute(tc.conn())
             .await
         }
@@ -327,11 +340,13 @@ impl Database {
         let sid = ctx.session_id();
         let user = ctx.user_id();
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
-            diesel::sql_query(
-                "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(sid))
+                    .filter(sessions::user_id.eq(user))
+                    .filter(sessions::revoked_at.is_null()),
             )
-            .bind::<SqlUuid, _>(sid)
-            .bind::<SqlUuid, _>(user)
+            .set(sessions::revoked_at.eq(now.into_sql::<Timestamptz>().nullable()))
             .execute(tc.conn())
             .await?;
             audit::append(

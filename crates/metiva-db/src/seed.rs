@@ -156,6 +156,8 @@ impl Database {
                 let mut ids = std::collections::HashMap::new();
                 for (email, name) in USERS {
                     // Global table: the owner role writes it outside any tenant.
+                    // Raw SQL: an upsert that must return the id whether it inserted or not (a
+                    // no-op DO UPDATE), which Diesel's DSL does not express.
                     let row: UserId = diesel::sql_query(
                         "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
                      ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
@@ -174,7 +176,7 @@ impl Database {
         for c in COMPANIES {
             let company = CompanyId::parse(c.id).map_err(|e| DbError::Internal(e.to_string()))?;
             let created = self
-                .tenant(&company, async |tc| {
+                .for_provisioning(&company, async |tc| {
                     match companies::current(tc).await {
                         Ok(_) => return Ok(false),
                         Err(DbError::NotFound) => {}
@@ -271,12 +273,13 @@ impl Database {
         use crate::ingest::{Decision, PageView, Purposes};
         let company =
             CompanyId::parse("cmp_8fa2c1").map_err(|e| DbError::Internal(e.to_string()))?;
-        self.tenant(&company, async |tc| {
+        self.for_provisioning(&company, async |tc| {
             #[derive(QueryableByName)]
             struct Id {
                 #[diesel(sql_type = SqlUuid)]
                 id: Uuid,
             }
+            // Raw SQL: seeding, run once by the operator; kept beside the insert it guards.
             let existing: Vec<Id> = diesel::sql_query("SELECT id FROM sites WHERE site_key = $1")
                 .bind::<Text, _>(DEMO_SITE_KEY)
                 .load(tc.conn())
@@ -284,6 +287,8 @@ impl Database {
             if !existing.is_empty() {
                 return Ok(false);
             }
+            // Raw SQL: an ARRAY literal for a text[] column whose generated type
+            // (Array<Nullable<Text>>) Diesel will not bind from Vec<String>.
             let site: Id = diesel::sql_query(
                 "INSERT INTO sites (company_id, domain, site_key, allowed_origins)
                  VALUES ($1, 'devries-media.example', $2,
@@ -295,6 +300,7 @@ impl Database {
             .get_result(tc.conn())
             .await?;
             for (cidr, org) in DEMO_NETWORKS {
+                // Raw SQL: a cast to cidr, a type the schema maps to no Rust type here.
                 diesel::sql_query(
                     "INSERT INTO known_networks (company_id, network, organisation) VALUES ($1, $2::cidr, $3)",
                 )
@@ -322,6 +328,7 @@ impl Database {
                 },
             )
             .await?;
+            // Raw SQL: seeding, run once by the operator; kept beside its neighbours.
             let anouk: Vec<Id> =
                 diesel::sql_query("SELECT id FROM persons WHERE company_id = $1 AND email = $2")
                     .bind::<Text, _>(company.as_str())
@@ -329,6 +336,7 @@ impl Database {
                     .load(tc.conn())
                     .await?;
             if let (Some(v), Some(p)) = (decision.visitor_id, anouk.as_slice().first()) {
+                // Raw SQL: seeding, run once by the operator; kept beside its neighbours.
                 diesel::sql_query("UPDATE visitors SET person_id = $2 WHERE company_id = $1 AND id = $3")
                     .bind::<Text, _>(company.as_str())
                     .bind::<SqlUuid, _>(p.id)

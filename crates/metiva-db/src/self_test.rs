@@ -2,12 +2,13 @@
 //! workspace, and the workspaces list it shows. Each step is a live probe
 //! of PostgreSQL's row-level security as the runtime role.
 
-use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
+use diesel::{QueryDsl, QueryableByName};
 use diesel_async::RunQueryDsl;
 
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::schema::persons;
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// One step of the self-test and what it saw.
@@ -89,6 +90,8 @@ impl Database {
         let inside = self
             .in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
                 // 2. Asking explicitly for other workspaces' rows finds none.
+                // Raw SQL: the probe compares each table against the setting itself, in one
+                // statement, as an attacker's query would.
                 let c: Count = diesel::sql_query(
                     "SELECT (SELECT count(*) FROM persons WHERE company_id <> current_setting('app.company_id'))
                           + (SELECT count(*) FROM deals WHERE company_id <> current_setting('app.company_id'))
@@ -96,9 +99,9 @@ impl Database {
                 )
                 .get_result(tc.conn())
                 .await?;
-                let own: Count = diesel::sql_query("SELECT count(*) AS n FROM persons")
-                    .get_result(tc.conn())
-                    .await?;
+                let own = Count {
+                    n: persons::table.count().get_result(tc.conn()).await?,
+                };
                 let read = SelfTestStep {
                     key: "foreign_read",
                     passed: c.n == 0,
@@ -160,6 +163,7 @@ impl Database {
         }
         let rows: Vec<Row> = self
             .global(async |conn| {
+                // Raw SQL: a set-returning definer function in FROM.
                 Ok(diesel::sql_query(
                     "SELECT company_id, company_name, role FROM metiva_session_workspaces($1)",
                 )

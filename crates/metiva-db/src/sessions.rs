@@ -4,33 +4,26 @@
 //! and these functions narrow that to the caller's own.
 
 use chrono::{DateTime, Utc};
-use diesel::QueryableByName;
-use diesel::sql_types::{Bytea, Nullable, Text, Timestamptz};
+use diesel::dsl::now;
+use diesel::sql_types::Timestamptz;
+use diesel::{ExpressionMethods, IntoSql, NullableExpressionMethods, QueryDsl, Queryable};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::schema::sessions;
 use crate::{Database, DbError, TenantConn};
 
-type SqlUuid = diesel::sql_types::Uuid;
-
 /// One session as the page shows it. The IP is still sealed here.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, Queryable)]
 pub struct OwnSession {
-    #[diesel(sql_type = SqlUuid)]
     pub id: Uuid,
-    #[diesel(sql_type = Nullable<Text>)]
     pub user_agent: Option<String>,
-    #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
     pub last_seen_at: DateTime<Utc>,
-    #[diesel(sql_type = Nullable<Text>)]
     pub ip_key_id: Option<String>,
-    #[diesel(sql_type = Nullable<Bytea>)]
     pub ip_nonce: Option<Vec<u8>>,
-    #[diesel(sql_type = Nullable<Bytea>)]
     pub ip_ciphertext: Option<Vec<u8>>,
 }
 
@@ -67,14 +60,22 @@ impl Database {
     pub async fn own_sessions(&self, ctx: &TenantCtx) -> Result<Vec<OwnSession>, DbError> {
         let user = ctx.user_id();
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            Ok(diesel::sql_query(
-                "SELECT id, user_agent, created_at, last_seen_at, ip_key_id, ip_nonce, ip_ciphertext
-                 FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-                 ORDER BY last_seen_at DESC",
-            )
-            .bind::<SqlUuid, _>(user)
-            .load(tc.conn())
-            .await?)
+            Ok(sessions::table
+                .filter(sessions::user_id.eq(user))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .order(sessions::last_seen_at.desc())
+                .select((
+                    sessions::id,
+                    sessions::user_agent,
+                    sessions::created_at,
+                    sessions::last_seen_at,
+                    sessions::ip_key_id,
+                    sessions::ip_nonce,
+                    sessions::ip_ciphertext,
+                ))
+                .load::<OwnSession>(tc.conn())
+                .await?)
         })
         .await
     }
@@ -91,20 +92,23 @@ impl Database {
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let n = match which {
                 Some(id) => {
-                    diesel::sql_query(
-                        "UPDATE sessions SET revoked_at = now()
-                         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::id.eq(id))
+                            .filter(sessions::user_id.eq(user))
+                            .filter(sessions::revoked_at.is_null()),
                     )
-                    .bind::<SqlUuid, _>(id)
-                    .bind::<SqlUuid, _>(user)
+                    .set(sessions::revoked_at.eq(now.into_sql::<Timestamptz>().nullable()))
                     .execute(tc.conn())
                     .await?
                 }
                 None => {
-                    diesel::sql_query(
-                        "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                    diesel::update(
+                        sessions::table
+                            .filter(sessions::user_id.eq(user))
+                            .filter(sessions::revoked_at.is_null()),
                     )
-                    .bind::<SqlUuid, _>(user)
+                    .set(sessions::revoked_at.eq(now.into_sql::<Timestamptz>().nullable()))
                     .execute(tc.conn())
                     .await?
                 }

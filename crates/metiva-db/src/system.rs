@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 
+use crate::schema::system_checks;
 use crate::{Database, DbError};
 
 /// What the dashboard shows about the database.
@@ -41,6 +42,7 @@ impl Database {
     /// Global read: the database server's version, the role the app runs as,
     /// and the recorded checks. Named for what it is; it reads no tenant data.
     pub async fn read_system_status(&self) -> Result<SystemStatus, DbError> {
+        // Raw SQL: server functions (version(), current_user) beside the table.
         self.global(async |conn| Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?))
             .await
     }
@@ -50,12 +52,14 @@ impl Database {
     pub async fn record_system_check(&self) -> Result<SystemStatus, DbError> {
         self.global(async |conn| {
             let started = Instant::now();
+            // Raw SQL: the bare round trip being measured.
             diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
             let us = i32::try_from(started.elapsed().as_micros()).unwrap_or(i32::MAX);
-            diesel::sql_query("INSERT INTO system_checks (round_trip_us) VALUES ($1)")
-                .bind::<Integer, _>(us)
+            diesel::insert_into(system_checks::table)
+                .values(system_checks::round_trip_us.eq(us))
                 .execute(&mut *conn)
                 .await?;
+            // Raw SQL: server functions (version(), current_user) beside the table.
             Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?)
         })
         .await

@@ -9,3 +9,13 @@ pub mod deals;
 pub mod memberships;
 pub mod persons;
 pub mod probe;
+
+use std::time::Duration;
+
+use diesel::pg::data_types::PgInterval;
+
+/// `d` as a PostgreSQL interval, for expiries computed on the database's
+/// clock (`now + interval`), which every instance shares.
+pub(crate) fn interval(d: Duration) -> PgInterval {
+    PgInterval::from_microseconds(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}

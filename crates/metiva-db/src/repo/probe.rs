@@ -23,6 +23,8 @@ const PROBE_SQL: &str = "SELECT current_setting('app.company_id', true) AS setti
 
 /// The context as seen inside a tenant transaction.
 pub async fn inside(tc: &mut TenantConn<'_>) -> Result<ContextProbe, DbError> {
+    // Raw SQL: a diagnostic of session functions (current_setting, pg_backend_pid), not table
+    // data.
     Ok(diesel::sql_query(PROBE_SQL).get_result(tc.conn()).await?)
 }
 
@@ -33,6 +35,7 @@ impl Database {
     /// binding that outlived its own transaction (a session-level setting)
     /// would show here.
     pub async fn probe_without_tenant(&self) -> Result<ContextProbe, DbError> {
+        // Raw SQL: a diagnostic of session functions, not table data.
         self.global(async |conn| Ok(diesel::sql_query(PROBE_SQL).get_result(conn).await?))
             .await
     }
@@ -51,6 +54,7 @@ pub struct TransactionProbe {
 }
 
 pub async fn transaction(tc: &mut TenantConn<'_>) -> Result<TransactionProbe, DbError> {
+    // Raw SQL: a diagnostic of session functions, not table data.
     Ok(diesel::sql_query(
         "SELECT pg_backend_pid() AS backend_pid,
                 transaction_timestamp()::text AS transaction_started,
@@ -68,6 +72,7 @@ pub const SIGNAL_CHANNEL: &str = "metiva_probe";
 /// statement's transaction commits, so a listener learns under which
 /// tenant, in which transaction, a query the caller gave up on still ran.
 pub async fn signal_after(tc: &mut TenantConn<'_>, seconds: f64) -> Result<(), DbError> {
+    // Raw SQL: pg_sleep and pg_notify, functions Diesel has no DSL for.
     diesel::sql_query(
         "SELECT pg_sleep($1), pg_notify('metiva_probe', current_setting('app.company_id', true))",
     )

@@ -186,6 +186,8 @@ impl Database {
         // recent views must describe the same moment.
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
+            // Raw SQL: a CTE with grouping and ordered aggregates, which Diesel's DSL does not
+            // express.
             let organisations: Vec<OrganisationVisits> = diesel::sql_query(
                 "WITH recent AS (
                      SELECT organisation, org_source, path, at FROM page_views
@@ -211,6 +213,7 @@ impl Database {
             .bind::<Integer, _>(days)
             .load(tc.conn())
             .await?;
+            // Raw SQL: generate_series joined to an aggregate (days without views count 0).
             let days_rows: Vec<DayCount> = diesel::sql_query(
                 "SELECT d::date AS day, count(p.id) AS views
                  FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1),
@@ -224,6 +227,7 @@ impl Database {
             .bind::<Integer, _>(days)
             .load(tc.conn())
             .await?;
+            // Raw SQL: correlated count subqueries in the select list.
             let consented: Vec<ConsentedVisitor> = diesel::sql_query(
                 "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,
                         (SELECT count(*) FROM page_views p
@@ -242,6 +246,8 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
+            // Raw SQL: kept in the overview's one snapshot beside the aggregates it is shown
+            // with.
             let recent: Vec<RecentView> = diesel::sql_query(
                 "SELECT id, at, path, organisation, referrer_domain,
                         visitor_id IS NOT NULL AS consented_visitor
@@ -250,6 +256,7 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
+            // Raw SQL: a cidr column read as text, a cast the schema's types do not carry.
             let networks: Vec<crate::ingest::KnownNetworkRow> = diesel::sql_query(
                 "SELECT network::text AS network, organisation FROM known_networks
                  WHERE company_id = $1 ORDER BY organisation, network LIMIT 200",
@@ -276,6 +283,7 @@ impl Database {
     ) -> Result<ConsentOverview, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
+            // Raw SQL: a text[] read as Vec<String> (see `register_site`).
             let sites: Vec<Site> = diesel::sql_query(
                 "SELECT id, domain, site_key, allowed_origins, enabled FROM sites
                  WHERE company_id = $1 ORDER BY domain",
@@ -283,6 +291,7 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
+            // Raw SQL: aggregates with FILTER clauses, which Diesel's DSL does not express.
             let totals: ConsentTotals = diesel::sql_query(
                 "SELECT count(*) AS decisions,
                         count(*) FILTER (WHERE analytics OR identification OR marketing) AS accepted_any,
@@ -294,6 +303,7 @@ impl Database {
             .bind::<Text, _>(&company)
             .get_result(tc.conn())
             .await?;
+            // Raw SQL: a composite-key join; no joinable! exists for composite keys.
             let ledger: Vec<LedgerEntry> = diesel::sql_query(
                 "SELECT c.id, c.decided_at, s.domain, c.visitor_id, c.analytics, c.identification,
                         c.marketing, c.withdrawal, c.banner_version, c.lang, c.text_hash

@@ -86,6 +86,8 @@ impl Database {
     /// consented visitors each has.
     pub async fn person_list(&self, ctx: &TenantCtx) -> Result<Vec<PersonSummary>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            // Raw SQL: correlated count subqueries in the select list, which Diesel's DSL does
+            // not express.
             Ok(diesel::sql_query(
                 "SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
                         (SELECT count(*) FROM deals d WHERE d.company_id = p.company_id AND d.person_id = p.id) AS deals,
@@ -125,6 +127,8 @@ impl Database {
     /// Deals of the workspace with their person's name.
     pub async fn deal_list(&self, ctx: &TenantCtx) -> Result<Vec<DealSummary>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            // Raw SQL: a composite-key LEFT JOIN with a nullable side; no joinable! exists for
+            // composite keys.
             Ok(diesel::sql_query(
                 "SELECT d.id, d.title, d.value_cents, d.currency, d.stage, d.updated_at,
                         d.person_id, p.name AS person_name
@@ -181,6 +185,8 @@ async fn linked_visitors(
     tc: &mut TenantConn<'_>,
     person: Uuid,
 ) -> Result<Vec<LinkedVisitor>, DbError> {
+    // Raw SQL: correlated count subqueries in the select list, which Diesel's DSL does not
+    // express.
     Ok(diesel::sql_query(
         "SELECT v.id, s.domain, v.first_seen, v.last_seen, v.marketing,
                 (SELECT count(*) FROM page_views p WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,

@@ -4,10 +4,10 @@
 use super::ip_context;
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::schema::{audit_log, page_views};
 use crate::{Database, DbError, TenantConn};
-use diesel::QueryableByName;
-use diesel::sql_types::Uuid as SqlUuid;
-use diesel::sql_types::{BigInt, Bytea, Text};
+use diesel::dsl::max;
+use diesel::{ExpressionMethods, QueryDsl, Queryable};
 use diesel_async::RunQueryDsl;
 use metiva_security::cipher::{KeyRing, Sealed};
 use uuid::Uuid;
@@ -29,20 +29,11 @@ pub enum Reveal {
     },
 }
 
-#[derive(QueryableByName)]
+#[derive(Queryable)]
 struct SealedIp {
-    #[diesel(sql_type = Text)]
     ip_key_id: String,
-    #[diesel(sql_type = Bytea)]
     ip_nonce: Vec<u8>,
-    #[diesel(sql_type = Bytea)]
     ip_ciphertext: Vec<u8>,
-}
-
-#[derive(QueryableByName)]
-struct AuditId {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
 }
 
 impl Database {
@@ -60,14 +51,16 @@ impl Database {
         let user = ctx.user_id();
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
-            let rows: Vec<SealedIp> = diesel::sql_query(
-                "SELECT ip_key_id, ip_nonce, ip_ciphertext FROM page_views
-                 WHERE company_id = $1 AND id = $2",
-            )
-            .bind::<Text, _>(&company)
-            .bind::<SqlUuid, _>(view)
-            .load(tc.conn())
-            .await?;
+            let rows: Vec<SealedIp> = page_views::table
+                .filter(page_views::company_id.eq(&company))
+                .filter(page_views::id.eq(view))
+                .select((
+                    page_views::ip_key_id,
+                    page_views::ip_nonce,
+                    page_views::ip_ciphertext,
+                ))
+                .load(tc.conn())
+                .await?;
             let Some(s) = rows.into_iter().next() else {
                 return Ok(Reveal::NotFound);
             };
@@ -101,19 +94,16 @@ impl Database {
                 },
             )
             .await?;
-            let id: AuditId = diesel::sql_query(
-                "SELECT max(id) AS id FROM audit_log WHERE company_id = $1 AND target_id = $2",
-            )
-            .bind::<Text, _>(&company)
-            .bind::<Text, _>(&row)
-            .get_result(tc.conn())
-            .await?;
+            let audit_id: i64 = audit_log::table
+                .filter(audit_log::company_id.eq(&company))
+                .filter(audit_log::target_id.eq(&row))
+                .select(max(audit_log::id))
+                .first::<Option<i64>>(tc.conn())
+                .await?
+                .ok_or_else(|| DbError::Internal("the reveal's audit row is missing".into()))?;
             Ok(match opened {
-                Some(ip) => Reveal::Revealed {
-                    ip,
-                    audit_id: id.id,
-                },
-                None => Reveal::Unreadable { audit_id: id.id },
+                Some(ip) => Reveal::Revealed { ip, audit_id },
+                None => Reveal::Unreadable { audit_id },
             })
         })
         .await

@@ -3,10 +3,12 @@
 
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::schema::{known_networks, sites};
 use crate::{Database, DbError, TenantConn};
 use diesel::QueryableByName;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel::sql_types::{Array, Bool, Text};
+use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -40,10 +42,11 @@ impl Database {
         let orgs: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
-            diesel::sql_query("DELETE FROM known_networks WHERE company_id = $1")
-                .bind::<Text, _>(&company)
+            diesel::delete(known_networks::table.filter(known_networks::company_id.eq(&company)))
                 .execute(tc.conn())
                 .await?;
+            // Raw SQL: INSERT … SELECT FROM unnest(arrays) with a cast to
+            // cidr, which Diesel's DSL does not express.
             let n = diesel::sql_query(
                 "INSERT INTO known_networks (company_id, network, organisation)
                  SELECT $1, n::cidr, o FROM unnest($2::text[], $3::text[]) AS t(n, o)",
@@ -94,6 +97,10 @@ impl Database {
         let key = format!("pk_{key}");
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
+            // Raw SQL: `allowed_origins` is a text[] of non-NULL elements
+            // read as Vec<String>; the generated column type is
+            // Array<Nullable<Text>> (PostgreSQL cannot declare elements
+            // NOT NULL), which Diesel will not map to Vec<String>.
             let site: Site = diesel::sql_query(
                 "INSERT INTO sites (company_id, domain, site_key, allowed_origins)
                  VALUES ($1, $2, $3, $4)
@@ -135,12 +142,12 @@ impl Database {
         let user = ctx.user_id();
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
-            let n = diesel::sql_query(
-                "UPDATE sites SET enabled = $3 WHERE company_id = $1 AND id = $2",
+            let n = diesel::update(
+                sites::table
+                    .filter(sites::company_id.eq(&company))
+                    .filter(sites::id.eq(site)),
             )
-            .bind::<Text, _>(&company)
-            .bind::<SqlUuid, _>(site)
-            .bind::<Bool, _>(enabled)
+            .set(sites::enabled.eq(enabled))
             .execute(tc.conn())
             .await?;
             if n == 0 {

@@ -1,4 +1,4 @@
-//! `src/schema.rs` is generated from the migrated database, and this test
+//! The tenancy core's `src/schema.rs` is generated from the migrated database, and this test
 //! keeps it so: it renders Diesel's `table!` declarations from the catalog
 //! and compares them with the checked-in file. After a migration, run
 //! `METIVA_BLESS_SCHEMA=1 cargo test -p metiva-db --test isolation schema_file`
@@ -121,7 +121,10 @@ async fn the_checked_in_schema_matches_the_migrations() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let want = render(&columns);
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/schema.rs");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../metiva-tenancy/src/schema.rs"
+    );
     if std::env::var_os("METIVA_BLESS_SCHEMA").is_some() {
         std::fs::write(path, &want).unwrap_or_else(|e| panic!("{path}: {e}"));
         return;
@@ -129,7 +132,7 @@ async fn the_checked_in_schema_matches_the_migrations() {
     let have = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert!(
         have == want,
-        "src/schema.rs is out of step with the migrations. Rerun with \
+        "crates/metiva-tenancy/src/schema.rs is out of step with the migrations. Rerun with \
          METIVA_BLESS_SCHEMA=1 and review the diff.\n--- generated ---\n{want}"
     );
 }

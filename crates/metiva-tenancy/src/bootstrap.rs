@@ -49,6 +49,7 @@ pub async fn bootstrap_as_superuser(superuser_url: &str, db_name: &str) -> Resul
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
+    // Raw SQL: a catalog query (pg_database), outside the schema.
     let found =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
             .bind::<Text, _>(db_name)

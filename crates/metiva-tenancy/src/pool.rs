@@ -158,6 +158,7 @@ impl Database {
     /// Readiness probe: one `SELECT 1` round trip.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.global(async |conn| {
+            // Raw SQL: the bare round trip a ping is.
             diesel::sql_query("SELECT 1").execute(conn).await?;
             Ok(())
         })

@@ -162,6 +162,8 @@ pub async fn lint(mut conn: &AsyncPgConnection) -> Result<Vec<Finding>, DbError>
         ));
     }
     let sql = format!("{TENANT_TABLES} {}", union.join(" UNION ALL "));
+    // Raw SQL: catalog queries (pg_class, pg_policy, pg_constraint), outside
+    // the schema.
     let rows: Vec<Row> = diesel::sql_query(sql).load(&mut conn).await?;
     let mut findings: Vec<Finding> = rows
         .into_iter()
@@ -197,6 +199,7 @@ pub async fn tenant_table_count(mut conn: &AsyncPgConnection) -> Result<i64, DbE
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
+    // Raw SQL: a catalog query, outside the schema.
     let n: N = diesel::sql_query(format!(
         "{TENANT_TABLES} SELECT count(*) AS n FROM tenant_tables"
     ))
@@ -238,6 +241,7 @@ impl Database {
              FROM pg_roles r WHERE r.rolname = current_user"
         );
         self.global(async |conn| {
+            // Raw SQL: a catalog query (pg_roles), outside the schema.
             Ok(diesel::sql_query(&sql)
                 .get_result::<RolePosture>(conn)
                 .await?)

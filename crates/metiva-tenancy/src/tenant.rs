@@ -1,9 +1,9 @@
 //! The one way to run tenant queries: [`TenantConn`].
 //!
 //! # Security
-//! A `TenantConn` exists only inside [`Database::tenant`],
-//! [`Database::tenant_read`] or `Database::in_tenant_snapshot`, inside one
-//! transaction that first runs `set_config('app.company_id', $1, true)`.
+//! A `TenantConn` exists only inside a bound transaction
+//! (`Database::in_tenant*` and the named entry points, see the crate
+//! docs), which first runs `set_config('app.company_id', $1, true)`.
 //! Every lease sends, in one pipelined flight on the stock driver (as
 //! PostgREST does):
 //!
@@ -64,7 +64,9 @@ diesel::define_sql_function! {
 }
 
 /// A connection inside a tenant transaction. Repositories take
-/// `&mut TenantConn`; nothing outside this crate can run SQL through it.
+/// `&mut TenantConn`. Only the core and the domain crate may run SQL
+/// through it: `clippy.toml` disallows [`TenantConn::conn`] everywhere
+/// else (app and server call domain functions, never SQL).
 pub struct TenantConn<'c> {
     conn: &'c AsyncPgConnection,
     company: &'c CompanyId,
@@ -76,8 +78,8 @@ impl<'c> TenantConn<'c> {
         self.company
     }
 
-    /// The raw connection, for repositories in this crate only.
-    pub(crate) fn conn(&mut self) -> &mut &'c AsyncPgConnection {
+    /// The raw connection, for the core's and the domain's repositories.
+    pub fn conn(&mut self) -> &mut &'c AsyncPgConnection {
         &mut self.conn
     }
 }
@@ -265,12 +267,12 @@ impl Database {
     }
 
     /// Runs `f` in one read-write transaction with no tenant binding: for
-    /// this crate's named global paths only (the login directory, the
-    /// site-key lookup, catalog and status reads, the demo seed). In a
-    /// transaction because a pooler in transaction mode keeps a backend
-    /// only for one, and a statement prepared outside it may be gone when
-    /// it is executed.
-    pub(crate) async fn global<T, F>(&self, f: F) -> Result<T, DbError>
+    /// the global tables (users, sign-in sessions and codes, system
+    /// checks) and catalog reads. Tenant tables show no rows here: RLS
+    /// needs `app.company_id`, which is unset. In a transaction because a
+    /// pooler in transaction mode keeps a backend only for one, and a
+    /// statement prepared outside it may be gone when it is executed.
+    pub async fn global<T, F>(&self, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut &'c AsyncPgConnection) -> Result<T, DbError>,
     {
@@ -286,9 +288,59 @@ impl Database {
         let result = begun.and(result);
         lease.finish(Mode::Write, result).await
     }
-    /// Runs `f` in one read-write transaction bound to `company`. Commits
-    /// when `f` returns `Ok` (and only then reports success: acknowledged
-    /// writes are durable); rolls back otherwise.
+
+    /// Cross-tenant entry point 1, the login directory: sign-in picks the
+    /// company from the user's own memberships (or the workspace they
+    /// chose) before any access exists to resolve. Read-write: it records
+    /// the sign-in in the workspace's audit log.
+    pub async fn for_sign_in<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// The login directory's read-only variant (listing a user's
+    /// workspaces, reading a membership).
+    pub async fn for_sign_in_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Read, f).await
+    }
+
+    /// Cross-tenant entry point 2, the site-key lookup: ingest names no
+    /// member, only a public site key, and the company is the one that key
+    /// was registered to (looked up globally, unique per key).
+    pub async fn for_site_key<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// The site-key path's read-only variant (a site's known networks).
+    pub async fn for_site_key_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Read, f).await
+    }
+
+    /// Cross-tenant entry point 3, provisioning: the operator's own
+    /// commands (the demo seed, setting up a workspace) acting for the
+    /// company they create. Never reachable from a request. The job
+    /// dispatcher will be the next named entry point.
+    pub async fn for_provisioning<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// Runs `f` in one read-write transaction bound to `company`, with no
+    /// named purpose: tests and benchmarks only (`test-support`).
+    #[cfg(feature = "test-support")]
     pub async fn tenant<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
@@ -296,8 +348,9 @@ impl Database {
         self.run(company, None, Mode::Write, f).await
     }
 
-    /// Runs `f` in one read-only transaction bound to `company`. Writes
-    /// fail (SQLSTATE 25006).
+    /// Runs `f` in one read-only transaction bound to `company`; writes
+    /// fail (SQLSTATE 25006). Tests and benchmarks only (`test-support`).
+    #[cfg(feature = "test-support")]
     pub async fn tenant_read<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,

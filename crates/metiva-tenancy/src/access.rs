@@ -92,21 +92,29 @@ impl Database {
     ) -> Result<Option<TenantCtx>, DbError> {
         use diesel_async::RunQueryDsl as _;
         let found = self
-            .tenant_read(company, async |tc: &mut TenantConn<'_>| {
-                let rows: Vec<Binding> = diesel::sql_query(
-                    "SELECT m.role, c.name AS company_name
+            .run(
+                company,
+                None,
+                Mode::Read,
+                async |tc: &mut TenantConn<'_>| {
+                    // Raw SQL: kept word for word beside `metiva_assert_access`
+                    // (migration `typed_access_error`), which re-asserts the
+                    // same join inside every request's transaction.
+                    let rows: Vec<Binding> = diesel::sql_query(
+                        "SELECT m.role, c.name AS company_name
                      FROM memberships m
                      JOIN companies c ON c.id = m.company_id
                      JOIN sessions s ON s.id = $2 AND s.user_id = m.user_id
                      WHERE m.user_id = $1 AND m.status = 'active' AND c.status = 'active'
                        AND s.revoked_at IS NULL AND s.expires_at > now()",
-                )
-                .bind::<diesel::sql_types::Uuid, _>(user_id)
-                .bind::<diesel::sql_types::Uuid, _>(session_id)
-                .load(tc.conn())
-                .await?;
-                Ok(rows.into_iter().next())
-            })
+                    )
+                    .bind::<diesel::sql_types::Uuid, _>(user_id)
+                    .bind::<diesel::sql_types::Uuid, _>(session_id)
+                    .load(tc.conn())
+                    .await?;
+                    Ok(rows.into_iter().next())
+                },
+            )
             .await?;
         let Some(b) = found else { return Ok(None) };
         // Fail closed: a role the registry does not know grants nothing.
@@ -122,7 +130,7 @@ impl Database {
     }
 
     /// Runs `f` in one read-write transaction bound to the context's
-    /// company (see [`Database::tenant`]). The transaction first re-asserts
+    /// company (see the crate docs). The transaction first re-asserts
     /// the context's access, in the same round trip; if it changed since
     /// the guard resolved it, nothing runs and the answer is
     /// [`DbError::AccessRevoked`].

@@ -238,6 +238,8 @@ const SSR_PACKAGES: &[&str] = &[
     "-p",
     "app",
     "-p",
+    "metiva-tenancy",
+    "-p",
     "metiva-db",
     "-p",
     "metiva-embedded-pg",

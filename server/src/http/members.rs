@@ -9,6 +9,7 @@
 //! (`members.manage`) is checked again in the domain function, whatever
 //! the UI showed.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -160,15 +161,43 @@ pub struct AuditCsvQuery {
     actor: Option<String>,
 }
 
-/// One CSV field: quoted, quotes doubled, and a leading `= + - @` (or tab,
-/// CR) neutralised so a spreadsheet never runs it as a formula.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
+/// The audit export's header line (unquoted, as it always was).
+const AUDIT_CSV_HEADER: &str = "id,at,action,actor,actor_id,target,request_id\r\n";
+
+/// A field that a spreadsheet would run as a formula (a leading `= + - @`,
+/// tab or CR) gets a leading apostrophe, so it shows as text.
+///
+/// # Security
+/// Audit fields hold names and targets other users typed: without this an
+/// export opened in a spreadsheet could run their formula (CSV injection).
+fn formula_guard(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
     } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
+        Cow::Borrowed(s)
+    }
+}
+
+/// `header`, then each record as CSV: every field quoted (quotes doubled)
+/// after [`formula_guard`], CRLF line ends.
+fn write_csv<R, F>(header: &str, records: R) -> Result<Vec<u8>, csv::Error>
+where
+    R: IntoIterator,
+    R::Item: IntoIterator<Item = F>,
+    F: AsRef<str>,
+{
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(header.as_bytes().to_vec());
+    for record in records {
+        w.write_record(
+            record
+                .into_iter()
+                .map(|f| formula_guard(f.as_ref()).into_owned()),
+        )?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// `GET /settings/audit.csv`: the filtered audit log (up to 10,000 rows,
@@ -202,9 +231,8 @@ pub async fn get_audit_csv(
             return (StatusCode::SERVICE_UNAVAILABLE, "Please try again.").into_response();
         }
     };
-    let mut out = String::from("id,at,action,actor,actor_id,target,request_id\r\n");
-    for r in rows {
-        let fields = [
+    let records = rows.into_iter().map(|r| {
+        [
             r.id.to_string(),
             r.at,
             r.action,
@@ -212,11 +240,14 @@ pub async fn get_audit_csv(
             r.actor_id,
             r.target,
             r.request_id,
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
+        ]
+    });
+    let out = match write_csv(AUDIT_CSV_HEADER, records) {
+        Ok(out) => out,
+        Err(e) => {
+            return AppError::internal(&uuid::Uuid::new_v4().to_string(), &e).into_response();
+        }
+    };
     let name = format!("metiva-audit-{}.csv", ctx.company());
     (
         [
@@ -292,7 +323,16 @@ async fn revoke(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{AUDIT_CSV_HEADER, write_csv};
+
+    /// One field as the export writes it (without the line end).
+    fn csv_field(s: &str) -> String {
+        let out = write_csv("", [[s]]).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .trim_end_matches("\r\n")
+            .to_string()
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_neutralised() {
@@ -301,5 +341,36 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert_eq!(csv_field("@cmd"), "\"'@cmd\"");
         assert_eq!(csv_field("-1"), "\"'-1\"");
+        assert_eq!(csv_field("+31 20"), "\"'+31 20\"");
+        assert_eq!(csv_field("\tx"), "\"'\tx\"");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field(""), "\"\"");
+        // Only a leading sign is a formula.
+        assert_eq!(csv_field("a=b"), "\"a=b\"");
+    }
+
+    /// The whole export: the unquoted header, then quoted CRLF records;
+    /// a line break or comma inside a field stays inside its quotes.
+    #[test]
+    fn the_export_keeps_its_shape() {
+        let rows = [
+            [
+                "1",
+                "2026-01-01",
+                "member.invited",
+                "Ann",
+                "u1",
+                "=cmd|x",
+                "r1",
+            ],
+            ["2", "t", "a,b", "say \"hi\"", "", "line\nbreak", "r2"],
+        ];
+        let out = String::from_utf8(write_csv(AUDIT_CSV_HEADER, rows).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "id,at,action,actor,actor_id,target,request_id\r\n\
+             \"1\",\"2026-01-01\",\"member.invited\",\"Ann\",\"u1\",\"'=cmd|x\",\"r1\"\r\n\
+             \"2\",\"t\",\"a,b\",\"say \"\"hi\"\"\",\"\",\"line\nbreak\",\"r2\"\r\n"
+        );
     }
 }

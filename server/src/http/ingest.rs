@@ -4,7 +4,9 @@
 //! # Security
 //! - The tenant comes from the site key, through the one named global
 //!   lookup (`Database::site_by_key`); unknown or disabled keys get 404.
-//!   Every write then runs under that tenant's RLS context.
+//!   Every write then runs under that tenant's RLS context. Lookups are
+//!   cached briefly, real sites apart from unknown keys, so a flood of
+//!   random keys cannot evict the real ones (`site_cache`).
 //! - `Origin` must be one of the site's allowed origins (403 otherwise,
 //!   and when absent). Entries ending in `:*` (any port) are honoured only
 //!   in development; production matches exactly.
@@ -39,15 +41,14 @@ use uuid::Uuid;
 
 use super::collect::{self, CollectEvent, MAX_PAYLOAD_BYTES};
 use super::login::ClientIp;
+use super::site_cache::{Remembered, SiteCache};
 
-/// How long a resolved site (or a miss) is remembered. A disabled site
-/// stops being accepted within this time on every instance; a lookup every
-/// few seconds per site is nothing next to the events themselves.
-const SITE_TTL: Duration = Duration::from_secs(5);
-const SITE_MISS_TTL: Duration = Duration::from_secs(10);
+/// How long a workspace's known networks are remembered. Sites are
+/// remembered by [`SiteCache`]: a lookup every few seconds per site is
+/// nothing next to the events themselves.
 const NETWORKS_TTL: Duration = Duration::from_secs(30);
-/// Bounds the lookup caches (a flood of random keys cannot grow memory).
-const CACHE_MAX: usize = 10_000;
+/// Bounds the networks cache (one entry per workspace with traffic).
+const NETWORKS_MAX: u64 = 10_000;
 /// Events per batch transaction, at most.
 const BATCH_MAX: usize = 512;
 /// Batch writers: each holds at most one connection at a time. Two keep
@@ -78,8 +79,8 @@ pub struct Ingest {
     asn: Arc<AsnIndex>,
     endpoint: String,
     any_port_origins: bool,
-    sites: Mutex<HashMap<String, (Instant, Option<SiteBinding>)>>,
-    networks: Mutex<HashMap<CompanyId, (Instant, Arc<KnownNetworks>)>>,
+    sites: SiteCache,
+    networks: moka::sync::Cache<CompanyId, Arc<KnownNetworks>>,
     queue: mpsc::Sender<Job>,
 }
 
@@ -119,8 +120,11 @@ impl Ingest {
             asn,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             any_port_origins: development,
-            sites: Mutex::new(HashMap::new()),
-            networks: Mutex::new(HashMap::new()),
+            sites: SiteCache::default(),
+            networks: moka::sync::Cache::builder()
+                .max_capacity(NETWORKS_MAX)
+                .time_to_live(NETWORKS_TTL)
+                .build(),
             queue: tx,
         })
     }
@@ -131,37 +135,22 @@ impl Ingest {
     }
 
     async fn site(&self, key: &str) -> Result<Option<SiteBinding>, Response> {
-        if let Ok(cache) = self.sites.lock()
-            && let Some((at, hit)) = cache.get(key)
-        {
-            let ttl = if hit.is_some() {
-                SITE_TTL
-            } else {
-                SITE_MISS_TTL
-            };
-            if at.elapsed() < ttl {
-                return Ok(hit.clone());
-            }
+        match self.sites.get(key) {
+            Some(Remembered::Site(site)) => return Ok(Some(site)),
+            Some(Remembered::NoSite) => return Ok(None),
+            None => {}
         }
         let found = self.db.site_by_key(key).await.map_err(|e| {
             tracing::error!(error = %e, "site lookup failed");
             unavailable()
         })?;
-        if let Ok(mut cache) = self.sites.lock() {
-            if cache.len() >= CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(key.to_string(), (Instant::now(), found.clone()));
-        }
+        self.sites.remember(key, found.as_ref());
         Ok(found)
     }
 
     async fn networks(&self, company: &CompanyId) -> Arc<KnownNetworks> {
-        if let Ok(cache) = self.networks.lock()
-            && let Some((at, n)) = cache.get(company)
-            && at.elapsed() < NETWORKS_TTL
-        {
-            return n.clone();
+        if let Some(n) = self.networks.get(company) {
+            return n;
         }
         let rows = match self.db.known_networks(company).await {
             Ok(rows) => rows,
@@ -181,12 +170,7 @@ impl Ingest {
             })
             .collect();
         let n = Arc::new(KnownNetworks::new(parsed));
-        if let Ok(mut cache) = self.networks.lock() {
-            if cache.len() >= CACHE_MAX {
-                cache.clear();
-            }
-            cache.insert(company.clone(), (Instant::now(), n.clone()));
-        }
+        self.networks.insert(company.clone(), n.clone());
         n
     }
 

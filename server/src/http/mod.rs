@@ -11,6 +11,7 @@ mod health;
 pub mod ingest;
 pub mod login;
 mod members;
+mod site_cache;
 mod text_input;
 pub mod ui;
 mod visits;

@@ -1,6 +1,7 @@
 //! The `metiva` server library: configuration and startup checks, the axum
-//! routers (dashboard, login service), the CLI. `main.rs` is a thin shell
-//! around it so integration tests can drive the routers in process.
+//! routers (dashboard, login service), the CLI (parsed with clap).
+//! `main.rs` is a thin shell around it so integration tests can drive the
+//! routers in process.
 
 pub mod checks;
 pub mod config;
@@ -9,73 +10,47 @@ pub mod http;
 pub mod keys;
 pub mod shutdown;
 
-pub const USAGE: &str = "\
-metiva: a multi-tenant workspace for Dutch marketing and sales agencies
-
-Usage: metiva <command> [options]
-
-Commands:
-  serve [--only app|login]  run the dashboard (127.0.0.1:3000) and the login
-                            service (127.0.0.1:3001) in one process
-  migrate                   apply database migrations as the owner role
-  seed-demo                 load the demo workspaces and users (refused in production)
-  check                     production-readiness checks, one line each; exits
-                            non-zero on any failure
-  keygen                    print a fresh METIVA_ENCRYPTION_KEY and
-                            METIVA_TOKEN_SIGNING_KEY
-  help, --help              show this text
-  --version                 print the version
-
+/// What `metiva --help` says after the commands.
+const ENVIRONMENT: &str = "\
 Environment (see README.md): METIVA_ENV, DATABASE_URL, DATABASE_MIGRATION_URL,
 METIVA_DATA_DIR, METIVA_APP_ADDR, METIVA_LOGIN_ADDR, METIVA_APP_URL,
 METIVA_LOGIN_URL, METIVA_REGION, METIVA_ENCRYPTION_KEY, LEPTOS_SITE_ROOT.
 With no DATABASE_URL outside production, metiva starts its own private
-PostgreSQL under METIVA_DATA_DIR (default .metiva/): the embedded default.
-";
+PostgreSQL under METIVA_DATA_DIR (default .metiva/): the embedded default.";
 
-/// What the command line asked for.
-#[derive(Debug, PartialEq)]
-pub enum Command {
-    Serve { only: Option<http::Service> },
-    Migrate,
-    SeedDemo,
-    Check,
-    Keygen,
-    Help,
-    Version,
+/// The command line: `metiva <command> [options]`. With no command it
+/// shows the help; `help` and `--help` do too, `--version` the version.
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "metiva",
+    version = app::BUILD_VERSION,
+    about = "metiva: a multi-tenant workspace for Dutch marketing and sales agencies",
+    after_help = ENVIRONMENT
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
-pub fn parse_args(args: &[String]) -> Result<Command, String> {
-    let mut it = args.iter().map(String::as_str);
-    let cmd = match it.next() {
-        None | Some("help" | "--help" | "-h") => return Ok(Command::Help),
-        Some("--version" | "-V") => return Ok(Command::Version),
-        Some("serve") => {
-            let mut only = None;
-            while let Some(arg) = it.next() {
-                match arg {
-                    "--only" => {
-                        let v = it.next().ok_or("--only needs a value: app or login")?;
-                        only = Some(v.parse()?);
-                    }
-                    other if other.starts_with("--only=") => {
-                        only = Some(other.trim_start_matches("--only=").parse()?);
-                    }
-                    other => return Err(format!("unexpected argument `{other}` for serve")),
-                }
-            }
-            Command::Serve { only }
-        }
-        Some("migrate") => Command::Migrate,
-        Some("seed-demo") => Command::SeedDemo,
-        Some("check") => Command::Check,
-        Some("keygen") => Command::Keygen,
-        Some(other) => return Err(format!("unknown command `{other}` (try `metiva --help`)")),
-    };
-    if let Some(extra) = it.next() {
-        return Err(format!("unexpected argument `{extra}`"));
-    }
-    Ok(cmd)
+/// What the command line asked for.
+#[derive(Debug, PartialEq, clap::Subcommand)]
+pub enum Command {
+    /// Run the dashboard (127.0.0.1:3000) and the login service
+    /// (127.0.0.1:3001) in one process; --only app|login runs one of them
+    Serve {
+        /// Run only this service
+        #[arg(long, value_name = "SERVICE")]
+        only: Option<http::Service>,
+    },
+    /// Apply database migrations as the owner role
+    Migrate,
+    /// Load the demo workspaces and users (refused in production)
+    SeedDemo,
+    /// Production-readiness checks, one line each; exits non-zero on any
+    /// failure
+    Check,
+    /// Print a fresh METIVA_ENCRYPTION_KEY and METIVA_TOKEN_SIGNING_KEY
+    Keygen,
 }
 
 /// `metiva keygen`: fresh keys from the OS's CSPRNG, in the form `metiva
@@ -96,37 +71,89 @@ pub fn keygen() -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+    use clap::error::ErrorKind;
+
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
+    fn parse(s: &str) -> Result<Option<Command>, ErrorKind> {
+        Cli::try_parse_from(std::iter::once("metiva").chain(s.split_whitespace()))
+            .map(|c| c.command)
+            .map_err(|e| e.kind())
     }
 
     #[test]
     fn parses_the_commands() {
-        assert_eq!(parse_args(&args("")), Ok(Command::Help));
-        assert_eq!(parse_args(&args("--help")), Ok(Command::Help));
+        assert_eq!(parse(""), Ok(None));
+        assert_eq!(parse("--help"), Err(ErrorKind::DisplayHelp));
+        assert_eq!(parse("-h"), Err(ErrorKind::DisplayHelp));
+        assert_eq!(parse("help"), Err(ErrorKind::DisplayHelp));
+        assert_eq!(parse("--version"), Err(ErrorKind::DisplayVersion));
+        assert_eq!(parse("-V"), Err(ErrorKind::DisplayVersion));
+        assert_eq!(parse("serve"), Ok(Some(Command::Serve { only: None })));
+        for line in ["serve --only login", "serve --only=login"] {
+            assert_eq!(
+                parse(line),
+                Ok(Some(Command::Serve {
+                    only: Some(http::Service::Login)
+                })),
+                "{line}"
+            );
+        }
         assert_eq!(
-            parse_args(&args("serve")),
-            Ok(Command::Serve { only: None })
+            parse("serve --only app"),
+            Ok(Some(Command::Serve {
+                only: Some(http::Service::App)
+            }))
         );
-        assert_eq!(
-            parse_args(&args("serve --only login")),
-            Ok(Command::Serve {
-                only: Some(http::Service::Login)
-            })
-        );
-        assert_eq!(parse_args(&args("migrate")), Ok(Command::Migrate));
-        assert_eq!(parse_args(&args("seed-demo")), Ok(Command::SeedDemo));
-        assert_eq!(parse_args(&args("check")), Ok(Command::Check));
-        assert_eq!(parse_args(&args("keygen")), Ok(Command::Keygen));
+        assert_eq!(parse("migrate"), Ok(Some(Command::Migrate)));
+        assert_eq!(parse("seed-demo"), Ok(Some(Command::SeedDemo)));
+        assert_eq!(parse("check"), Ok(Some(Command::Check)));
+        assert_eq!(parse("keygen"), Ok(Some(Command::Keygen)));
     }
 
     #[test]
     fn refuses_unknown_input() {
-        assert!(parse_args(&args("frobnicate")).is_err());
-        assert!(parse_args(&args("serve --only everything")).is_err());
-        assert!(parse_args(&args("serve --only")).is_err());
-        assert!(parse_args(&args("migrate now")).is_err());
+        for line in [
+            "frobnicate",
+            "serve --only everything",
+            "serve --only",
+            "serve --frobnicate",
+            "migrate now",
+            "--frobnicate",
+        ] {
+            let err =
+                Cli::try_parse_from(std::iter::once("metiva").chain(line.split_whitespace())).err();
+            assert_eq!(err.as_ref().map(|e| e.exit_code()), Some(2), "{line}");
+            assert!(
+                err.is_some_and(|e| e.to_string().starts_with("error: ")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_help_lists_every_command_and_the_environment() {
+        let mut cli = <Cli as clap::CommandFactory>::command();
+        let help = cli.render_help().to_string();
+        for word in [
+            "serve",
+            "--only app|login",
+            "migrate",
+            "seed-demo",
+            "check",
+            "keygen",
+            "--version",
+            "METIVA_ENV",
+        ] {
+            assert!(help.contains(word), "{word}: {help}");
+        }
+        let serve = cli
+            .find_subcommand_mut("serve")
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        for word in ["--only <SERVICE>", "app", "login"] {
+            assert!(serve.contains(word), "{word}: {serve}");
+        }
     }
 }

@@ -4,32 +4,23 @@
 
 use std::process::ExitCode;
 
+use clap::Parser as _;
 use server::config::Config;
-use server::{Command, USAGE, database, http, parse_args};
+use server::{Cli, Command, database, http};
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match parse_args(&args) {
-        Ok(c) => c,
-        Err(msg) => {
-            eprintln!("metiva: error: {msg}");
-            return ExitCode::from(2);
+    let command = match Cli::try_parse() {
+        Ok(Cli { command: Some(c) }) => c,
+        Ok(Cli { command: None }) => {
+            // No command: the help, as `metiva --help` shows it.
+            print!("{}", <Cli as clap::CommandFactory>::command().render_help());
+            return ExitCode::SUCCESS;
         }
+        Err(e) => return refused(&e),
     };
-    match command {
-        Command::Help => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Command::Version => {
-            println!("metiva {}", app::BUILD_VERSION);
-            return ExitCode::SUCCESS;
-        }
-        Command::Keygen => {
-            println!("{}", server::keygen());
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+    if command == Command::Keygen {
+        println!("{}", server::keygen());
+        return ExitCode::SUCCESS;
     }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -49,7 +40,7 @@ fn main() -> ExitCode {
             Command::Migrate => database::migrate_only(&config).await,
             Command::SeedDemo => database::seed_demo(&config).await,
             Command::Check => database::check(&config).await,
-            Command::Help | Command::Version | Command::Keygen => Ok(()),
+            Command::Keygen => Ok(()),
         }
     });
     match result {
@@ -60,6 +51,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--help` and `--version` print and succeed; anything else the parser
+/// refused is one `metiva: error: …` line, clap's usage and hint, and exit
+/// status 2.
+fn refused(e: &clap::Error) -> ExitCode {
+    if e.use_stderr() {
+        // clap's message starts with `error: `.
+        eprint!("metiva: {}", e.render());
+    } else {
+        let _ = e.print();
+    }
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
 }
 
 fn init_tracing() {

@@ -17,7 +17,6 @@ pub mod ui;
 mod visits;
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 
 use anyhow::{Context, anyhow};
 use axum::Router;
@@ -30,22 +29,14 @@ use crate::shutdown::Shutdown;
 pub use dashboard::{MAX_BODY_BYTES, dashboard_router, dashboard_router_with};
 pub use login::{LoginService, login_router};
 
-/// A service `serve --only` can pick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A service `serve --only` can pick (`app` or `login` on the command
+/// line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
+    /// The dashboard
     App,
+    /// The login service
     Login,
-}
-
-impl FromStr for Service {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "app" => Ok(Service::App),
-            "login" => Ok(Service::Login),
-            other => Err(format!("--only {other:?}: expected app or login")),
-        }
-    }
 }
 
 async fn bind(addr: SocketAddr, var: &str) -> anyhow::Result<TcpListener> {

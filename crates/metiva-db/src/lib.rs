@@ -9,6 +9,7 @@
 
 mod database;
 pub(crate) use metiva_tenancy::schema;
+pub mod crm;
 pub mod ingest;
 pub mod login;
 pub mod members;

@@ -123,6 +123,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisations (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        name -> Text,
+        domain -> Nullable<Text>,
+        kvk -> Nullable<Text>,
+        vat -> Nullable<Text>,
+        address -> Nullable<Text>,
+        owner_user_id -> Nullable<Uuid>,
+        notes -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     page_views (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -149,6 +166,11 @@ diesel::table! {
         organisation -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        organisation_id -> Nullable<Uuid>,
+        owner_user_id -> Nullable<Uuid>,
+        notes -> Nullable<Text>,
+        source -> Text,
+        version -> Integer,
     }
 }
 
@@ -224,6 +246,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_networks,
     login_throttle,
     memberships,
+    organisations,
     page_views,
     persons,
     sessions,

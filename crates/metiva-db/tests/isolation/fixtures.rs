@@ -45,3 +45,36 @@ pub async fn three_companies(tdb: &TestDb) {
         .await;
     }
 }
+
+/// A signed-in member of `company` with `role`: a user (numbered `n`), a
+/// live session and an active membership, resolved to a context the way
+/// the guard resolves one.
+pub async fn member_ctx(
+    tdb: &TestDb,
+    db: &metiva_db::Database,
+    company: &str,
+    n: u128,
+    role: &str,
+) -> metiva_db::TenantCtx {
+    let user = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | (n << 8));
+    let session = uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | (n << 8) | 1);
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    exec(
+        &mut owner,
+        &format!(
+            "INSERT INTO users (id, email, name) VALUES ('{user}', 'u{n}@{company}.example', 'User {n}')
+                 ON CONFLICT (id) DO NOTHING;
+             INSERT INTO sessions (id, user_id, secret_hash, expires_at)
+                 VALUES ('{session}', '{user}', sha256('{session}'), now() + interval '1 hour')
+                 ON CONFLICT (id) DO NOTHING;
+             BEGIN; SELECT set_config('app.company_id', '{company}', true);
+             INSERT INTO memberships (company_id, user_id, role) VALUES ('{company}', '{user}', '{role}');
+             COMMIT;"
+        ),
+    )
+    .await;
+    db.resolve_access(&cid(company), user, session)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("the fixture's access should resolve"))
+}

@@ -3,6 +3,7 @@
 
 mod binding;
 mod catalog_lint;
+mod crm;
 mod directory;
 mod errors;
 mod fixtures;

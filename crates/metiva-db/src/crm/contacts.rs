@@ -1,0 +1,292 @@
+//! Contacts (persons): create, edit and delete, beside the read-only
+//! record page (`visitors::records`), which keeps showing visitor → person
+//! → deal on one page.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{exists, now};
+use diesel::prelude::*;
+use diesel::sql_types::Timestamptz;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::validate::{self, Check, FieldError, MAX_NOTES};
+use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::schema::persons;
+use crate::{Database, DbError, TenantConn};
+
+/// Where a contact came from. A lead gets a first-response task (the SLA).
+pub const SOURCES: [&str; 4] = ["manual", "lead", "capture", "import"];
+
+/// A contact form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ContactForm<'a> {
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub organisation: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub notes: Option<&'a str>,
+    /// `manual` or `lead` from the form; empty is `manual`.
+    pub source: Option<&'a str>,
+}
+
+/// Validated fields, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactFields {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub organisation_id: Option<Uuid>,
+    pub owner_user_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub source: &'static str,
+}
+
+impl ContactForm<'_> {
+    /// Checks every field and reports all failures at once.
+    pub fn validate(&self) -> Result<ContactFields, Vec<FieldError>> {
+        let mut c = Check::default();
+        let source = match validate::optional(self.source).as_deref() {
+            None | Some("manual") => "manual",
+            Some("lead") => "lead",
+            Some(_) => {
+                c.fail("source", "unknown");
+                "manual"
+            }
+        };
+        let fields = ContactFields {
+            name: validate::name(&mut c, "name", self.name),
+            email: validate::email(&mut c, self.email),
+            phone: validate::phone(&mut c, self.phone),
+            organisation_id: parse_ref(&mut c, "organisation", self.organisation),
+            owner_user_id: parse_ref(&mut c, "owner", self.owner),
+            notes: validate::text(&mut c, "notes", self.notes, MAX_NOTES),
+            source,
+        };
+        c.finish(fields)
+    }
+}
+
+/// A contact as its edit form needs it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Contact {
+    pub id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub organisation_id: Option<Uuid>,
+    pub owner_user_id: Option<Uuid>,
+    pub notes: Option<String>,
+    pub source: String,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Database {
+    /// One contact for editing; `None` when not in this workspace.
+    pub async fn contact(&self, ctx: &TenantCtx, id: Uuid) -> Result<Option<Contact>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            Ok(persons::table
+                .filter(persons::company_id.eq(&company))
+                .filter(persons::id.eq(id))
+                .select((
+                    persons::id,
+                    persons::name,
+                    persons::email,
+                    persons::phone,
+                    persons::organisation_id,
+                    persons::owner_user_id,
+                    persons::notes,
+                    persons::source,
+                    persons::version,
+                    persons::updated_at,
+                ))
+                .first(tc.conn())
+                .await
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Creates a contact; returns its id.
+    pub async fn create_contact(
+        &self,
+        ctx: &TenantCtx,
+        f: &ContactFields,
+        request_id: &str,
+    ) -> Result<Uuid, CrmError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(create(tc, f, actor, request_id).await)
+        })
+        .await?
+    }
+
+    /// Saves an edit made to `version`; returns the new version.
+    pub async fn update_contact(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+        f: &ContactFields,
+    ) -> Result<i32, CrmError> {
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(update(tc, id, version, f).await)
+        })
+        .await?
+    }
+
+    /// Deletes the contact at `version`, audited (ids only). Its deals and
+    /// visitors stay, unlinked. (The erasure path, with receipts, replaces
+    /// this hard delete when it lands.)
+    pub async fn delete_contact(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+        request_id: &str,
+    ) -> Result<(), CrmError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(delete(tc, id, version, actor, request_id).await)
+        })
+        .await?
+    }
+}
+
+/// A unique clash on the email is the email field's problem.
+fn email_taken(e: DbError) -> CrmError {
+    match e {
+        DbError::Conflict { constraint } if constraint == "persons_email_key" => {
+            CrmError::field("email", "email.taken")
+        }
+        other => CrmError::from(other),
+    }
+}
+
+async fn create(
+    tc: &mut TenantConn<'_>,
+    f: &ContactFields,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<Uuid, CrmError> {
+    check_owner(tc, f.owner_user_id).await?;
+    // The free-text organisation older rows and public forms carry stays
+    // in step with the linked organisation's name.
+    let org_name = organisation_name(tc, f.organisation_id).await?;
+    let company = tc.company().as_str().to_string();
+    let id: Uuid = diesel::insert_into(persons::table)
+        .values((
+            persons::company_id.eq(&company),
+            persons::name.eq(&f.name),
+            persons::email.eq(&f.email),
+            persons::phone.eq(&f.phone),
+            persons::organisation.eq(&org_name),
+            persons::organisation_id.eq(f.organisation_id),
+            persons::owner_user_id.eq(f.owner_user_id),
+            persons::notes.eq(&f.notes),
+            persons::source.eq(f.source),
+        ))
+        .returning(persons::id)
+        .get_result(tc.conn())
+        .await
+        .map_err(|e| email_taken(e.into()))?;
+    audit::append(
+        tc,
+        &AuditEntry {
+            actor_user_id: Some(actor),
+            action: "crm.contact_created",
+            target_type: Some("person"),
+            target_id: Some(&id.to_string()),
+            request_id: Some(request_id),
+            reason: None,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn still_there(tc: &mut TenantConn<'_>, id: Uuid) -> Result<bool, CrmError> {
+    let company = tc.company().as_str().to_string();
+    Ok(diesel::select(exists(
+        persons::table
+            .filter(persons::company_id.eq(&company))
+            .filter(persons::id.eq(id)),
+    ))
+    .get_result(tc.conn())
+    .await?)
+}
+
+async fn update(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    version: i32,
+    f: &ContactFields,
+) -> Result<i32, CrmError> {
+    check_owner(tc, f.owner_user_id).await?;
+    let org_name = organisation_name(tc, f.organisation_id).await?;
+    let company = tc.company().as_str().to_string();
+    let saved: Option<i32> = diesel::update(
+        persons::table
+            .filter(persons::company_id.eq(&company))
+            .filter(persons::id.eq(id))
+            .filter(persons::version.eq(version)),
+    )
+    .set((
+        persons::name.eq(&f.name),
+        persons::email.eq(&f.email),
+        persons::phone.eq(&f.phone),
+        persons::organisation.eq(&org_name),
+        persons::organisation_id.eq(f.organisation_id),
+        persons::owner_user_id.eq(f.owner_user_id),
+        persons::notes.eq(&f.notes),
+        persons::version.eq(persons::version + 1),
+        persons::updated_at.eq(now.into_sql::<Timestamptz>()),
+    ))
+    .returning(persons::version)
+    .get_result(tc.conn())
+    .await
+    .optional()
+    .map_err(|e| email_taken(e.into()))?;
+    match saved {
+        Some(v) => Ok(v),
+        None => Err(stale_or_missing(still_there(tc, id).await?)),
+    }
+}
+
+async fn delete(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    version: i32,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<(), CrmError> {
+    let company = tc.company().as_str().to_string();
+    let n = diesel::delete(
+        persons::table
+            .filter(persons::company_id.eq(&company))
+            .filter(persons::id.eq(id))
+            .filter(persons::version.eq(version)),
+    )
+    .execute(tc.conn())
+    .await?;
+    if n == 0 {
+        return Err(stale_or_missing(still_there(tc, id).await?));
+    }
+    audit::append(
+        tc,
+        &AuditEntry {
+            actor_user_id: Some(actor),
+            action: "crm.contact_deleted",
+            target_type: Some("person"),
+            target_id: Some(&id.to_string()),
+            request_id: Some(request_id),
+            reason: None,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The CRM workspace: organisations and contacts agency staff edit.
+//!
+//! Every write validates first (no SQL for bad input), runs in the
+//! request's own bound transaction with an explicit `company_id` filter
+//! beside RLS, and uses optimistic concurrency: the caller names the
+//! version it read, and a stale one changes nothing (409, no lost update).
+//! Deletes are audited with ids only.
+
+pub mod contacts;
+pub mod organisations;
+pub mod validate;
+
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::schema::{memberships, organisations as orgs};
+use crate::{DbError, TenantConn};
+pub use validate::FieldError;
+
+/// Why a CRM write was refused.
+#[derive(Debug)]
+pub enum CrmError {
+    /// Fields failed validation (422, each named).
+    Invalid(Vec<FieldError>),
+    /// No such record in this workspace (404; another workspace's id too).
+    NotFound,
+    /// The record changed since the caller read it (409: reload).
+    Stale,
+    Db(DbError),
+}
+
+impl From<DbError> for CrmError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => CrmError::NotFound,
+            other => CrmError::Db(other),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for CrmError {
+    fn from(e: diesel::result::Error) -> Self {
+        CrmError::from(DbError::from(e))
+    }
+}
+
+impl CrmError {
+    pub(crate) fn field(field: &'static str, code: &'static str) -> Self {
+        CrmError::Invalid(vec![FieldError { field, code }])
+    }
+}
+
+/// Hands a CRM outcome back out of a bound transaction. A database
+/// failure becomes the closure's error, so the transaction rolls back
+/// (nothing half-written commits); a refusal (invalid, missing, stale)
+/// wrote nothing and passes through as a value.
+pub(crate) fn split<T>(r: Result<T, CrmError>) -> Result<Result<T, CrmError>, DbError> {
+    match r {
+        Err(CrmError::Db(e)) => Err(e),
+        other => Ok(other),
+    }
+}
+
+/// A uuid typed into a form (an owner or an organisation picked from a
+/// list); empty is none.
+pub fn parse_ref(c: &mut validate::Check, field: &'static str, raw: Option<&str>) -> Option<Uuid> {
+    let v = validate::optional(raw)?;
+    match Uuid::parse_str(&v) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            c.fail(field, "unknown");
+            None
+        }
+    }
+}
+
+/// The owner must be a member of this workspace (the composite foreign key
+/// says so too; this names the field instead of failing the statement).
+async fn check_owner(tc: &mut TenantConn<'_>, owner: Option<Uuid>) -> Result<(), CrmError> {
+    let Some(owner) = owner else { return Ok(()) };
+    let company = tc.company().as_str().to_string();
+    let found: bool = diesel::select(exists(
+        memberships::table
+            .filter(memberships::company_id.eq(&company))
+            .filter(memberships::user_id.eq(owner)),
+    ))
+    .get_result(tc.conn())
+    .await?;
+    if found {
+        Ok(())
+    } else {
+        Err(CrmError::field("owner", "unknown"))
+    }
+}
+
+/// The organisation's name, if it exists in this workspace.
+async fn organisation_name(
+    tc: &mut TenantConn<'_>,
+    id: Option<Uuid>,
+) -> Result<Option<String>, CrmError> {
+    let Some(id) = id else { return Ok(None) };
+    let company = tc.company().as_str().to_string();
+    let name: Option<String> = orgs::table
+        .filter(orgs::company_id.eq(&company))
+        .filter(orgs::id.eq(id))
+        .select(orgs::name)
+        .first(tc.conn())
+        .await
+        .optional()?;
+    match name {
+        Some(n) => Ok(Some(n)),
+        None => Err(CrmError::field("organisation", "unknown")),
+    }
+}
+
+/// After an update or delete matched no row: the record is either gone
+/// (404) or at another version than the caller read (409).
+fn stale_or_missing(still_there: bool) -> CrmError {
+    if still_there {
+        CrmError::Stale
+    } else {
+        CrmError::NotFound
+    }
+}

@@ -1,0 +1,231 @@
+//! The CRM writes: validation before SQL, 404 across workspaces, 409 on a
+//! stale version (no lost update), references that must stay inside the
+//! workspace, and audited deletes.
+
+use metiva_db::crm::CrmError;
+use metiva_db::crm::contacts::ContactForm;
+use metiva_db::crm::organisations::OrganisationForm;
+use metiva_testkit::TestDb;
+
+use crate::fixtures::{A, B, member_ctx, three_companies};
+
+fn org(name: &str) -> metiva_db::crm::organisations::OrganisationFields {
+    OrganisationForm {
+        name,
+        domain: Some("https://www.bloemenhuis.example/"),
+        kvk: Some("6912 3456"),
+        vat: Some("NL823456789B01"),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+#[tokio::test]
+async fn organisations_round_trip_and_stale_edits_are_refused() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+
+    let id = db
+        .create_organisation(&a, &org("Bloemenhuis"), "req-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (stored, _) = db
+        .organisation_record(&a, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("created organisation not found"));
+    assert_eq!(stored.domain.as_deref(), Some("bloemenhuis.example"));
+    assert_eq!(stored.kvk.as_deref(), Some("69123456"));
+    assert_eq!(stored.version, 1);
+
+    // Another workspace: the same id is simply not there, for reads and
+    // every write.
+    assert!(
+        db.organisation_record(&b, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+    let foreign = db.update_organisation(&b, id, 1, &org("Hijacked")).await;
+    assert!(matches!(foreign, Err(CrmError::NotFound)), "{foreign:?}");
+    let foreign = db.delete_organisation(&b, id, 1, "req-x").await;
+    assert!(matches!(foreign, Err(CrmError::NotFound)), "{foreign:?}");
+
+    // Two people edit version 1: the first wins, the second gets Stale and
+    // changes nothing.
+    let v2 = db
+        .update_organisation(&a, id, 1, &org("Bloemenhuis BV"))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(v2, 2);
+    let lost = db.update_organisation(&a, id, 1, &org("Stale write")).await;
+    assert!(matches!(lost, Err(CrmError::Stale)), "{lost:?}");
+    let (now, _) = db
+        .organisation_record(&a, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("missing"));
+    assert_eq!((now.name.as_str(), now.version), ("Bloemenhuis BV", 2));
+
+    // The same domain twice in one workspace is the domain field's error;
+    // in another workspace it is fine.
+    let twice = db.create_organisation(&a, &org("Copy"), "req-2").await;
+    match twice {
+        Err(CrmError::Invalid(f)) => {
+            assert_eq!((f[0].field, f[0].code), ("domain", "domain.taken"))
+        }
+        other => panic!("expected a domain clash, got {other:?}"),
+    }
+    db.create_organisation(&b, &org("Elsewhere"), "req-3")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Delete at a stale version: refused; at the current one: gone, and
+    // audited with ids only.
+    let stale = db.delete_organisation(&a, id, 1, "req-4").await;
+    assert!(matches!(stale, Err(CrmError::Stale)), "{stale:?}");
+    db.delete_organisation(&a, id, 2, "req-5")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let audit = db
+        .in_tenant_read(&a, async |tc| {
+            metiva_db::repo::audit::search(
+                tc,
+                &metiva_db::repo::audit::AuditFilter {
+                    action: Some("crm.organisation_deleted"),
+                    actor: None,
+                    before: None,
+                    limit: 10,
+                },
+            )
+            .await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].target_id.as_deref(), Some(id.to_string().as_str()));
+}
+
+#[tokio::test]
+async fn contacts_validate_first_and_keep_references_inside_the_workspace() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+    let b_org = db
+        .create_organisation(&b, &org("Bravo's client"), "req-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Every bad field is named at once, and nothing is stored.
+    let bad = ContactForm {
+        name: " ",
+        email: Some("not an email"),
+        phone: Some("12345"),
+        notes: Some(&"n".repeat(10_001)),
+        ..Default::default()
+    }
+    .validate()
+    .err()
+    .unwrap_or_default();
+    let named: Vec<&str> = bad.iter().map(|f| f.field).collect();
+    assert_eq!(named, ["name", "email", "phone", "notes"]);
+
+    // Another workspace's organisation or member is "unknown", not linked.
+    let b_org_text = b_org.to_string();
+    let foreign_org = ContactForm {
+        name: "Anouk",
+        organisation: Some(&b_org_text),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    match db.create_contact(&a, &foreign_org, "req-2").await {
+        Err(CrmError::Invalid(f)) => {
+            assert_eq!((f[0].field, f[0].code), ("organisation", "unknown"))
+        }
+        other => panic!("expected an unknown organisation, got {other:?}"),
+    }
+    let b_user = b.user_id().to_string();
+    let foreign_owner = ContactForm {
+        name: "Anouk",
+        owner: Some(&b_user),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    match db.create_contact(&a, &foreign_owner, "req-3").await {
+        Err(CrmError::Invalid(f)) => assert_eq!((f[0].field, f[0].code), ("owner", "unknown")),
+        other => panic!("expected an unknown owner, got {other:?}"),
+    }
+
+    // A good one: phone normalised, linked to its own organisation.
+    let a_org = db
+        .create_organisation(&a, &org("Bloemenhuis"), "req-4")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .to_string();
+    let me = a.user_id().to_string();
+    let good = ContactForm {
+        name: "Anouk de Vries",
+        email: Some("Anouk@Bloemenhuis.example"),
+        phone: Some("06 1234 5678"),
+        organisation: Some(&a_org),
+        owner: Some(&me),
+        source: Some("lead"),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let id = db
+        .create_contact(&a, &good, "req-5")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let c = db
+        .contact(&a, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("missing"));
+    assert_eq!(c.phone.as_deref(), Some("+31612345678"));
+    assert_eq!(c.email.as_deref(), Some("anouk@bloemenhuis.example"));
+    assert_eq!(c.source, "lead");
+    assert!(
+        db.contact(&b, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+
+    // The same email twice is the email field's error.
+    match db.create_contact(&a, &good, "req-6").await {
+        Err(CrmError::Invalid(f)) => assert_eq!((f[0].field, f[0].code), ("email", "email.taken")),
+        other => panic!("expected an email clash, got {other:?}"),
+    }
+
+    // Stale edit, then delete.
+    db.update_contact(&a, id, 1, &good)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(matches!(
+        db.update_contact(&a, id, 1, &good).await,
+        Err(CrmError::Stale)
+    ));
+    assert!(matches!(
+        db.delete_contact(&b, id, 2, "req-7").await,
+        Err(CrmError::NotFound)
+    ));
+    db.delete_contact(&a, id, 2, "req-8")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(
+        db.contact(&a, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+}

@@ -3,6 +3,7 @@
 //! Endpoints have stable names (`endpoint = "…"`) so tests and scripts can
 //! call them; the default names carry a hash of the crate path.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,7 @@ pub struct IsolationStatusDto {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::{Fact, SystemStatusDto};
+    use crate::error::AppError;
     use leptos::prelude::*;
     use metiva_db::{Database, DbError, system::SystemStatus};
 
@@ -101,31 +103,25 @@ pub mod ssr {
     /// # Security
     /// Fails closed: without a `TenantCtx` (the guard did not run or
     /// refused) there is no workspace and the call is refused with 401.
-    pub fn tenant() -> Result<metiva_db::TenantCtx, ServerFnError> {
+    pub fn tenant() -> Result<metiva_db::TenantCtx, AppError> {
         let ctx = use_context::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<metiva_db::TenantCtx>().cloned());
-        match ctx {
-            Some(c) => Ok(c),
-            None => {
-                if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-                    opts.set_status(http::StatusCode::UNAUTHORIZED);
-                }
-                Err(ServerFnError::new("Sign in first."))
-            }
-        }
+        ctx.ok_or_else(|| {
+            AppError::unauthenticated(crate::i18n::tr(crate::i18n::current(), "Sign in first."))
+        })
     }
 
     /// The request's tenant, if its role holds `p` (from the one registry);
     /// otherwise a 403. The UI hides what a role cannot do; this decides.
-    pub fn require(p: metiva_roles::Permission) -> Result<metiva_db::TenantCtx, ServerFnError> {
+    pub fn require(p: metiva_roles::Permission) -> Result<metiva_db::TenantCtx, AppError> {
         let ctx = tenant()?;
         if ctx.can(p) {
             Ok(ctx)
         } else {
-            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-                opts.set_status(http::StatusCode::FORBIDDEN);
-            }
-            Err(ServerFnError::new("Your role does not allow this."))
+            Err(AppError::forbidden(crate::i18n::tr(
+                crate::i18n::current(),
+                "Your role does not allow this.",
+            )))
         }
     }
 
@@ -137,8 +133,9 @@ pub mod ssr {
     }
 
     /// The database handle, provided to every render and server function.
-    pub fn database() -> Result<Database, ServerFnError> {
-        use_context::<Database>().ok_or_else(|| ServerFnError::new("server misconfigured"))
+    pub fn database() -> Result<Database, AppError> {
+        use_context::<Database>()
+            .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))
     }
 
     /// Reads audit rows and resolves ids to names, in one read-only
@@ -223,25 +220,25 @@ pub mod ssr {
 
     /// Maps a database failure to its status and opaque message; the
     /// detail goes to the log only.
-    pub fn db_failure(e: DbError) -> ServerFnError {
-        let opts = use_context::<leptos_axum::ResponseOptions>();
+    pub fn db_failure(e: DbError) -> AppError {
         let (status, msg) = status_for(&e);
-        if status >= 500 {
-            tracing::error!(error = %e, status, "server function failed");
-        } else {
-            tracing::info!(error = %e, status, "server function refused");
+        if matches!(e, DbError::AccessRevoked)
+            && let Some(opts) = use_context::<leptos_axum::ResponseOptions>()
+        {
+            // Tells the tenant guard to re-resolve and retry once.
+            opts.insert_header(
+                http::HeaderName::from_static(ACCESS_CHANGED_HEADER),
+                http::HeaderValue::from_static("1"),
+            );
         }
-        if let (Some(opts), Ok(code)) = (opts, http::StatusCode::from_u16(status)) {
-            opts.set_status(code);
-            if matches!(e, DbError::AccessRevoked) {
-                // Tells the tenant guard to re-resolve and retry once.
-                opts.insert_header(
-                    http::HeaderName::from_static(ACCESS_CHANGED_HEADER),
-                    http::HeaderValue::from_static("1"),
-                );
+        match status {
+            // Logged once, with the request id; the client gets the id.
+            500 => AppError::internal_here(&e),
+            _ => {
+                tracing::info!(error = %e, status, "server function refused");
+                AppError::refusal(status, crate::i18n::tr(crate::i18n::current(), msg))
             }
         }
-        ServerFnError::new(msg)
     }
 
     /// The response header a handler sets when its transaction found the
@@ -289,7 +286,7 @@ pub mod ssr {
 /// `security.manage`: the database's version and role are reconnaissance
 /// for anyone else.
 #[server(endpoint = "system_status")]
-pub async fn system_status() -> Result<SystemStatusDto, ServerFnError> {
+pub async fn system_status() -> Result<SystemStatusDto, AppError> {
     ssr::require(metiva_roles::Permission::SecurityManage)?;
     let db = ssr::database()?;
     db.read_system_status()
@@ -301,7 +298,7 @@ pub async fn system_status() -> Result<SystemStatusDto, ServerFnError> {
 /// Measures and records one database round trip; returns the new status.
 /// A POST, since it writes; needs `security.manage`.
 #[server(endpoint = "run_database_check")]
-pub async fn run_database_check() -> Result<SystemStatusDto, ServerFnError> {
+pub async fn run_database_check() -> Result<SystemStatusDto, AppError> {
     ssr::require(metiva_roles::Permission::SecurityManage)?;
     let db = ssr::database()?;
     db.record_system_check()
@@ -313,7 +310,7 @@ pub async fn run_database_check() -> Result<SystemStatusDto, ServerFnError> {
 /// Reads the runtime role's posture and runs the catalog lint, live. Any
 /// member.
 #[server(endpoint = "isolation_status")]
-pub async fn isolation_status() -> Result<IsolationStatusDto, ServerFnError> {
+pub async fn isolation_status() -> Result<IsolationStatusDto, AppError> {
     ssr::tenant()?;
     let db = ssr::database()?;
     let posture = db.read_role_posture().await.map_err(ssr::db_failure)?;
@@ -371,7 +368,7 @@ pub struct SessionDto {
 
 /// The signed-in member and workspace, from the request's `TenantCtx`.
 #[server(endpoint = "session")]
-pub async fn current_session() -> Result<SessionDto, ServerFnError> {
+pub async fn current_session() -> Result<SessionDto, AppError> {
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
     let me = db
@@ -417,7 +414,7 @@ pub struct MembersDto {
 /// The workspace's members. Everyone in the workspace may see the list;
 /// only `members.manage` gets the controls.
 #[server(endpoint = "members")]
-pub async fn list_members() -> Result<MembersDto, ServerFnError> {
+pub async fn list_members() -> Result<MembersDto, AppError> {
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
     let rows = db

@@ -8,6 +8,7 @@ pub mod api;
 pub mod consent_text;
 #[cfg(feature = "ssr")]
 pub mod cookies;
+pub mod error;
 pub mod i18n;
 mod layout;
 pub mod member_forms;

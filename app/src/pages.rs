@@ -54,7 +54,7 @@ pub fn Overview() -> impl IntoView {
             <Suspense fallback=move || view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
                 {move || session.get().map(|r| match r {
                     Ok(s) => view! { <WorkspaceCard s /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
             <div class="grid gap-4 sm:grid-cols-3">
@@ -156,9 +156,7 @@ pub fn SystemPage() -> impl IntoView {
                                 </p>
                                 <FactList facts=i.facts />
                             }.into_any(),
-                            Err(e) => view! {
-                                <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
-                            }.into_any(),
+                            Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                         })}
                     </Suspense>
                 </div>
@@ -189,9 +187,7 @@ fn DatabaseCard(text: CardText) -> impl IntoView {
                     <Transition fallback=move || view! { <p class="text-sm text-slate-500">{loading.clone()}</p> }>
                         {move || status.get().map(|r| match r {
                             Ok(s) => view! { <FactList facts=s.facts /> }.into_any(),
-                            Err(e) => view! {
-                                <p role="alert" class="text-sm text-red-700">{e.to_string()}</p>
-                            }.into_any(),
+                            Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                         })}
                     </Transition>
                 </div>
@@ -253,7 +249,7 @@ pub fn MembersPage() -> impl IntoView {
             <Suspense fallback=move || view! { <div class="h-40 rounded-lg border border-slate-200 bg-white"></div> }>
                 {move || members.get().map(|r| match r {
                     Ok(m) => view! { <MemberList m /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
             <RoleMatrix />

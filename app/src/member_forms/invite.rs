@@ -2,6 +2,7 @@
 //! shown once: under the form with JavaScript, on the page after a plain
 //! post (through the flash cookie).
 
+use crate::error::AppError;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub async fn invite_member(
     name: String,
     email: String,
     role: String,
-) -> Result<InviteDto, ServerFnError> {
+) -> Result<InviteDto, AppError> {
     use super::MEMBERS_PATH;
     use super::ssr::{self, refuse};
     use metiva_db::members::MemberError;
@@ -36,9 +37,9 @@ pub async fn invite_member(
         ));
     };
     let keys = use_context::<crate::FieldKeys>()
-        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let login = use_context::<crate::LoginOrigin>()
-        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let (_, link) = ssr::create_invitation(
         &db,
         &ctx,

@@ -1,6 +1,7 @@
 //! A member's controls: change role, suspend or reactivate, sign out
 //! everywhere, remove; one server function, [`manage_member`], behind them.
 
+use crate::error::AppError;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,11 +12,7 @@ use crate::i18n::{Lang, tr};
 /// Change a member's role, suspend, reactivate, remove, or sign them out
 /// everywhere (`action`); `role` is used by `role` only.
 #[server(endpoint = "manage_member")]
-pub async fn manage_member(
-    user: String,
-    action: String,
-    role: String,
-) -> Result<(), ServerFnError> {
+pub async fn manage_member(user: String, action: String, role: String) -> Result<(), AppError> {
     use super::MEMBERS_PATH;
     use super::ssr::refuse;
     use metiva_db::members::{MemberAction, MemberError};

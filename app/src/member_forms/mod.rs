@@ -19,6 +19,7 @@
 //! `metiva_db::members` check `members.manage` and the guard rails again,
 //! whatever the page showed.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 
 mod invite;
@@ -71,11 +72,8 @@ pub fn error_text(code: &str) -> &'static str {
 }
 
 /// The text of a server-function error, without the framework's prefix.
-fn message(e: &ServerFnError) -> String {
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
+fn message(e: &AppError) -> String {
+    e.message().to_string()
 }
 
 const SMALL_BUTTON: &str = "rounded-md border border-slate-300 px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60";
@@ -83,7 +81,7 @@ const CONFIRM_BUTTON: &str = "mt-2 rounded-md bg-slate-800 px-2 py-1 text-xs fon
 const DANGER_BUTTON: &str = "mt-2 rounded-md bg-red-700 px-2 py-1 text-xs font-medium text-white hover:bg-red-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-red-500 focus-visible:ring-offset-2 disabled:opacity-60";
 
 /// An error beside a form, announced to screen readers.
-fn form_error(e: &ServerFnError) -> impl IntoView + use<> {
+fn form_error(e: &AppError) -> impl IntoView + use<> {
     view! {
         <p role="alert" class="mt-2 w-full rounded-md border border-red-200 bg-red-50 px-2 py-1 text-xs text-red-800" data-testid="form-error">
             {message(e)}

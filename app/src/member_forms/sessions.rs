@@ -1,5 +1,6 @@
 //! Ending the caller's own sessions: [`revoke_session`] and its button.
 
+use crate::error::AppError;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -8,7 +9,7 @@ use super::{DANGER_BUTTON, SMALL_BUTTON, form_error};
 /// Ends one of the caller's own sessions (`id`), or all of them (`all`).
 /// Ending this browser's own session signs it out here too.
 #[server(endpoint = "revoke_session")]
-pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
+pub async fn revoke_session(id: String) -> Result<(), AppError> {
     use super::{SESSIONS_PATH, ssr};
     use http::StatusCode;
     let ctx = crate::api::ssr::tenant()?;
@@ -45,7 +46,7 @@ pub async fn revoke_session(id: String) -> Result<(), ServerFnError> {
         // This browser's session ended: drop its token and leave through
         // the login service.
         let sign_out = use_context::<crate::SignOut>()
-            .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+            .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
         ssr::append_set_cookie(&sign_out.clear_cookie)?;
         leptos_axum::redirect(&sign_out.signed_out_url);
     } else {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::error::AppError;
 use http::StatusCode;
 use leptos::prelude::*;
 use metiva_db::DbError;
@@ -99,7 +100,7 @@ pub fn plain_form() -> bool {
 
 /// A refused form: the status and a translated message; a plain form
 /// post is sent back to `back` with the message code.
-pub fn refuse(e: MemberError, back: &str) -> ServerFnError {
+pub fn refuse(e: MemberError, back: &str) -> AppError {
     if let MemberError::Db(db) = e {
         if matches!(db, DbError::AccessRevoked) || !plain_form() {
             // The shared policy: opaque message, logged detail, and the
@@ -114,24 +115,27 @@ pub fn refuse(e: MemberError, back: &str) -> ServerFnError {
 }
 
 /// As [`refuse`], for a code.
-pub fn refuse_code(status: StatusCode, code: &'static str, back: &str) -> ServerFnError {
-    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-        opts.set_status(status);
-    }
+pub fn refuse_code(status: StatusCode, code: &'static str, back: &str) -> AppError {
+    // Constructing the error sets the status.
+    let e = AppError::refusal(
+        status.as_u16(),
+        tr(crate::i18n::current(), error_text(code)),
+    )
+    .with_code(code);
     if plain_form() {
         // After the status: `redirect` makes a plain form post a 302.
         leptos_axum::redirect(&format!("{back}?error={code}"));
     }
-    ServerFnError::new(tr(crate::i18n::current(), error_text(code)))
+    e
 }
 
 /// Adds `Set-Cookie` to the server function's answer. A cookie that
 /// cannot be sent is an error (logged with its name), never a header
 /// silently left out.
-pub fn append_set_cookie(cookie: &Cookie<'_>) -> Result<(), ServerFnError> {
+pub fn append_set_cookie(cookie: &Cookie<'_>) -> Result<(), AppError> {
     let value = cookies::set_cookie_header(cookie).map_err(|e| {
         tracing::error!(error = %e, "setting a cookie");
-        ServerFnError::new("server misconfigured")
+        crate::error::AppError::internal_here(&"server misconfigured")
     })?;
     if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
         opts.append_header(http::header::SET_COOKIE, value);

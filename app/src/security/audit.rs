@@ -32,7 +32,7 @@ pub async fn audit_page(
     action: Option<String>,
     actor: Option<String>,
     before: Option<i64>,
-) -> Result<AuditPageDto, ServerFnError> {
+) -> Result<AuditPageDto, AppError> {
     use crate::api::ssr;
     let ctx = ssr::require(metiva_roles::Permission::AuditRead)?;
     let db = ssr::database()?;
@@ -93,7 +93,7 @@ pub fn AuditPage() -> impl IntoView {
                         let (action, actor) = current();
                         view! { <AuditTable p action actor /> }.into_any()
                     }
-                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
         </section>

@@ -2,6 +2,7 @@
 //! Every value is read from the running system: the request's verified
 //! token, the database catalog, the configuration.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 
 use crate::i18n::tr;
@@ -51,7 +52,7 @@ pub struct SelfTestStepDto {
 
 /// Everything the security page shows, read live.
 #[server(endpoint = "security_overview")]
-pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
+pub async fn security_overview() -> Result<SecurityDto, AppError> {
     use crate::api::ssr;
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
@@ -87,7 +88,7 @@ pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
         )
     };
     let dh = use_context::<crate::DataHandling>()
-        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let key = if dh.keys_generated_locally {
         format!(
             "{}, {} (key id {})",
@@ -162,7 +163,7 @@ pub async fn security_overview() -> Result<SecurityDto, ServerFnError> {
 /// run is audited. Any member may run it: it reads and writes nothing of
 /// the workspace's data (its probe write is refused and rolled back).
 #[server(endpoint = "run_self_test")]
-pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, ServerFnError> {
+pub async fn run_self_test() -> Result<Vec<SelfTestStepDto>, AppError> {
     use crate::api::ssr;
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
@@ -233,7 +234,7 @@ pub fn SecurityPage() -> impl IntoView {
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || overview.get().map(|r| match r {
                     Ok(s) => view! { <Panels s /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
         </section>

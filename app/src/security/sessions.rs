@@ -19,12 +19,12 @@ pub struct SessionRowDto {
 
 /// The signed-in user's own live sessions.
 #[server(endpoint = "my_sessions")]
-pub async fn my_sessions() -> Result<Vec<SessionRowDto>, ServerFnError> {
+pub async fn my_sessions() -> Result<Vec<SessionRowDto>, AppError> {
     use crate::api::ssr;
     let ctx = ssr::tenant()?;
     let db = ssr::database()?;
     let keys = use_context::<crate::FieldKeys>()
-        .ok_or_else(|| ServerFnError::new("server misconfigured"))?;
+        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let rows = db.own_sessions(&ctx).await.map_err(ssr::db_failure)?;
     let fmt = "%Y-%m-%d %H:%M UTC";
     Ok(rows
@@ -58,7 +58,7 @@ pub fn SessionsPage() -> impl IntoView {
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 8rem"></div> }>
                 {move || sessions.get().map(|r| match r {
                     Ok(rows) => view! { <SessionList rows /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
         </section>

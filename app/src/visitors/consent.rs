@@ -4,7 +4,7 @@
 use super::*;
 
 #[server(endpoint = "consent_overview")]
-pub async fn consent_overview() -> Result<ConsentDto, ServerFnError> {
+pub async fn consent_overview() -> Result<ConsentDto, AppError> {
     use crate::api::ssr::{database, require};
     use metiva_roles::Permission;
     use ssr::*;

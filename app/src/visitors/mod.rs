@@ -4,6 +4,7 @@
 //! All server-rendered (async SSR): the chart is an SVG drawn on the
 //! server, the reveal is a plain form post. Nothing here needs JavaScript.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -244,11 +245,11 @@ mod ssr {
         }
     }
 
-    pub fn failure(e: metiva_db::DbError) -> ServerFnError {
+    pub fn failure(e: metiva_db::DbError) -> AppError {
         crate::api::ssr::db_failure(e)
     }
 }
 
-fn error_view(e: ServerFnError) -> AnyView {
-    view! { <p role="alert" class="text-sm text-red-700">{e.to_string()}</p> }.into_any()
+fn error_view(e: AppError) -> AnyView {
+    view! { <crate::error::ErrorView error=e /> }.into_any()
 }

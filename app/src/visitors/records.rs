@@ -4,7 +4,7 @@
 use super::*;
 
 #[server(endpoint = "person_list")]
-pub async fn person_list() -> Result<Vec<PersonRow>, ServerFnError> {
+pub async fn person_list() -> Result<Vec<PersonRow>, AppError> {
     use crate::api::ssr::{database, require};
     use ssr::*;
     let ctx = require(metiva_roles::Permission::PersonsRead)?;
@@ -24,7 +24,7 @@ pub async fn person_list() -> Result<Vec<PersonRow>, ServerFnError> {
 }
 
 #[server(endpoint = "person_record")]
-pub async fn person_record(id: String) -> Result<Option<PersonDto>, ServerFnError> {
+pub async fn person_record(id: String) -> Result<Option<PersonDto>, AppError> {
     use crate::api::ssr::{database, require};
     use ssr::*;
     let ctx = require(metiva_roles::Permission::PersonsRead)?;
@@ -47,7 +47,7 @@ pub async fn person_record(id: String) -> Result<Option<PersonDto>, ServerFnErro
 }
 
 #[server(endpoint = "deal_list")]
-pub async fn deal_list() -> Result<Vec<DealRow>, ServerFnError> {
+pub async fn deal_list() -> Result<Vec<DealRow>, AppError> {
     use crate::api::ssr::{database, require};
     use ssr::*;
     let ctx = require(metiva_roles::Permission::DealsRead)?;
@@ -70,7 +70,7 @@ pub async fn deal_list() -> Result<Vec<DealRow>, ServerFnError> {
 }
 
 #[server(endpoint = "deal_record")]
-pub async fn deal_record(id: String) -> Result<Option<DealDto>, ServerFnError> {
+pub async fn deal_record(id: String) -> Result<Option<DealDto>, AppError> {
     use crate::api::ssr::{database, require};
     use ssr::*;
     let ctx = require(metiva_roles::Permission::DealsRead)?;
@@ -222,8 +222,7 @@ pub fn PersonPage() -> impl IntoView {
                     Ok(None) => {
                         // A missing and another workspace's person answer
                         // alike: a real 404, never a hint it exists.
-                        crate::pages::set_not_found();
-                        view! { <p class="text-sm text-slate-600">{tr(l, "No such person in this workspace.")}</p> }.into_any()
+                        error_view(AppError::not_found(tr(l, "No such person in this workspace.")))
                     }
                     Err(e) => error_view(e),
                 })}
@@ -277,8 +276,7 @@ pub fn DealPage() -> impl IntoView {
                     Ok(None) => {
                         // A missing and another workspace's deal answer
                         // alike: a real 404, never a hint it exists.
-                        crate::pages::set_not_found();
-                        view! { <p class="text-sm text-slate-600">{tr(l, "No such deal in this workspace.")}</p> }.into_any()
+                        error_view(AppError::not_found(tr(l, "No such deal in this workspace.")))
                     }
                     Err(e) => error_view(e),
                 })}

@@ -4,7 +4,7 @@
 use super::*;
 
 #[server(endpoint = "visitors_overview")]
-pub async fn visitors_overview() -> Result<VisitorsDto, ServerFnError> {
+pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
     use crate::api::ssr::{database, require};
     use metiva_roles::Permission;
     use ssr::*;

@@ -183,10 +183,11 @@ pub fn compress_assets()
         .compress_when(code_or_style.and(tower_http::compression::predicate::SizeAbove::new(256)))
 }
 
-/// A server function whose arguments did not decode (a missing field, a
-/// malformed body) is answered 400, not the framework's 500: the request
-/// was bad, not the server. The body, the encoded error with the field
-/// named, is kept so a script still reads it.
+/// Server functions answer every error 500 unless the function set a
+/// status; the framework's own refusals (arguments that did not decode, a
+/// missing field) never run the function. Their body is the same
+/// `AppError` envelope, whose code carries the real status: a bad
+/// request is the caller's 400, not our 500. The body is kept as is.
 async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let res = next.run(req).await;
@@ -195,14 +196,18 @@ async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
     }
     let (mut parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong on our side.",
-        )
+        let rid = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        return AppError::internal(rid, &"an unreadable server-function error body")
             .into_response();
     };
-    if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
-        parts.status = StatusCode::BAD_REQUEST;
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(e.status())
+    {
+        parts.status = status;
     }
     Response::from_parts(parts, Body::from(bytes))
 }

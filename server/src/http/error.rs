@@ -1,147 +1,15 @@
-//! The one error shape of every JSON answer:
-//! `{"error": {"code": "…", "message": "…"}}`, with the HTTP status set
-//! explicitly.
-//!
-//! | constructor | status | code |
-//! |---|---|---|
-//! | [`AppError::bad_request`] | 400 | `bad_request` |
-//! | [`AppError::unauthenticated`] | 401 | `unauthenticated` |
-//! | [`AppError::forbidden`] | 403 | `forbidden` |
-//! | [`AppError::not_found`] | 404 | `not_found` |
-//! | [`AppError::conflict`] | 409 | `conflict` |
-//! | [`AppError::too_large`] | 413 | `payload_too_large` |
-//! | [`AppError::validation`] | 422 | `validation` |
-//! | [`AppError::rate_limited`] | 429 | `rate_limited` (with `Retry-After`) |
-//! | [`AppError::internal`] | 500 | `internal` |
-//! | [`AppError::unavailable`] | 503 | `unavailable` |
-//!
-//! [`AppError::with_code`] narrows the code (`reason_required`) without
-//! changing the status.
-//!
-//! # Security
-//! A 500 is opaque: the client gets the request id, never the cause, which
-//! is logged once, with that id. Another tenant's row is `not_found`, never
-//! `forbidden`: its existence is not revealed.
+//! The one error shape of every JSON answer lives in `app::error`
+//! (`{"error": {"code": "…", "message": "…"}}`, the status set from the
+//! code), shared by axum handlers, server functions and the pages' error
+//! view. Re-exported here for the routers.
 
-use std::borrow::Cow;
-
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppError {
-    status: StatusCode,
-    code: &'static str,
-    message: Cow<'static, str>,
-    retry_after: Option<u64>,
-}
-
-impl AppError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-
-    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
-    }
-
-    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-
-    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
-    }
-
-    pub fn too_large(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
-    }
-
-    pub fn validation(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
-    }
-
-    pub fn rate_limited(message: impl Into<Cow<'static, str>>, retry_after_secs: u64) -> Self {
-        Self {
-            retry_after: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-        }
-    }
-
-    pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-    }
-
-    /// An opaque 500. The cause is logged here, once, with the request id;
-    /// the client gets only the id to quote.
-    pub fn internal(request_id: &str, cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(request_id, error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!(
-                "Something went wrong on our side. Quote request {request_id} if you contact support."
-            ),
-        )
-    }
-
-    /// A refusal whose status a domain's own table chose (a 4xx), under
-    /// the code of that status.
-    pub fn refusal(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
-        let code = match status.as_u16() {
-            400 => "bad_request",
-            401 => "unauthenticated",
-            403 => "forbidden",
-            404 => "not_found",
-            409 => "conflict",
-            413 => "payload_too_large",
-            422 => "validation",
-            429 => "rate_limited",
-            503 => "unavailable",
-            _ => "refused",
-        };
-        Self::new(status, code, message)
-    }
-
-    /// A narrower code for the same status (`reason_required`).
-    pub fn with_code(mut self, code: &'static str) -> Self {
-        self.code = code;
-        self
-    }
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
-        let mut resp = (self.status, Json(body)).into_response();
-        if let Some(secs) = self.retry_after
-            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        resp
-    }
-}
+pub use app::error::AppError;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
 
     async fn body(e: AppError) -> (StatusCode, serde_json::Value, Option<String>) {
         let resp = e.into_response();

@@ -329,7 +329,7 @@ fn refuse(auth: &DashboardAuth, req: &Request, refusal: Refusal, token: Option<&
                 Refusal::Expired => "Your session token has expired. Reload the page to renew it.",
                 _ => "This session does not grant access to a workspace.",
             };
-            AppError::refusal(status, msg).into_response()
+            AppError::refusal(status.as_u16(), msg).into_response()
         }
         refusal => {
             let path = req

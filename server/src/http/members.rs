@@ -53,7 +53,7 @@ fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Re
                     }
                     other => other.to_string(),
                 };
-                AppError::refusal(status, msg)
+                AppError::refusal(status.as_u16(), msg)
                     .with_code(code)
                     .into_response()
             }

@@ -58,7 +58,7 @@ fn refusal(
             &auth.app_url,
         )
     } else {
-        AppError::refusal(status, msg.to_string()).into_response()
+        AppError::refusal(status.as_u16(), msg.to_string()).into_response()
     }
 }
 

@@ -103,3 +103,33 @@ async fn each_status_class_answers_the_envelope() {
     envelope(&r, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(r.headers.contains_key(header::RETRY_AFTER));
 }
+
+/// Server functions answer the same envelope: the framework's own refusal
+/// (arguments that do not decode) is the caller's 400 and a permission
+/// the role lacks 403, each with its code.
+#[tokio::test]
+async fn server_functions_answer_the_envelope_too() {
+    let w = World::new().await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+
+    // 400: a required argument is missing.
+    let r = call(&w.dashboard, json_post("/api/deal_record", &owner, "")).await;
+    envelope(&r, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(r.body.contains("id"), "{}", r.body);
+    // 403: the viewer may not invite members.
+    let r = call(
+        &w.dashboard,
+        json_post(
+            "/api/invite_member",
+            &viewer,
+            "name=New&email=new%40devries.example&role=viewer",
+        ),
+    )
+    .await;
+    envelope(&r, StatusCode::FORBIDDEN, "forbidden");
+    // 200 and no envelope when it works.
+    let r = call(&w.dashboard, json_post("/api/run_self_test", &owner, "")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("\"error\""), "{}", r.body);
+}

@@ -1,6 +1,7 @@
 //! The invitation flash cookie: after a plain form post the one-time
 //! link reaches the page it returns to sealed in a cookie, never in a URL.
 
+use crate::error::AppError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use leptos::prelude::*;
@@ -39,7 +40,7 @@ fn secure() -> bool {
 }
 
 /// Sets the flash cookie (an empty value and `max_age` 0 remove it).
-fn set_flash_cookie(value: String, max_age: i64) -> Result<(), ServerFnError> {
+fn set_flash_cookie(value: String, max_age: i64) -> Result<(), AppError> {
     let secure = secure();
     let flash = cookies::server_only(
         flash_cookie(secure),
@@ -64,14 +65,14 @@ pub fn seal_invite_flash(
     keys: &KeyRing,
     ctx: &metiva_db::TenantCtx,
     link: &str,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     let session = ctx.session_id().to_string();
     let sealed = keys
         .seal(
             link.as_bytes(),
             &flash_context(ctx.company().as_str(), &session),
         )
-        .map_err(|_| ServerFnError::new("server misconfigured"))?;
+        .map_err(|_| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let value = format!(
         "{}.{}.{}",
         B64.encode(sealed.key_id.as_bytes()),

@@ -1,0 +1,143 @@
+//! English and Dutch. The catalog is keyed by the English text: views call
+//! `tr(lang, "English text")`; the Dutch comes from [`CATALOG`]. A string
+//! missing from the catalog fails debug builds (and so the tests), and the
+//! end-to-end tests walk the pages in Dutch looking for any English text
+//! from the catalog.
+
+use serde::{Deserialize, Serialize};
+
+/// The two languages of the product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    Nl,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Nl => "nl",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "en" => Some(Lang::En),
+            "nl" => Some(Lang::Nl),
+            _ => None,
+        }
+    }
+
+    /// English or Dutch, given both inline.
+    pub fn t(self, en: &'static str, nl: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Nl => nl,
+        }
+    }
+}
+
+/// The text for `en` in `lang`.
+pub fn tr(lang: Lang, en: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Nl => match CATALOGS
+            .iter()
+            .flat_map(|c| c.iter())
+            .find(|(e, _)| *e == en)
+        {
+            Some((_, nl)) => nl,
+            None => {
+                debug_assert!(false, "missing from the i18n catalog: {en:?}");
+                en
+            }
+        },
+    }
+}
+
+/// The request's language, as the server negotiated it (query, cookie,
+/// `Accept-Language`). English outside a request.
+pub fn current() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::use_context;
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Lang>().copied())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Lang::En
+    }
+}
+
+/// A role's name.
+pub fn role(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "owner" => "Owner",
+        "admin" => "Admin",
+        "account_manager" => "Account manager",
+        "sales" => "Sales",
+        "marketing" => "Marketing",
+        "finance" => "Finance",
+        "member" => "Member",
+        "viewer" => "Viewer",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
+/// A membership status.
+pub fn status(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "active" => "Active",
+        "suspended" => "Suspended",
+        "invited" => "Invited",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
+/// A deal stage.
+pub fn stage(lang: Lang, key: &str) -> &'static str {
+    let en = match key {
+        "lead" => "Lead",
+        "qualified" => "Qualified",
+        "proposal" => "Proposal",
+        "won" => "Won",
+        "lost" => "Lost",
+        _ => return "?",
+    };
+    tr(lang, en)
+}
+
+mod catalog;
+mod crm_catalog;
+
+pub use catalog::CATALOG;
+pub use crm_catalog::CRM_CATALOG;
+
+/// Every catalog `tr` searches, in order.
+const CATALOGS: [&[(&str, &str)]; 2] = [CATALOG, CRM_CATALOG];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_has_each_english_text_once_and_every_entry_translated() {
+        let all: Vec<&(&str, &str)> = CATALOGS.iter().flat_map(|c| c.iter()).collect();
+        for (i, (en, nl)) in all.iter().enumerate() {
+            assert!(!nl.is_empty(), "{en}");
+            assert!(
+                all.iter().skip(i + 1).all(|(e, _)| e != en),
+                "duplicate entry {en:?}"
+            );
+        }
+        assert_eq!(tr(Lang::Nl, "Overview"), "Overzicht");
+        assert_eq!(tr(Lang::En, "Overview"), "Overview");
+        assert_eq!(role(Lang::Nl, "viewer"), "Kijker");
+    }
+}

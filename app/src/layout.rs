@@ -39,6 +39,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/persons" attr:class=link>
                         {tr(l, "Persons")}
                     </A>
+                    <A href="/organisations" attr:class=link>
+                        {tr(l, "Organisations")}
+                    </A>
                     <A href="/deals" attr:class=link>
                         {tr(l, "Deals")}
                     </A>

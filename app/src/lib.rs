@@ -8,6 +8,7 @@ pub mod api;
 pub mod consent_text;
 #[cfg(feature = "ssr")]
 pub mod cookies;
+pub mod crm;
 pub mod error;
 pub mod i18n;
 mod layout;
@@ -167,6 +168,8 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("organisations") view=crm::OrganisationsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("organisations"), ParamSegment("id")) view=crm::OrganisationPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("deals") view=visitors::DealsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deals"), ParamSegment("id")) view=visitors::DealPage ssr=SsrMode::Async />
                     </Routes>

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
     }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        // Server-side rendering nests a page's components into one future
+        // per request; a form-heavy page in a debug build outgrows the
+        // default 2 MiB worker stack. 8 MiB is the main thread's own size.
+        .thread_stack_size(8 * 1024 * 1024)
         .enable_all()
         .build()
     {

@@ -411,6 +411,9 @@ fn unit_and_integration_tests() -> Result<()> {
         cmd.args(["nextest", "run", "--no-fail-fast"])
             .args(SSR_PACKAGES)
             .args(["--features", "app/ssr"])
+            // As .cargo/config.toml's [env]: tests render whole pages in
+            // debug builds (the server's workers get the same 8 MiB).
+            .env("RUST_MIN_STACK", "8388608")
             .envs(tc.env(mode));
         if let Some(f) = filter {
             cmd.args(["-E", f]);

@@ -99,6 +99,7 @@ pub fn PersonsPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Persons")}</h1>
+            <crate::crm::NewContactPanel />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(rows) => {
@@ -200,10 +201,12 @@ fn route_id() -> String {
 pub fn PersonPage() -> impl IntoView {
     let l = crate::i18n::current();
     let id = route_id();
+    let panel_id = id.clone();
     let data = Resource::new(move || id.clone(), person_record);
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
+            <crate::crm::ContactPanel id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {

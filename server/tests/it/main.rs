@@ -7,6 +7,7 @@
 mod auth_flow;
 mod bad_bytes;
 mod binary;
+mod crm;
 mod dashboard;
 mod envelope;
 mod health;

@@ -124,3 +124,36 @@ fn stale_or_missing(still_there: bool) -> CrmError {
         CrmError::NotFound
     }
 }
+
+impl crate::Database {
+    /// What the CRM forms offer to choose from, in one snapshot: the
+    /// workspace's active members (as owners) and its organisations, by
+    /// name.
+    #[allow(clippy::type_complexity)]
+    pub async fn crm_choices(
+        &self,
+        ctx: &crate::TenantCtx,
+    ) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>), DbError> {
+        use crate::schema::users;
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let members: Vec<(Uuid, String)> = memberships::table
+                .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+                .filter(memberships::company_id.eq(&company))
+                .filter(memberships::status.eq("active"))
+                .order(users::name.asc())
+                .select((memberships::user_id, users::name))
+                .load(tc.conn())
+                .await?;
+            let organisations: Vec<(Uuid, String)> = orgs::table
+                .filter(orgs::company_id.eq(&company))
+                .order(orgs::name.asc())
+                .limit(organisations::LIST_LIMIT)
+                .select((orgs::id, orgs::name))
+                .load(tc.conn())
+                .await?;
+            Ok((members, organisations))
+        })
+        .await
+    }
+}

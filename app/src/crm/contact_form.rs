@@ -1,0 +1,206 @@
+//! Creating, editing and deleting a contact, on the persons pages.
+
+use super::*;
+
+/// A contact's editable fields, its version, and what to choose from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactFormDto {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub organisation: String,
+    pub owner: String,
+    pub notes: String,
+    pub source: String,
+    pub version: i32,
+    pub choices: Choices,
+    pub can_write: bool,
+}
+
+/// The form's data: a contact's current values (with `id`) or an empty
+/// form; `None` when the contact is not in this workspace.
+#[server(endpoint = "contact_form_data")]
+pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormDto>, AppError> {
+    use crate::api::ssr::{database, db_failure, require};
+    let ctx = require(metiva_roles::Permission::PersonsRead)?;
+    let choices = choices(&ctx).await?;
+    let mut dto = ContactFormDto {
+        choices,
+        can_write: can_write(),
+        ..Default::default()
+    };
+    let Some(raw) = id.filter(|s| !s.is_empty()) else {
+        return Ok(Some(dto));
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&raw) else {
+        return Ok(None);
+    };
+    let Some(c) = database()?.contact(&ctx, id).await.map_err(db_failure)? else {
+        return Ok(None);
+    };
+    dto.id = c.id.to_string();
+    dto.name = c.name;
+    dto.email = c.email.unwrap_or_default();
+    dto.phone = c.phone.unwrap_or_default();
+    dto.organisation = c.organisation_id.map(|u| u.to_string()).unwrap_or_default();
+    dto.owner = c.owner_user_id.map(|u| u.to_string()).unwrap_or_default();
+    dto.notes = c.notes.unwrap_or_default();
+    dto.source = c.source;
+    dto.version = c.version;
+    Ok(Some(dto))
+}
+
+/// Creates (no `id`) or edits (at `version`) a contact; returns its id.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "save_contact")]
+pub async fn save_contact(
+    id: Option<String>,
+    version: Option<i32>,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    organisation: Option<String>,
+    owner: Option<String>,
+    notes: Option<String>,
+    source: Option<String>,
+) -> Result<String, AppError> {
+    use super::ssr::{done, parse_id, refuse};
+    use crate::api::ssr::{database, request_id, require};
+    use metiva_db::crm::CrmError;
+    use metiva_db::crm::contacts::ContactForm;
+    let ctx = require(metiva_roles::Permission::PersonsWrite)?;
+    let id = id
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_id(&s))
+        .transpose()?;
+    let back = id.map_or_else(|| "/persons".to_string(), |i| format!("/persons/{i}"));
+    let form = ContactForm {
+        name: &name,
+        email: email.as_deref(),
+        phone: phone.as_deref(),
+        organisation: organisation.as_deref(),
+        owner: owner.as_deref(),
+        notes: notes.as_deref(),
+        source: source.as_deref(),
+    };
+    let fields = form
+        .validate()
+        .map_err(|f| refuse(CrmError::Invalid(f), &back))?;
+    let db = database()?;
+    let saved = match (id, version) {
+        (Some(id), Some(v)) => db.update_contact(&ctx, id, v, &fields).await.map(|_| id),
+        (Some(_), None) => Err(CrmError::Stale),
+        (None, _) => db.create_contact(&ctx, &fields, &request_id()).await,
+    }
+    .map_err(|e| refuse(e, &back))?;
+    done(&format!("/persons/{saved}?done=saved"));
+    Ok(saved.to_string())
+}
+
+#[server(endpoint = "delete_contact")]
+pub async fn delete_contact(id: String, version: i32) -> Result<(), AppError> {
+    use super::ssr::{done, parse_id, refuse};
+    use crate::api::ssr::{database, request_id, require};
+    let ctx = require(metiva_roles::Permission::PersonsWrite)?;
+    let id = parse_id(&id)?;
+    database()?
+        .delete_contact(&ctx, id, version, &request_id())
+        .await
+        .map_err(|e| refuse(e, &format!("/persons/{id}")))?;
+    done("/persons?done=deleted");
+    Ok(())
+}
+
+#[component]
+fn ContactFormView(c: ContactFormDto, outcome: Outcome) -> impl IntoView {
+    let l = crate::i18n::current();
+    let e = |f: &str| outcome.error_for(l, f);
+    let editing = !c.id.is_empty();
+    let lead = c.source == "lead";
+    view! {
+        <form method="post" action="/api/save_contact" class="grid gap-4 sm:grid-cols-2" data-testid="contact-form">
+            {editing.then(|| view! {
+                <input type="hidden" name="id" value=c.id.clone() />
+                <input type="hidden" name="version" value=c.version.to_string() />
+            })}
+            <Field name="name" label="Name" value=c.name required=true error=e("name") />
+            <Field name="email" label="Email" value=c.email kind="email" error=e("email") />
+            <Field name="phone" label="Phone" value=c.phone kind="tel" hint="+31 6 12345678 / 06 12345678" error=e("phone") />
+            <Select name="organisation" label="Organisation" choices=c.choices.organisations selected=c.organisation error=e("organisation") />
+            <Select name="owner" label="Owner" choices=c.choices.members selected=c.owner error=e("owner") />
+            {(!editing).then(|| view! {
+                <div>
+                    <span class=LABEL>{tr(l, "Source")}</span>
+                    <label class="mt-2 flex items-center gap-2 text-sm">
+                        <input type="checkbox" name="source" value="lead" checked=lead />
+                        {tr(l, "A new lead (gets a first-response task)")}
+                    </label>
+                </div>
+            })}
+            <Notes value=c.notes error=e("notes") />
+            <div class="sm:col-span-2">
+                <button type="submit" class=PRIMARY>{tr(l, if editing { "Save changes" } else { "Add contact" })}</button>
+            </div>
+        </form>
+    }
+    .into_any()
+}
+
+/// "New contact" above the persons list, for roles that may write.
+#[component]
+pub fn NewContactPanel() -> impl IntoView {
+    let l = crate::i18n::current();
+    let outcome = Outcome::from_query();
+    let data = Resource::new(|| (), |_| contact_form_data(None));
+    view! {
+        {banner(l, &outcome)}
+        <Suspense fallback=|| ()>
+            {move || data.get().map(|r| match r {
+                Ok(Some(c)) if c.can_write => {
+                    let open = !outcome.invalid.is_empty();
+                    view! {
+                        <details class=PANEL open=open>
+                            <summary class="cursor-pointer font-medium">{tr(l, "New contact")}</summary>
+                            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
+                        </details>
+                    }.into_any()
+                }
+                Ok(_) => ().into_any(),
+                Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// Edit and delete on a contact's page, for roles that may write.
+#[component]
+pub fn ContactPanel(id: String) -> impl IntoView {
+    let l = crate::i18n::current();
+    let outcome = Outcome::from_query();
+    let data = Resource::new(move || Some(id.clone()), contact_form_data);
+    view! {
+        {banner(l, &outcome)}
+        <Suspense fallback=|| ()>
+            {move || data.get().map(|r| match r {
+                Ok(Some(c)) if c.can_write => {
+                    let (id, version) = (c.id.clone(), c.version.to_string());
+                    view! {
+                        <details class=PANEL open=!outcome.invalid.is_empty()>
+                            <summary class="cursor-pointer font-medium">{tr(l, "Edit contact")}</summary>
+                            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
+                            <form method="post" action="/api/delete_contact" class="mt-6 border-t border-slate-100 pt-4">
+                                <input type="hidden" name="id" value=id />
+                                <input type="hidden" name="version" value=version />
+                                <p class="text-sm text-slate-600">{tr(l, "Deleting removes the contact; its deals and visitors stay, unlinked. The deletion is audited.")}</p>
+                                <button type="submit" class=format!("mt-2 {DANGER}")>{tr(l, "Delete contact")}</button>
+                            </form>
+                        </details>
+                    }.into_any()
+                }
+                Ok(_) => ().into_any(),
+                Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,40 @@
+//! The CRM forms' field labels and validation messages (English keys of
+//! the translation catalog), by the stable codes the domain reports.
+
+/// A field's label (the server words refusals with it).
+#[cfg(feature = "ssr")]
+pub fn label(field: &str) -> &'static str {
+    match field {
+        "name" => "Name",
+        "domain" => "Website domain",
+        "kvk" => "KvK number",
+        "vat" => "VAT number",
+        "address" => "Address",
+        "owner" => "Owner",
+        "notes" => "Notes",
+        "email" => "Email",
+        "phone" => "Phone",
+        "organisation" => "Organisation",
+        "source" => "Source",
+        _ => "Field",
+    }
+}
+
+/// A validation code's message.
+pub fn code_text(code: &str) -> &'static str {
+    match code {
+        "required" => "This field is required.",
+        "too_long" => "This is too long.",
+        "kvk.format" => "A KvK number is eight digits.",
+        "vat.format" => "A Dutch VAT number is NL, nine digits, B and two digits (NL123456789B01).",
+        "domain.format" => "Enter a website domain, like example.nl.",
+        "domain.taken" => "Another organisation in this workspace has this domain.",
+        "email.format" => "Enter a valid email address.",
+        "email.taken" => "Another contact in this workspace has this email address.",
+        "phone.format" => {
+            "Enter a phone number with country code (+31 6 12345678) or a Dutch number (06 12345678)."
+        }
+        "unknown" => "Choose one from the list.",
+        _ => "This value is not valid.",
+    }
+}

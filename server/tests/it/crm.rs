@@ -1,0 +1,256 @@
+//! The CRM server functions through the real router: permission per role,
+//! validation naming each field (422, nothing stored), 404 across
+//! workspaces, 409 on a stale version, and plain forms that work without
+//! JavaScript.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+
+use crate::world::{BROUWER, DE_VRIES, World, call, get_with, post_form};
+
+fn plain(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
+    let mut req = post_form(uri, &[("metiva_session", token)], form);
+    req.headers_mut().insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("text/html,application/xhtml+xml"),
+    );
+    req
+}
+
+fn script(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
+    post_form(uri, &[("metiva_session", token)], form)
+}
+
+fn code(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|j| j["error"]["code"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+const ORG: [(&str, &str); 4] = [
+    ("name", "Bloemenhuis Jansen"),
+    ("domain", "https://www.bloemenhuis-jansen.example/"),
+    ("kvk", "6912 3456"),
+    ("vat", "NL823456789B01"),
+];
+
+#[tokio::test]
+async fn roles_write_or_read_as_the_registry_says() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+
+    // The viewer reads but may not write; nothing is stored.
+    let r = call(
+        &w.dashboard,
+        script("/api/save_organisation", &viewer, &ORG),
+    )
+    .await;
+    assert_eq!(
+        (r.status, code(&r.body)),
+        (StatusCode::FORBIDDEN, "forbidden".into()),
+        "{}",
+        r.body
+    );
+    let r = call(&w.dashboard, script("/api/organisations", &viewer, &[])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("Bloemenhuis Jansen"), "{}", r.body);
+    assert!(r.body.contains("\"can_write\":false"), "{}", r.body);
+    // The list page offers no form to a viewer.
+    let page = call(
+        &w.dashboard,
+        get_with("/organisations", &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert!(
+        !page.body.contains("organisation-form"),
+        "a viewer was offered the form"
+    );
+
+    // Sales writes: the id comes back and the values are normalised.
+    let r = call(&w.dashboard, script("/api/save_organisation", &sales, &ORG)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id: String = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+    let page = call(
+        &w.dashboard,
+        get_with(
+            &format!("/organisations/{id}"),
+            &[("metiva_session", &sales)],
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("bloemenhuis-jansen.example"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("69123456"), "{}", page.body);
+    assert!(
+        page.body.contains("organisation-form"),
+        "sales should get the edit form"
+    );
+}
+
+#[tokio::test]
+async fn bad_fields_are_named_and_nothing_is_stored() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let bad = [
+        ("name", "Kapot BV"),
+        ("kvk", "1234"),
+        ("vat", "BE0123456789"),
+        ("domain", "not a domain"),
+    ];
+    // A script gets 422 naming each field, in the user's language.
+    let r = call(&w.dashboard, script("/api/save_organisation", &sales, &bad)).await;
+    assert_eq!(
+        (r.status, code(&r.body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation".into()),
+        "{}",
+        r.body
+    );
+    for field in ["KvK number", "VAT number", "Website domain"] {
+        assert!(r.body.contains(field), "{field} not named: {}", r.body);
+    }
+    // A plain form comes back to the list with the fields' codes (never
+    // what was typed), and the page shows each message beside its field.
+    let r = call(&w.dashboard, plain("/api/save_organisation", &sales, &bad)).await;
+    assert!(r.status.is_redirection(), "{:?} {}", r.status, r.body);
+    let back = r.location();
+    assert!(back.starts_with("/organisations?invalid="), "{back}");
+    assert!(
+        !back.contains("1234") && !back.contains("Kapot"),
+        "typed values leaked into the URL: {back}"
+    );
+    let page = call(&w.dashboard, get_with(&back, &[("metiva_session", &sales)])).await;
+    for id in ["error-kvk", "error-vat", "error-domain", "form-refused"] {
+        assert!(page.body.contains(id), "{id} missing on the page");
+    }
+    assert!(
+        !page.body.contains("Kapot BV"),
+        "the refused organisation was stored"
+    );
+    // Oversized notes are refused the same way.
+    let long = "n".repeat(10_001);
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/save_contact",
+            &sales,
+            &[("name", "Lang"), ("notes", &long)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Notes"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn foreign_ids_are_not_found_and_stale_versions_conflict() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let other = w.sign_in("owner@brouwer.example", BROUWER).await;
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/save_contact",
+            &sales,
+            &[("name", "Anouk Jansen"), ("phone", "06 1234 5678")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id: String = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+
+    // Another workspace: 404 for the page, an edit and a delete alike.
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/persons/{id}"), &[("metiva_session", &other)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    let edit = [
+        ("id", id.as_str()),
+        ("version", "1"),
+        ("name", "Overgenomen"),
+    ];
+    let r = call(&w.dashboard, script("/api/save_contact", &other, &edit)).await;
+    assert_eq!(
+        (r.status, code(&r.body)),
+        (StatusCode::NOT_FOUND, "not_found".into()),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/delete_contact",
+            &other,
+            &[("id", &id), ("version", "1")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // Two edits of version 1: the first wins, the second is a 409, and a
+    // plain form is sent back with the reload message.
+    let first = [
+        ("id", id.as_str()),
+        ("version", "1"),
+        ("name", "Anouk de Vries"),
+        // A form posts every field: the edit keeps the phone it shows.
+        ("phone", "+31612345678"),
+    ];
+    let r = call(&w.dashboard, script("/api/save_contact", &sales, &first)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let second = [
+        ("id", id.as_str()),
+        ("version", "1"),
+        ("name", "Anouk Stale"),
+    ];
+    let r = call(&w.dashboard, script("/api/save_contact", &sales, &second)).await;
+    assert_eq!(
+        (r.status, code(&r.body)),
+        (StatusCode::CONFLICT, "conflict".into()),
+        "{}",
+        r.body
+    );
+    let r = call(&w.dashboard, plain("/api/save_contact", &sales, &second)).await;
+    assert_eq!(r.location(), format!("/persons/{id}?stale=1"));
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/persons/{id}"), &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert!(page.body.contains("Anouk de Vries") && !page.body.contains("Anouk Stale"));
+    assert!(page.body.contains("+31612345678"), "phone not normalised");
+
+    // A plain delete at the current version goes back to the list, and
+    // is audited with ids only.
+    let r = call(
+        &w.dashboard,
+        plain(
+            "/api/delete_contact",
+            &sales,
+            &[("id", &id), ("version", "2")],
+        ),
+    )
+    .await;
+    assert_eq!(r.location(), "/persons?done=deleted");
+    let audit = w.audit_rows(DE_VRIES).await;
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "crm.contact_deleted"
+                && a.target_id.as_deref() == Some(id.as_str())),
+        "no audit row for the delete"
+    );
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/persons/{id}"), &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}

@@ -1,5 +1,10 @@
 //! Creating, editing and deleting a contact, on the persons pages.
 
+#![allow(
+    clippy::too_many_arguments,
+    reason = "a server function takes one argument per form field, as the browser posts them"
+)]
+
 use super::*;
 
 /// A contact's editable fields, its version, and what to choose from.
@@ -52,7 +57,6 @@ pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormD
 }
 
 /// Creates (no `id`) or edits (at `version`) a contact; returns its id.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_contact")]
 pub async fn save_contact(
     id: Option<String>,

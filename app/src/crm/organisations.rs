@@ -1,6 +1,11 @@
 //! `/organisations` and `/organisations/{id}`: the list with a create
 //! form, and one organisation with its contacts, edit and delete.
 
+#![allow(
+    clippy::too_many_arguments,
+    reason = "a server function takes one argument per form field, as the browser posts them"
+)]
+
 use super::*;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,7 +116,6 @@ pub async fn organisation_page(id: String) -> Result<Option<OrganisationPageDto>
 
 /// Creates (no `id`) or edits (with the `version` it was read at) an
 /// organisation; returns its id.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_organisation")]
 pub async fn save_organisation(
     id: Option<String>,

@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::repo::{companies, deals, memberships, persons};
-use crate::{CompanyId, Database, DbError};
+use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// The demo password, stated in the README (development only).
 pub const DEMO_PASSWORD: &str = "metiva-demo";
@@ -206,6 +206,7 @@ impl Database {
                         .await?;
                         person_ids.push(p.id);
                     }
+                    link_organisations(tc).await?;
                     for (title, cents, stage, person) in c.deals {
                         deals::create(
                             tc,
@@ -408,4 +409,38 @@ impl Database {
         })
         .await
     }
+}
+
+/// The demo contacts' organisation names become organisations, linked (as
+/// the CRM migration does for data that existed before it).
+async fn link_organisations(tc: &mut TenantConn<'_>) -> Result<(), DbError> {
+    use crate::schema::{organisations, persons};
+    use diesel::{ExpressionMethods, QueryDsl};
+    let company = tc.company().as_str().to_string();
+    let names: Vec<Option<String>> = persons::table
+        .filter(persons::company_id.eq(&company))
+        .filter(persons::organisation.is_not_null())
+        .select(persons::organisation)
+        .distinct()
+        .load(tc.conn())
+        .await?;
+    for name in names.into_iter().flatten() {
+        let id: Uuid = diesel::insert_into(organisations::table)
+            .values((
+                organisations::company_id.eq(&company),
+                organisations::name.eq(&name),
+            ))
+            .returning(organisations::id)
+            .get_result(tc.conn())
+            .await?;
+        diesel::update(
+            persons::table
+                .filter(persons::company_id.eq(&company))
+                .filter(persons::organisation.eq(&name)),
+        )
+        .set(persons::organisation_id.eq(Some(id)))
+        .execute(tc.conn())
+        .await?;
+    }
+    Ok(())
 }

@@ -313,7 +313,21 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
     // Something in the audit log and a finished self-test, so those
     // parts render too.
     call(&w.dashboard, api("run_self_test", Some(&token))).await;
+    // One organisation's page (the demo data links its contacts).
+    let orgs = call(&w.dashboard, api("organisations", Some(&token))).await;
+    let orgs: serde_json::Value =
+        serde_json::from_str(&orgs.body).unwrap_or_else(|e| panic!("{e}: {}", orgs.body));
+    let org_id = orgs["rows"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !org_id.is_empty(),
+        "the demo data has organisations: {orgs}"
+    );
+    let org_page = format!("/organisations/{org_id}");
     for path in [
+        org_page.as_str(),
         "/",
         "/members",
         "/settings/security",
@@ -323,6 +337,10 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
         "/consent",
         "/persons",
         "/deals",
+        "/organisations",
+        // The refused form, its messages and the stale-edit banner.
+        "/organisations?invalid=kvk%3Akvk.format%2Cvat%3Avat.format%2Cname%3Arequired",
+        "/organisations?done=deleted",
     ] {
         let mut req = get_with(path, &[("metiva_session", &token)]);
         req.headers_mut().insert(
@@ -334,7 +352,7 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
         assert!(r.body.contains(r#"<html lang="nl""#), "{path}");
         // The consent page quotes the English banner on purpose.
         let text = visible_text(&without_quotes_in(&r.body, "en"));
-        for (en, nl) in app::i18n::CATALOG {
+        for (en, nl) in app::i18n::CATALOG.iter().chain(app::i18n::CRM_CATALOG) {
             if en == nl {
                 continue;
             }

@@ -1,0 +1,76 @@
+import { test, expect, signIn } from "./fixtures";
+
+// The CRM forms are plain HTML forms posting to server functions: the
+// same walk works with JavaScript on and off.
+for (const js of [true, false]) {
+  test.describe(`CRM with JavaScript ${js ? "on" : "off"}`, () => {
+    test.use({ javaScriptEnabled: js });
+
+    test("an organisation and a contact are created, refused fields are named, and a stale edit is caught", async ({
+      page,
+      browser,
+    }) => {
+      const suffix = js ? "js" : "nojs";
+      await signIn(page, "sales@devries.example");
+
+      // A bad KvK and VAT number: nothing is saved, each field says why.
+      await page.goto("/organisations");
+      await page.getByText("New organisation").click();
+      const form = page.getByTestId("organisation-form");
+      await form.getByLabel("Name").fill(`Bloemenhuis ${suffix}`);
+      await form.getByLabel("KvK number").fill("1234");
+      await form.getByLabel("VAT number").fill("BE0123456789");
+      await form.getByRole("button", { name: "Add organisation" }).click();
+      await expect(page.getByTestId("form-refused")).toBeVisible();
+      await expect(page.getByTestId("error-kvk")).toContainText("eight digits");
+      await expect(page.getByTestId("error-vat")).toContainText("NL123456789B01");
+      await expect(page.getByTestId("organisation-row").filter({ hasText: `Bloemenhuis ${suffix}` })).toHaveCount(0);
+
+      // Corrected: saved and shown normalised.
+      const again = page.getByTestId("organisation-form");
+      await again.getByLabel("Name").fill(`Bloemenhuis ${suffix}`);
+      await again.getByLabel("Website domain").fill(`https://www.bloemenhuis-${suffix}.example/`);
+      await again.getByLabel("KvK number").fill("6912 3456");
+      await again.getByLabel("VAT number").fill("nl823456789b01");
+      await again.getByRole("button", { name: "Add organisation" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+      await expect(page.getByTestId("organisation-name")).toHaveText(`Bloemenhuis ${suffix}`);
+      await expect(page.getByTestId("organisation-kvk")).toHaveText("69123456");
+      const orgUrl = page.url().split("?")[0];
+
+      // A contact linked to it, with a Dutch mobile number.
+      await page.goto("/persons");
+      await page.getByText("New contact").click();
+      const contact = page.getByTestId("contact-form");
+      await contact.getByLabel("Name").fill(`Anouk ${suffix}`);
+      await contact.getByLabel("Email").fill(`anouk-${suffix}@bloemenhuis.example`);
+      await contact.getByLabel("Phone").fill("06 1234 5678");
+      await contact.getByLabel("Organisation").selectOption({ label: `Bloemenhuis ${suffix}` });
+      await contact.getByRole("button", { name: "Add contact" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+      await expect(page.getByTestId("person-name")).toHaveText(`Anouk ${suffix}`);
+      const personUrl = page.url().split("?")[0];
+
+      // Two tabs edit the same version: the second is told to reload.
+      const other = await browser.newContext({ javaScriptEnabled: js, storageState: await page.context().storageState() });
+      const tab = await other.newPage();
+      await tab.goto(personUrl);
+      await page.goto(personUrl);
+      await page.getByText("Edit contact").click();
+      await page.getByTestId("contact-form").getByLabel("Name").fill(`Anouk de Vries ${suffix}`);
+      await page.getByTestId("contact-form").getByRole("button", { name: "Save changes" }).click();
+      await expect(page.getByTestId("person-name")).toHaveText(`Anouk de Vries ${suffix}`);
+      await tab.getByText("Edit contact").click();
+      await tab.getByTestId("contact-form").getByLabel("Name").fill(`Anouk Stale ${suffix}`);
+      await tab.getByTestId("contact-form").getByRole("button", { name: "Save changes" }).click();
+      await expect(tab.getByTestId("form-refused")).toContainText("changed since you opened it");
+      await expect(tab.getByTestId("person-name")).toHaveText(`Anouk de Vries ${suffix}`);
+      await other.close();
+
+      // The organisation lists its contact.
+      await page.goto(orgUrl);
+      await expect(page.getByRole("link", { name: `Anouk de Vries ${suffix}` })).toBeVisible();
+      await page.screenshot({ path: `test-results/organisation-${suffix}.png`, fullPage: true });
+    });
+  });
+}

@@ -187,6 +187,7 @@ impl Config {
     /// with the default listen addresses and URLs and bcrypt cost 4: what
     /// the integration tests and benchmarks start from (override fields
     /// with struct-update syntax).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn local(app_db_url: &str) -> Self {
         let app_addr = SocketAddr::from(([127, 0, 0, 1], 3000));
         let login_addr = SocketAddr::from(([127, 0, 0, 1], 3001));

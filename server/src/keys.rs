@@ -83,6 +83,7 @@ fn decode32(name: &str, v: &str) -> anyhow::Result<[u8; 32]> {
 
 impl Keys {
     /// Keys from a signing seed and an encryption key (tests, benches).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn from_seed(seed: &[u8; 32], encryption_key: &[u8; 32]) -> Self {
         let signer = TokenSigner::from_seed(seed);
         Self {
@@ -97,6 +98,7 @@ impl Keys {
 
     /// As [`Keys::from_seed`], after a rotation: `encryption_key` is the
     /// new active key, `retired` still open old values (tests).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn rotated(seed: &[u8; 32], encryption_key: &[u8; 32], retired: &[[u8; 32]]) -> Self {
         let mut keys = Self::from_seed(seed, encryption_key);
         keys.field_keys = key_ring(retired, encryption_key);

@@ -54,6 +54,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    deal_stage_history (company_id, id) {
+        company_id -> Text,
+        id -> BigInt,
+        deal_id -> Uuid,
+        from_stage -> Nullable<Text>,
+        to_stage -> Text,
+        reason -> Nullable<Text>,
+        actor_user_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     deals (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -65,6 +78,10 @@ diesel::table! {
         person_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        expected_close -> Nullable<Date>,
+        organisation_id -> Nullable<Uuid>,
+        outcome_reason -> Nullable<Text>,
+        version -> Integer,
     }
 }
 
@@ -175,6 +192,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    pipeline_stages (company_id, key) {
+        company_id -> Text,
+        key -> Text,
+        label -> Text,
+        position -> Integer,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -240,6 +267,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_codes,
     companies,
     consent_decisions,
+    deal_stage_history,
     deals,
     forwards,
     invitations,
@@ -249,6 +277,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     page_views,
     persons,
+    pipeline_stages,
     sessions,
     sites,
     system_checks,

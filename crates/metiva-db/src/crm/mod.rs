@@ -7,6 +7,7 @@
 //! Deletes are audited with ids only.
 
 pub mod contacts;
+pub mod deals;
 pub mod organisations;
 pub mod validate;
 

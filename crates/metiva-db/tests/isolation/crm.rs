@@ -229,3 +229,97 @@ async fn contacts_validate_first_and_keep_references_inside_the_workspace() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn deals_move_through_the_workspace_pipeline_with_reasons_and_history() {
+    use metiva_db::crm::deals::DealForm;
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+
+    // Every workspace starts with the default pipeline.
+    let (stages, _) = db.deal_board(&a).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys: Vec<&str> = stages.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "lead",
+            "qualified",
+            "proposal",
+            "negotiation",
+            "won",
+            "lost"
+        ]
+    );
+
+    let form = DealForm {
+        title: "Website relaunch",
+        value: Some("12.500,00"),
+        expected_close: Some("2027-03-31"),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(form.value_cents, 1_250_000);
+    let id = db
+        .create_deal(&a, &form, "req-1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    // Won without a reason is refused; an unknown stage too.
+    match db.move_deal(&a, id, 1, "won", Some("  ")).await {
+        Err(CrmError::Invalid(f)) => {
+            assert_eq!((f[0].field, f[0].code), ("reason", "reason.required"))
+        }
+        other => panic!("expected a missing reason, got {other:?}"),
+    }
+    match db.move_deal(&a, id, 1, "vanished", None).await {
+        Err(CrmError::Invalid(f)) => assert_eq!(f[0].field, "stage"),
+        other => panic!("expected an unknown stage, got {other:?}"),
+    }
+    // Another workspace cannot see or move it.
+    assert!(matches!(
+        db.move_deal(&b, id, 1, "qualified", None).await,
+        Err(CrmError::NotFound)
+    ));
+
+    let v2 = db
+        .move_deal(&a, id, 1, "proposal", None)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(matches!(
+        db.move_deal(&a, id, 1, "lost", Some("price")).await,
+        Err(CrmError::Stale)
+    ));
+    let v3 = db
+        .move_deal(&a, id, v2, "won", Some("Signed after the pitch"))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let (version, _, hist) = db
+        .deal_history(&a, id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("missing"));
+    assert_eq!(version, v3);
+    let moves: Vec<(Option<&str>, &str)> = hist
+        .iter()
+        .map(|h| (h.from_stage.as_deref(), h.to_stage.as_str()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            (None, "lead"),
+            (Some("lead"), "proposal"),
+            (Some("proposal"), "won")
+        ]
+    );
+    assert_eq!(hist[2].reason.as_deref(), Some("Signed after the pitch"));
+    assert!(
+        db.deal_history(&b, id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_none()
+    );
+}

@@ -1,0 +1,497 @@
+//! The deal pipeline: the workspace's stages, the board, creating deals,
+//! and moving them (a reason for won and lost; every move kept in the
+//! stage history).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::Timestamptz;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::validate::{self, Check, FieldError};
+use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
+use crate::access::TenantCtx;
+use crate::repo::audit::{self, AuditEntry};
+use crate::schema::{
+    deal_stage_history as history, deals, organisations, persons, pipeline_stages as stages,
+};
+use crate::{Database, DbError, TenantConn};
+
+/// One stage of the workspace's pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Stage {
+    pub key: String,
+    pub label: String,
+    pub position: i32,
+    /// `open`, `won` or `lost`.
+    pub outcome: String,
+}
+
+/// A deal as the board shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardDeal {
+    pub id: Uuid,
+    pub title: String,
+    pub value_cents: i64,
+    pub currency: String,
+    pub stage: String,
+    pub expected_close: Option<NaiveDate>,
+    pub person: Option<(Uuid, String)>,
+    pub organisation: Option<(Uuid, String)>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One recorded move.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct HistoryRow {
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    pub reason: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// A deal form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct DealForm<'a> {
+    pub title: &'a str,
+    /// Euros as people type them: `1250`, `1250.50`, `1.250,50`.
+    pub value: Option<&'a str>,
+    /// `YYYY-MM-DD`, as a date input posts it.
+    pub expected_close: Option<&'a str>,
+    pub stage: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub organisation: Option<&'a str>,
+    pub contact: Option<&'a str>,
+}
+
+/// Validated deal fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFields {
+    pub title: String,
+    pub value_cents: i64,
+    pub expected_close: Option<NaiveDate>,
+    pub stage: Option<String>,
+    pub owner_user_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
+}
+
+/// The largest value a deal may carry (ten billion euros), in cents.
+const MAX_CENTS: i64 = 1_000_000_000_000;
+
+/// Euros to cents. A comma is the decimal separator when it comes last
+/// (Dutch `1.250,50`), a dot otherwise (`1,250.50`); thousands separators
+/// are dropped. At most two decimals; never negative.
+pub fn parse_euros(raw: &str) -> Option<i64> {
+    let s: String = raw.trim().trim_start_matches('€').trim().replace(' ', "");
+    if s.is_empty() {
+        return Some(0);
+    }
+    let decimal = match (s.rfind(','), s.rfind('.')) {
+        (Some(c), Some(d)) => Some(c.max(d)),
+        (Some(c), None) if s.len() - c - 1 <= 2 => Some(c),
+        (None, Some(d)) if s.len() - d - 1 <= 2 => Some(d),
+        _ => None,
+    };
+    let (whole, frac) = match decimal {
+        Some(i) => (s.get(..i)?, s.get(i + 1..)?),
+        None => (s.as_str(), ""),
+    };
+    // Thousands separators group by three.
+    let mut groups = whole.split(['.', ',']);
+    groups.next();
+    if groups.any(|g| g.len() != 3) {
+        return None;
+    }
+    let whole: String = whole.chars().filter(|c| *c != '.' && *c != ',').collect();
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+    {
+        return None;
+    }
+    let euros: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let cents: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse().ok()?,
+    };
+    let total = euros.checked_mul(100)?.checked_add(cents)?;
+    (total <= MAX_CENTS).then_some(total)
+}
+
+impl DealForm<'_> {
+    pub fn validate(&self) -> Result<DealFields, Vec<FieldError>> {
+        let mut c = Check::default();
+        let value_cents = match self.value.map(parse_euros) {
+            None => 0,
+            Some(Some(v)) => v,
+            Some(None) => {
+                c.fail("value", "value.format");
+                0
+            }
+        };
+        let expected_close = match validate::optional(self.expected_close) {
+            None => None,
+            Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    c.fail("expected_close", "date.format");
+                    None
+                }
+            },
+        };
+        let fields = DealFields {
+            title: validate::name(&mut c, "title", self.title),
+            value_cents,
+            expected_close,
+            stage: validate::optional(self.stage),
+            owner_user_id: parse_ref(&mut c, "owner", self.owner),
+            organisation_id: parse_ref(&mut c, "organisation", self.organisation),
+            person_id: parse_ref(&mut c, "contact", self.contact),
+        };
+        c.finish(fields)
+    }
+}
+
+/// The workspace's stages, in order.
+async fn load_stages(tc: &mut TenantConn<'_>) -> Result<Vec<Stage>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(stages::table
+        .filter(stages::company_id.eq(&company))
+        .order((stages::position.asc(), stages::key.asc()))
+        .select((
+            stages::key,
+            stages::label,
+            stages::position,
+            stages::outcome,
+        ))
+        .load(tc.conn())
+        .await?)
+}
+
+/// The most deals the board shows.
+pub const BOARD_LIMIT: i64 = 2_000;
+
+impl Database {
+    /// The stages and the open board, in one snapshot.
+    pub async fn deal_board(
+        &self,
+        ctx: &TenantCtx,
+    ) -> Result<(Vec<Stage>, Vec<BoardDeal>), DbError> {
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let stage_list = load_stages(tc).await?;
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(
+                Uuid,
+                String,
+                i64,
+                String,
+                String,
+                Option<NaiveDate>,
+                Option<Uuid>,
+                Option<Uuid>,
+                i32,
+                DateTime<Utc>,
+            )> = deals::table
+                .filter(deals::company_id.eq(&company))
+                .order(deals::updated_at.desc())
+                .limit(BOARD_LIMIT)
+                .select((
+                    deals::id,
+                    deals::title,
+                    deals::value_cents,
+                    deals::currency,
+                    deals::stage,
+                    deals::expected_close,
+                    deals::person_id,
+                    deals::organisation_id,
+                    deals::version,
+                    deals::updated_at,
+                ))
+                .load(tc.conn())
+                .await?;
+            let person_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
+            let org_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.7).collect();
+            let people: Vec<(Uuid, String)> = persons::table
+                .filter(persons::company_id.eq(&company))
+                .filter(persons::id.eq_any(&person_ids))
+                .select((persons::id, persons::name))
+                .load(tc.conn())
+                .await?;
+            let orgs: Vec<(Uuid, String)> = organisations::table
+                .filter(organisations::company_id.eq(&company))
+                .filter(organisations::id.eq_any(&org_ids))
+                .select((organisations::id, organisations::name))
+                .load(tc.conn())
+                .await?;
+            let name = |list: &[(Uuid, String)], id: Option<Uuid>| {
+                id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
+            };
+            let board = rows
+                .into_iter()
+                .map(|r| BoardDeal {
+                    id: r.0,
+                    title: r.1,
+                    value_cents: r.2,
+                    currency: r.3,
+                    stage: r.4,
+                    expected_close: r.5,
+                    person: name(&people, r.6),
+                    organisation: name(&orgs, r.7),
+                    version: r.8,
+                    updated_at: r.9,
+                })
+                .collect();
+            Ok((stage_list, board))
+        })
+        .await
+    }
+
+    /// A deal's stage history, oldest first, and its current version.
+    pub async fn deal_history(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+    ) -> Result<Option<(i32, Vec<Stage>, Vec<HistoryRow>)>, DbError> {
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let Some(version) = deals::table
+                .filter(deals::company_id.eq(&company))
+                .filter(deals::id.eq(id))
+                .select(deals::version)
+                .first::<i32>(tc.conn())
+                .await
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let stage_list = load_stages(tc).await?;
+            let rows = history::table
+                .filter(history::company_id.eq(&company))
+                .filter(history::deal_id.eq(id))
+                .order(history::id.asc())
+                .select((
+                    history::from_stage,
+                    history::to_stage,
+                    history::reason,
+                    history::actor_user_id,
+                    history::at,
+                ))
+                .load(tc.conn())
+                .await?;
+            Ok(Some((version, stage_list, rows)))
+        })
+        .await
+    }
+
+    /// Creates a deal in its stage (the first stage when none is given),
+    /// recording that first stage in its history.
+    pub async fn create_deal(
+        &self,
+        ctx: &TenantCtx,
+        f: &DealFields,
+        request_id: &str,
+    ) -> Result<Uuid, CrmError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(create(tc, f, actor, request_id).await)
+        })
+        .await?
+    }
+
+    /// Moves a deal read at `version` to `to`; a won or lost stage needs a
+    /// reason. Returns the new version.
+    pub async fn move_deal(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+        to: &str,
+        reason: Option<&str>,
+    ) -> Result<i32, CrmError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(move_to(tc, id, version, to, reason, actor).await)
+        })
+        .await?
+    }
+}
+
+async fn stage(tc: &mut TenantConn<'_>, key: &str) -> Result<Stage, CrmError> {
+    load_stages(tc)
+        .await?
+        .into_iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| CrmError::field("stage", "unknown"))
+}
+
+async fn create(
+    tc: &mut TenantConn<'_>,
+    f: &DealFields,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<Uuid, CrmError> {
+    check_owner(tc, f.owner_user_id).await?;
+    organisation_name(tc, f.organisation_id).await?;
+    let company = tc.company().as_str().to_string();
+    if let Some(p) = f.person_id {
+        let found: Option<Uuid> = persons::table
+            .filter(persons::company_id.eq(&company))
+            .filter(persons::id.eq(p))
+            .select(persons::id)
+            .first(tc.conn())
+            .await
+            .optional()?;
+        if found.is_none() {
+            return Err(CrmError::field("contact", "unknown"));
+        }
+    }
+    let first = match &f.stage {
+        Some(k) => stage(tc, k).await?,
+        None => load_stages(tc)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| CrmError::field("stage", "unknown"))?,
+    };
+    if first.outcome != "open" {
+        // Won and lost need a reason, which a new deal's form does not ask.
+        return Err(CrmError::field("stage", "stage.closed"));
+    }
+    let id: Uuid = diesel::insert_into(deals::table)
+        .values((
+            deals::company_id.eq(&company),
+            deals::title.eq(&f.title),
+            deals::value_cents.eq(f.value_cents),
+            deals::stage.eq(&first.key),
+            deals::expected_close.eq(f.expected_close),
+            deals::owner_user_id.eq(f.owner_user_id),
+            deals::organisation_id.eq(f.organisation_id),
+            deals::person_id.eq(f.person_id),
+        ))
+        .returning(deals::id)
+        .get_result(tc.conn())
+        .await?;
+    diesel::insert_into(history::table)
+        .values((
+            history::company_id.eq(&company),
+            history::deal_id.eq(id),
+            history::to_stage.eq(&first.key),
+            history::actor_user_id.eq(Some(actor)),
+        ))
+        .execute(tc.conn())
+        .await?;
+    audit::append(
+        tc,
+        &AuditEntry {
+            actor_user_id: Some(actor),
+            action: "crm.deal_created",
+            target_type: Some("deal"),
+            target_id: Some(&id.to_string()),
+            request_id: Some(request_id),
+            reason: None,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn move_to(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    version: i32,
+    to: &str,
+    reason: Option<&str>,
+    actor: Uuid,
+) -> Result<i32, CrmError> {
+    let target = stage(tc, to).await?;
+    let mut c = Check::default();
+    let reason = validate::text(&mut c, "reason", reason, 500);
+    if target.outcome != "open" && reason.is_none() {
+        c.fail("reason", "reason.required");
+    }
+    c.finish(()).map_err(CrmError::Invalid)?;
+    let company = tc.company().as_str().to_string();
+    // FOR UPDATE: two moves of one deal serialise; the version decides.
+    let current: Option<(String, i32)> = deals::table
+        .filter(deals::company_id.eq(&company))
+        .filter(deals::id.eq(id))
+        .select((deals::stage, deals::version))
+        .for_update()
+        .first(tc.conn())
+        .await
+        .optional()?;
+    let Some((from, at)) = current else {
+        return Err(CrmError::NotFound);
+    };
+    if at != version {
+        return Err(stale_or_missing(true));
+    }
+    if from == target.key {
+        return Ok(version);
+    }
+    let kept_reason = (target.outcome != "open")
+        .then_some(reason.clone())
+        .flatten();
+    let saved: i32 = diesel::update(
+        deals::table
+            .filter(deals::company_id.eq(&company))
+            .filter(deals::id.eq(id))
+            .filter(deals::version.eq(version)),
+    )
+    .set((
+        deals::stage.eq(&target.key),
+        deals::outcome_reason.eq(kept_reason),
+        deals::version.eq(deals::version + 1),
+        deals::updated_at.eq(now.into_sql::<Timestamptz>()),
+    ))
+    .returning(deals::version)
+    .get_result(tc.conn())
+    .await?;
+    diesel::insert_into(history::table)
+        .values((
+            history::company_id.eq(&company),
+            history::deal_id.eq(id),
+            history::from_stage.eq(Some(from)),
+            history::to_stage.eq(&target.key),
+            history::reason.eq(reason),
+            history::actor_user_id.eq(Some(actor)),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(saved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_euros;
+
+    #[test]
+    fn euros_are_read_as_people_type_them() {
+        for (raw, cents) in [
+            ("1250", 125_000),
+            ("1250.5", 125_050),
+            ("1250,50", 125_050),
+            ("1.250,50", 125_050),
+            ("1,250.50", 125_050),
+            ("€ 12.500", 1_250_000),
+            ("", 0),
+            ("0,99", 99),
+        ] {
+            assert_eq!(parse_euros(raw), Some(cents), "{raw}");
+        }
+        for bad in ["-5", "12a", "1.2.3,456", "1,2345", "99999999999999"] {
+            assert_eq!(parse_euros(bad), None, "{bad}");
+        }
+    }
+}

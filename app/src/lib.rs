@@ -170,7 +170,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("organisations") view=crm::OrganisationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("organisations"), ParamSegment("id")) view=crm::OrganisationPage ssr=SsrMode::Async />
-                        <Route path=StaticSegment("deals") view=visitors::DealsPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("deals") view=crm::DealBoardPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deals"), ParamSegment("id")) view=visitors::DealPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

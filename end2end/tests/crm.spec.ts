@@ -72,5 +72,47 @@ for (const js of [true, false]) {
       await expect(page.getByRole("link", { name: `Anouk de Vries ${suffix}` })).toBeVisible();
       await page.screenshot({ path: `test-results/organisation-${suffix}.png`, fullPage: true });
     });
+
+    test("a deal is created and moved across the board to Won with a reason", async ({ page }) => {
+      const suffix = js ? "js" : "nojs";
+      await signIn(page, "sales@devries.example");
+      await page.goto("/deals");
+      await page.getByText("New deal").click();
+      const form = page.getByTestId("deal-form");
+      await form.getByLabel("Title").fill(`Relaunch ${suffix}`);
+      await form.getByLabel("Value (euro)").fill("12.500,00");
+      await form.getByRole("button", { name: "Add deal" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+
+      const card = () => page.getByTestId("deal-card").filter({ hasText: `Relaunch ${suffix}` });
+      await page.goto("/deals");
+      await expect(page.locator('[data-stage="lead"]').getByTestId("deal-card").filter({ hasText: `Relaunch ${suffix}` })).toBeVisible();
+      // Won without a reason is refused and says why.
+      await card().getByRole("combobox").selectOption("won");
+      await card().getByRole("button", { name: "Move" }).click();
+      await expect(page.getByTestId("form-refused")).toBeVisible();
+      await expect(page.locator('[data-stage="lead"]').getByTestId("deal-card").filter({ hasText: `Relaunch ${suffix}` })).toBeVisible();
+      // Through Proposal, then Won with a reason.
+      await card().getByRole("combobox").selectOption("proposal");
+      await card().getByRole("button", { name: "Move" }).click();
+      await expect(page.locator('[data-stage="proposal"]').getByTestId("deal-card").filter({ hasText: `Relaunch ${suffix}` })).toBeVisible();
+      await card().getByRole("combobox").selectOption("won");
+      await card().getByPlaceholder("Reason (needed for won or lost)").fill("Signed after the pitch");
+      await card().getByRole("button", { name: "Move" }).click();
+      await expect(page.locator('[data-stage="won"]').getByTestId("deal-card").filter({ hasText: `Relaunch ${suffix}` })).toBeVisible();
+
+      // The stage history is on the deal's page.
+      await card().getByRole("link", { name: `Relaunch ${suffix}` }).click();
+      await expect(page.getByTestId("stage-history-row")).toHaveCount(3);
+      await expect(page.getByTestId("stage-history-row").last()).toContainText("Signed after the pitch");
+
+      if (js) {
+        for (const width of [1280, 375]) {
+          await page.setViewportSize({ width, height: 900 });
+          await page.goto("/deals");
+          await page.screenshot({ path: `test-results/board-${width}.png`, fullPage: true });
+        }
+      }
+    });
   });
 }

@@ -16,6 +16,12 @@ pub fn label(field: &str) -> &'static str {
         "phone" => "Phone",
         "organisation" => "Organisation",
         "source" => "Source",
+        "title" => "Title",
+        "value" => "Value (euro)",
+        "expected_close" => "Expected close",
+        "stage" => "Stage",
+        "reason" => "Reason",
+        "contact" => "Contact",
         _ => "Field",
     }
 }
@@ -35,6 +41,10 @@ pub fn code_text(code: &str) -> &'static str {
             "Enter a phone number with country code (+31 6 12345678) or a Dutch number (06 12345678)."
         }
         "unknown" => "Choose one from the list.",
+        "value.format" => "Enter an amount in euro, like 12.500,00.",
+        "date.format" => "Enter a date.",
+        "reason.required" => "Say why the deal was won or lost.",
+        "stage.closed" => "A new deal starts in an open stage.",
         _ => "This value is not valid.",
     }
 }

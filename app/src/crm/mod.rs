@@ -7,12 +7,14 @@
 //! what was typed) and, for scripts, a 422 envelope naming each field.
 
 mod contact_form;
+mod deals;
 mod fields;
 mod organisations;
 
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
+pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,

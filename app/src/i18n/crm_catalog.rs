@@ -115,4 +115,34 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ),
     ("Choose one from the list.", "Kies er een uit de lijst."),
     ("This value is not valid.", "Deze waarde is niet geldig."),
+    // The deal pipeline.
+    ("Negotiation", "Onderhandeling"),
+    ("New deal", "Nieuwe deal"),
+    ("Add deal", "Deal toevoegen"),
+    ("Title", "Titel"),
+    ("Value (euro)", "Waarde (euro)"),
+    ("12.500,00", "12.500,00"),
+    ("Expected close", "Verwachte sluiting"),
+    ("Stage", "Fase"),
+    ("Contact", "Contactpersoon"),
+    ("Reason", "Reden"),
+    (
+        "Reason (needed for won or lost)",
+        "Reden (nodig bij gewonnen of verloren)",
+    ),
+    ("Move", "Verplaatsen"),
+    ("Stage history", "Fasegeschiedenis"),
+    (
+        "Enter an amount in euro, like 12.500,00.",
+        "Vul een bedrag in euro in, zoals 12.500,00.",
+    ),
+    ("Enter a date.", "Vul een datum in."),
+    (
+        "Say why the deal was won or lost.",
+        "Geef aan waarom de deal gewonnen of verloren is.",
+    ),
+    (
+        "A new deal starts in an open stage.",
+        "Een nieuwe deal begint in een open fase.",
+    ),
 ];

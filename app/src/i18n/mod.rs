@@ -106,6 +106,7 @@ pub fn stage(lang: Lang, key: &str) -> &'static str {
         "lead" => "Lead",
         "qualified" => "Qualified",
         "proposal" => "Proposal",
+        "negotiation" => "Negotiation",
         "won" => "Won",
         "lost" => "Lost",
         _ => return "?",

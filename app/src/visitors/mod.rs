@@ -16,8 +16,7 @@ mod visits;
 
 pub use consent::{ConsentPage, consent_overview};
 pub use records::{
-    DealPage, DealsPage, PersonPage, PersonsPage, deal_list, deal_record, person_list,
-    person_record,
+    DealPage, PersonPage, PersonsPage, deal_list, deal_record, person_list, person_record,
 };
 pub use visits::{VisitorsPage, visitors_overview};
 
@@ -179,7 +178,7 @@ pub struct DealDto {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::*;
     use chrono::{DateTime, Utc};
 

@@ -235,30 +235,15 @@ pub fn PersonPage() -> impl IntoView {
 }
 
 #[component]
-pub fn DealsPage() -> impl IntoView {
-    let l = crate::i18n::current();
-    let data = Resource::new(|| (), |_| deal_list());
-    view! {
-        <section class="space-y-6">
-            <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Deals")}</h1>
-            <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(deals) => view! { <div class=PANEL><DealTable deals /></div> }.into_any(),
-                    Err(e) => error_view(e),
-                })}
-            </Suspense>
-        </section>
-    }
-}
-
-#[component]
 pub fn DealPage() -> impl IntoView {
     let l = crate::i18n::current();
     let id = route_id();
+    let panel_id = id.clone();
     let data = Resource::new(move || id.clone(), deal_record);
     view! {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
+            <crate::crm::DealStagePanel id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {

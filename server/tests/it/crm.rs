@@ -254,3 +254,77 @@ async fn foreign_ids_are_not_found_and_stale_versions_conflict() {
     .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn deals_move_on_the_board_with_a_reason_for_won_and_lost() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let new = [
+        ("title", "Nieuwe website"),
+        ("value", "12.500,00"),
+        ("expected_close", "2027-03-31"),
+    ];
+    let r = call(&w.dashboard, script("/api/create_deal", &viewer, &new)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = call(&w.dashboard, script("/api/create_deal", &sales, &new)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id: String = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+
+    // The board shows it in the first stage with its value.
+    let board = call(
+        &w.dashboard,
+        get_with("/deals", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(board.status, StatusCode::OK);
+    assert!(board.body.contains("Nieuwe website") && board.body.contains("€ 12.500"));
+
+    // Won without a reason: refused, the field named; a plain form goes
+    // back to the board.
+    let won = [
+        ("id", id.as_str()),
+        ("version", "1"),
+        ("stage", "won"),
+        ("back", "board"),
+    ];
+    let r = call(&w.dashboard, script("/api/move_deal", &sales, &won)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("Reason"), "{}", r.body);
+    let r = call(&w.dashboard, plain("/api/move_deal", &sales, &won)).await;
+    assert!(
+        r.location().starts_with("/deals?invalid=reason"),
+        "{}",
+        r.location()
+    );
+    // An outside `back` never redirects elsewhere.
+    let evil = [
+        ("id", id.as_str()),
+        ("version", "1"),
+        ("stage", "qualified"),
+        ("back", "https://evil.example/"),
+    ];
+    let r = call(&w.dashboard, plain("/api/move_deal", &sales, &evil)).await;
+    assert_eq!(r.location(), "/deals?done=saved");
+    // Then won with a reason, from the deal's page.
+    let won = [
+        ("id", id.as_str()),
+        ("version", "2"),
+        ("stage", "won"),
+        ("reason", "Getekend na de pitch"),
+        ("back", "record"),
+    ];
+    let r = call(&w.dashboard, plain("/api/move_deal", &sales, &won)).await;
+    assert_eq!(r.location(), format!("/deals/{id}?done=saved"));
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/deals/{id}"), &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(
+        page.body.matches("stage-history-row").count(),
+        3,
+        "lead, qualified, won"
+    );
+    assert!(page.body.contains("Getekend na de pitch"));
+}

@@ -63,7 +63,8 @@ pub fn Header() -> impl IntoView {
                         </A>
                     })}
                 </nav>
-                <nav aria-label=tr(l, "Language") class="ml-auto flex gap-3 text-sm">
+                <crate::crm::SearchBox />
+                <nav aria-label=tr(l, "Language") class="flex gap-3 text-sm">
                     <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=en") lang="en" hreflang="en" aria-current=(l == crate::i18n::Lang::En).then_some("true")>"English"</a>
                     <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=nl") lang="nl" hreflang="nl" aria-current=(l == crate::i18n::Lang::Nl).then_some("true")>"Nederlands"</a>
                 </nav>

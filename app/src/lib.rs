@@ -168,6 +168,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("search") view=crm::SearchPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("organisations") view=crm::OrganisationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("organisations"), ParamSegment("id")) view=crm::OrganisationPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("deals") view=crm::DealBoardPage ssr=SsrMode::Async />

@@ -67,6 +67,11 @@ for (const js of [true, false]) {
       await expect(tab.getByTestId("person-name")).toHaveText(`Anouk de Vries ${suffix}`);
       await other.close();
 
+      // The header search finds the contact by a word of the name.
+      await page.getByRole("searchbox").first().fill(`Anouk de Vries ${suffix}`);
+      await page.getByRole("searchbox").first().press("Enter");
+      await expect(page.getByTestId("search-hit").filter({ hasText: `Anouk de Vries ${suffix}` })).toBeVisible();
+
       // The organisation lists its contact.
       await page.goto(orgUrl);
       await expect(page.getByRole("link", { name: `Anouk de Vries ${suffix}` })).toBeVisible();

@@ -10,6 +10,7 @@ mod contact_form;
 mod deals;
 mod fields;
 mod organisations;
+mod search;
 
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
@@ -19,6 +20,7 @@ pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,
 };
+pub use search::{SearchBox, SearchPage, search};
 
 use crate::error::AppError;
 use crate::i18n::{Lang, tr};

@@ -145,4 +145,15 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "A new deal starts in an open stage.",
         "Een nieuwe deal begint in een open fase.",
     ),
+    // Search.
+    ("Search", "Zoeken"),
+    ("Search…", "Zoeken…"),
+    (
+        "Search contacts, organisations and deals",
+        "Zoek contactpersonen, organisaties en deals",
+    ),
+    (
+        "Nothing found. Search by name, email, website domain or deal title (at least two characters).",
+        "Niets gevonden. Zoek op naam, e-mailadres, websitedomein of dealtitel (minstens twee tekens).",
+    ),
 ];

@@ -202,6 +202,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    search_terms (company_id, term, kind, record_id) {
+        company_id -> Text,
+        term -> Text,
+        kind -> Text,
+        record_id -> Uuid,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -278,6 +287,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     page_views,
     persons,
     pipeline_stages,
+    search_terms,
     sessions,
     sites,
     system_checks,

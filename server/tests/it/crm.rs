@@ -328,3 +328,44 @@ async fn deals_move_on_the_board_with_a_reason_for_won_and_lost() {
     );
     assert!(page.body.contains("Getekend na de pitch"));
 }
+
+#[tokio::test]
+async fn search_finds_records_of_this_workspace_only() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let other = w.sign_in("owner@brouwer.example", BROUWER).await;
+    let r = call(&w.dashboard, script("/api/save_organisation", &sales, &ORG)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page = call(
+        &w.dashboard,
+        get_with("/search?q=bloemenhuis", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Bloemenhuis Jansen"),
+        "not found by name"
+    );
+    let page = call(
+        &w.dashboard,
+        get_with(
+            "/search?q=bloemenhuis-jansen.example",
+            &[("metiva_session", &sales)],
+        ),
+    )
+    .await;
+    assert!(
+        page.body.contains("Bloemenhuis Jansen"),
+        "not found by domain"
+    );
+    let page = call(
+        &w.dashboard,
+        get_with("/search?q=bloemenhuis", &[("metiva_session", &other)]),
+    )
+    .await;
+    assert!(
+        !page.body.contains("Bloemenhuis Jansen"),
+        "found across workspaces"
+    );
+    assert!(page.body.contains("search-empty"));
+}

@@ -9,6 +9,7 @@
 pub mod contacts;
 pub mod deals;
 pub mod organisations;
+pub mod search;
 pub mod validate;
 
 use diesel::dsl::exists;

@@ -323,3 +323,97 @@ async fn deals_move_through_the_workspace_pipeline_with_reasons_and_history() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn search_stays_in_the_workspace_and_uses_the_terms_index() {
+    use diesel::QueryableByName;
+    use diesel::sql_types::Text;
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    use metiva_db::crm::search::HitKind;
+
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+    db.create_organisation(&a, &org("Bloemenhuis Jansen"), "r1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    db.create_organisation(&b, &org("Bloemenhuis Bravo"), "r2")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let hits = db
+        .search(&a, "bloemen")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let labels: Vec<&str> = hits.iter().map(|h| h.label.as_str()).collect();
+    assert_eq!(labels, ["Bloemenhuis Jansen"], "{hits:?}");
+    assert_eq!(hits[0].kind, HitKind::Organisation);
+    // Wildcards are literal; too short searches nothing.
+    assert!(
+        db.search(&a, "%%")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
+    assert!(
+        db.search(&a, "b")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
+    // Emails match too, and only this workspace's ("lead@alpha.example"
+    // is A's own seeded person; B's is lead@bravo.example).
+    let hits = db
+        .search(&a, "lead@")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].detail, "lead@alpha.example");
+
+    // The plan reads the company-leading terms index, under RLS, as the
+    // runtime role, once the workspace holds a realistic number of rows
+    // (and statistics say so).
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.company_id', '{A}', true);
+             INSERT INTO organisations (company_id, name, domain)
+               SELECT '{A}', 'Klant ' || g, 'klant' || g || '.example' FROM generate_series(1, 5000) g;
+             COMMIT; ANALYZE search_terms;"
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        db.search(&a, "klant4999")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len(),
+        1
+    );
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let mut app = tdb.connect_as("metiva_app").await;
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true)"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let plan: Vec<Plan> = diesel::sql_query(format!(
+        "EXPLAIN SELECT kind, record_id FROM search_terms
+         WHERE company_id = '{A}' AND term >= 'bloem' AND term < 'bloen' LIMIT 2000"
+    ))
+    .load(&mut app)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text: Vec<String> = plan.into_iter().map(|p| p.line).collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("Index") && l.contains("search_terms_pkey")),
+        "{text:#?}"
+    );
+}

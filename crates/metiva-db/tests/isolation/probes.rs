@@ -310,7 +310,11 @@ async fn the_write_probe_tells_a_policy_refusal_from_a_write() {
 
     let mut owner = tdb.connect_as("metiva_owner").await;
     owner
-        .batch_execute("DROP POLICY tenant_isolation ON persons")
+        // (search_terms too: a person's insert writes its search terms,
+        // which that table's own policy would otherwise refuse.)
+        .batch_execute(
+            "DROP POLICY tenant_isolation ON persons; DROP POLICY tenant_isolation ON search_terms",
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let got = probe_foreign_write(&mut app).await;

@@ -123,7 +123,6 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Value (euro)", "Waarde (euro)"),
     ("12.500,00", "12.500,00"),
     ("Expected close", "Verwachte sluiting"),
-    ("Stage", "Fase"),
     ("Contact", "Contactpersoon"),
     ("Reason", "Reden"),
     (

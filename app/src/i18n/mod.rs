@@ -29,14 +29,6 @@ impl Lang {
             _ => None,
         }
     }
-
-    /// English or Dutch, given both inline.
-    pub fn t(self, en: &'static str, nl: &'static str) -> &'static str {
-        match self {
-            Lang::En => en,
-            Lang::Nl => nl,
-        }
-    }
 }
 
 /// The text for `en` in `lang`.
@@ -116,12 +108,14 @@ pub fn stage(lang: Lang, key: &str) -> &'static str {
 
 mod catalog;
 mod crm_catalog;
+mod login_catalog;
 
 pub use catalog::CATALOG;
 pub use crm_catalog::CRM_CATALOG;
+pub use login_catalog::LOGIN_CATALOG;
 
 /// Every catalog `tr` searches, in order.
-const CATALOGS: [&[(&str, &str)]; 2] = [CATALOG, CRM_CATALOG];
+const CATALOGS: [&[(&str, &str)]; 3] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG];
 
 #[cfg(test)]
 mod tests {

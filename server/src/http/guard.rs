@@ -365,18 +365,15 @@ fn callback_failed(auth: &DashboardAuth, headers: &HeaderMap, status: StatusCode
         r#"{}<p class="mt-4 text-sm"><a class="{}" href="/">{}</a></p>"#,
         ui::notice(
             "error",
-            lang.t(
-                "This sign-in link has expired or was already used.",
-                "Deze inloglink is verlopen of al gebruikt."
-            )
+            app::i18n::tr(lang, "This sign-in link has expired or was already used.")
         ),
         ui::LINK,
-        lang.t("Sign in again", "Opnieuw inloggen")
+        app::i18n::tr(lang, "Sign in again")
     );
     ui::page(
         status,
         lang,
-        lang.t("Sign in", "Inloggen"),
+        app::i18n::tr(lang, "Sign in"),
         &body,
         None,
         &auth.app_url,

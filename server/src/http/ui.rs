@@ -91,7 +91,7 @@ pub fn page(
   <a class="rounded text-indigo-700 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href="{base}{sep}lang=en" lang="en" hreflang="en"{en_cur}>English</a>
   <a class="rounded text-indigo-700 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href="{base}{sep}lang=nl" lang="nl" hreflang="nl"{nl_cur}>Nederlands</a>
 </nav>"#,
-                label = lang.t("Language", "Taal"),
+                label = app::i18n::tr(lang, "Language"),
                 base = esc(base),
                 en_cur = if lang == Lang::En {
                     r#" aria-current="true""#
@@ -133,9 +133,9 @@ pub fn page(
 </html>"#,
         code = lang.code(),
         title = esc(title),
-        footer = lang.t(
-            "Metiva sign-in service. The dashboard never sees your password.",
-            "Metiva-inlogdienst. Het dashboard ziet uw wachtwoord nooit."
+        footer = app::i18n::tr(
+            lang,
+            "Metiva sign-in service. The dashboard never sees your password."
         ),
     );
     let mut resp = (status, Html(html)).into_response();

@@ -83,17 +83,17 @@ pub async fn post_reveal(
     };
     let back = format!(
         "<p><a href=\"/visitors\">{}</a></p>",
-        lang.t("Back to visitors", "Terug naar bezoekers")
+        app::i18n::tr(lang, "Back to visitors")
     );
     if !ctx.can(Permission::IpReveal) {
-        let msg = lang.t(
+        let msg = app::i18n::tr(
+            lang,
             "Revealing an IP needs the ip.reveal permission. Ask an owner or admin.",
-            "Een IP-adres tonen vereist de permissie ip.reveal. Vraag een eigenaar of beheerder.",
         );
         return if html {
             page(
                 StatusCode::FORBIDDEN,
-                lang.t("Not allowed", "Niet toegestaan"),
+                app::i18n::tr(lang, "Not allowed"),
                 format!("<p>{}</p>{back}", escape(msg)),
             )
         } else {
@@ -106,14 +106,14 @@ pub async fn post_reveal(
     let reason = form.reason.trim();
     let reason_len = reason.chars().count();
     if !(3..=200).contains(&reason_len) || reason.chars().any(char::is_control) {
-        let msg = lang.t(
+        let msg = app::i18n::tr(
+            lang,
             "Give a reason of 3 to 200 characters (no personal data); it is recorded in the audit log.",
-            "Geef een reden van 3 tot 200 tekens (geen persoonsgegevens); die komt in het auditlog.",
         );
         return if html {
             page(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                lang.t("Reason required", "Reden verplicht"),
+                app::i18n::tr(lang, "Reason required"),
                 format!("<p>{}</p>{back}", escape(msg)),
             )
         } else {
@@ -133,17 +133,14 @@ pub async fn post_reveal(
             if html {
                 page(
                     StatusCode::OK,
-                    lang.t("IP revealed", "IP-adres getoond"),
+                    app::i18n::tr(lang, "IP revealed"),
                     format!(
                         "<p>{}</p><p class=\"mono\" data-testid=\"revealed-ip\">{}{prefix}</p><p>{}</p>{back}",
-                        escape(lang.t(
-                            "The stored, truncated address of this visit:",
-                            "Het opgeslagen, ingekorte adres van dit bezoek:"
-                        )),
+                        escape(app::i18n::tr(lang, "The stored, truncated address of this visit:")),
                         escape(&ip),
                         escape(&format!(
                             "{} #{audit_id}.",
-                            lang.t("Recorded in the audit log as entry", "Vastgelegd in het auditlog als regel")
+                            app::i18n::tr(lang, "Recorded in the audit log as entry")
                         )),
                     ),
                 )
@@ -187,19 +184,16 @@ pub async fn post_known_networks(
     let lang = ui::negotiate(None, &headers);
     let html = wants_html(&headers);
     let fail = |status: StatusCode, msg: String| {
-        let title = lang.t("Import refused", "Import geweigerd");
-        let back = (
-            "/visitors",
-            lang.t("Back to visitors", "Terug naar bezoekers"),
-        );
+        let title = app::i18n::tr(lang, "Import refused");
+        let back = ("/visitors", app::i18n::tr(lang, "Back to visitors"));
         refusal(&auth, lang, html, status, title, &msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(
             StatusCode::FORBIDDEN,
-            lang.t(
+            app::i18n::tr(
+                lang,
                 "Importing known networks needs the consent.manage permission.",
-                "Bekende netwerken importeren vereist de permissie consent.manage.",
             )
             .into(),
         );
@@ -222,11 +216,7 @@ pub async fn post_known_networks(
             tracing::error!(error = %e, "known networks import failed");
             fail(
                 StatusCode::SERVICE_UNAVAILABLE,
-                lang.t(
-                    "The import could not be stored; nothing changed.",
-                    "De import kon niet worden opgeslagen; er is niets gewijzigd.",
-                )
-                .into(),
+                app::i18n::tr(lang, "The import could not be stored; nothing changed.").into(),
             )
         }
     }
@@ -316,19 +306,16 @@ pub async fn post_register_site(
     let lang = ui::negotiate(None, &headers);
     let html = wants_html(&headers);
     let fail = |status: StatusCode, msg: String| {
-        let title = lang.t("Site not registered", "Site niet geregistreerd");
-        let back = (
-            "/consent",
-            lang.t("Back to consent", "Terug naar toestemming"),
-        );
+        let title = app::i18n::tr(lang, "Site not registered");
+        let back = ("/consent", app::i18n::tr(lang, "Back to consent"));
         refusal(&auth, lang, html, status, title, &msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(
             StatusCode::FORBIDDEN,
-            lang.t(
+            app::i18n::tr(
+                lang,
                 "Registering a site needs the consent.manage permission.",
-                "Een site registreren vereist de permissie consent.manage.",
             )
             .into(),
         );
@@ -374,11 +361,7 @@ pub async fn post_register_site(
             tracing::error!(error = %e, "site registration failed");
             fail(
                 StatusCode::SERVICE_UNAVAILABLE,
-                lang.t(
-                    "The site could not be stored; nothing changed.",
-                    "De site kon niet worden opgeslagen; er is niets gewijzigd.",
-                )
-                .into(),
+                app::i18n::tr(lang, "The site could not be stored; nothing changed.").into(),
             )
         }
     }

@@ -25,7 +25,7 @@ pub(super) fn describe(user_agent: Option<&str>, lang: Lang) -> String {
         .and_then(|r| known(r.name));
     let os = parsed.as_ref().and_then(|r| known(r.os)).map(system_name);
     match (browser, os) {
-        (Some(browser), Some(os)) => format!("{browser} {} {os}", lang.t("on", "op")),
+        (Some(browser), Some(os)) => format!("{browser} {} {os}", crate::i18n::tr(lang, "on")),
         (Some(name), None) | (None, Some(name)) => name.to_owned(),
         (None, None) => shorten(ua),
     }

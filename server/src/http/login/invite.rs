@@ -43,7 +43,7 @@ pub(super) fn invite_page(
         format!(
             r#"<div><label for="password" class="block text-sm font-medium text-slate-700">{}</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required class="{INPUT}"></div>"#,
-            lang.t("Your current password", "Uw huidige wachtwoord")
+            app::i18n::tr(lang, "Your current password")
         )
     } else {
         format!(
@@ -51,26 +51,23 @@ pub(super) fn invite_page(
   <input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="72" class="{INPUT}"></div>
 <div><label for="confirm" class="block text-sm font-medium text-slate-700">{}</label>
   <input id="confirm" name="confirm" type="password" autocomplete="new-password" required class="{INPUT}"></div>"#,
-            lang.t(
-                "Choose a password (12 to 72 characters)",
-                "Kies een wachtwoord (12 tot 72 tekens)"
-            ),
-            lang.t("Repeat the password", "Herhaal het wachtwoord")
+            app::i18n::tr(lang, "Choose a password (12 to 72 characters)"),
+            app::i18n::tr(lang, "Repeat the password")
         )
     };
     let body = format!(
         r#"<p class="mt-1 text-sm text-slate-600">{intro} <strong>{email}</strong></p>{err}
 <form method="post" class="mt-6 space-y-4">{fields}<input type="hidden" name="lang" value="{code}">
 <button type="submit" class="{BUTTON}">{submit}</button></form>"#,
-        intro = lang.t("Invitation for", "Uitnodiging voor"),
+        intro = app::i18n::tr(lang, "Invitation for"),
         email = esc(&inv.email),
         code = lang.code(),
-        submit = lang.t("Accept the invitation", "Uitnodiging accepteren"),
+        submit = app::i18n::tr(lang, "Accept the invitation"),
     );
     page(
         status,
         lang,
-        lang.t("Join a workspace", "Word lid van een werkruimte"),
+        app::i18n::tr(lang, "Join a workspace"),
         &body,
         None,
         &s.app_url,
@@ -81,12 +78,12 @@ pub(super) fn invite_gone(s: &LoginService, lang: Lang) -> Response {
     page(
         StatusCode::NOT_FOUND,
         lang,
-        lang.t("Join a workspace", "Word lid van een werkruimte"),
+        app::i18n::tr(lang, "Join a workspace"),
         &notice(
             "error",
-            lang.t(
+            app::i18n::tr(
+                lang,
                 "This invitation link is not valid, was already used, or has expired.",
-                "Deze uitnodigingslink is ongeldig, al gebruikt of verlopen.",
             ),
         ),
         None,
@@ -136,27 +133,24 @@ pub(super) async fn post_invite(
                 &s,
                 lang,
                 &inv,
-                Some(lang.t("That password is incorrect.", "Dat wachtwoord is onjuist.")),
+                Some(app::i18n::tr(lang, "That password is incorrect.")),
                 StatusCode::UNAUTHORIZED,
             );
         }
         None
     } else {
         let problem = if form.password.chars().count() < 12 {
-            Some(lang.t(
+            Some(app::i18n::tr(
+                lang,
                 "Choose a password of at least 12 characters.",
-                "Kies een wachtwoord van minstens 12 tekens.",
             ))
         } else if form.password.len() > password::MAX_PASSWORD_BYTES {
-            Some(lang.t(
+            Some(app::i18n::tr(
+                lang,
                 "Passwords can be at most 72 bytes long.",
-                "Wachtwoorden zijn maximaal 72 bytes lang.",
             ))
         } else if !secret::ct_eq(form.password.as_bytes(), form.confirm.as_bytes()) {
-            Some(lang.t(
-                "The passwords do not match.",
-                "De wachtwoorden komen niet overeen.",
-            ))
+            Some(app::i18n::tr(lang, "The passwords do not match."))
         } else {
             None
         };
@@ -179,18 +173,15 @@ pub(super) async fn post_invite(
         Ok(true) => page(
             StatusCode::OK,
             lang,
-            lang.t("Welcome", "Welkom"),
+            app::i18n::tr(lang, "Welcome"),
             &format!(
                 r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
                 notice(
                     "info",
-                    lang.t(
-                        "Invitation accepted. You can now sign in.",
-                        "Uitnodiging geaccepteerd. U kunt nu inloggen."
-                    )
+                    app::i18n::tr(lang, "Invitation accepted. You can now sign in.")
                 ),
                 esc(&s.app_url),
-                lang.t("Sign in", "Inloggen")
+                app::i18n::tr(lang, "Sign in")
             ),
             None,
             &s.app_url,

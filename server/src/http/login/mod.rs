@@ -323,21 +323,15 @@ fn restart(s: &LoginService, lang: Lang) -> Response {
         r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
         notice(
             "error",
-            lang.t(
-                "This sign-in link is not valid or has expired.",
-                "Deze inloglink is ongeldig of verlopen."
-            )
+            app::i18n::tr(lang, "This sign-in link is not valid or has expired.")
         ),
         esc(&s.app_url),
-        lang.t(
-            "Open the dashboard to sign in",
-            "Open het dashboard om in te loggen"
-        ),
+        app::i18n::tr(lang, "Open the dashboard to sign in"),
     );
     page(
         StatusCode::BAD_REQUEST,
         lang,
-        lang.t("Sign in", "Inloggen"),
+        app::i18n::tr(lang, "Sign in"),
         &body,
         None,
         &s.app_url,
@@ -461,18 +455,15 @@ fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
         r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
         notice(
             "info",
-            lang.t(
-                "You are signed out of Metiva on this device.",
-                "U bent op dit apparaat uitgelogd bij Metiva."
-            )
+            app::i18n::tr(lang, "You are signed out of Metiva on this device.")
         ),
         esc(&s.app_url),
-        lang.t("Sign in again", "Opnieuw inloggen")
+        app::i18n::tr(lang, "Sign in again")
     );
     let resp = page(
         StatusCode::OK,
         lang,
-        lang.t("Signed out", "Uitgelogd"),
+        app::i18n::tr(lang, "Signed out"),
         &body,
         None,
         &s.app_url,

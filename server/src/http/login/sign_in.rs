@@ -23,21 +23,18 @@ pub(super) fn login_form(
   <input type="hidden" name="lang" value="{code}">
   <button type="submit" class="{BUTTON}">{submit}</button>
 </form>"#,
-        intro = lang.t(
-            "One front door for every workspace you work in.",
-            "Eén voordeur voor al uw werkruimtes."
-        ),
+        intro = app::i18n::tr(lang, "One front door for every workspace you work in."),
         hidden = flow.hidden(),
-        email_label = lang.t("Email", "E-mailadres"),
-        pw_label = lang.t("Password", "Wachtwoord"),
+        email_label = app::i18n::tr(lang, "Email"),
+        pw_label = app::i18n::tr(lang, "Password"),
         email = esc(email),
         code = lang.code(),
-        submit = lang.t("Sign in", "Inloggen"),
+        submit = app::i18n::tr(lang, "Sign in"),
     );
     page(
         status,
         lang,
-        lang.t("Sign in to Metiva", "Inloggen bij Metiva"),
+        app::i18n::tr(lang, "Sign in to Metiva"),
         &body,
         Some(&flow.self_url("/login")),
         &s.app_url,
@@ -105,10 +102,7 @@ pub(super) async fn post_login(
         return restart(&s, lang);
     }
     let email = form.email.trim().to_lowercase();
-    let bad_credentials = lang.t(
-        "Email or password is incorrect.",
-        "E-mailadres of wachtwoord is onjuist.",
-    );
+    let bad_credentials = app::i18n::tr(lang, "Email or password is incorrect.");
     if email.is_empty() || email.len() > 254 {
         return login_form(
             &s,
@@ -127,9 +121,9 @@ pub(super) async fn post_login(
                 lang,
                 &flow,
                 &email,
-                Some(lang.t(
+                Some(app::i18n::tr(
+                    lang,
                     "Passwords can be at most 72 bytes long.",
-                    "Wachtwoorden zijn maximaal 72 bytes lang.",
                 )),
                 StatusCode::BAD_REQUEST,
             );
@@ -253,12 +247,12 @@ pub(super) fn too_many(
     let mut resp = page(
         StatusCode::TOO_MANY_REQUESTS,
         lang,
-        lang.t("Sign in to Metiva", "Inloggen bij Metiva"),
+        app::i18n::tr(lang, "Sign in to Metiva"),
         &format!(
             r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}">{}</a></p>"#,
             notice("error", &msg),
             esc(&flow.self_url("/login")),
-            lang.t("Back to sign-in", "Terug naar inloggen")
+            app::i18n::tr(lang, "Back to sign-in")
         ),
         None,
         &s.app_url,
@@ -287,17 +281,17 @@ pub(super) async fn proceed(
             r#"{}<form method="post" action="/logout" class="mt-6"><button type="submit" class="{BUTTON}">{}</button></form>"#,
             notice(
                 "info",
-                lang.t(
-                    "Your account has no active workspace. Ask an owner of your agency's workspace to invite you.",
-                    "Uw account heeft geen actieve werkruimte. Vraag een eigenaar van de werkruimte van uw bureau om u uit te nodigen."
+                app::i18n::tr(
+                    lang,
+                    "Your account has no active workspace. Ask an owner of your agency's workspace to invite you."
                 )
             ),
-            lang.t("Sign out", "Uitloggen")
+            app::i18n::tr(lang, "Sign out")
         );
         return page(
             StatusCode::FORBIDDEN,
             lang,
-            lang.t("No workspace", "Geen werkruimte"),
+            app::i18n::tr(lang, "No workspace"),
             &body,
             None,
             &s.app_url,

@@ -24,15 +24,15 @@ pub(super) fn choose_page(
     }
     let body = format!(
         r#"<p class="mt-1 text-sm text-slate-600">{}</p><ul class="mt-6 space-y-3" data-testid="workspaces">{items}</ul>"#,
-        lang.t(
-            "You belong to more than one client workspace. Each is isolated from the others.",
-            "U hoort bij meer dan één klantwerkruimte. Elke werkruimte is afgeschermd van de andere."
+        app::i18n::tr(
+            lang,
+            "You belong to more than one client workspace. Each is isolated from the others."
         )
     );
     page(
         StatusCode::OK,
         lang,
-        lang.t("Choose a workspace", "Kies een werkruimte"),
+        app::i18n::tr(lang, "Choose a workspace"),
         &body,
         Some(&flow.self_url("/login")),
         &s.app_url,
@@ -74,13 +74,10 @@ pub(super) async fn post_choose(
         return page(
             StatusCode::FORBIDDEN,
             lang,
-            lang.t("Choose a workspace", "Kies een werkruimte"),
+            app::i18n::tr(lang, "Choose a workspace"),
             &notice(
                 "error",
-                lang.t(
-                    "You are not an active member of that workspace.",
-                    "U bent geen actief lid van die werkruimte.",
-                ),
+                app::i18n::tr(lang, "You are not an active member of that workspace."),
             ),
             None,
             &s.app_url,

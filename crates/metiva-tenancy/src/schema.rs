@@ -120,6 +120,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    lead_sla (company_id) {
+        company_id -> Text,
+        target_minutes -> Integer,
+        day_start -> Time,
+        day_end -> Time,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Bytea,
         failures -> Integer,
@@ -136,6 +145,19 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         last_sign_in_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notes (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        body -> Text,
+        author_user_id -> Nullable<Uuid>,
+        person_id -> Nullable<Uuid>,
+        deal_id -> Nullable<Uuid>,
+        organisation_id -> Nullable<Uuid>,
+        at -> Timestamptz,
     }
 }
 
@@ -247,6 +269,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    tasks (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        title -> Text,
+        due_at -> Nullable<Timestamptz>,
+        assignee_user_id -> Nullable<Uuid>,
+        person_id -> Nullable<Uuid>,
+        deal_id -> Nullable<Uuid>,
+        organisation_id -> Nullable<Uuid>,
+        purpose -> Text,
+        done_at -> Nullable<Timestamptz>,
+        version -> Integer,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -281,8 +320,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     forwards,
     invitations,
     known_networks,
+    lead_sla,
     login_throttle,
     memberships,
+    notes,
     organisations,
     page_views,
     persons,
@@ -291,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sites,
     system_checks,
+    tasks,
     users,
     visitors,
 );

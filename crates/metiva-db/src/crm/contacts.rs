@@ -194,6 +194,11 @@ async fn create(
         .get_result(tc.conn())
         .await
         .map_err(|e| email_taken(e.into()))?;
+    if f.source == "lead" {
+        // The lead-response SLA: a first-response task, due at the
+        // workspace's deadline, for the owner (or whoever added the lead).
+        super::tasks::first_response_task(tc, id, f.owner_user_id.or(Some(actor))).await?;
+    }
     audit::append(
         tc,
         &AuditEntry {

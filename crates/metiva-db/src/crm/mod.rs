@@ -10,6 +10,7 @@ pub mod contacts;
 pub mod deals;
 pub mod organisations;
 pub mod search;
+pub mod tasks;
 pub mod validate;
 
 use diesel::dsl::exists;

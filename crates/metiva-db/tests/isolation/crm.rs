@@ -417,3 +417,84 @@ async fn search_stays_in_the_workspace_and_uses_the_terms_index() {
         "{text:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_new_lead_gets_a_first_response_task_and_records_take_tasks_and_notes() {
+    use metiva_db::crm::tasks::{Link, TaskForm};
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+
+    let lead = ContactForm {
+        name: "Nieuwe Lead",
+        source: Some("lead"),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let id = db
+        .create_contact(&a, &lead, "r1")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let mine = db.my_tasks(&a).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].purpose, "first_response");
+    assert_eq!(mine[0].person_id, Some(id));
+    assert!(mine[0].due_at.is_some_and(|d| d > chrono::Utc::now()));
+
+    // A task and a note on the contact; another workspace can add neither.
+    let task = TaskForm {
+        title: "Bel terug",
+        due: Some("2027-01-15T14:30"),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(
+        task.due_at.map(|d| d.to_rfc3339()),
+        Some("2027-01-15T13:30:00+00:00".to_string()),
+        "Amsterdam winter time is UTC+1"
+    );
+    db.add_task(&a, Link::Person(id), &task)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(matches!(
+        db.add_task(&b, Link::Person(id), &task).await,
+        Err(CrmError::NotFound)
+    ));
+    db.add_note(&a, Link::Person(id), "Wil een offerte voor maart.")
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(matches!(
+        db.add_note(&b, Link::Person(id), "x").await,
+        Err(CrmError::NotFound)
+    ));
+    let long = "n".repeat(10_001);
+    assert!(matches!(
+        db.add_note(&a, Link::Person(id), &long).await,
+        Err(CrmError::Invalid(_))
+    ));
+    let (tasks, notes) = db
+        .tasks_and_notes(&a, Link::Person(id))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((tasks.len(), notes.len()), (2, 1));
+
+    // Done once; a second click at the old version is stale.
+    let first = &mine[0];
+    db.complete_task(&a, first.id, first.version)
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(matches!(
+        db.complete_task(&a, first.id, first.version).await,
+        Err(CrmError::Stale)
+    ));
+    assert!(
+        db.my_tasks(&a)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .is_empty()
+    );
+}

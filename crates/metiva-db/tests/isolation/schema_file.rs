@@ -56,6 +56,7 @@ fn diesel_type(pg: &str) -> &'static str {
         "timestamptz" => "Timestamptz",
         "timestamp" => "Timestamp",
         "date" => "Date",
+        "time" => "Time",
         "int8" => "BigInt",
         "int4" => "Integer",
         "int2" => "SmallInt",

@@ -1,0 +1,511 @@
+//! Tasks and notes on records, and the lead-response deadline (a first
+//! response within the workspace's target, counted in its business hours,
+//! Mon–Fri, Europe/Amsterdam).
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Europe::Amsterdam;
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::Timestamptz;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::validate::{self, Check, MAX_NOTES};
+use super::{CrmError, check_owner, parse_ref, split, stale_or_missing};
+use crate::access::TenantCtx;
+use crate::schema::{deals, lead_sla, notes, organisations, persons, tasks};
+use crate::{Database, DbError, TenantConn};
+
+/// The workspace's first-response target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeadSla {
+    pub target_minutes: i32,
+    pub day_start: NaiveTime,
+    pub day_end: NaiveTime,
+}
+
+impl Default for LeadSla {
+    fn default() -> Self {
+        Self {
+            target_minutes: 60,
+            day_start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            day_end: NaiveTime::from_hms_opt(17, 30, 0).unwrap_or_default(),
+        }
+    }
+}
+
+/// When a lead that arrived at `from` must have had its first response:
+/// `target_minutes` of business time later, business time being Mon–Fri
+/// between `day_start` and `day_end` in Europe/Amsterdam (DST included).
+/// A lead arriving outside business hours starts counting at the next
+/// opening.
+pub fn deadline(from: DateTime<Utc>, sla: &LeadSla) -> DateTime<Utc> {
+    let mut left = Duration::minutes(i64::from(sla.target_minutes.max(0)));
+    let mut day = from.with_timezone(&Amsterdam).date_naive();
+    // A guard against a malformed setting: never loop beyond a year.
+    for _ in 0..400 {
+        let workday = !matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let open = Amsterdam
+            .from_local_datetime(&day.and_time(sla.day_start))
+            .earliest();
+        let close = Amsterdam
+            .from_local_datetime(&day.and_time(sla.day_end))
+            .latest();
+        if let (true, Some(open), Some(close)) = (workday, open, close) {
+            let (open, close) = (open.with_timezone(&Utc), close.with_timezone(&Utc));
+            let start = from.max(open);
+            if start < close {
+                let available = close - start;
+                if left <= available {
+                    return start + left;
+                }
+                left -= available;
+            }
+        }
+        day = day.succ_opt().unwrap_or(day);
+    }
+    from + left
+}
+
+/// What a task or note is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Person(Uuid),
+    Deal(Uuid),
+    Organisation(Uuid),
+}
+
+impl Link {
+    fn ids(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Link::Person(p) => (Some(p), None, None),
+            Link::Deal(d) => (None, Some(d), None),
+            Link::Organisation(o) => (None, None, Some(o)),
+        }
+    }
+
+    /// `person`, `deal` or `organisation` and an id, as a form posts them.
+    pub fn parse(kind: &str, id: &str) -> Option<Self> {
+        let id = Uuid::parse_str(id.trim()).ok()?;
+        match kind {
+            "person" => Some(Link::Person(id)),
+            "deal" => Some(Link::Deal(id)),
+            "organisation" => Some(Link::Organisation(id)),
+            _ => None,
+        }
+    }
+}
+
+/// A task as lists show it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Task {
+    pub id: Uuid,
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub assignee_user_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+    pub purpose: String,
+    pub done_at: Option<DateTime<Utc>>,
+    pub version: i32,
+}
+
+type TaskColumns = (
+    tasks::id,
+    tasks::title,
+    tasks::due_at,
+    tasks::assignee_user_id,
+    tasks::person_id,
+    tasks::deal_id,
+    tasks::organisation_id,
+    tasks::purpose,
+    tasks::done_at,
+    tasks::version,
+);
+const TASK_COLUMNS: TaskColumns = (
+    tasks::id,
+    tasks::title,
+    tasks::due_at,
+    tasks::assignee_user_id,
+    tasks::person_id,
+    tasks::deal_id,
+    tasks::organisation_id,
+    tasks::purpose,
+    tasks::done_at,
+    tasks::version,
+);
+
+/// A note on a record.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Note {
+    pub id: Uuid,
+    pub body: String,
+    pub author_user_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// A task form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct TaskForm<'a> {
+    pub title: &'a str,
+    /// A local Europe/Amsterdam time, as a `datetime-local` input posts it
+    /// (`2027-01-15T14:30`).
+    pub due: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+}
+
+/// Validated task fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskFields {
+    pub title: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub assignee_user_id: Option<Uuid>,
+}
+
+impl TaskForm<'_> {
+    pub fn validate(&self) -> Result<TaskFields, Vec<super::FieldError>> {
+        let mut c = Check::default();
+        let due_at = match validate::optional(self.due) {
+            None => None,
+            Some(d) => {
+                let local = chrono::NaiveDateTime::parse_from_str(&d, "%Y-%m-%dT%H:%M")
+                    .ok()
+                    .and_then(|t| Amsterdam.from_local_datetime(&t).earliest());
+                match local {
+                    Some(t) => Some(t.with_timezone(&Utc)),
+                    None => {
+                        c.fail("due", "date.format");
+                        None
+                    }
+                }
+            }
+        };
+        let fields = TaskFields {
+            title: validate::name(&mut c, "title", self.title),
+            due_at,
+            assignee_user_id: parse_ref(&mut c, "assignee", self.assignee),
+        };
+        c.finish(fields)
+    }
+}
+
+/// The linked record must be in this workspace.
+async fn check_link(tc: &mut TenantConn<'_>, link: Link) -> Result<(), CrmError> {
+    let company = tc.company().as_str().to_string();
+    let found: Option<Uuid> = match link {
+        Link::Person(id) => persons::table
+            .filter(persons::company_id.eq(&company))
+            .filter(persons::id.eq(id))
+            .select(persons::id)
+            .first(tc.conn())
+            .await
+            .optional()?,
+        Link::Deal(id) => deals::table
+            .filter(deals::company_id.eq(&company))
+            .filter(deals::id.eq(id))
+            .select(deals::id)
+            .first(tc.conn())
+            .await
+            .optional()?,
+        Link::Organisation(id) => organisations::table
+            .filter(organisations::company_id.eq(&company))
+            .filter(organisations::id.eq(id))
+            .select(organisations::id)
+            .first(tc.conn())
+            .await
+            .optional()?,
+    };
+    found.map(|_| ()).ok_or(CrmError::NotFound)
+}
+
+/// The workspace's lead-response target (the defaults when unset).
+pub(crate) async fn lead_sla_of(tc: &mut TenantConn<'_>) -> Result<LeadSla, DbError> {
+    let company = tc.company().as_str().to_string();
+    let row: Option<(i32, NaiveTime, NaiveTime)> = lead_sla::table
+        .filter(lead_sla::company_id.eq(&company))
+        .select((
+            lead_sla::target_minutes,
+            lead_sla::day_start,
+            lead_sla::day_end,
+        ))
+        .first(tc.conn())
+        .await
+        .optional()?;
+    Ok(
+        row.map_or_else(LeadSla::default, |(target_minutes, day_start, day_end)| {
+            LeadSla {
+                target_minutes,
+                day_start,
+                day_end,
+            }
+        }),
+    )
+}
+
+/// The first-response task a new lead gets: due at the SLA deadline,
+/// assigned to the contact's owner.
+pub(crate) async fn first_response_task(
+    tc: &mut TenantConn<'_>,
+    person: Uuid,
+    owner: Option<Uuid>,
+) -> Result<(), DbError> {
+    let sla = lead_sla_of(tc).await?;
+    let due = deadline(Utc::now(), &sla);
+    let company = tc.company().as_str().to_string();
+    diesel::insert_into(tasks::table)
+        .values((
+            tasks::company_id.eq(&company),
+            tasks::title.eq("First response to the new lead"),
+            tasks::due_at.eq(Some(due)),
+            tasks::assignee_user_id.eq(owner),
+            tasks::person_id.eq(Some(person)),
+            tasks::purpose.eq("first_response"),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(())
+}
+
+impl Database {
+    /// The caller's open tasks, overdue first, then by due time.
+    pub async fn my_tasks(&self, ctx: &TenantCtx) -> Result<Vec<Task>, DbError> {
+        let me = ctx.user_id();
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            Ok(tasks::table
+                .filter(tasks::company_id.eq(&company))
+                .filter(tasks::assignee_user_id.eq(me))
+                .filter(tasks::done_at.is_null())
+                .order((tasks::due_at.asc().nulls_last(), tasks::created_at.asc()))
+                .limit(500)
+                .select(TASK_COLUMNS)
+                .load(tc.conn())
+                .await?)
+        })
+        .await
+    }
+
+    /// A record's tasks (open first) and notes (newest first).
+    pub async fn tasks_and_notes(
+        &self,
+        ctx: &TenantCtx,
+        link: Link,
+    ) -> Result<(Vec<Task>, Vec<Note>), DbError> {
+        let (p, d, o) = link.ids();
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let mut tq = tasks::table
+                .filter(tasks::company_id.eq(&company))
+                .into_boxed();
+            let mut nq = notes::table
+                .filter(notes::company_id.eq(&company))
+                .into_boxed();
+            match (p, d, o) {
+                (Some(p), _, _) => {
+                    tq = tq.filter(tasks::person_id.eq(p));
+                    nq = nq.filter(notes::person_id.eq(p));
+                }
+                (_, Some(d), _) => {
+                    tq = tq.filter(tasks::deal_id.eq(d));
+                    nq = nq.filter(notes::deal_id.eq(d));
+                }
+                (_, _, Some(o)) => {
+                    tq = tq.filter(tasks::organisation_id.eq(o));
+                    nq = nq.filter(notes::organisation_id.eq(o));
+                }
+                _ => {}
+            }
+            let t = tq
+                .order((
+                    tasks::done_at.is_not_null(),
+                    tasks::due_at.asc().nulls_last(),
+                ))
+                .limit(200)
+                .select(TASK_COLUMNS)
+                .load(tc.conn())
+                .await?;
+            let n = nq
+                .order(notes::at.desc())
+                .limit(200)
+                .select((notes::id, notes::body, notes::author_user_id, notes::at))
+                .load(tc.conn())
+                .await?;
+            Ok((t, n))
+        })
+        .await
+    }
+
+    /// Adds a task to a record.
+    pub async fn add_task(
+        &self,
+        ctx: &TenantCtx,
+        link: Link,
+        f: &TaskFields,
+    ) -> Result<Uuid, CrmError> {
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(add_task(tc, link, f).await)
+        })
+        .await?
+    }
+
+    /// Marks a task read at `version` done.
+    pub async fn complete_task(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+    ) -> Result<(), CrmError> {
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(complete(tc, id, version).await)
+        })
+        .await?
+    }
+
+    /// Adds a note (at most 10,000 characters) to a record.
+    pub async fn add_note(
+        &self,
+        ctx: &TenantCtx,
+        link: Link,
+        body: &str,
+    ) -> Result<Uuid, CrmError> {
+        let mut c = Check::default();
+        let body = validate::text(&mut c, "body", Some(body), MAX_NOTES);
+        if body.is_none() {
+            c.fail("body", "required");
+        }
+        let body = c
+            .finish(body.unwrap_or_default())
+            .map_err(CrmError::Invalid)?;
+        let author = ctx.user_id();
+        let (p, d, o) = link.ids();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(
+                async {
+                    check_link(tc, link).await?;
+                    let company = tc.company().as_str().to_string();
+                    Ok(diesel::insert_into(notes::table)
+                        .values((
+                            notes::company_id.eq(&company),
+                            notes::body.eq(&body),
+                            notes::author_user_id.eq(Some(author)),
+                            notes::person_id.eq(p),
+                            notes::deal_id.eq(d),
+                            notes::organisation_id.eq(o),
+                        ))
+                        .returning(notes::id)
+                        .get_result(tc.conn())
+                        .await?)
+                }
+                .await,
+            )
+        })
+        .await?
+    }
+}
+
+async fn add_task(tc: &mut TenantConn<'_>, link: Link, f: &TaskFields) -> Result<Uuid, CrmError> {
+    check_link(tc, link).await?;
+    check_owner(tc, f.assignee_user_id)
+        .await
+        .map_err(|e| match e {
+            CrmError::Invalid(_) => CrmError::field("assignee", "unknown"),
+            other => other,
+        })?;
+    let (p, d, o) = link.ids();
+    let company = tc.company().as_str().to_string();
+    Ok(diesel::insert_into(tasks::table)
+        .values((
+            tasks::company_id.eq(&company),
+            tasks::title.eq(&f.title),
+            tasks::due_at.eq(f.due_at),
+            tasks::assignee_user_id.eq(f.assignee_user_id),
+            tasks::person_id.eq(p),
+            tasks::deal_id.eq(d),
+            tasks::organisation_id.eq(o),
+        ))
+        .returning(tasks::id)
+        .get_result(tc.conn())
+        .await?)
+}
+
+async fn complete(tc: &mut TenantConn<'_>, id: Uuid, version: i32) -> Result<(), CrmError> {
+    let company = tc.company().as_str().to_string();
+    let n = diesel::update(
+        tasks::table
+            .filter(tasks::company_id.eq(&company))
+            .filter(tasks::id.eq(id))
+            .filter(tasks::version.eq(version)),
+    )
+    .set((
+        tasks::done_at.eq(now.into_sql::<Timestamptz>().nullable()),
+        tasks::version.eq(tasks::version + 1),
+    ))
+    .execute(tc.conn())
+    .await?;
+    if n == 1 {
+        return Ok(());
+    }
+    let there: Option<Uuid> = tasks::table
+        .filter(tasks::company_id.eq(&company))
+        .filter(tasks::id.eq(id))
+        .select(tasks::id)
+        .first(tc.conn())
+        .await
+        .optional()?;
+    Err(stale_or_missing(there.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn the_deadline_counts_business_hours_in_amsterdam() {
+        let sla = LeadSla::default();
+        // Tuesday 10:00 in winter (UTC+1): one hour later.
+        assert_eq!(
+            deadline(at("2027-01-12T09:00:00Z"), &sla),
+            at("2027-01-12T10:00:00Z")
+        );
+        // Tuesday 17:00 local: 30 minutes today, 30 from Wednesday 09:00.
+        assert_eq!(
+            deadline(at("2027-01-12T16:00:00Z"), &sla),
+            at("2027-01-13T08:30:00Z")
+        );
+        // Friday 20:00 local: Monday 10:00 local.
+        assert_eq!(
+            deadline(at("2027-01-15T19:00:00Z"), &sla),
+            at("2027-01-18T09:00:00Z")
+        );
+        // Saturday in summer (UTC+2): Monday 10:00 local = 08:00 UTC.
+        assert_eq!(
+            deadline(at("2027-06-12T10:00:00Z"), &sla),
+            at("2027-06-14T08:00:00Z")
+        );
+        // Before opening: 09:00 + 60 min.
+        assert_eq!(
+            deadline(at("2027-06-15T05:00:00Z"), &sla),
+            at("2027-06-15T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_long_target_spans_days() {
+        let sla = LeadSla {
+            target_minutes: 8 * 60 + 30 + 30,
+            ..LeadSla::default()
+        };
+        // Monday 09:00 local: the whole Monday (8.5 h) plus 30 min Tuesday.
+        assert_eq!(
+            deadline(at("2027-01-11T08:00:00Z"), &sla),
+            at("2027-01-12T08:30:00Z")
+        );
+    }
+}

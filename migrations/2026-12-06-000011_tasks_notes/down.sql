@@ -1,0 +1,3 @@
+DROP TABLE lead_sla;
+DROP TABLE notes;
+DROP TABLE tasks;

@@ -39,6 +39,9 @@ pub fn Header() -> impl IntoView {
                     <A href="/persons" attr:class=link>
                         {tr(l, "Persons")}
                     </A>
+                    <A href="/tasks" attr:class=link>
+                        {tr(l, "Tasks")}
+                    </A>
                     <A href="/organisations" attr:class=link>
                         {tr(l, "Organisations")}
                     </A>

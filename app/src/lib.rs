@@ -169,6 +169,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("search") view=crm::SearchPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("tasks") view=crm::TasksPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("organisations") view=crm::OrganisationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("organisations"), ParamSegment("id")) view=crm::OrganisationPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("deals") view=crm::DealBoardPage ssr=SsrMode::Async />

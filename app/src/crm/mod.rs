@@ -11,6 +11,7 @@ mod deals;
 mod fields;
 mod organisations;
 mod search;
+mod tasks;
 
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
@@ -21,6 +22,7 @@ pub use organisations::{
     save_organisation,
 };
 pub use search::{SearchBox, SearchPage, search};
+pub use tasks::{RecordWork, TasksPage, add_note, add_task, complete_task, my_tasks, record_work};
 
 use crate::error::AppError;
 use crate::i18n::{Lang, tr};

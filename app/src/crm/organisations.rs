@@ -273,11 +273,13 @@ pub fn OrganisationPage() -> impl IntoView {
         .read_untracked()
         .get("id")
         .unwrap_or_default();
+    let work_id = id.clone();
     let data = Resource::new(move || id.clone(), organisation_page);
     view! {
         <section class="space-y-6">
             <a class=LINK href="/organisations">{tr(l, "← Organisations")}</a>
             {banner(l, &outcome)}
+            <crate::crm::RecordWork kind="organisation" id=work_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => {

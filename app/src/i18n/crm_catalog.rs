@@ -155,4 +155,22 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Nothing found. Search by name, email, website domain or deal title (at least two characters).",
         "Niets gevonden. Zoek op naam, e-mailadres, websitedomein of dealtitel (minstens twee tekens).",
     ),
+    // Tasks and notes.
+    ("Tasks", "Taken"),
+    ("My tasks", "Mijn taken"),
+    ("No open tasks.", "Geen open taken."),
+    ("Task", "Taak"),
+    ("Due", "Deadline"),
+    ("overdue", "te laat"),
+    ("Open record", "Record openen"),
+    ("Done", "Klaar"),
+    ("Due (Amsterdam time)", "Deadline (Amsterdamse tijd)"),
+    ("Assignee", "Toegewezen aan"),
+    ("Add task", "Taak toevoegen"),
+    ("Note", "Notitie"),
+    ("Add note", "Notitie toevoegen"),
+    (
+        "First response to the new lead",
+        "Eerste reactie op de nieuwe lead",
+    ),
 ];

@@ -206,7 +206,8 @@ pub fn PersonPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
-            <crate::crm::ContactPanel id=panel_id />
+            <crate::crm::ContactPanel id=panel_id.clone() />
+            <crate::crm::RecordWork kind="person" id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
@@ -243,7 +244,8 @@ pub fn DealPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
-            <crate::crm::DealStagePanel id=panel_id />
+            <crate::crm::DealStagePanel id=panel_id.clone() />
+            <crate::crm::RecordWork kind="deal" id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {

@@ -369,3 +369,75 @@ async fn search_finds_records_of_this_workspace_only() {
     );
     assert!(page.body.contains("search-empty"));
 }
+
+#[tokio::test]
+async fn a_lead_lands_in_my_tasks_and_records_take_notes() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/save_contact",
+            &sales,
+            &[("name", "Lead van de website"), ("source", "lead")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id: String = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+    let tasks = call(
+        &w.dashboard,
+        get_with("/tasks", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert!(
+        tasks.body.contains("First response to the new lead"),
+        "no first-response task"
+    );
+    assert!(tasks.body.contains(&format!("/persons/{id}")));
+
+    // A note by plain form; the viewer may not add one; oversized refused.
+    let r = call(
+        &w.dashboard,
+        plain(
+            "/api/add_note",
+            &sales,
+            &[
+                ("kind", "person"),
+                ("id", &id),
+                ("body", "Belt maandag terug."),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(r.location(), format!("/persons/{id}?done=saved"));
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/add_note",
+            &viewer,
+            &[("kind", "person"), ("id", &id), ("body", "x")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let long = "n".repeat(10_001);
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/add_note",
+            &sales,
+            &[("kind", "person"), ("id", &id), ("body", &long)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/persons/{id}"), &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert!(page.body.contains("Belt maandag terug."));
+    assert_eq!(page.body.matches("data-testid=\"note-row\"").count(), 1);
+}

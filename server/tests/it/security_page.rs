@@ -342,6 +342,7 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
         "/organisations?invalid=kvk%3Akvk.format%2Cvat%3Avat.format%2Cname%3Arequired",
         "/organisations?done=deleted",
         "/search?q=zzzz",
+        "/tasks",
     ] {
         let mut req = get_with(path, &[("metiva_session", &token)]);
         req.headers_mut().insert(

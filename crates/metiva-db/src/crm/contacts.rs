@@ -12,7 +12,6 @@ use uuid::Uuid;
 use super::validate::{self, Check, FieldError, MAX_NOTES};
 use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
-use crate::repo::audit::{self, AuditEntry};
 use crate::schema::persons;
 use crate::{Database, DbError, TenantConn};
 
@@ -199,18 +198,7 @@ async fn create(
         // workspace's deadline, for the owner (or whoever added the lead).
         super::tasks::first_response_task(tc, id, f.owner_user_id.or(Some(actor))).await?;
     }
-    audit::append(
-        tc,
-        &AuditEntry {
-            actor_user_id: Some(actor),
-            action: "crm.contact_created",
-            target_type: Some("person"),
-            target_id: Some(&id.to_string()),
-            request_id: Some(request_id),
-            reason: None,
-        },
-    )
-    .await?;
+    super::audit(tc, actor, "crm.contact_created", "person", id, request_id).await?;
     Ok(id)
 }
 
@@ -281,17 +269,6 @@ async fn delete(
     if n == 0 {
         return Err(stale_or_missing(still_there(tc, id).await?));
     }
-    audit::append(
-        tc,
-        &AuditEntry {
-            actor_user_id: Some(actor),
-            action: "crm.contact_deleted",
-            target_type: Some("person"),
-            target_id: Some(&id.to_string()),
-            request_id: Some(request_id),
-            reason: None,
-        },
-    )
-    .await?;
+    super::audit(tc, actor, "crm.contact_deleted", "person", id, request_id).await?;
     Ok(())
 }

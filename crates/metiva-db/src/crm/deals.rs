@@ -12,7 +12,6 @@ use uuid::Uuid;
 use super::validate::{self, Check, FieldError};
 use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
-use crate::repo::audit::{self, AuditEntry};
 use crate::schema::{
     deal_stage_history as history, deals, organisations, persons, pipeline_stages as stages,
 };
@@ -391,18 +390,7 @@ async fn create(
         ))
         .execute(tc.conn())
         .await?;
-    audit::append(
-        tc,
-        &AuditEntry {
-            actor_user_id: Some(actor),
-            action: "crm.deal_created",
-            target_type: Some("deal"),
-            target_id: Some(&id.to_string()),
-            request_id: Some(request_id),
-            reason: None,
-        },
-    )
-    .await?;
+    super::audit(tc, actor, "crm.deal_created", "deal", id, request_id).await?;
     Ok(id)
 }
 

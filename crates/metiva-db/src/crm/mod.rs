@@ -118,6 +118,29 @@ async fn organisation_name(
     }
 }
 
+/// Audits a CRM change, ids only, in the change's own transaction.
+pub(crate) async fn audit(
+    tc: &mut TenantConn<'_>,
+    actor: Uuid,
+    action: &str,
+    target_type: &str,
+    id: Uuid,
+    request_id: &str,
+) -> Result<(), DbError> {
+    crate::repo::audit::append(
+        tc,
+        &crate::repo::audit::AuditEntry {
+            actor_user_id: Some(actor),
+            action,
+            target_type: Some(target_type),
+            target_id: Some(&id.to_string()),
+            request_id: Some(request_id),
+            reason: None,
+        },
+    )
+    .await
+}
+
 /// After an update or delete matched no row: the record is either gone
 /// (404) or at another version than the caller read (409).
 fn stale_or_missing(still_there: bool) -> CrmError {

@@ -10,7 +10,6 @@ use uuid::Uuid;
 use super::validate::{self, Check, FieldError, MAX_NOTES};
 use super::{CrmError, check_owner, parse_ref, stale_or_missing};
 use crate::access::TenantCtx;
-use crate::repo::audit::{self, AuditEntry};
 use crate::schema::{organisations as orgs, persons};
 use crate::{Database, DbError, TenantConn};
 
@@ -56,7 +55,8 @@ impl OrganisationForm<'_> {
 }
 
 /// One organisation as stored.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = orgs, check_for_backend(diesel::pg::Pg))]
 pub struct Organisation {
     pub id: Uuid,
     pub name: String,
@@ -70,33 +70,6 @@ pub struct Organisation {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
-type Columns = (
-    orgs::id,
-    orgs::name,
-    orgs::domain,
-    orgs::kvk,
-    orgs::vat,
-    orgs::address,
-    orgs::owner_user_id,
-    orgs::notes,
-    orgs::version,
-    orgs::created_at,
-    orgs::updated_at,
-);
-const COLUMNS: Columns = (
-    orgs::id,
-    orgs::name,
-    orgs::domain,
-    orgs::kvk,
-    orgs::vat,
-    orgs::address,
-    orgs::owner_user_id,
-    orgs::notes,
-    orgs::version,
-    orgs::created_at,
-    orgs::updated_at,
-);
 
 /// A row of the organisations list: the organisation and its contacts.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +102,7 @@ impl Database {
                 .filter(orgs::company_id.eq(&company))
                 .order((orgs::name.asc(), orgs::id.asc()))
                 .limit(LIST_LIMIT)
-                .select(COLUMNS)
+                .select(Organisation::as_select())
                 .load(tc.conn())
                 .await?;
             let counts: Vec<(Option<Uuid>, i64)> = persons::table
@@ -165,7 +138,7 @@ impl Database {
             let Some(o) = orgs::table
                 .filter(orgs::company_id.eq(&company))
                 .filter(orgs::id.eq(id))
-                .select(COLUMNS)
+                .select(Organisation::as_select())
                 .first::<Organisation>(tc.conn())
                 .await
                 .optional()?
@@ -263,16 +236,13 @@ async fn create(
         .get_result(tc.conn())
         .await
         .map_err(|e| domain_taken(e.into()))?;
-    audit::append(
+    super::audit(
         tc,
-        &AuditEntry {
-            actor_user_id: Some(actor),
-            action: "crm.organisation_created",
-            target_type: Some("organisation"),
-            target_id: Some(&id.to_string()),
-            request_id: Some(request_id),
-            reason: None,
-        },
+        actor,
+        "crm.organisation_created",
+        "organisation",
+        id,
+        request_id,
     )
     .await?;
     Ok(id)
@@ -344,16 +314,13 @@ async fn delete(
     if n == 0 {
         return Err(stale_or_missing(still_there(tc, id).await?));
     }
-    audit::append(
+    super::audit(
         tc,
-        &AuditEntry {
-            actor_user_id: Some(actor),
-            action: "crm.organisation_deleted",
-            target_type: Some("organisation"),
-            target_id: Some(&id.to_string()),
-            request_id: Some(request_id),
-            reason: None,
-        },
+        actor,
+        "crm.organisation_deleted",
+        "organisation",
+        id,
+        request_id,
     )
     .await?;
     Ok(())

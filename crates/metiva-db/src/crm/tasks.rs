@@ -97,7 +97,8 @@ impl Link {
 }
 
 /// A task as lists show it.
-#[derive(Debug, Clone, PartialEq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
 pub struct Task {
     pub id: Uuid,
     pub title: String,
@@ -110,31 +111,6 @@ pub struct Task {
     pub done_at: Option<DateTime<Utc>>,
     pub version: i32,
 }
-
-type TaskColumns = (
-    tasks::id,
-    tasks::title,
-    tasks::due_at,
-    tasks::assignee_user_id,
-    tasks::person_id,
-    tasks::deal_id,
-    tasks::organisation_id,
-    tasks::purpose,
-    tasks::done_at,
-    tasks::version,
-);
-const TASK_COLUMNS: TaskColumns = (
-    tasks::id,
-    tasks::title,
-    tasks::due_at,
-    tasks::assignee_user_id,
-    tasks::person_id,
-    tasks::deal_id,
-    tasks::organisation_id,
-    tasks::purpose,
-    tasks::done_at,
-    tasks::version,
-);
 
 /// A note on a record.
 #[derive(Debug, Clone, PartialEq, Queryable)]
@@ -279,7 +255,7 @@ impl Database {
                 .filter(tasks::done_at.is_null())
                 .order((tasks::due_at.asc().nulls_last(), tasks::created_at.asc()))
                 .limit(500)
-                .select(TASK_COLUMNS)
+                .select(Task::as_select())
                 .load(tc.conn())
                 .await?)
         })
@@ -322,7 +298,7 @@ impl Database {
                     tasks::due_at.asc().nulls_last(),
                 ))
                 .limit(200)
-                .select(TASK_COLUMNS)
+                .select(Task::as_select())
                 .load(tc.conn())
                 .await?;
             let n = nq

@@ -173,4 +173,6 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "First response to the new lead",
         "Eerste reactie op de nieuwe lead",
     ),
+    ("Open organisation", "Organisatie openen"),
+    ("Add as organisation", "Als organisatie toevoegen"),
 ];

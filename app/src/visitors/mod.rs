@@ -38,6 +38,8 @@ pub struct DayBar {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrgRow {
     pub organisation: Option<String>,
+    /// The CRM organisation of the same name, once there is one.
+    pub crm_id: Option<String>,
     pub source: String,
     pub views: i64,
     pub pages: i64,
@@ -77,6 +79,8 @@ pub struct VisitorsDto {
     pub recent: Vec<RecentRow>,
     pub can_reveal: bool,
     pub can_configure: bool,
+    /// May turn a visiting company into a CRM organisation.
+    pub can_add_org: bool,
     pub networks: Vec<(String, String)>,
     pub asn_ranges: usize,
 }

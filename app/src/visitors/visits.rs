@@ -12,6 +12,21 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
     let db = database()?;
     let l = crate::i18n::current();
     let o = db.visitors_overview(&ctx, 30).await.map_err(failure)?;
+    // Which visiting companies are already organisations (by name; the
+    // company-level attribution never names a person).
+    let crm_orgs = if ctx.can(Permission::PersonsRead) {
+        db.crm_choices(&ctx).await.map_err(failure)?.1
+    } else {
+        Vec::new()
+    };
+    let crm_id = |name: &Option<String>| {
+        name.as_ref().and_then(|n| {
+            crm_orgs
+                .iter()
+                .find(|(_, o)| o.eq_ignore_ascii_case(n))
+                .map(|(id, _)| id.to_string())
+        })
+    };
     let total: i64 = o.days.iter().map(|d| d.views).sum();
     let identified: i64 = o
         .organisations
@@ -42,6 +57,7 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
                     _ => "",
                 }
                 .to_string(),
+                crm_id: crm_id(&r.organisation),
                 organisation: r.organisation,
                 views: r.views,
                 pages: r.pages,
@@ -85,6 +101,7 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
             .collect(),
         can_reveal: ctx.can(Permission::IpReveal),
         can_configure: ctx.can(Permission::ConsentManage),
+        can_add_org: ctx.can(Permission::PersonsWrite),
         networks: o
             .networks
             .into_iter()
@@ -168,6 +185,7 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
     } else {
         "0%".into()
     };
+    let can_add_org = d.can_add_org;
     let orgs = d
         .organisations
         .into_iter()
@@ -176,9 +194,23 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
                 .organisation
                 .clone()
                 .unwrap_or_else(|| tr(l, "Not identified (consumer ISP or unknown network)").into());
+            // One click makes a visiting company a CRM organisation (still
+            // company level: no person is invented), and links it after.
+            let crm = match (&o.crm_id, &o.organisation) {
+                (Some(id), _) => Some(view! {
+                    <a class=format!("{LINK} text-xs") href=format!("/organisations/{id}")>{tr(l, "Open organisation")}</a>
+                }.into_any()),
+                (None, Some(org)) if can_add_org => Some(view! {
+                    <form method="post" action="/api/save_organisation" class="mt-1">
+                        <input type="hidden" name="name" value=org.clone() />
+                        <button type="submit" class="rounded-md border border-slate-300 px-2 py-0.5 text-xs font-medium text-slate-700 hover:bg-slate-50" data-testid="add-organisation">{tr(l, "Add as organisation")}</button>
+                    </form>
+                }.into_any()),
+                _ => None,
+            };
             view! {
                 <tr class="border-t border-slate-100" data-testid="org-row">
-                    <td class=TD><span class="font-medium">{name}</span><div class="text-xs text-slate-500">{o.source}</div></td>
+                    <td class=TD><span class="font-medium">{name}</span><div class="text-xs text-slate-500">{o.source}</div>{crm}</td>
                     <td class=TD>{o.views}</td>
                     <td class=TD>{o.pages}<div class="text-xs text-slate-500">{o.top_pages}</div></td>
                     <td class=format!("{TD} text-xs text-slate-600")>{o.first_seen}</td>

@@ -441,3 +441,61 @@ async fn a_lead_lands_in_my_tasks_and_records_take_notes() {
     assert!(page.body.contains("Belt maandag terug."));
     assert_eq!(page.body.matches("data-testid=\"note-row\"").count(), 1);
 }
+
+#[tokio::test]
+async fn a_visiting_company_becomes_an_organisation_in_one_click() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let page = call(
+        &w.dashboard,
+        get_with("/visitors", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The first company offered, taken from its form's hidden name.
+    let marker = "name=\"name\" value=\"";
+    let start = page
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("no visiting company offered: {}", page.body.len()))
+        + marker.len();
+    let name: String = page.body[start..]
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    assert!(!name.is_empty());
+    // A viewer is not offered the button.
+    let seen = call(
+        &w.dashboard,
+        get_with("/visitors", &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert!(!seen.body.contains("add-organisation"));
+    // One click: the organisation exists, and the visitors page links it.
+    let r = call(
+        &w.dashboard,
+        plain("/api/save_organisation", &sales, &[("name", &name)]),
+    )
+    .await;
+    assert!(
+        r.location().starts_with("/organisations/"),
+        "{}",
+        r.location()
+    );
+    let org_path = r
+        .location()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let page = call(
+        &w.dashboard,
+        get_with("/visitors", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert!(
+        page.body.contains(&org_path),
+        "the visitors page does not link {org_path}"
+    );
+}

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [isolation|auth|ingest]`: the cost of isolation, the
+//! `cargo xtask bench [isolation|auth|ingest|crm]`: the cost of isolation, the
 //! sign-in and tenant-guard figures (see `auth`), and the ingest figures
 //! (see `ingest`).
 //!
@@ -19,6 +19,7 @@
 )]
 
 mod auth;
+mod crm;
 mod ingest;
 
 use std::time::{Duration, Instant};
@@ -91,13 +92,13 @@ enum Transport {
 }
 
 /// The cluster: its socket directory, and its TLS listener if it has one.
-struct Target {
-    socket_dir: std::path::PathBuf,
+pub(crate) struct Target {
+    pub(crate) socket_dir: std::path::PathBuf,
     tls: Option<(String, String)>,
 }
 
 impl Target {
-    fn socket(&self, user: &str) -> String {
+    pub(crate) fn socket(&self, user: &str) -> String {
         metiva_embedded_pg::socket_url(&self.socket_dir, user, "metiva")
     }
 
@@ -202,7 +203,7 @@ async fn one_request(
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(idx).copied().unwrap_or_default()
 }
@@ -347,7 +348,7 @@ async fn throughput(fx: &Fixture, v: Variant) -> Result<f64> {
 
 /// The cluster to measure on: the one `cargo xtask bench` started (with
 /// its TLS listener), or a socket-only one of our own.
-async fn target() -> Result<(Target, Option<Cluster>, std::path::PathBuf)> {
+pub(crate) async fn target() -> Result<(Target, Option<Cluster>, std::path::PathBuf)> {
     let dir = std::env::temp_dir().join(format!("metiva-bench-{}", std::process::id()));
     if let Some(host) = std::env::var_os("METIVA_TEST_PG_HOST") {
         let tls = match (
@@ -472,6 +473,9 @@ fn main() -> Result<()> {
         }
         if which.is_empty() || which == "ingest" {
             ingest::run().await?;
+        }
+        if which.is_empty() || which == "crm" {
+            crm::run().await?;
         }
         anyhow::Ok(())
     })

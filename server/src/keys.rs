@@ -44,11 +44,11 @@ pub struct Keys {
 /// and stay readable.
 fn key_ring(retired: &[[u8; 32]], key: &[u8; 32]) -> Arc<metiva_security::cipher::KeyRing> {
     let mut ring = metiva_security::cipher::KeyRing::new();
-    // A 32-byte key is always accepted; the last one added is active.
+    // The last one added is active.
     for old in retired.iter().filter(|k| *k != key) {
-        let _ = ring.rotate_in(&key_id(old), old);
+        ring.rotate_in_key(&key_id(old), old);
     }
-    let _ = ring.rotate_in(&key_id(key), key);
+    ring.rotate_in_key(&key_id(key), key);
     Arc::new(ring)
 }
 

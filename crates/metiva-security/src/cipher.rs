@@ -24,6 +24,10 @@ pub enum CipherError {
     BadKey,
     #[error("the key ring has no active key")]
     NoActiveKey,
+    /// A context part longer than its 32-bit length prefix can say: never
+    /// truncated into an encoding another context could share.
+    #[error("a field context part is too long")]
+    ContextTooLong,
 }
 
 /// Where a value lives; authenticated with it.
@@ -37,13 +41,14 @@ pub struct FieldContext<'a> {
 
 impl FieldContext<'_> {
     /// Length-prefixed, so no two distinct contexts encode alike.
-    fn associated_data(&self) -> Vec<u8> {
+    fn associated_data(&self) -> Result<Vec<u8>, CipherError> {
         let mut out = b"metiva.field.v1".to_vec();
         for part in [self.company_id, self.table, self.column, self.row_id] {
-            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+            let len = u32::try_from(part.len()).map_err(|_| CipherError::ContextTooLong)?;
+            out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(part.as_bytes());
         }
-        out
+        Ok(out)
     }
 }
 
@@ -87,16 +92,21 @@ impl KeyRing {
 
     /// Adds a key; the most recently added key becomes the active one.
     pub fn rotate_in(&mut self, id: &str, key: &[u8]) -> Result<(), CipherError> {
-        if key.len() != 32 {
-            return Err(CipherError::BadKey);
-        }
+        let key: &[u8; 32] = key.try_into().map_err(|_| CipherError::BadKey)?;
+        self.rotate_in_key(id, key);
+        Ok(())
+    }
+
+    /// As [`KeyRing::rotate_in`], for a key whose 32-byte length the type
+    /// already guarantees: nothing can fail, so there is no result for a
+    /// caller to drop.
+    pub fn rotate_in_key(&mut self, id: &str, key: &[u8; 32]) {
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
         self.keys.push(FieldKey {
             id: id.to_string(),
             cipher,
         });
         self.active = Some(self.keys.len() - 1);
-        Ok(())
     }
 
     /// The id of the key new values are sealed with (shown in the UI; the
@@ -113,7 +123,7 @@ impl KeyRing {
             .and_then(|i| self.keys.get(i))
             .ok_or(CipherError::NoActiveKey)?;
         let nonce: [u8; 12] = rand::random();
-        let aad = at.associated_data();
+        let aad = at.associated_data()?;
         let ciphertext = key
             .cipher
             .encrypt(
@@ -137,7 +147,7 @@ impl KeyRing {
             .iter()
             .find(|k| k.id == sealed.key_id)
             .ok_or_else(|| CipherError::UnknownKey(sealed.key_id.clone()))?;
-        let aad = at.associated_data();
+        let aad = at.associated_data()?;
         key.cipher
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
@@ -274,6 +284,6 @@ mod tests {
             column: "bc",
             row_id: "1",
         };
-        assert_ne!(a.associated_data(), b.associated_data());
+        assert_ne!(a.associated_data().unwrap(), b.associated_data().unwrap());
     }
 }

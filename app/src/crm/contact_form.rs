@@ -164,6 +164,7 @@ pub fn NewContactPanel() -> impl IntoView {
                 Ok(Some(c)) if c.can_write => {
                     let open = !outcome.invalid.is_empty();
                     view! {
+                        <p class="text-sm"><a class=LINK href="/persons.csv" download="">{tr(l, "Export contacts (CSV)")}</a></p>
                         <details class=PANEL open=open>
                             <summary class="cursor-pointer font-medium">{tr(l, "New contact")}</summary>
                             <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>

@@ -175,4 +175,5 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ),
     ("Open organisation", "Organisatie openen"),
     ("Add as organisation", "Als organisatie toevoegen"),
+    ("Export contacts (CSV)", "Contactpersonen exporteren (CSV)"),
 ];

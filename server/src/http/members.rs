@@ -9,7 +9,6 @@
 //! (`members.manage`) is checked again in the domain function, whatever
 //! the UI showed.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -23,6 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::cookies::with_cookies;
+use super::csv_export::write_csv;
 use super::error::AppError;
 use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
 use super::ui::wants_html;
@@ -164,42 +164,6 @@ pub struct AuditCsvQuery {
 /// The audit export's header line (unquoted, as it always was).
 const AUDIT_CSV_HEADER: &str = "id,at,action,actor,actor_id,target,request_id\r\n";
 
-/// A field that a spreadsheet would run as a formula (a leading `= + - @`,
-/// tab or CR) gets a leading apostrophe, so it shows as text.
-///
-/// # Security
-/// Audit fields hold names and targets other users typed: without this an
-/// export opened in a spreadsheet could run their formula (CSV injection).
-fn formula_guard(s: &str) -> Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
-/// `header`, then each record as CSV: every field quoted (quotes doubled)
-/// after [`formula_guard`], CRLF line ends.
-fn write_csv<R, F>(header: &str, records: R) -> Result<Vec<u8>, csv::Error>
-where
-    R: IntoIterator,
-    R::Item: IntoIterator<Item = F>,
-    F: AsRef<str>,
-{
-    let mut w = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(header.as_bytes().to_vec());
-    for record in records {
-        w.write_record(
-            record
-                .into_iter()
-                .map(|f| formula_guard(f.as_ref()).into_owned()),
-        )?;
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
-}
-
 /// `GET /settings/audit.csv`: the filtered audit log (up to 10,000 rows,
 /// newest first); needs `audit.read`.
 pub async fn get_audit_csv(
@@ -323,7 +287,8 @@ async fn revoke(
 
 #[cfg(test)]
 mod tests {
-    use super::{AUDIT_CSV_HEADER, write_csv};
+    use super::AUDIT_CSV_HEADER;
+    use crate::http::csv_export::write_csv;
 
     /// One field as the export writes it (without the line end).
     fn csv_field(s: &str) -> String {

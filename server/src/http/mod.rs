@@ -4,6 +4,8 @@
 mod bcrypt_pool;
 pub mod collect;
 mod cookies;
+mod crm_export;
+mod csv_export;
 mod dashboard;
 pub mod error;
 pub mod guard;

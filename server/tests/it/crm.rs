@@ -499,3 +499,47 @@ async fn a_visiting_company_becomes_an_organisation_in_one_click() {
         "the visitors page does not link {org_path}"
     );
 }
+
+#[tokio::test]
+async fn contacts_export_as_csv_guarded_and_audited() {
+    let w = World::new().await;
+    let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let r = call(
+        &w.dashboard,
+        script(
+            "/api/save_contact",
+            &sales,
+            &[("name", "=HYPERLINK(\"x\")")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = call(
+        &w.dashboard,
+        get_with("/persons.csv", &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(
+        &w.dashboard,
+        get_with("/persons.csv", &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .starts_with("name,email,phone,organisation,source,created_at\r\n")
+    );
+    assert!(
+        r.body.contains("\"'=HYPERLINK(\"\"x\"\")\""),
+        "formula not neutralised"
+    );
+    let lines = r.body.lines().count() - 1;
+    let audit = w.audit_rows(DE_VRIES).await;
+    let row = audit
+        .iter()
+        .find(|a| a.action == "crm.contacts_exported")
+        .unwrap_or_else(|| panic!("the export was not audited"));
+    assert_eq!(row.target_id.as_deref(), Some(lines.to_string().as_str()));
+}

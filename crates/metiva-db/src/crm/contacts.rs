@@ -272,3 +272,61 @@ async fn delete(
     super::audit(tc, actor, "crm.contact_deleted", "person", id, request_id).await?;
     Ok(())
 }
+
+/// One contact as the CSV export writes it.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct ExportRow {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub organisation: Option<String>,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The most contacts one export holds.
+pub const EXPORT_LIMIT: i64 = 20_000;
+
+impl Database {
+    /// Every contact of the workspace (up to [`EXPORT_LIMIT`], by name),
+    /// and the export's audit row (the count, never a name) in the same
+    /// transaction: no export goes unrecorded.
+    pub async fn export_contacts(
+        &self,
+        ctx: &TenantCtx,
+        request_id: &str,
+    ) -> Result<Vec<ExportRow>, DbError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let rows: Vec<ExportRow> = persons::table
+                .filter(persons::company_id.eq(&company))
+                .order((persons::name.asc(), persons::id.asc()))
+                .limit(EXPORT_LIMIT)
+                .select((
+                    persons::name,
+                    persons::email,
+                    persons::phone,
+                    persons::organisation,
+                    persons::source,
+                    persons::created_at,
+                ))
+                .load(tc.conn())
+                .await?;
+            crate::repo::audit::append(
+                tc,
+                &crate::repo::audit::AuditEntry {
+                    actor_user_id: Some(actor),
+                    action: "crm.contacts_exported",
+                    target_type: Some("contacts"),
+                    target_id: Some(&rows.len().to_string()),
+                    request_id: Some(request_id),
+                    reason: None,
+                },
+            )
+            .await?;
+            Ok(rows)
+        })
+        .await
+    }
+}

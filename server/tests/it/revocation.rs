@@ -25,10 +25,15 @@ async fn changes_through_instance_a_reach_instance_b_on_the_next_request() {
     };
     let session_on_b = async || call(&b, api("session", Some(&member))).await;
 
-    // Warm B's cache: the second request is a cache hit.
-    assert_eq!(session_on_b().await.status, StatusCode::OK);
-    let r = session_on_b().await;
-    assert!(r.body.contains(r#""role":"sales""#), "{}", r.body);
+    // Warm B's cache until a request is a hit (a notification of the
+    // sign-ins above may still arrive and clear it once, under load).
+    for _ in 0..5 {
+        let r = session_on_b().await;
+        assert!(r.body.contains(r#""role":"sales""#), "{}", r.body);
+        if auth_b.cache.stats().hits >= 1 {
+            break;
+        }
+    }
     assert!(auth_b.cache.stats().hits >= 1);
 
     // Role change through A; B's very next request reflects it.

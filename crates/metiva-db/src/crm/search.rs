@@ -77,11 +77,13 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
     None
 }
 
-/// The records (kind, id) with a term starting with `prefix`.
+/// The records (kind, id) with a term starting with `prefix`, among
+/// `within` when given; and whether the read stopped at its bound.
 async fn matching(
     tc: &mut TenantConn<'_>,
     prefix: &str,
-) -> Result<HashSet<(String, Uuid)>, DbError> {
+    within: Option<&[Uuid]>,
+) -> Result<(HashSet<(String, Uuid)>, bool), DbError> {
     let company = tc.company().as_str().to_string();
     let mut q = search_terms::table
         .filter(search_terms::company_id.eq(&company))
@@ -90,12 +92,16 @@ async fn matching(
     if let Some(end) = prefix_end(prefix) {
         q = q.filter(search_terms::term.lt(end));
     }
+    if let Some(ids) = within {
+        q = q.filter(search_terms::record_id.eq_any(ids));
+    }
     let rows: Vec<(String, Uuid)> = q
         .select((search_terms::kind, search_terms::record_id))
-        .limit(MAX_MATCHES)
+        .limit(MAX_MATCHES + 1)
         .load(tc.conn())
         .await?;
-    Ok(rows.into_iter().collect())
+    let truncated = rows.len() > usize::try_from(MAX_MATCHES).unwrap_or(usize::MAX);
+    Ok((rows.into_iter().collect(), truncated))
 }
 
 /// Terms read per query word (a bound on a very common prefix).
@@ -121,16 +127,28 @@ impl Database {
             return Ok(Vec::new());
         }
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
-            // Every word must match (some term of the record starts with it).
-            let mut found: Option<HashSet<(String, Uuid)>> = None;
+            // Every word must match (some term of the record starts with
+            // it). The most selective word picks the candidates; a word
+            // too common to read whole ("person") is then checked against
+            // those candidates only, so it never cuts true hits.
+            let mut sets = Vec::with_capacity(terms.len());
             for t in &terms {
-                let m = matching(tc, t).await?;
-                found = Some(match found {
-                    None => m,
-                    Some(f) => f.intersection(&m).cloned().collect(),
-                });
+                let (m, truncated) = matching(tc, t, None).await?;
+                sets.push((t, m, truncated));
             }
-            let found = found.unwrap_or_default();
+            sets.sort_by_key(|(_, m, truncated)| (*truncated, m.len()));
+            let mut found: HashSet<(String, Uuid)> = HashSet::new();
+            for (i, (t, m, truncated)) in sets.into_iter().enumerate() {
+                if i == 0 {
+                    found = m;
+                } else if truncated {
+                    let ids: Vec<Uuid> = found.iter().map(|(_, id)| *id).collect();
+                    let (m, _) = matching(tc, t, Some(&ids)).await?;
+                    found = found.intersection(&m).cloned().collect();
+                } else {
+                    found = found.intersection(&m).cloned().collect();
+                }
+            }
             let ids = |kind: &str| -> Vec<Uuid> {
                 found
                     .iter()

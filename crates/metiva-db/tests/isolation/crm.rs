@@ -392,6 +392,14 @@ async fn search_stays_in_the_workspace_and_uses_the_terms_index() {
             .len(),
         1
     );
+    // A word too common to read whole ("klant", in 5,000 names) does not
+    // cut the hit the other word finds.
+    let hits = db
+        .search(&a, "klant 4999")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].label, "Klant 4999");
     #[derive(QueryableByName)]
     struct Plan {
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]

@@ -279,7 +279,6 @@ pub fn OrganisationPage() -> impl IntoView {
         <section class="space-y-6">
             <a class=LINK href="/organisations">{tr(l, "← Organisations")}</a>
             {banner(l, &outcome)}
-            <crate::crm::RecordWork kind="organisation" id=work_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => {
@@ -324,6 +323,7 @@ pub fn OrganisationPage() -> impl IntoView {
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
+            <crate::crm::RecordWork kind="organisation" id=work_id />
         </section>
     }
 }

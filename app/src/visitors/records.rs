@@ -207,7 +207,6 @@ pub fn PersonPage() -> impl IntoView {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
             <crate::crm::ContactPanel id=panel_id.clone() />
-            <crate::crm::RecordWork kind="person" id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
@@ -231,6 +230,7 @@ pub fn PersonPage() -> impl IntoView {
                     Err(e) => error_view(e),
                 })}
             </Suspense>
+            <crate::crm::RecordWork kind="person" id=panel_id />
         </section>
     }
 }
@@ -245,7 +245,6 @@ pub fn DealPage() -> impl IntoView {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
             <crate::crm::DealStagePanel id=panel_id.clone() />
-            <crate::crm::RecordWork kind="deal" id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {
@@ -271,6 +270,7 @@ pub fn DealPage() -> impl IntoView {
                     Err(e) => error_view(e),
                 })}
             </Suspense>
+            <crate::crm::RecordWork kind="deal" id=panel_id />
         </section>
     }
 }

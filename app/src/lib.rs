@@ -152,7 +152,7 @@ pub fn App() -> impl IntoView {
             <div id="app" class="min-h-screen flex flex-col">
                 <layout::HydrationMarker />
                 <layout::Header />
-                <main class="flex-1 mx-auto w-full max-w-5xl px-4 py-8">
+                <main class="flex-1 mx-auto w-full min-w-0 max-w-5xl px-4 py-8">
                     <Routes fallback=pages::NotFound>
                         <Route path=StaticSegment("") view=pages::Overview ssr=SsrMode::Async />
                         // Async SSR: the HTML arrives with the data already in it, so the page

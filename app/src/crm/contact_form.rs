@@ -32,7 +32,7 @@ pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormD
     let choices = choices(&ctx).await?;
     let mut dto = ContactFormDto {
         choices,
-        can_write: can_write(),
+        can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
         ..Default::default()
     };
     let Some(raw) = id.filter(|s| !s.is_empty()) else {

@@ -105,8 +105,7 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
             .collect(),
         choices: choices(&ctx).await?,
         contacts,
-        can_write: crate::api::ssr::tenant()
-            .is_ok_and(|c| c.can(metiva_roles::Permission::DealsWrite)),
+        can_write: ctx.can(metiva_roles::Permission::DealsWrite),
     })
 }
 
@@ -151,8 +150,7 @@ pub async fn deal_history(id: String) -> Result<Option<DealHistoryDto>, AppError
             })
             .collect(),
         stages: stage_dtos,
-        can_write: crate::api::ssr::tenant()
-            .is_ok_and(|c| c.can(metiva_roles::Permission::DealsWrite)),
+        can_write: ctx.can(metiva_roles::Permission::DealsWrite),
     }))
 }
 

@@ -249,13 +249,6 @@ pub struct Choices {
     pub organisations: Vec<Choice>,
 }
 
-/// Whether this request may write CRM records (the UI hides what a role
-/// cannot do; the server function decides).
-#[cfg(feature = "ssr")]
-fn can_write() -> bool {
-    crate::api::ssr::tenant().is_ok_and(|c| c.can(metiva_roles::Permission::PersonsWrite))
-}
-
 /// The choices, read in the request's tenant.
 #[cfg(feature = "ssr")]
 async fn choices(ctx: &metiva_db::TenantCtx) -> Result<Choices, AppError> {

@@ -83,7 +83,7 @@ pub async fn organisations() -> Result<OrganisationsDto, AppError> {
     Ok(OrganisationsDto {
         rows,
         choices,
-        can_write: can_write(),
+        can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
     })
 }
 
@@ -110,7 +110,7 @@ pub async fn organisation_page(id: String) -> Result<Option<OrganisationPageDto>
             .map(|c| (c.id.to_string(), c.name, c.email.unwrap_or_default()))
             .collect(),
         choices,
-        can_write: can_write(),
+        can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
     }))
 }
 

@@ -114,7 +114,7 @@ pub async fn record_work(kind: String, id: String) -> Result<Option<RecordWorkDt
             })
             .collect(),
         members: members.clone(),
-        can_write: can_write(),
+        can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
     }))
 }
 

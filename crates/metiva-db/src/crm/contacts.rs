@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::validate::{self, Check, FieldError, MAX_NOTES};
-use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
+use super::{CrmError, check_member, organisation_name, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
 use crate::schema::persons;
 use crate::{Database, DbError, TenantConn};
@@ -172,7 +172,7 @@ async fn create(
     actor: Uuid,
     request_id: &str,
 ) -> Result<Uuid, CrmError> {
-    check_owner(tc, f.owner_user_id).await?;
+    check_member(tc, "owner", f.owner_user_id).await?;
     // The free-text organisation older rows and public forms carry stays
     // in step with the linked organisation's name.
     let org_name = organisation_name(tc, f.organisation_id).await?;
@@ -219,7 +219,7 @@ async fn update(
     version: i32,
     f: &ContactFields,
 ) -> Result<i32, CrmError> {
-    check_owner(tc, f.owner_user_id).await?;
+    check_member(tc, "owner", f.owner_user_id).await?;
     let org_name = organisation_name(tc, f.organisation_id).await?;
     let company = tc.company().as_str().to_string();
     let saved: Option<i32> = diesel::update(

@@ -10,7 +10,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::validate::{self, Check, FieldError};
-use super::{CrmError, check_owner, organisation_name, parse_ref, split, stale_or_missing};
+use super::{CrmError, check_member, organisation_name, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
 use crate::schema::{
     deal_stage_history as history, deals, organisations, persons, pipeline_stages as stages,
@@ -340,7 +340,7 @@ async fn create(
     actor: Uuid,
     request_id: &str,
 ) -> Result<Uuid, CrmError> {
-    check_owner(tc, f.owner_user_id).await?;
+    check_member(tc, "owner", f.owner_user_id).await?;
     organisation_name(tc, f.organisation_id).await?;
     let company = tc.company().as_str().to_string();
     if let Some(p) = f.person_id {

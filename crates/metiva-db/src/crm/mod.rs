@@ -79,22 +79,27 @@ pub fn parse_ref(c: &mut validate::Check, field: &'static str, raw: Option<&str>
     }
 }
 
-/// The owner must be a member of this workspace (the composite foreign key
-/// says so too; this names the field instead of failing the statement).
-async fn check_owner(tc: &mut TenantConn<'_>, owner: Option<Uuid>) -> Result<(), CrmError> {
-    let Some(owner) = owner else { return Ok(()) };
+/// A member picked in `field` (an owner, an assignee) must belong to this
+/// workspace (the composite foreign key says so too; this names the field
+/// instead of failing the statement).
+async fn check_member(
+    tc: &mut TenantConn<'_>,
+    field: &'static str,
+    member: Option<Uuid>,
+) -> Result<(), CrmError> {
+    let Some(member) = member else { return Ok(()) };
     let company = tc.company().as_str().to_string();
     let found: bool = diesel::select(exists(
         memberships::table
             .filter(memberships::company_id.eq(&company))
-            .filter(memberships::user_id.eq(owner)),
+            .filter(memberships::user_id.eq(member)),
     ))
     .get_result(tc.conn())
     .await?;
     if found {
         Ok(())
     } else {
-        Err(CrmError::field("owner", "unknown"))
+        Err(CrmError::field(field, "unknown"))
     }
 }
 

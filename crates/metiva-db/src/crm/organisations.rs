@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::validate::{self, Check, FieldError, MAX_NOTES};
-use super::{CrmError, check_owner, parse_ref, stale_or_missing};
+use super::{CrmError, check_member, parse_ref, stale_or_missing};
 use crate::access::TenantCtx;
 use crate::schema::{organisations as orgs, persons};
 use crate::{Database, DbError, TenantConn};
@@ -219,7 +219,7 @@ async fn create(
     actor: Uuid,
     request_id: &str,
 ) -> Result<Uuid, CrmError> {
-    check_owner(tc, f.owner_user_id).await?;
+    check_member(tc, "owner", f.owner_user_id).await?;
     let company = tc.company().as_str().to_string();
     let id: Uuid = diesel::insert_into(orgs::table)
         .values((
@@ -265,7 +265,7 @@ async fn update(
     version: i32,
     f: &OrganisationFields,
 ) -> Result<i32, CrmError> {
-    check_owner(tc, f.owner_user_id).await?;
+    check_member(tc, "owner", f.owner_user_id).await?;
     let company = tc.company().as_str().to_string();
     let saved: Option<i32> = diesel::update(
         orgs::table

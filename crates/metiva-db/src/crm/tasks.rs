@@ -11,7 +11,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use super::validate::{self, Check, MAX_NOTES};
-use super::{CrmError, check_owner, parse_ref, split, stale_or_missing};
+use super::{CrmError, check_member, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
 use crate::schema::{deals, lead_sla, notes, organisations, persons, tasks};
 use crate::{Database, DbError, TenantConn};
@@ -382,12 +382,7 @@ impl Database {
 
 async fn add_task(tc: &mut TenantConn<'_>, link: Link, f: &TaskFields) -> Result<Uuid, CrmError> {
     check_link(tc, link).await?;
-    check_owner(tc, f.assignee_user_id)
-        .await
-        .map_err(|e| match e {
-            CrmError::Invalid(_) => CrmError::field("assignee", "unknown"),
-            other => other,
-        })?;
+    check_member(tc, "assignee", f.assignee_user_id).await?;
     let (p, d, o) = link.ids();
     let company = tc.company().as_str().to_string();
     Ok(diesel::insert_into(tasks::table)

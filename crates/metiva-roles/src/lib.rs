@@ -39,10 +39,16 @@ pub enum Permission {
     DealsWrite,
     VisitorsRead,
     BillingRead,
+    /// Add, rename, reorder and remove the workspace's pipeline stages.
+    PipelineConfigure,
+    /// Import contacts and organisations from CSV.
+    CrmImport,
+    /// Carry contact lists out of Metiva as CSV (personal data leaves).
+    CrmExport,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 16] = [
         Permission::MembersManage,
         Permission::SecurityManage,
         Permission::ConsentManage,
@@ -56,6 +62,9 @@ impl Permission {
         Permission::DealsWrite,
         Permission::VisitorsRead,
         Permission::BillingRead,
+        Permission::PipelineConfigure,
+        Permission::CrmImport,
+        Permission::CrmExport,
     ];
 
     /// The stable key, e.g. `members.manage`.
@@ -74,6 +83,9 @@ impl Permission {
             Permission::DealsWrite => "deals.write",
             Permission::VisitorsRead => "visitors.read",
             Permission::BillingRead => "billing.read",
+            Permission::PipelineConfigure => "pipeline.configure",
+            Permission::CrmImport => "crm.import",
+            Permission::CrmExport => "crm.export",
         }
     }
 }
@@ -98,6 +110,9 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::DealsWrite,
             P::VisitorsRead,
             P::BillingRead,
+            P::PipelineConfigure,
+            P::CrmImport,
+            P::CrmExport,
         ],
     ),
     (
@@ -115,6 +130,9 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::DealsRead,
             P::DealsWrite,
             P::VisitorsRead,
+            P::PipelineConfigure,
+            P::CrmImport,
+            P::CrmExport,
         ],
     ),
     (
@@ -126,6 +144,9 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::DealsRead,
             P::DealsWrite,
             P::VisitorsRead,
+            P::PipelineConfigure,
+            P::CrmImport,
+            P::CrmExport,
         ],
     ),
     (
@@ -136,6 +157,8 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::DealsRead,
             P::DealsWrite,
             P::VisitorsRead,
+            P::CrmImport,
+            P::CrmExport,
         ],
     ),
     (

@@ -20,7 +20,7 @@ pub async fn get_contacts_csv(
     Extension(ctx): Extension<TenantCtx>,
     Extension(rid): Extension<app::RequestId>,
 ) -> Response {
-    if !ctx.can(metiva_roles::Permission::PersonsWrite) {
+    if !ctx.can(metiva_roles::Permission::CrmExport) {
         return AppError::forbidden("Your role does not allow exporting contacts.").into_response();
     }
     let rows = match auth.db.export_contacts(&ctx, &rid.0).await {

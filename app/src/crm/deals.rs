@@ -61,15 +61,10 @@ pub struct DealHistoryDto {
 /// A stage's name in the user's language: the defaults are translated, a
 /// workspace's own stages keep the label it gave them.
 #[cfg(feature = "ssr")]
-fn stage_dto(l: Lang, s: &metiva_db::crm::deals::Stage) -> StageDto {
-    let known = crate::i18n::stage(l, &s.key);
+pub(super) fn stage_dto(l: Lang, s: &metiva_db::crm::deals::Stage) -> StageDto {
     StageDto {
         key: s.key.clone(),
-        label: if known == "?" {
-            s.label.clone()
-        } else {
-            known.to_string()
-        },
+        label: crate::i18n::stage_label(l, &s.key, &s.label),
         outcome: s.outcome.clone(),
     }
 }
@@ -279,13 +274,46 @@ fn NewDealForm(d: BoardDto, outcome: Outcome) -> impl IntoView {
 }
 
 #[component]
-pub fn DealBoardPage() -> impl IntoView {
+pub fn DealBoardPage() -> AnyView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
+    let list = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("view")
+        .as_deref()
+        == Some("list");
+    let tab = |href: &'static str, text: &'static str, current: bool| {
+        view! {
+            <a href=href aria-current=current.then_some("page")
+                class="rounded-md px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700">
+                {tr(l, text)}
+            </a>
+        }
+    };
+    let header = view! {
+        <div class="flex flex-wrap items-center justify-between gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Deals")}</h1>
+            <nav aria-label=tr(l, "Deal views") class="flex items-center gap-1">
+                {tab("/deals", "Board", !list)}
+                {tab("/deals?view=list", "List", list)}
+                <a class=format!("ml-3 text-sm {LINK}") href="/settings/pipeline">{tr(l, "Pipeline settings")}</a>
+            </nav>
+        </div>
+    };
+    if list {
+        return view! {
+            <section class="space-y-6">
+                {header}
+                {banner(l, &outcome)}
+                <super::deal_list::DealListView />
+            </section>
+        }
+        .into_any();
+    }
     let data = Resource::new(|| (), |_| deal_board());
     view! {
         <section class="space-y-6">
-            <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Deals")}</h1>
+            {header}
             {banner(l, &outcome)}
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
@@ -324,6 +352,7 @@ pub fn DealBoardPage() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 /// The stage history and a move form, on a deal's page.

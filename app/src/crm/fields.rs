@@ -22,6 +22,17 @@ pub fn label(field: &str) -> &'static str {
         "stage" => "Stage",
         "reason" => "Reason",
         "contact" => "Contact",
+        "label" => "Stage name",
+        "outcome" => "Outcome",
+        "key" => "Stage",
+        "move_to" => "Move its deals to",
+        "target_minutes" => "Target (minutes)",
+        "day_start" => "Business day starts",
+        "day_end" => "Business day ends",
+        "month" => "Closing month",
+        "sort" => "Sort by",
+        "dir" => "Order",
+        "page" => "Page",
         _ => "Field",
     }
 }
@@ -45,6 +56,14 @@ pub fn code_text(code: &str) -> &'static str {
         "date.format" => "Enter a date.",
         "reason.required" => "Say why the deal was won or lost.",
         "stage.closed" => "A new deal starts in an open stage.",
+        "stage.taken" => "Another stage has this name.",
+        "stage.limit" => "A pipeline has at most 20 stages.",
+        "stage.last" => "The pipeline needs at least one open, one won and one lost stage.",
+        "stage.move_to" => "Choose a stage with the same outcome for this stage's deals.",
+        "sla.minutes" => "Enter a whole number of minutes between 5 and 10080 (one week).",
+        "sla.day_order" => "The business day must end after it starts.",
+        "time.format" => "Enter a time, like 09:00.",
+        "month.format" => "Enter a month, like 2027-03.",
         _ => "This value is not valid.",
     }
 }

@@ -7,16 +7,22 @@
 //! what was typed) and, for scripts, a 422 envelope naming each field.
 
 mod contact_form;
+mod deal_form;
+mod deal_list;
 mod deals;
 mod fields;
 mod organisations;
+mod pipeline;
 mod search;
 mod tasks;
 
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
+pub use deal_form::{DealEditPanel, delete_deal, deal_form_data, save_deal};
+pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
+pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,
@@ -203,7 +209,8 @@ pub(crate) mod ssr {
         err
     }
 
-    fn invalid(fields: &[FieldError]) -> AppError {
+    /// A 422 naming each field in the user's language.
+    pub fn invalid(fields: &[FieldError]) -> AppError {
         let l = current();
         let msg = fields
             .iter()

@@ -65,6 +65,15 @@ pub fn current() -> Lang {
     }
 }
 
+/// A stage's name: a default stage the workspace has not renamed is
+/// translated; a workspace's own label is shown as it was typed.
+pub fn stage_label(lang: Lang, key: &str, label: &str) -> String {
+    match stage(Lang::En, key) {
+        en if en == label => tr(lang, en).to_string(),
+        _ => label.to_string(),
+    }
+}
+
 /// A role's name.
 pub fn role(lang: Lang, key: &str) -> &'static str {
     let en = match key {
@@ -107,15 +116,25 @@ pub fn stage(lang: Lang, key: &str) -> &'static str {
 }
 
 mod catalog;
+#[cfg(feature = "ssr")]
 mod crm_catalog;
+#[cfg(feature = "ssr")]
 mod login_catalog;
 
 pub use catalog::CATALOG;
+#[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
+#[cfg(feature = "ssr")]
 pub use login_catalog::LOGIN_CATALOG;
 
 /// Every catalog `tr` searches, in order.
+#[cfg(feature = "ssr")]
 const CATALOGS: [&[(&str, &str)]; 3] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG];
+/// The islands word only the dashboard frame's strings; the CRM and login
+/// pages render on the server alone, so their catalogs stay out of the
+/// wasm bundle (a few KB of its 250 KB budget).
+#[cfg(not(feature = "ssr"))]
+const CATALOGS: [&[(&str, &str)]; 1] = [CATALOG];
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ mod visits;
 
 pub use consent::{ConsentPage, consent_overview};
 pub use records::{
-    DealPage, PersonPage, PersonsPage, deal_list, deal_record, person_list, person_record,
+    DealPage, PersonPage, PersonsPage, deal_record, person_list, person_record,
 };
 pub use visits::{VisitorsPage, visitors_overview};
 

@@ -1,4 +1,4 @@
-//! `/persons` and `/deals`: lists, and one record with its chain
+//! `/persons`: the list; a person's and a deal's record with its chain
 //! (visitor → person → deal).
 
 use super::*;
@@ -44,29 +44,6 @@ pub async fn person_record(id: String) -> Result<Option<PersonDto>, AppError> {
         visitors: r.visitors.into_iter().map(|v| linked(l, v)).collect(),
         deals: r.deals.iter().map(|d| deal_row(l, d, me.clone())).collect(),
     }))
-}
-
-#[server(endpoint = "deal_list")]
-pub async fn deal_list() -> Result<Vec<DealRow>, AppError> {
-    use crate::api::ssr::{database, require};
-    use ssr::*;
-    let ctx = require(metiva_roles::Permission::DealsRead)?;
-    let l = crate::i18n::current();
-    let rows = database()?.deal_list(&ctx).await.map_err(failure)?;
-    Ok(rows
-        .into_iter()
-        .map(|d| DealRow {
-            id: d.id.to_string(),
-            title: d.title,
-            value: money(d.value_cents, &d.currency),
-            stage: crate::i18n::stage(l, &d.stage).to_string(),
-            person: d
-                .person_id
-                .zip(d.person_name)
-                .map(|(id, n)| (id.to_string(), n)),
-            updated: when(d.updated_at),
-        })
-        .collect())
 }
 
 #[server(endpoint = "deal_record")]
@@ -245,6 +222,7 @@ pub fn DealPage() -> impl IntoView {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
             <crate::crm::DealStagePanel id=panel_id.clone() />
+            <crate::crm::DealEditPanel id=panel_id.clone() />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {

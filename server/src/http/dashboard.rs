@@ -94,6 +94,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/api/members/invite", post(members::post_invite))
         .route("/settings/audit.csv", get(members::get_audit_csv))
         .route("/persons.csv", get(super::crm_export::get_contacts_csv))
+        .route("/deals.csv", get(super::crm_export::get_deals_csv))
         .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
             "/api/known-networks",

@@ -162,7 +162,7 @@ impl DealForm<'_> {
 }
 
 /// The workspace's stages, in order.
-async fn load_stages(tc: &mut TenantConn<'_>) -> Result<Vec<Stage>, DbError> {
+pub(crate) async fn load_stages(tc: &mut TenantConn<'_>) -> Result<Vec<Stage>, DbError> {
     let company = tc.company().as_str().to_string();
     Ok(stages::table
         .filter(stages::company_id.eq(&company))
@@ -326,20 +326,107 @@ impl Database {
     }
 }
 
-async fn stage(tc: &mut TenantConn<'_>, key: &str) -> Result<Stage, CrmError> {
-    load_stages(tc)
-        .await?
-        .into_iter()
-        .find(|s| s.key == key)
-        .ok_or_else(|| CrmError::field("stage", "unknown"))
+/// A deal's editable fields, as its edit form shows them.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct DealEdit {
+    pub id: Uuid,
+    pub title: String,
+    pub value_cents: i64,
+    pub expected_close: Option<NaiveDate>,
+    pub owner_user_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
+    pub version: i32,
 }
 
-async fn create(
-    tc: &mut TenantConn<'_>,
-    f: &DealFields,
-    actor: Uuid,
-    request_id: &str,
-) -> Result<Uuid, CrmError> {
+impl Database {
+    /// A deal's editable fields; `None` when it is not in this workspace.
+    pub async fn deal_edit(&self, ctx: &TenantCtx, id: Uuid) -> Result<Option<DealEdit>, DbError> {
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            Ok(deals::table
+                .filter(deals::company_id.eq(&company))
+                .filter(deals::id.eq(id))
+                .select((
+                    deals::id,
+                    deals::title,
+                    deals::value_cents,
+                    deals::expected_close,
+                    deals::owner_user_id,
+                    deals::organisation_id,
+                    deals::person_id,
+                    deals::version,
+                ))
+                .first(tc.conn())
+                .await
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Saves a deal's fields (not its stage: that is a move, with its
+    /// history) if it is still at `version`. Returns the new version.
+    pub async fn update_deal(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+        f: &DealFields,
+    ) -> Result<i32, CrmError> {
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(update(tc, id, version, f).await)
+        })
+        .await?
+    }
+
+    /// Deletes a deal at `version` with its stage history; audited.
+    pub async fn delete_deal(
+        &self,
+        ctx: &TenantCtx,
+        id: Uuid,
+        version: i32,
+        request_id: &str,
+    ) -> Result<(), CrmError> {
+        let actor = ctx.user_id();
+        self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+            split(
+                async {
+                    let company = tc.company().as_str().to_string();
+                    let n = diesel::delete(
+                        deals::table
+                            .filter(deals::company_id.eq(&company))
+                            .filter(deals::id.eq(id))
+                            .filter(deals::version.eq(version)),
+                    )
+                    .execute(tc.conn())
+                    .await?;
+                    if n == 0 {
+                        return Err(stale_or_missing(exists(tc, id).await?));
+                    }
+                    super::audit(tc, actor, "crm.deal_deleted", "deal", id, request_id).await?;
+                    Ok(())
+                }
+                .await,
+            )
+        })
+        .await?
+    }
+}
+
+async fn exists(tc: &mut TenantConn<'_>, id: Uuid) -> Result<bool, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(deals::table
+        .filter(deals::company_id.eq(&company))
+        .filter(deals::id.eq(id))
+        .select(deals::id)
+        .first::<Uuid>(tc.conn())
+        .await
+        .optional()?
+        .is_some())
+}
+
+/// The linked records must be in this workspace; each names its field.
+async fn check_links(tc: &mut TenantConn<'_>, f: &DealFields) -> Result<(), CrmError> {
     check_member(tc, "owner", f.owner_user_id).await?;
     organisation_name(tc, f.organisation_id).await?;
     let company = tc.company().as_str().to_string();
@@ -355,13 +442,81 @@ async fn create(
             return Err(CrmError::field("contact", "unknown"));
         }
     }
+    Ok(())
+}
+
+async fn update(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    version: i32,
+    f: &DealFields,
+) -> Result<i32, CrmError> {
+    check_links(tc, f).await?;
+    let company = tc.company().as_str().to_string();
+    let saved: Option<i32> = diesel::update(
+        deals::table
+            .filter(deals::company_id.eq(&company))
+            .filter(deals::id.eq(id))
+            .filter(deals::version.eq(version)),
+    )
+    .set((
+        deals::title.eq(&f.title),
+        deals::value_cents.eq(f.value_cents),
+        deals::expected_close.eq(f.expected_close),
+        deals::owner_user_id.eq(f.owner_user_id),
+        deals::organisation_id.eq(f.organisation_id),
+        deals::person_id.eq(f.person_id),
+        deals::version.eq(deals::version + 1),
+        deals::updated_at.eq(now.into_sql::<Timestamptz>()),
+    ))
+    .returning(deals::version)
+    .get_result(tc.conn())
+    .await
+    .optional()?;
+    match saved {
+        Some(v) => Ok(v),
+        None => Err(stale_or_missing(exists(tc, id).await?)),
+    }
+}
+
+/// The stage a deal is created in or moved to, share-locked: a pipeline
+/// change removing it (which locks the stages for update) waits for this
+/// transaction, and then moves this deal along with the others.
+async fn stage(tc: &mut TenantConn<'_>, key: &str) -> Result<Stage, CrmError> {
+    let company = tc.company().as_str().to_string();
+    stages::table
+        .filter(stages::company_id.eq(&company))
+        .filter(stages::key.eq(key))
+        .select((
+            stages::key,
+            stages::label,
+            stages::position,
+            stages::outcome,
+        ))
+        .for_share()
+        .first(tc.conn())
+        .await
+        .optional()?
+        .ok_or_else(|| CrmError::field("stage", "unknown"))
+}
+
+async fn create(
+    tc: &mut TenantConn<'_>,
+    f: &DealFields,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<Uuid, CrmError> {
+    check_links(tc, f).await?;
+    let company = tc.company().as_str().to_string();
+    let first_open = |list: Vec<Stage>| list.into_iter().find(|s| s.outcome == "open");
     let first = match &f.stage {
         Some(k) => stage(tc, k).await?,
-        None => load_stages(tc)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| CrmError::field("stage", "unknown"))?,
+        None => {
+            let key = first_open(load_stages(tc).await?)
+                .ok_or_else(|| CrmError::field("stage", "unknown"))?
+                .key;
+            stage(tc, &key).await?
+        }
     };
     if first.outcome != "open" {
         // Won and lost need a reason, which a new deal's form does not ask.

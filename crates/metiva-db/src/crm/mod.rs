@@ -7,9 +7,12 @@
 //! Deletes are audited with ids only.
 
 pub mod contacts;
+pub mod deal_list;
 pub mod deals;
 pub mod organisations;
+pub mod pipeline;
 pub mod search;
+pub mod sla;
 pub mod tasks;
 pub mod validate;
 

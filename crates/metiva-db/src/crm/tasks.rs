@@ -1,8 +1,7 @@
-//! Tasks and notes on records, and the lead-response deadline (a first
-//! response within the workspace's target, counted in its business hours,
-//! Mon–Fri, Europe/Amsterdam).
+//! Tasks and notes on records, and the first-response task a new lead
+//! gets (due at the workspace's SLA deadline, see [`super::sla`]).
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Europe::Amsterdam;
 use diesel::dsl::now;
 use diesel::prelude::*;
@@ -13,59 +12,8 @@ use uuid::Uuid;
 use super::validate::{self, Check, MAX_NOTES};
 use super::{CrmError, check_member, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
-use crate::schema::{deals, lead_sla, notes, organisations, persons, tasks};
+use crate::schema::{deals, notes, organisations, persons, tasks};
 use crate::{Database, DbError, TenantConn};
-
-/// The workspace's first-response target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeadSla {
-    pub target_minutes: i32,
-    pub day_start: NaiveTime,
-    pub day_end: NaiveTime,
-}
-
-impl Default for LeadSla {
-    fn default() -> Self {
-        Self {
-            target_minutes: 60,
-            day_start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
-            day_end: NaiveTime::from_hms_opt(17, 30, 0).unwrap_or_default(),
-        }
-    }
-}
-
-/// When a lead that arrived at `from` must have had its first response:
-/// `target_minutes` of business time later, business time being Mon–Fri
-/// between `day_start` and `day_end` in Europe/Amsterdam (DST included).
-/// A lead arriving outside business hours starts counting at the next
-/// opening.
-pub fn deadline(from: DateTime<Utc>, sla: &LeadSla) -> DateTime<Utc> {
-    let mut left = Duration::minutes(i64::from(sla.target_minutes.max(0)));
-    let mut day = from.with_timezone(&Amsterdam).date_naive();
-    // A guard against a malformed setting: never loop beyond a year.
-    for _ in 0..400 {
-        let workday = !matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let open = Amsterdam
-            .from_local_datetime(&day.and_time(sla.day_start))
-            .earliest();
-        let close = Amsterdam
-            .from_local_datetime(&day.and_time(sla.day_end))
-            .latest();
-        if let (true, Some(open), Some(close)) = (workday, open, close) {
-            let (open, close) = (open.with_timezone(&Utc), close.with_timezone(&Utc));
-            let start = from.max(open);
-            if start < close {
-                let available = close - start;
-                if left <= available {
-                    return start + left;
-                }
-                left -= available;
-            }
-        }
-        day = day.succ_opt().unwrap_or(day);
-    }
-    from + left
-}
 
 /// What a task or note is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,30 +143,6 @@ async fn check_link(tc: &mut TenantConn<'_>, link: Link) -> Result<(), CrmError>
     found.map(|_| ()).ok_or(CrmError::NotFound)
 }
 
-/// The workspace's lead-response target (the defaults when unset).
-pub(crate) async fn lead_sla_of(tc: &mut TenantConn<'_>) -> Result<LeadSla, DbError> {
-    let company = tc.company().as_str().to_string();
-    let row: Option<(i32, NaiveTime, NaiveTime)> = lead_sla::table
-        .filter(lead_sla::company_id.eq(&company))
-        .select((
-            lead_sla::target_minutes,
-            lead_sla::day_start,
-            lead_sla::day_end,
-        ))
-        .first(tc.conn())
-        .await
-        .optional()?;
-    Ok(
-        row.map_or_else(LeadSla::default, |(target_minutes, day_start, day_end)| {
-            LeadSla {
-                target_minutes,
-                day_start,
-                day_end,
-            }
-        }),
-    )
-}
-
 /// The first-response task a new lead gets: due at the SLA deadline,
 /// assigned to the contact's owner.
 pub(crate) async fn first_response_task(
@@ -226,8 +150,8 @@ pub(crate) async fn first_response_task(
     person: Uuid,
     owner: Option<Uuid>,
 ) -> Result<(), DbError> {
-    let sla = lead_sla_of(tc).await?;
-    let due = deadline(Utc::now(), &sla);
+    let sla = super::sla::lead_sla_of(tc).await?;
+    let due = super::sla::deadline(Utc::now(), &sla);
     let company = tc.company().as_str().to_string();
     diesel::insert_into(tasks::table)
         .values((
@@ -425,58 +349,4 @@ async fn complete(tc: &mut TenantConn<'_>, id: Uuid, version: i32) -> Result<(),
         .await
         .optional()?;
     Err(stale_or_missing(there.is_some()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
-
-    #[test]
-    fn the_deadline_counts_business_hours_in_amsterdam() {
-        let sla = LeadSla::default();
-        // Tuesday 10:00 in winter (UTC+1): one hour later.
-        assert_eq!(
-            deadline(at("2027-01-12T09:00:00Z"), &sla),
-            at("2027-01-12T10:00:00Z")
-        );
-        // Tuesday 17:00 local: 30 minutes today, 30 from Wednesday 09:00.
-        assert_eq!(
-            deadline(at("2027-01-12T16:00:00Z"), &sla),
-            at("2027-01-13T08:30:00Z")
-        );
-        // Friday 20:00 local: Monday 10:00 local.
-        assert_eq!(
-            deadline(at("2027-01-15T19:00:00Z"), &sla),
-            at("2027-01-18T09:00:00Z")
-        );
-        // Saturday in summer (UTC+2): Monday 10:00 local = 08:00 UTC.
-        assert_eq!(
-            deadline(at("2027-06-12T10:00:00Z"), &sla),
-            at("2027-06-14T08:00:00Z")
-        );
-        // Before opening: 09:00 + 60 min.
-        assert_eq!(
-            deadline(at("2027-06-15T05:00:00Z"), &sla),
-            at("2027-06-15T08:00:00Z")
-        );
-    }
-
-    #[test]
-    fn a_long_target_spans_days() {
-        let sla = LeadSla {
-            target_minutes: 8 * 60 + 30 + 30,
-            ..LeadSla::default()
-        };
-        // Monday 09:00 local: the whole Monday (8.5 h) plus 30 min Tuesday.
-        assert_eq!(
-            deadline(at("2027-01-11T08:00:00Z"), &sla),
-            at("2027-01-12T08:30:00Z")
-        );
-    }
 }

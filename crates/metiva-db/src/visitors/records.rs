@@ -124,26 +124,6 @@ impl Database {
         .await
     }
 
-    /// Deals of the workspace with their person's name.
-    pub async fn deal_list(&self, ctx: &TenantCtx) -> Result<Vec<DealSummary>, DbError> {
-        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            // Raw SQL: a composite-key LEFT JOIN with a nullable side; no joinable! exists for
-            // composite keys.
-            Ok(diesel::sql_query(
-                "SELECT d.id, d.title, d.value_cents, d.currency, d.stage, d.updated_at,
-                        d.person_id, p.name AS person_name
-                 FROM deals d
-                 LEFT JOIN persons p ON p.company_id = d.company_id AND p.id = d.person_id
-                 WHERE d.company_id = $1
-                 ORDER BY d.updated_at DESC LIMIT 500",
-            )
-            .bind::<Text, _>(tc.company().as_str().to_string())
-            .load(tc.conn())
-            .await?)
-        })
-        .await
-    }
-
     /// One deal with its person and that person's visitors (the same
     /// record as the person's).
     pub async fn deal_record(

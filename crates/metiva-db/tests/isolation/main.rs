@@ -4,6 +4,7 @@
 mod binding;
 mod catalog_lint;
 mod crm;
+mod pipeline;
 mod directory;
 mod errors;
 mod fixtures;

@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode, header};
 
 use crate::world::{BROUWER, DE_VRIES, World, call, get_with, post_form};
 
-fn plain(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
+pub fn plain(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
     let mut req = post_form(uri, &[("metiva_session", token)], form);
     req.headers_mut().insert(
         header::ACCEPT,
@@ -17,11 +17,11 @@ fn plain(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
     req
 }
 
-fn script(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
+pub fn script(uri: &str, token: &str, form: &[(&str, &str)]) -> Request<Body> {
     post_form(uri, &[("metiva_session", token)], form)
 }
 
-fn code(body: &str) -> String {
+pub fn code(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|j| j["error"]["code"].as_str().map(String::from))

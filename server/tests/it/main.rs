@@ -14,6 +14,7 @@ mod health;
 mod ingest;
 mod lifecycle;
 mod member_forms;
+mod pipeline;
 mod revocation;
 mod security_page;
 mod token_matrix;

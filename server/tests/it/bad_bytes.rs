@@ -10,7 +10,7 @@ use crate::world::{DE_VRIES, World, call};
 /// Percent-encoded, as a browser or a script would send them.
 const BAD: [&str; 5] = ["%00", "%ff", "%C3%28", "a%00b", "%00%ff"];
 /// Every parameter name a form or page of ours reads.
-const PARAMS: [&str; 22] = [
+const PARAMS: [&str; 53] = [
     "email",
     "password",
     "return_to",
@@ -33,9 +33,40 @@ const PARAMS: [&str; 22] = [
     "user",
     "choice",
     "csv",
+    "title",
+    "value",
+    "expected_close",
+    "stage",
+    "owner",
+    "organisation",
+    "contact",
+    "version",
+    "back",
+    "kvk",
+    "vat",
+    "address",
+    "notes",
+    "phone",
+    "label",
+    "outcome",
+    "key",
+    "move_to",
+    "target_minutes",
+    "day_start",
+    "day_end",
+    "month",
+    "sort",
+    "dir",
+    "page",
+    "view",
+    "due",
+    "assignee",
+    "kind",
+    "body",
+    "source",
 ];
 
-const DASHBOARD_GETS: [&str; 16] = [
+const DASHBOARD_GETS: [&str; 23] = [
     "/",
     "/persons",
     "/persons/00000000-0000-4000-8000-000000000000",
@@ -52,9 +83,16 @@ const DASHBOARD_GETS: [&str; 16] = [
     "/settings/sessions",
     "/auth/callback",
     "/auth/switch",
+    "/deals.csv",
+    "/persons.csv",
+    "/settings/pipeline",
+    "/organisations",
+    "/organisations/00000000-0000-4000-8000-000000000000",
+    "/tasks",
+    "/search",
 ];
 
-const DASHBOARD_POSTS: [&str; 25] = [
+const DASHBOARD_POSTS: [&str; 48] = [
     "/api/audit_log",
     "/api/consent_overview",
     "/api/deal_list",
@@ -80,6 +118,29 @@ const DASHBOARD_POSTS: [&str; 25] = [
     "/api/sessions/revoke-all",
     "/api/members/00000000-0000-4000-8000-000000000000/suspend",
     "/auth/logout",
+    "/api/save_organisation",
+    "/api/delete_organisation",
+    "/api/organisations",
+    "/api/organisation_page",
+    "/api/save_contact",
+    "/api/delete_contact",
+    "/api/contact_form_data",
+    "/api/create_deal",
+    "/api/move_deal",
+    "/api/deal_board",
+    "/api/deal_history",
+    "/api/search",
+    "/api/my_tasks",
+    "/api/record_work",
+    "/api/add_task",
+    "/api/complete_task",
+    "/api/add_note",
+    "/api/change_stage",
+    "/api/save_lead_sla",
+    "/api/pipeline_settings",
+    "/api/save_deal",
+    "/api/delete_deal",
+    "/api/deal_form_data",
 ];
 
 const LOGIN_GETS: [&str; 4] = ["/", "/login", "/signed-out", "/invite/cmp_8fa2c1/abc"];

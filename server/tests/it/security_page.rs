@@ -326,8 +326,21 @@ async fn every_settings_page_renders_in_dutch_without_english_from_the_catalog()
         "the demo data has organisations: {orgs}"
     );
     let org_page = format!("/organisations/{org_id}");
+    // One deal's page (its edit form and stage history).
+    let board = call(&w.dashboard, api("deal_board", Some(&token))).await;
+    let board: serde_json::Value =
+        serde_json::from_str(&board.body).unwrap_or_else(|e| panic!("{e}: {}", board.body));
+    let deal_page = format!(
+        "/deals/{}",
+        board["cards"][0]["id"].as_str().unwrap_or_default()
+    );
     for path in [
         org_page.as_str(),
+        deal_page.as_str(),
+        "/deals?view=list",
+        "/deals?view=list&month=2027-03&sort=value",
+        "/settings/pipeline",
+        "/settings/pipeline?invalid=label%3Astage.taken%2Ctarget_minutes%3Asla.minutes%2Cday_end%3Asla.day_order",
         "/",
         "/members",
         "/settings/security",

@@ -115,9 +115,52 @@ for (const js of [true, false]) {
         for (const width of [1280, 375]) {
           await page.setViewportSize({ width, height: 900 });
           await page.goto("/deals");
+          // The board scrolls inside its own box; the page never gets
+          // wider than the screen.
+          const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+          expect(pageWidth, `page width at ${width} px`).toBeLessThanOrEqual(width);
           await page.screenshot({ path: `test-results/board-${width}.png`, fullPage: true });
         }
       }
+    });
+
+    test("a deal is edited, found in the filtered list, and a new stage joins the board", async ({ page }) => {
+      const suffix = js ? "js" : "nojs";
+      await signIn(page, "admin@devries.example");
+      await page.goto("/deals");
+      await page.getByText("New deal").click();
+      await page.getByTestId("deal-form").getByLabel("Title").fill(`Audit ${suffix}`);
+      await page.getByTestId("deal-form").getByRole("button", { name: "Add deal" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+
+      // Edit its value and closing date on its page; a bad amount is named.
+      await page.getByText("Edit deal").click();
+      const edit = page.getByTestId("deal-edit-form");
+      await edit.getByLabel("Value (euro)").fill("12,3,4");
+      await edit.getByRole("button", { name: "Save changes" }).click();
+      await expect(page.getByTestId("error-value")).toContainText("euro");
+      await page.getByTestId("deal-edit-form").getByLabel("Value (euro)").fill("7.250,00");
+      await page.getByTestId("deal-edit-form").getByLabel("Expected close").fill(js ? "2031-02-14" : "2031-03-14");
+      await page.getByTestId("deal-edit-form").getByRole("button", { name: "Save changes" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+
+      // The list, filtered to its closing month, shows it with its value.
+      await page.goto("/deals?view=list");
+      await page.getByTestId("deal-filter").getByLabel("Closing month").fill(js ? "2031-02" : "2031-03");
+      await page.getByTestId("deal-filter").getByRole("button", { name: "Apply" }).click();
+      const row = page.getByTestId("deal-row").filter({ hasText: `Audit ${suffix}` });
+      await expect(row).toContainText("€ 7.250");
+      await expect(page.getByTestId("deal-row")).toHaveCount(1);
+
+      // A new stage in the pipeline settings becomes a board column.
+      await page.goto("/settings/pipeline");
+      const add = page.getByTestId("add-stage-form");
+      await add.getByLabel("New stage").fill(`Demo ${suffix}`);
+      await add.getByRole("button", { name: "Add stage" }).click();
+      await expect(page.getByRole("status")).toContainText("Saved.");
+      await expect(page.getByTestId("stage-row").filter({ has: page.locator(`input[value="Demo ${suffix}"]`) })).toHaveCount(1);
+      await page.goto("/deals");
+      await expect(page.getByTestId("stage-column").filter({ hasText: `Demo ${suffix}` })).toBeVisible();
     });
   });
 }

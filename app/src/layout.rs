@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::i18n::tr;
+use crate::i18n::{Lang, tr};
 use leptos_router::components::A;
 
 #[component]
@@ -67,12 +67,23 @@ pub fn Header() -> impl IntoView {
                     })}
                 </nav>
                 <crate::crm::SearchBox />
-                <nav aria-label=tr(l, "Language") class="flex gap-3 text-sm">
-                    <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=en") lang="en" hreflang="en" aria-current=(l == crate::i18n::Lang::En).then_some("true")>"English"</a>
-                    <a class="rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href=format!("{path}?lang=nl") lang="nl" hreflang="nl" aria-current=(l == crate::i18n::Lang::Nl).then_some("true")>"Nederlands"</a>
-                </nav>
+                <LanguageLinks lang=l base=path />
             </div>
         </header>
+    }
+}
+
+/// "English" and "Nederlands", each a link back to `base` with `lang=`
+/// (the dashboard's header and the login service's frame).
+#[component]
+pub fn LanguageLinks(lang: Lang, base: String) -> impl IntoView {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let link = "rounded text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
+    view! {
+        <nav aria-label=tr(lang, "Language") class="flex gap-3 text-sm">
+            <a class=link href=format!("{base}{sep}lang=en") lang="en" hreflang="en" aria-current=(lang == Lang::En).then_some("true")>"English"</a>
+            <a class=link href=format!("{base}{sep}lang=nl") lang="nl" hreflang="nl" aria-current=(lang == Lang::Nl).then_some("true")>"Nederlands"</a>
+        </nav>
     }
 }
 

@@ -12,6 +12,8 @@ pub mod crm;
 pub mod error;
 pub mod i18n;
 mod layout;
+#[cfg(feature = "ssr")]
+pub mod login_pages;
 pub mod member_forms;
 mod pages;
 pub mod security;

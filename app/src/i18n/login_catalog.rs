@@ -64,6 +64,10 @@ pub const LOGIN_CATALOG: &[(&str, &str)] = &[
     ),
     ("Back to sign-in", "Terug naar inloggen"),
     (
+        "Too many attempts. Try again in {secs} seconds.",
+        "Te veel pogingen. Probeer het over {secs} seconden opnieuw.",
+    ),
+    (
         "Your account has no active workspace. Ask an owner of your agency's workspace to invite you.",
         "Uw account heeft geen actieve werkruimte. Vraag een eigenaar van de werkruimte van uw bureau om u uit te nodigen.",
     ),
@@ -82,6 +86,8 @@ pub const LOGIN_CATALOG: &[(&str, &str)] = &[
         "Metiva-inlogdienst. Het dashboard ziet uw wachtwoord nooit.",
     ),
     ("Back to visitors", "Terug naar bezoekers"),
+    ("Invitation created", "Uitnodiging aangemaakt"),
+    ("Back to members", "Terug naar leden"),
     (
         "Revealing an IP needs the ip.reveal permission. Ask an owner or admin.",
         "Een IP-adres tonen vereist de permissie ip.reveal. Vraag een eigenaar of beheerder.",

@@ -35,9 +35,11 @@ use uuid::Uuid;
 
 use super::cookies::{lang_cookie, with_cookies};
 use super::error::AppError;
-use super::ui::{self, esc, qs};
+use super::ui::{self, qs};
 use crate::config::Config;
 use crate::keys::Keys;
+use app::login_pages as pages;
+use leptos::view;
 
 pub use app::RequestId;
 
@@ -361,23 +363,9 @@ pub struct CallbackQuery {
 
 fn callback_failed(auth: &DashboardAuth, headers: &HeaderMap, status: StatusCode) -> Response {
     let lang = ui::negotiate(None, headers);
-    let body = format!(
-        r#"{}<p class="mt-4 text-sm"><a class="{}" href="/">{}</a></p>"#,
-        ui::notice(
-            "error",
-            app::i18n::tr(lang, "This sign-in link has expired or was already used.")
-        ),
-        ui::LINK,
-        app::i18n::tr(lang, "Sign in again")
-    );
-    ui::page(
-        status,
-        lang,
-        app::i18n::tr(lang, "Sign in"),
-        &body,
-        None,
-        &auth.app_url,
-    )
+    ui::page(status, &auth.app_url, move || {
+        view! { <pages::CallbackFailedPage lang /> }
+    })
 }
 
 /// `GET /auth/callback?code&state`: redeems the one-time code server-side
@@ -461,14 +449,4 @@ pub async fn post_logout(
 /// workspace and mints a token for it (active membership required).
 pub async fn get_switch(State(auth): State<Arc<DashboardAuth>>) -> Response {
     auth.to_login("/", "&purpose=switch")
-}
-
-/// A standalone dashboard notice page (e.g. an invitation link).
-pub fn notice_page(auth: &DashboardAuth, headers: &HeaderMap, title: &str, html: &str) -> Response {
-    let lang = ui::negotiate(None, headers);
-    ui::page(StatusCode::OK, lang, title, html, None, &auth.app_url)
-}
-
-pub fn escape(s: &str) -> String {
-    esc(s)
 }

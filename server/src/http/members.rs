@@ -24,10 +24,12 @@ use uuid::Uuid;
 use super::cookies::with_cookies;
 use super::csv_export::write_csv;
 use super::error::AppError;
-use super::guard::{DashboardAuth, RequestId, access_changed, escape, notice_page};
-use super::ui::wants_html;
+use super::guard::{DashboardAuth, RequestId, access_changed};
+use super::ui::{self, wants_html};
 
+use app::login_pages as pages;
 use app::member_forms::ssr::{create_invitation, member_error_status as status_of};
+use leptos::view;
 
 fn respond(headers: &HeaderMap, result: Result<&'static str, MemberError>) -> Response {
     match result {
@@ -137,13 +139,11 @@ pub async fn post_invite(
     match result {
         Ok((user_id, link)) => {
             if wants_html(&headers) {
-                let html = format!(
-                    r#"<p class="mt-2 text-sm text-slate-600">Send this one-time link to the new member. It is shown only now and works for 7 days.</p>
-<p class="mt-4 break-all rounded-md border border-slate-200 bg-slate-50 p-3 font-mono text-sm" data-testid="invite-link">{}</p>
-<p class="mt-4 text-sm"><a class="text-indigo-700 underline" href="/members">Back to members</a></p>"#,
-                    escape(&link)
-                );
-                notice_page(&auth, &headers, "Invitation created", &html)
+                // The link is a secret: shown once, on a no-store page.
+                let lang = ui::negotiate(None, &headers);
+                ui::page(StatusCode::OK, &auth.app_url, move || {
+                    view! { <pages::InvitationCreatedPage lang link /> }
+                })
             } else {
                 Json(serde_json::json!({ "ok": true, "user_id": user_id, "link": link }))
                     .into_response()

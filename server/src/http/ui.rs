@@ -1,5 +1,6 @@
-//! Server-rendered HTML for the login service: its pages work without
-//! JavaScript and ship none. English and Dutch.
+//! What the login service's pages share on the server: language
+//! negotiation, the cookie reader, and the response around a page
+//! rendered by `app::login_pages` (no JavaScript; English and Dutch).
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -55,92 +56,23 @@ pub fn negotiate(query: Option<&str>, headers: &HeaderMap) -> Lang {
 /// The one cookie reader, shared with the app's server functions.
 pub use app::cookies::read as cookie;
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Percent-encodes a query parameter value.
 pub use app::query_escape as qs;
 
-/// A whole page in the login service's frame.
-pub fn page(
+/// A page of the login service's frame (the components in
+/// `app::login_pages`), as the response.
+///
+/// # Security
+/// The page ships no script, so its CSP allows none at all; forms post
+/// only to this origin, and the redirect after a form may only go to the
+/// dashboard (`app_url`). `no-store`: these pages carry a user's flow and
+/// messages, which no cache should keep.
+pub fn page<V: leptos::IntoView + 'static>(
     status: StatusCode,
-    lang: Lang,
-    title: &str,
-    body: &str,
-    lang_links: Option<&str>,
     app_url: &str,
+    view: impl FnOnce() -> V,
 ) -> Response {
-    let switch = match lang_links {
-        Some(base) => {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!(
-                r#"<nav aria-label="{label}" class="flex gap-3 text-sm">
-  <a class="rounded text-indigo-700 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href="{base}{sep}lang=en" lang="en" hreflang="en"{en_cur}>English</a>
-  <a class="rounded text-indigo-700 underline-offset-2 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" href="{base}{sep}lang=nl" lang="nl" hreflang="nl"{nl_cur}>Nederlands</a>
-</nav>"#,
-                label = app::i18n::tr(lang, "Language"),
-                base = esc(base),
-                en_cur = if lang == Lang::En {
-                    r#" aria-current="true""#
-                } else {
-                    ""
-                },
-                nl_cur = if lang == Lang::Nl {
-                    r#" aria-current="true""#
-                } else {
-                    ""
-                },
-            )
-        }
-        None => String::new(),
-    };
-    let html = format!(
-        r#"<!DOCTYPE html>
-<html lang="{code}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Metiva</title>
-<link rel="stylesheet" href="/pkg/metiva.css">
-<link rel="icon" type="image/svg+xml" href="/favicon.svg">
-</head>
-<body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
-<div class="mx-auto flex min-h-screen max-w-md flex-col px-4 py-10">
-  <header class="mb-8 flex items-center justify-between gap-4">
-    <span class="flex items-center gap-2 font-semibold"><span class="inline-block h-6 w-6 rounded bg-indigo-600" aria-hidden="true"></span>Metiva</span>
-    {switch}
-  </header>
-  <main class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
-    <h1 class="text-xl font-semibold tracking-tight">{title}</h1>
-    {body}
-  </main>
-  <p class="mt-6 text-xs text-slate-500">{footer}</p>
-</div>
-</body>
-</html>"#,
-        code = lang.code(),
-        title = esc(title),
-        footer = app::i18n::tr(
-            lang,
-            "Metiva sign-in service. The dashboard never sees your password."
-        ),
-    );
-    let mut resp = (status, Html(html)).into_response();
-    // Security: no script at all; forms post only to ourselves, and the
-    // redirect after a form may only go to the dashboard.
+    let mut resp = (status, Html(app::login_pages::render(view))).into_response();
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self' {app_url}; frame-ancestors 'none'; base-uri 'none'"
     );
@@ -152,22 +84,6 @@ pub fn page(
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
-
-/// A notice box (`kind` is "error" or "info").
-pub fn notice(kind: &str, text: &str) -> String {
-    let (cls, role) = match kind {
-        "error" => ("border-red-200 bg-red-50 text-red-800", "alert"),
-        _ => ("border-indigo-200 bg-indigo-50 text-indigo-900", "status"),
-    };
-    format!(
-        r#"<p role="{role}" class="mt-4 rounded-md border px-3 py-2 text-sm {cls}">{}</p>"#,
-        esc(text)
-    )
-}
-
-pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
-pub const BUTTON: &str = "inline-flex w-full justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2";
-pub const LINK: &str = "text-indigo-700 underline underline-offset-2 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500";
 
 #[cfg(test)]
 mod tests {
@@ -211,11 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn escaping() {
-        assert_eq!(
-            esc(r#"<a href="x">'&"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
-        );
+    fn query_values_are_percent_encoded() {
         assert_eq!(qs("http://a/b?c=d e"), "http%3A%2F%2Fa%2Fb%3Fc%3Dd%20e");
     }
 }

@@ -23,9 +23,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::error::AppError;
-use super::guard::{DashboardAuth, RequestId, access_changed, escape};
-use super::ui;
-use super::ui::wants_html;
+use super::guard::{DashboardAuth, RequestId, access_changed};
+use super::ui::{self, wants_html};
+use app::login_pages as pages;
+use leptos::view;
 
 #[derive(Deserialize)]
 pub struct RevealForm {
@@ -34,31 +35,23 @@ pub struct RevealForm {
 }
 
 /// A refused form post: a page with a way back for browsers, JSON for
-/// other clients.
+/// other clients. `msg` may quote what was posted (a bad CSV line, a
+/// domain); the page renders it as text.
 fn refusal(
     auth: &DashboardAuth,
     lang: ui::Lang,
     html: bool,
     status: StatusCode,
-    title: &str,
-    msg: &str,
-    (back_href, back_label): (&str, &str),
+    title: &'static str,
+    msg: String,
+    (back_href, back_label): (&'static str, &'static str),
 ) -> Response {
     if html {
-        ui::page(
-            status,
-            lang,
-            title,
-            &format!(
-                "<p>{}</p><p><a href=\"{back_href}\">{}</a></p>",
-                escape(msg),
-                escape(back_label)
-            ),
-            None,
-            &auth.app_url,
-        )
+        ui::page(status, &auth.app_url, move || {
+            view! { <pages::RefusalPage lang title message=msg back_href back_label /> }
+        })
     } else {
-        AppError::refusal(status.as_u16(), msg.to_string()).into_response()
+        AppError::refusal(status.as_u16(), msg).into_response()
     }
 }
 
@@ -78,23 +71,20 @@ pub async fn post_reveal(
 ) -> Response {
     let lang = ui::negotiate(None, &headers);
     let html = wants_html(&headers);
-    let page = |status: StatusCode, title: &str, body: String| {
-        no_store(ui::page(status, lang, title, &body, None, &auth.app_url))
+    let refuse = |status: StatusCode, title: &'static str, msg: &'static str| {
+        let back = ("/visitors", app::i18n::tr(lang, "Back to visitors"));
+        refusal(&auth, lang, html, status, title, msg.into(), back)
     };
-    let back = format!(
-        "<p><a href=\"/visitors\">{}</a></p>",
-        app::i18n::tr(lang, "Back to visitors")
-    );
     if !ctx.can(Permission::IpReveal) {
         let msg = app::i18n::tr(
             lang,
             "Revealing an IP needs the ip.reveal permission. Ask an owner or admin.",
         );
         return if html {
-            page(
+            refuse(
                 StatusCode::FORBIDDEN,
                 app::i18n::tr(lang, "Not allowed"),
-                format!("<p>{}</p>{back}", escape(msg)),
+                msg,
             )
         } else {
             AppError::forbidden(msg).into_response()
@@ -111,10 +101,10 @@ pub async fn post_reveal(
             "Give a reason of 3 to 200 characters (no personal data); it is recorded in the audit log.",
         );
         return if html {
-            page(
+            refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 app::i18n::tr(lang, "Reason required"),
-                format!("<p>{}</p>{back}", escape(msg)),
+                msg,
             )
         } else {
             AppError::validation(msg)
@@ -131,19 +121,10 @@ pub async fn post_reveal(
         Ok(Reveal::Revealed { ip, audit_id }) => {
             let prefix = if ip.contains(':') { "/48" } else { "/24" };
             if html {
-                page(
-                    StatusCode::OK,
-                    app::i18n::tr(lang, "IP revealed"),
-                    format!(
-                        "<p>{}</p><p class=\"mono\" data-testid=\"revealed-ip\">{}{prefix}</p><p>{}</p>{back}",
-                        escape(app::i18n::tr(lang, "The stored, truncated address of this visit:")),
-                        escape(&ip),
-                        escape(&format!(
-                            "{} #{audit_id}.",
-                            app::i18n::tr(lang, "Recorded in the audit log as entry")
-                        )),
-                    ),
-                )
+                let address = format!("{ip}{prefix}");
+                ui::page(StatusCode::OK, &auth.app_url, move || {
+                    view! { <pages::IpRevealedPage lang address audit_id /> }
+                })
             } else {
                 no_store(
                     Json(serde_json::json!({"ip": format!("{ip}{prefix}"), "audit_id": audit_id}))
@@ -186,7 +167,7 @@ pub async fn post_known_networks(
     let fail = |status: StatusCode, msg: String| {
         let title = app::i18n::tr(lang, "Import refused");
         let back = ("/visitors", app::i18n::tr(lang, "Back to visitors"));
-        refusal(&auth, lang, html, status, title, &msg, back)
+        refusal(&auth, lang, html, status, title, msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(
@@ -308,7 +289,7 @@ pub async fn post_register_site(
     let fail = |status: StatusCode, msg: String| {
         let title = app::i18n::tr(lang, "Site not registered");
         let back = ("/consent", app::i18n::tr(lang, "Back to consent"));
-        refusal(&auth, lang, html, status, title, &msg, back)
+        refusal(&auth, lang, html, status, title, msg, back)
     };
     if !ctx.can(Permission::ConsentManage) {
         return fail(

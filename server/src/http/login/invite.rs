@@ -35,60 +35,19 @@ pub(super) fn invite_page(
     s: &LoginService,
     lang: Lang,
     inv: &metiva_db::login::Invitation,
-    error: Option<&str>,
+    error: Option<&'static str>,
     status: StatusCode,
 ) -> Response {
-    let err = error.map(|e| notice("error", e)).unwrap_or_default();
-    let fields = if inv.has_password {
-        format!(
-            r#"<div><label for="password" class="block text-sm font-medium text-slate-700">{}</label>
-  <input id="password" name="password" type="password" autocomplete="current-password" required class="{INPUT}"></div>"#,
-            app::i18n::tr(lang, "Your current password")
-        )
-    } else {
-        format!(
-            r#"<div><label for="password" class="block text-sm font-medium text-slate-700">{}</label>
-  <input id="password" name="password" type="password" autocomplete="new-password" required minlength="12" maxlength="72" class="{INPUT}"></div>
-<div><label for="confirm" class="block text-sm font-medium text-slate-700">{}</label>
-  <input id="confirm" name="confirm" type="password" autocomplete="new-password" required class="{INPUT}"></div>"#,
-            app::i18n::tr(lang, "Choose a password (12 to 72 characters)"),
-            app::i18n::tr(lang, "Repeat the password")
-        )
-    };
-    let body = format!(
-        r#"<p class="mt-1 text-sm text-slate-600">{intro} <strong>{email}</strong></p>{err}
-<form method="post" class="mt-6 space-y-4">{fields}<input type="hidden" name="lang" value="{code}">
-<button type="submit" class="{BUTTON}">{submit}</button></form>"#,
-        intro = app::i18n::tr(lang, "Invitation for"),
-        email = esc(&inv.email),
-        code = lang.code(),
-        submit = app::i18n::tr(lang, "Accept the invitation"),
-    );
-    page(
-        status,
-        lang,
-        app::i18n::tr(lang, "Join a workspace"),
-        &body,
-        None,
-        &s.app_url,
-    )
+    let (email, has_password) = (inv.email.clone(), inv.has_password);
+    ui::page(status, &s.app_url, move || {
+        view! { <pages::InvitePage lang email has_password error /> }
+    })
 }
 
 pub(super) fn invite_gone(s: &LoginService, lang: Lang) -> Response {
-    page(
-        StatusCode::NOT_FOUND,
-        lang,
-        app::i18n::tr(lang, "Join a workspace"),
-        &notice(
-            "error",
-            app::i18n::tr(
-                lang,
-                "This invitation link is not valid, was already used, or has expired.",
-            ),
-        ),
-        None,
-        &s.app_url,
-    )
+    ui::page(StatusCode::NOT_FOUND, &s.app_url, move || {
+        view! { <pages::InviteGonePage lang /> }
+    })
 }
 
 pub(super) async fn get_invite(
@@ -170,22 +129,12 @@ pub(super) async fn post_invite(
         .accept_invitation(&company, &hash, inv.user_id, new_hash.as_deref())
         .await
     {
-        Ok(true) => page(
-            StatusCode::OK,
-            lang,
-            app::i18n::tr(lang, "Welcome"),
-            &format!(
-                r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
-                notice(
-                    "info",
-                    app::i18n::tr(lang, "Invitation accepted. You can now sign in.")
-                ),
-                esc(&s.app_url),
-                app::i18n::tr(lang, "Sign in")
-            ),
-            None,
-            &s.app_url,
-        ),
+        Ok(true) => {
+            let app_url = s.app_url.clone();
+            ui::page(StatusCode::OK, &s.app_url, move || {
+                view! { <pages::InviteAcceptedPage lang app_url /> }
+            })
+        }
         Ok(false) => invite_gone(&s, lang),
         Err(e) => database_failure(&e),
     }

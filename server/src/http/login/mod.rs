@@ -38,9 +38,11 @@ use uuid::Uuid;
 
 use super::cookies::{lang_cookie, with_cookies};
 use super::dashboard::common_layers;
-use super::ui::{self, BUTTON, INPUT, LINK, Lang, esc, notice, page, qs};
+use super::ui::{self, Lang, qs};
 use crate::config::Config;
 use crate::keys::Keys;
+use app::login_pages::{self as pages, FlowFields};
+use leptos::view;
 
 mod invite;
 mod sign_in;
@@ -268,25 +270,15 @@ impl Flow {
             .and_then(|c| CompanyId::parse(c).ok())
     }
 
-    /// The flow as hidden form fields.
-    fn hidden(&self) -> String {
-        let mut out = format!(
-            r#"<input type="hidden" name="return_to" value="{}"><input type="hidden" name="state" value="{}">"#,
-            esc(&self.return_to),
-            esc(&self.state)
-        );
-        if let Some(c) = self.company() {
-            out.push_str(&format!(
-                r#"<input type="hidden" name="company" value="{c}">"#
-            ));
+    /// The flow as the page's hidden form fields carry it on (checked
+    /// again on every post).
+    fn fields(&self) -> FlowFields {
+        FlowFields {
+            return_to: self.return_to.clone(),
+            state: self.state.clone(),
+            company: self.company().map(|c| c.to_string()),
+            purpose: self.purpose.clone(),
         }
-        if let Some(p) = &self.purpose {
-            out.push_str(&format!(
-                r#"<input type="hidden" name="purpose" value="{}">"#,
-                esc(p)
-            ));
-        }
-        out
     }
 
     /// This page's URL with the flow, for the language links.
@@ -319,23 +311,10 @@ fn with_lang_cookie(resp: Response, flow_lang: Option<&str>) -> Response {
 
 /// A flow that did not come from the dashboard: start again there.
 fn restart(s: &LoginService, lang: Lang) -> Response {
-    let body = format!(
-        r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
-        notice(
-            "error",
-            app::i18n::tr(lang, "This sign-in link is not valid or has expired.")
-        ),
-        esc(&s.app_url),
-        app::i18n::tr(lang, "Open the dashboard to sign in"),
-    );
-    page(
-        StatusCode::BAD_REQUEST,
-        lang,
-        app::i18n::tr(lang, "Sign in"),
-        &body,
-        None,
-        &s.app_url,
-    )
+    let app_url = s.app_url.clone();
+    ui::page(StatusCode::BAD_REQUEST, &s.app_url, move || {
+        view! { <pages::RestartPage lang app_url /> }
+    })
 }
 
 /// A database failure on the sign-in path, by kind: only an unreachable
@@ -451,23 +430,10 @@ async fn get_signed_out(State(s): St, headers: HeaderMap) -> Response {
 
 fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
     let lang = ui::negotiate(None, headers);
-    let body = format!(
-        r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}/">{}</a></p>"#,
-        notice(
-            "info",
-            app::i18n::tr(lang, "You are signed out of Metiva on this device.")
-        ),
-        esc(&s.app_url),
-        app::i18n::tr(lang, "Sign in again")
-    );
-    let resp = page(
-        StatusCode::OK,
-        lang,
-        app::i18n::tr(lang, "Signed out"),
-        &body,
-        None,
-        &s.app_url,
-    );
+    let app_url = s.app_url.clone();
+    let resp = ui::page(StatusCode::OK, &s.app_url, move || {
+        view! { <pages::SignedOutPage lang app_url /> }
+    });
     with_cookies(resp, &[s.session_cookie("", Duration::ZERO)])
 }
 

@@ -8,37 +8,13 @@ pub(super) fn login_form(
     lang: Lang,
     flow: &Flow,
     email: &str,
-    error: Option<&str>,
+    error: Option<&'static str>,
     status: StatusCode,
 ) -> Response {
-    let err = error.map(|e| notice("error", e)).unwrap_or_default();
-    let body = format!(
-        r#"<p class="mt-1 text-sm text-slate-600">{intro}</p>{err}
-<form method="post" action="/login" class="mt-6 space-y-4" data-testid="login-form">
-  {hidden}
-  <div><label for="email" class="block text-sm font-medium text-slate-700">{email_label}</label>
-    <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="{email}" class="{INPUT}"></div>
-  <div><label for="password" class="block text-sm font-medium text-slate-700">{pw_label}</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required class="{INPUT}"></div>
-  <input type="hidden" name="lang" value="{code}">
-  <button type="submit" class="{BUTTON}">{submit}</button>
-</form>"#,
-        intro = app::i18n::tr(lang, "One front door for every workspace you work in."),
-        hidden = flow.hidden(),
-        email_label = app::i18n::tr(lang, "Email"),
-        pw_label = app::i18n::tr(lang, "Password"),
-        email = esc(email),
-        code = lang.code(),
-        submit = app::i18n::tr(lang, "Sign in"),
-    );
-    page(
-        status,
-        lang,
-        app::i18n::tr(lang, "Sign in to Metiva"),
-        &body,
-        Some(&flow.self_url("/login")),
-        &s.app_url,
-    )
+    let (fields, self_url, email) = (flow.fields(), flow.self_url("/login"), email.to_string());
+    ui::page(status, &s.app_url, move || {
+        view! { <pages::SignInPage lang flow=fields self_url email error /> }
+    })
 }
 
 pub(super) async fn current_session(
@@ -237,26 +213,15 @@ pub(super) fn too_many(
     html: bool,
 ) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let msg = match lang {
-        Lang::En => format!("Too many attempts. Try again in {secs} seconds."),
-        Lang::Nl => format!("Te veel pogingen. Probeer het over {secs} seconden opnieuw."),
-    };
+    let msg = app::i18n::tr(lang, "Too many attempts. Try again in {secs} seconds.")
+        .replace("{secs}", &secs.to_string());
     if !html {
         return crate::http::error::AppError::rate_limited(msg, secs).into_response();
     }
-    let mut resp = page(
-        StatusCode::TOO_MANY_REQUESTS,
-        lang,
-        app::i18n::tr(lang, "Sign in to Metiva"),
-        &format!(
-            r#"{}<p class="mt-4 text-sm"><a class="{LINK}" href="{}">{}</a></p>"#,
-            notice("error", &msg),
-            esc(&flow.self_url("/login")),
-            app::i18n::tr(lang, "Back to sign-in")
-        ),
-        None,
-        &s.app_url,
-    );
+    let back_url = flow.self_url("/login");
+    let mut resp = ui::page(StatusCode::TOO_MANY_REQUESTS, &s.app_url, move || {
+        view! { <pages::TooManyPage lang message=msg back_url /> }
+    });
     if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -277,25 +242,9 @@ pub(super) async fn proceed(
         Err(e) => return database_failure(&e),
     };
     if workspaces.is_empty() {
-        let body = format!(
-            r#"{}<form method="post" action="/logout" class="mt-6"><button type="submit" class="{BUTTON}">{}</button></form>"#,
-            notice(
-                "info",
-                app::i18n::tr(
-                    lang,
-                    "Your account has no active workspace. Ask an owner of your agency's workspace to invite you."
-                )
-            ),
-            app::i18n::tr(lang, "Sign out")
-        );
-        return page(
-            StatusCode::FORBIDDEN,
-            lang,
-            app::i18n::tr(lang, "No workspace"),
-            &body,
-            None,
-            &s.app_url,
-        );
+        return ui::page(StatusCode::FORBIDDEN, &s.app_url, move || {
+            view! { <pages::NoWorkspacePage lang /> }
+        });
     }
     let hinted = flow
         .company()
@@ -308,6 +257,6 @@ pub(super) async fn proceed(
     };
     match chosen {
         Some(w) => issue(s, lang, flow, sid, user_id, w, purpose).await,
-        None => choose_page(s, lang, flow, &workspaces),
+        None => choose_page(s, lang, flow, workspaces),
     }
 }

@@ -6,37 +6,12 @@ pub(super) fn choose_page(
     s: &LoginService,
     lang: Lang,
     flow: &Flow,
-    workspaces: &[Workspace],
+    workspaces: Vec<Workspace>,
 ) -> Response {
-    let mut items = String::new();
-    for w in workspaces {
-        items.push_str(&format!(
-            r#"<li><form method="post" action="/choose">{hidden}<input type="hidden" name="choice" value="{id}"><input type="hidden" name="lang" value="{code}">
-  <button type="submit" class="flex w-full items-center justify-between rounded-md border border-slate-200 px-4 py-3 text-left hover:border-indigo-300 hover:bg-indigo-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" data-company="{id}">
-    <span class="font-medium">{name}</span><span class="text-xs text-slate-500">{role}</span>
-  </button></form></li>"#,
-            hidden = flow.hidden(),
-            id = w.company,
-            code = lang.code(),
-            name = esc(&w.name),
-            role = esc(&w.role.replace('_', " ")),
-        ));
-    }
-    let body = format!(
-        r#"<p class="mt-1 text-sm text-slate-600">{}</p><ul class="mt-6 space-y-3" data-testid="workspaces">{items}</ul>"#,
-        app::i18n::tr(
-            lang,
-            "You belong to more than one client workspace. Each is isolated from the others."
-        )
-    );
-    page(
-        StatusCode::OK,
-        lang,
-        app::i18n::tr(lang, "Choose a workspace"),
-        &body,
-        Some(&flow.self_url("/login")),
-        &s.app_url,
-    )
+    let (fields, self_url) = (flow.fields(), flow.self_url("/login"));
+    ui::page(StatusCode::OK, &s.app_url, move || {
+        view! { <pages::ChooseWorkspacePage lang flow=fields self_url workspaces /> }
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,17 +46,9 @@ pub(super) async fn post_choose(
         .ok()
         .and_then(|c| workspaces.into_iter().find(|w| w.company == c))
     else {
-        return page(
-            StatusCode::FORBIDDEN,
-            lang,
-            app::i18n::tr(lang, "Choose a workspace"),
-            &notice(
-                "error",
-                app::i18n::tr(lang, "You are not an active member of that workspace."),
-            ),
-            None,
-            &s.app_url,
-        );
+        return ui::page(StatusCode::FORBIDDEN, &s.app_url, move || {
+            view! { <pages::NotMemberPage lang /> }
+        });
     };
     let purpose = match flow.purpose() {
         Purpose::Switch => Purpose::Switch,

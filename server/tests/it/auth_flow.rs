@@ -553,3 +553,106 @@ async fn an_invitation_creates_a_pending_member_who_sets_a_password_once() {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }
+
+#[tokio::test]
+async fn hostile_input_is_rendered_as_text_on_the_sign_in_and_error_pages() {
+    const HOSTILE: &str = r#""><script>alert(1)</script>&x"#;
+    const AS_ATTRIBUTE: &str = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;x";
+    let inert = |r: &crate::world::Resp| {
+        assert!(
+            !r.body.contains("<script") && !r.body.contains(HOSTILE),
+            "{}",
+            r.body
+        );
+    };
+    let w = World::new().await;
+    // A return_to on the dashboard's origin passes the check, whatever
+    // follows the slash, so the form echoes it.
+    let return_to = format!("{APP_URL}/{HOSTILE}");
+    let state = "h".repeat(43);
+    let uri = format!(
+        "/login?return_to={}&state={state}",
+        server::http::ui::qs(&return_to)
+    );
+    let r = call(&w.login, get_with(&uri, &[])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    inert(&r);
+    assert!(
+        r.body.contains(&format!(
+            r#"name="return_to" value="{APP_URL}/{AS_ATTRIBUTE}""#
+        )),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'; style-src 'self';")
+    );
+    assert_eq!(r.headers[header::CACHE_CONTROL], "no-store");
+    // A refused sign-in keeps the typed email, as an attribute value.
+    let email = format!("{HOSTILE}@example.com");
+    let form = [
+        ("email", email.as_str()),
+        ("password", "wrong"),
+        ("return_to", return_to.as_str()),
+        ("state", state.as_str()),
+    ];
+    for _ in 0..5 {
+        let r = call(&w.login, post_form("/login", &[], &form)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+        inert(&r);
+        assert!(
+            r.body
+                .contains(&format!(r#"value="{AS_ATTRIBUTE}@example.com""#))
+        );
+        assert!(r.body.contains(r#"role="alert""#));
+    }
+    // The throttle's page links back to the form with the same flow.
+    let mut req = post_form("/login", &[], &form);
+    req.headers_mut().insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("text/html"),
+    );
+    let r = call(&w.login, req).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    inert(&r);
+    assert!(
+        r.body.contains("Too many attempts. Try again in"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Back to sign-in"));
+    // A state the dashboard never minted restarts the flow, echoing none
+    // of it.
+    let uri = format!(
+        "/login?return_to={APP_URL}/&state={}",
+        server::http::ui::qs(HOSTILE)
+    );
+    let r = call(&w.login, get_with(&uri, &[])).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    inert(&r);
+    assert!(!r.body.contains("alert(1)"));
+    // The dashboard's refusal page quotes a bad domain as text.
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let mut req = post_form(
+        "/api/sites",
+        &[("metiva_session", &owner)],
+        &[("domain", HOSTILE), ("origins", "")],
+    );
+    req.headers_mut().insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("text/html"),
+    );
+    let r = call(&w.dashboard, req).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    inert(&r);
+    assert!(
+        r.body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;&amp;x"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(r#"role="alert""#));
+}

@@ -54,6 +54,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    crm_imports (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     deal_stage_history (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -315,6 +327,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_codes,
     companies,
     consent_decisions,
+    crm_imports,
     deal_stage_history,
     deals,
     forwards,

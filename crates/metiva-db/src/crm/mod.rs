@@ -9,6 +9,7 @@
 pub mod contacts;
 pub mod deal_list;
 pub mod deals;
+pub mod import;
 pub mod organisations;
 pub mod pipeline;
 pub mod search;

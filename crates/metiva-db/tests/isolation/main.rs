@@ -8,6 +8,7 @@ mod pipeline;
 mod directory;
 mod errors;
 mod fixtures;
+mod import;
 mod pool_leak;
 mod probes;
 mod property;

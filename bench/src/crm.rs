@@ -109,7 +109,7 @@ pub async fn run() -> Result<()> {
     let mut cards = 0;
     for i in 0..SAMPLES {
         let t = Instant::now();
-        let (_, deals) = db.deal_board(&ctx).await?;
+        let deals = db.deal_board(&ctx).await?.cards;
         board.push(t.elapsed());
         cards = deals.len();
         let t = Instant::now();

@@ -27,6 +27,7 @@ pub struct DealFormDto {
 }
 
 /// Cents as a Dutch amount a person can edit and post back (`1250,50`).
+#[cfg(any(feature = "ssr", test))]
 pub fn euros_for_input(cents: i64) -> String {
     format!("{},{:02}", cents / 100, cents % 100)
 }

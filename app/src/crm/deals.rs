@@ -15,6 +15,8 @@ pub struct StageDto {
     pub label: String,
     /// `open`, `won` or `lost`.
     pub outcome: String,
+    /// How many deals the stage holds (the board shows the latest).
+    pub deals: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -66,6 +68,7 @@ pub(super) fn stage_dto(l: Lang, s: &metiva_db::crm::deals::Stage) -> StageDto {
         key: s.key.clone(),
         label: crate::i18n::stage_label(l, &s.key, &s.label),
         outcome: s.outcome.clone(),
+        deals: 0,
     }
 }
 
@@ -75,7 +78,7 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
     let ctx = require(metiva_roles::Permission::DealsRead)?;
     let l = crate::i18n::current();
     let db = database()?;
-    let (stages, deals) = db.deal_board(&ctx).await.map_err(db_failure)?;
+    let board = db.deal_board(&ctx).await.map_err(db_failure)?;
     let contacts = db
         .person_list(&ctx)
         .await
@@ -84,8 +87,20 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
         .map(|p| (p.id.to_string(), p.name))
         .collect();
     Ok(BoardDto {
-        stages: stages.iter().map(|s| stage_dto(l, s)).collect(),
-        cards: deals
+        stages: board
+            .stages
+            .iter()
+            .map(|s| StageDto {
+                deals: board
+                    .counts
+                    .iter()
+                    .find(|(k, _)| *k == s.key)
+                    .map_or(0, |(_, n)| *n),
+                ..stage_dto(l, s)
+            })
+            .collect(),
+        cards: board
+            .cards
             .into_iter()
             .map(|d| CardDto {
                 id: d.id.to_string(),
@@ -335,10 +350,21 @@ pub fn DealBoardPage() -> AnyView {
                                     </li>
                                 }
                             }).collect_view();
+                            let shown = d.cards.iter().filter(|c| c.stage == s.key).count();
+                            let hidden = usize::try_from(s.deals).unwrap_or(0).saturating_sub(shown);
+                            let more = (hidden > 0).then(|| view! {
+                                <a class=format!("mt-2 block text-xs {LINK}") href=format!("/deals?view=list&stage={}", s.key) data-testid="column-more">
+                                    {hidden}" "{tr(l, "more in the list")}
+                                </a>
+                            });
                             view! {
                                 <div class="w-64 shrink-0 rounded-lg bg-slate-100 p-3" data-testid="stage-column" data-stage=s.key.clone()>
-                                    <h2 class="mb-2 text-sm font-semibold text-slate-700">{s.label.clone()}</h2>
+                                    <h2 class="mb-2 flex justify-between text-sm font-semibold text-slate-700">
+                                        <span>{s.label.clone()}</span>
+                                        <span class="font-normal text-slate-500" data-testid="column-count">{s.deals}</span>
+                                    </h2>
                                     <ul class="space-y-2">{cards}</ul>
+                                    {more}
                                 </div>
                             }
                         }).collect_view();

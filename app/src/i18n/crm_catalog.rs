@@ -227,4 +227,5 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Board", "Bord"),
     ("List", "Lijst"),
     ("Pipeline settings", "Instellingen pijplijn"),
+    ("more in the list", "meer in de lijst"),
 ];

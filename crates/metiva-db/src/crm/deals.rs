@@ -177,48 +177,80 @@ pub(crate) async fn load_stages(tc: &mut TenantConn<'_>) -> Result<Vec<Stage>, D
         .await?)
 }
 
-/// The most deals the board shows.
-pub const BOARD_LIMIT: i64 = 2_000;
+/// The most cards an open stage's column shows (the most recently
+/// changed); the rest are in the list view, filtered by the stage.
+pub const OPEN_COLUMN_LIMIT: i64 = 200;
+/// Won and lost columns show only the latest: the history is in the list.
+pub const CLOSED_COLUMN_LIMIT: i64 = 25;
+
+/// The board: the stages, each stage's deal count, and its column's cards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Board {
+    pub stages: Vec<Stage>,
+    /// (stage key, how many deals it holds), for every stage with deals.
+    pub counts: Vec<(String, i64)>,
+    pub cards: Vec<BoardDeal>,
+}
+
+type CardRow = (
+    Uuid,
+    String,
+    i64,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<Uuid>,
+    Option<Uuid>,
+    i32,
+    DateTime<Utc>,
+);
 
 impl Database {
-    /// The stages and the open board, in one snapshot.
-    pub async fn deal_board(
-        &self,
-        ctx: &TenantCtx,
-    ) -> Result<(Vec<Stage>, Vec<BoardDeal>), DbError> {
+    /// The stages and each column's latest cards, in one snapshot. A
+    /// column holds at most [`OPEN_COLUMN_LIMIT`] (open stages) or
+    /// [`CLOSED_COLUMN_LIMIT`] (won and lost) cards, so the page stays
+    /// light however many deals a workspace keeps.
+    pub async fn deal_board(&self, ctx: &TenantCtx) -> Result<Board, DbError> {
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
             let stage_list = load_stages(tc).await?;
-            #[allow(clippy::type_complexity)]
-            let rows: Vec<(
-                Uuid,
-                String,
-                i64,
-                String,
-                String,
-                Option<NaiveDate>,
-                Option<Uuid>,
-                Option<Uuid>,
-                i32,
-                DateTime<Utc>,
-            )> = deals::table
+            let counts: Vec<(String, i64)> = deals::table
                 .filter(deals::company_id.eq(&company))
-                .order(deals::updated_at.desc())
-                .limit(BOARD_LIMIT)
-                .select((
-                    deals::id,
-                    deals::title,
-                    deals::value_cents,
-                    deals::currency,
-                    deals::stage,
-                    deals::expected_close,
-                    deals::person_id,
-                    deals::organisation_id,
-                    deals::version,
-                    deals::updated_at,
-                ))
+                .group_by(deals::stage)
+                .select((deals::stage, diesel::dsl::count_star()))
                 .load(tc.conn())
                 .await?;
+            let mut rows: Vec<CardRow> = Vec::new();
+            for stage in &stage_list {
+                if !counts.iter().any(|(k, n)| *k == stage.key && *n > 0) {
+                    continue;
+                }
+                let cap = if stage.outcome == "open" {
+                    OPEN_COLUMN_LIMIT
+                } else {
+                    CLOSED_COLUMN_LIMIT
+                };
+                let column: Vec<CardRow> = deals::table
+                    .filter(deals::company_id.eq(&company))
+                    .filter(deals::stage.eq(&stage.key))
+                    .order((deals::updated_at.desc(), deals::id.desc()))
+                    .limit(cap)
+                    .select((
+                        deals::id,
+                        deals::title,
+                        deals::value_cents,
+                        deals::currency,
+                        deals::stage,
+                        deals::expected_close,
+                        deals::person_id,
+                        deals::organisation_id,
+                        deals::version,
+                        deals::updated_at,
+                    ))
+                    .load(tc.conn())
+                    .await?;
+                rows.extend(column);
+            }
             let person_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
             let org_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.7).collect();
             let people: Vec<(Uuid, String)> = persons::table
@@ -236,7 +268,7 @@ impl Database {
             let name = |list: &[(Uuid, String)], id: Option<Uuid>| {
                 id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
             };
-            let board = rows
+            let cards = rows
                 .into_iter()
                 .map(|r| BoardDeal {
                     id: r.0,
@@ -251,7 +283,11 @@ impl Database {
                     updated_at: r.9,
                 })
                 .collect();
-            Ok((stage_list, board))
+            Ok(Board {
+                stages: stage_list,
+                counts,
+                cards,
+            })
         })
         .await
     }

@@ -240,7 +240,11 @@ async fn deals_move_through_the_workspace_pipeline_with_reasons_and_history() {
     let b = member_ctx(&tdb, &db, B, 2, "owner").await;
 
     // Every workspace starts with the default pipeline.
-    let (stages, _) = db.deal_board(&a).await.unwrap_or_else(|e| panic!("{e}"));
+    let stages = db
+        .deal_board(&a)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .stages;
     let keys: Vec<&str> = stages.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(
         keys,

@@ -452,3 +452,34 @@ async fn deals_are_edited_at_their_version_and_deleted_with_an_audit_entry() {
         [Some(id.to_string())]
     );
 }
+
+#[tokio::test]
+async fn a_board_column_shows_its_latest_cards_and_counts_them_all() {
+    use metiva_db::crm::deals::CLOSED_COLUMN_LIMIT;
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    let a = member_ctx(&tdb, &db, A, 1, "sales").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
+    let lost = usize::try_from(CLOSED_COLUMN_LIMIT).unwrap_or(25) + 3;
+    let mut last = Uuid::nil();
+    for n in 0..lost {
+        last = deal(&db, &a, &format!("Deal {n}"), "100", "2027-01-01").await;
+        db.move_deal(&a, last, 1, "lost", Some("No budget"))
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+    }
+    deal(&db, &a, "Still open", "100", "2027-01-01").await;
+    deal(&db, &b, "Other workspace", "100", "2027-01-01").await;
+    let board = db.deal_board(&a).await.unwrap_or_else(|e| panic!("{e}"));
+    let count = |k: &str| board.counts.iter().find(|(s, _)| s == k).map(|(_, n)| *n);
+    assert_eq!(count("lost"), i64::try_from(lost).ok());
+    assert_eq!(count("lead"), Some(1));
+    let shown: Vec<_> = board.cards.iter().filter(|c| c.stage == "lost").collect();
+    assert_eq!(
+        shown.len(),
+        usize::try_from(CLOSED_COLUMN_LIMIT).unwrap_or(25)
+    );
+    assert_eq!(shown[0].id, last, "the latest change comes first");
+    assert!(board.cards.iter().all(|c| c.title != "Other workspace"));
+}

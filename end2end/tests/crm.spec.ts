@@ -151,6 +151,7 @@ for (const js of [true, false]) {
       const row = page.getByTestId("deal-row").filter({ hasText: `Audit ${suffix}` });
       await expect(row).toContainText("€ 7.250");
       await expect(page.getByTestId("deal-row")).toHaveCount(1);
+      await page.screenshot({ path: `test-results/deal-list-${suffix}.png`, fullPage: true });
 
       // A new stage in the pipeline settings becomes a board column.
       await page.goto("/settings/pipeline");
@@ -159,6 +160,7 @@ for (const js of [true, false]) {
       await add.getByRole("button", { name: "Add stage" }).click();
       await expect(page.getByRole("status")).toContainText("Saved.");
       await expect(page.getByTestId("stage-row").filter({ has: page.locator(`input[value="Demo ${suffix}"]`) })).toHaveCount(1);
+      await page.screenshot({ path: `test-results/pipeline-settings-${suffix}.png`, fullPage: true });
       await page.goto("/deals");
       await expect(page.getByTestId("stage-column").filter({ hasText: `Demo ${suffix}` })).toBeVisible();
     });

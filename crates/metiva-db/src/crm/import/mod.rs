@@ -284,8 +284,9 @@ struct Checking {
     mapping_errors: Vec<FieldError>,
     outcome: Option<rows::Outcome>,
     /// Contacts' organisations by lower-cased name: the existing one's id
-    /// (and stored name), or `None` where the import creates it.
-    organisations: HashMap<String, Option<(Uuid, String)>>,
+    /// (`None` where the import creates it) and the name it goes by (the
+    /// stored one, or as first written in the file).
+    organisations: HashMap<String, (Option<Uuid>, String)>,
 }
 
 async fn check_all(
@@ -326,7 +327,7 @@ async fn check_all(
 async fn against_workspace(
     tc: &mut TenantConn<'_>,
     outcome: &mut rows::Outcome,
-) -> Result<HashMap<String, Option<(Uuid, String)>>, ImportError> {
+) -> Result<HashMap<String, (Option<Uuid>, String)>, ImportError> {
     let company = tc.company().as_str().to_string();
     let passed = || outcome.lines.iter().filter_map(|(_, c)| c.as_ref());
     let emails: Vec<&str> = passed()
@@ -411,15 +412,15 @@ async fn against_workspace(
                 if let Some(org) = org {
                     let key = org.to_lowercase();
                     match existing.get(&key).map(Vec::as_slice) {
-                        Some([one]) => {
-                            organisations.insert(key, Some(one.clone()));
+                        Some([(id, name)]) => {
+                            organisations.insert(key, (Some(*id), name.clone()));
                         }
                         Some(_) => {
                             fail("organisation", "organisation.ambiguous");
                             ok = false;
                         }
                         None => {
-                            organisations.entry(key).or_insert(None);
+                            organisations.entry(key).or_insert((None, org.clone()));
                         }
                     }
                 }
@@ -466,7 +467,7 @@ async fn preview(
                 .map(|(line, checked)| match checked {
                     Some(ch) => SampleLine {
                         line: *line,
-                        values: ch.values(),
+                        values: stored_values(ch, &c.organisations),
                         ok: true,
                     },
                     None => raw_line(&c, *line),
@@ -493,8 +494,27 @@ async fn preview(
         lines: c.table.rows.len(),
         sample,
         errors,
-        new_organisations: c.organisations.values().filter(|o| o.is_none()).count(),
+        new_organisations: c
+            .organisations
+            .values()
+            .filter(|(id, _)| id.is_none())
+            .count(),
     })
+}
+
+/// A line's values as they will be stored: a contact's organisation by
+/// the name of the organisation it is linked to.
+fn stored_values(
+    c: &Checked,
+    organisations: &HashMap<String, (Option<Uuid>, String)>,
+) -> Vec<String> {
+    let mut values = c.values();
+    if let (Checked::Contact(_, Some(org)), Some(v)) = (c, values.get_mut(3))
+        && let Some((_, name)) = organisations.get(&org.to_lowercase())
+    {
+        v.clone_from(name);
+    }
+    values
 }
 
 /// A line as the file has it, under the mapping, for a line that failed.
@@ -627,7 +647,7 @@ async fn write_organisations(
 async fn write_contacts(
     tc: &mut TenantConn<'_>,
     checked: &[Checked],
-    mut organisations: HashMap<String, Option<(Uuid, String)>>,
+    mut organisations: HashMap<String, (Option<Uuid>, String)>,
 ) -> Result<Imported, ImportError> {
     // First the organisations the contacts name that do not exist yet,
     // each once, under the name as first written in the file.
@@ -636,9 +656,11 @@ async fn write_contacts(
     for c in checked {
         if let Checked::Contact(_, Some(org)) = c {
             let key = org.to_lowercase();
-            if matches!(organisations.get(&key), Some(None)) && planned.insert(key) {
+            if let Some((None, name)) = organisations.get(&key)
+                && planned.insert(key)
+            {
                 new.push(super::organisations::OrganisationFields {
-                    name: org.clone(),
+                    name: name.clone(),
                     domain: None,
                     kvk: None,
                     vat: None,
@@ -650,7 +672,7 @@ async fn write_contacts(
         }
     }
     for (id, name) in insert_organisations(tc, &new).await? {
-        organisations.insert(name.to_lowercase(), Some((id, name)));
+        organisations.insert(name.to_lowercase(), (Some(id), name));
     }
     let company = tc.company().as_str().to_string();
     let mut contacts = 0;
@@ -669,7 +691,8 @@ async fn write_contacts(
                 // linked one's stored name, as the contact form keeps it.
                 let linked = org
                     .as_ref()
-                    .and_then(|o| organisations.get(&o.to_lowercase()).cloned().flatten());
+                    .and_then(|o| organisations.get(&o.to_lowercase()))
+                    .and_then(|(id, name)| Some(((*id)?, name.clone())));
                 (
                     persons::company_id.eq(&company),
                     persons::name.eq(&f.name),

@@ -175,6 +175,8 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("tasks") view=crm::TasksPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("organisations") view=crm::OrganisationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("organisations"), ParamSegment("id")) view=crm::OrganisationPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("import") view=crm::ImportPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("import"), ParamSegment("id")) view=crm::ImportPreviewPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("deals") view=crm::DealBoardPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deals"), ParamSegment("id")) view=visitors::DealPage ssr=SsrMode::Async />
                     </Routes>

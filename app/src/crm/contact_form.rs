@@ -21,6 +21,10 @@ pub struct ContactFormDto {
     pub version: i32,
     pub choices: Choices,
     pub can_write: bool,
+    /// The role may import contacts from CSV (`crm.import`).
+    pub can_import: bool,
+    /// The role may export the contacts as CSV (`crm.export`).
+    pub can_export: bool,
 }
 
 /// The form's data: a contact's current values (with `id`) or an empty
@@ -33,6 +37,8 @@ pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormD
     let mut dto = ContactFormDto {
         choices,
         can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
+        can_import: ctx.can(metiva_roles::Permission::CrmImport),
+        can_export: ctx.can(metiva_roles::Permission::CrmExport),
         ..Default::default()
     };
     let Some(raw) = id.filter(|s| !s.is_empty()) else {
@@ -151,7 +157,8 @@ fn ContactFormView(c: ContactFormDto, outcome: Outcome) -> impl IntoView {
     .into_any()
 }
 
-/// "New contact" above the persons list, for roles that may write.
+/// "New contact" above the persons list, for roles that may write, and
+/// the CSV import and export, for roles that may use them.
 #[component]
 pub fn NewContactPanel() -> impl IntoView {
     let l = crate::i18n::current();
@@ -161,17 +168,25 @@ pub fn NewContactPanel() -> impl IntoView {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
-                Ok(Some(c)) if c.can_write => {
+                Ok(Some(c)) => {
                     let open = !outcome.invalid.is_empty();
-                    view! {
-                        <p class="text-sm"><a class=LINK href="/persons.csv" download="">{tr(l, "Export contacts (CSV)")}</a></p>
+                    let import = c.can_import.then(|| view! {
+                        <a class=LINK href="/import?kind=contacts" data-testid="import-link">{tr(l, "Import contacts (CSV)")}</a>
+                    });
+                    let export = c.can_export.then(|| view! {
+                        <a class=LINK href="/persons.csv" download="">{tr(l, "Export contacts (CSV)")}</a>
+                    });
+                    let links = (c.can_import || c.can_export)
+                        .then(|| view! { <p class="flex gap-4 text-sm">{import}{export}</p> });
+                    let form = c.can_write.then(|| view! {
                         <details class=PANEL open=open>
                             <summary class="cursor-pointer font-medium">{tr(l, "New contact")}</summary>
                             <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
                         </details>
-                    }.into_any()
+                    });
+                    view! { {links}{form} }.into_any()
                 }
-                Ok(_) => ().into_any(),
+                Ok(None) => ().into_any(),
                 Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
             })}
         </Suspense>

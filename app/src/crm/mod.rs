@@ -11,6 +11,7 @@ mod deal_form;
 mod deal_list;
 mod deals;
 mod fields;
+mod import;
 mod organisations;
 mod pipeline;
 mod search;
@@ -22,6 +23,12 @@ pub use contact_form::{
 pub use deal_form::{DealEditPanel, delete_deal, deal_form_data, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
+#[cfg(feature = "ssr")]
+pub use import::ssr::refusal as import_refusal;
+pub use import::{
+    ImportDoneDto, ImportPage, ImportPreviewDto, ImportPreviewPage, confirm_import, import_form,
+    import_preview,
+};
 pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
@@ -52,6 +59,8 @@ pub type Choice = (String, String);
 struct Outcome {
     saved: bool,
     deleted: bool,
+    /// A CSV import was confirmed and written.
+    imported: bool,
     stale: bool,
     invalid: Vec<(String, String)>,
 }
@@ -71,6 +80,7 @@ impl Outcome {
         Self {
             saved: q.get("done").as_deref() == Some("saved"),
             deleted: q.get("done").as_deref() == Some("deleted"),
+            imported: q.get("done").as_deref() == Some("imported"),
             stale: q.get("stale").is_some(),
             invalid,
         }
@@ -86,8 +96,17 @@ impl Outcome {
 
 /// The banner above a form: saved, stale, or "see the fields below".
 fn banner(l: Lang, o: &Outcome) -> Option<AnyView> {
-    if o.saved || o.deleted {
-        let text = tr(l, if o.saved { "Saved." } else { "Deleted." });
+    if o.saved || o.deleted || o.imported {
+        let text = tr(
+            l,
+            if o.saved {
+                "Saved."
+            } else if o.imported {
+                "Imported: every line of the file was saved."
+            } else {
+                "Deleted."
+            },
+        );
         return Some(
             view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{text}</p> }
                 .into_any(),

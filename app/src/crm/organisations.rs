@@ -29,6 +29,8 @@ pub struct OrganisationsDto {
     pub rows: Vec<OrganisationDto>,
     pub choices: Choices,
     pub can_write: bool,
+    /// The role may import organisations from CSV (`crm.import`).
+    pub can_import: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -84,6 +86,7 @@ pub async fn organisations() -> Result<OrganisationsDto, AppError> {
         rows,
         choices,
         can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
+        can_import: ctx.can(metiva_roles::Permission::CrmImport),
     })
 }
 
@@ -225,6 +228,9 @@ pub fn OrganisationsPage() -> impl IntoView {
                 {move || data.get().map(|r| match r {
                     Ok(d) => {
                         let open = !outcome.invalid.is_empty();
+                        let import = d.can_import.then(|| view! {
+                            <p class="text-sm"><a class=LINK href="/import?kind=organisations" data-testid="import-link">{tr(l, "Import organisations (CSV)")}</a></p>
+                        });
                         let form = d.can_write.then(|| view! {
                             <details class=PANEL open=open>
                                 <summary class="cursor-pointer font-medium">{tr(l, "New organisation")}</summary>
@@ -244,6 +250,7 @@ pub fn OrganisationsPage() -> impl IntoView {
                             </tr>
                         }).collect_view();
                         view! {
+                            {import}
                             {form}
                             <div class=PANEL><div class="overflow-x-auto"><table class="min-w-full text-sm">
                                 <thead><tr>

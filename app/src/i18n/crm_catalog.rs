@@ -227,5 +227,146 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Board", "Bord"),
     ("List", "Lijst"),
     ("Pipeline settings", "Instellingen pijplijn"),
+    // CSV import of contacts and organisations.
+    ("Import contacts (CSV)", "Contactpersonen importeren (CSV)"),
+    (
+        "Import organisations (CSV)",
+        "Organisaties importeren (CSV)",
+    ),
+    (
+        "Import contacts or organisations",
+        "Contactpersonen of organisaties importeren",
+    ),
+    (
+        "Imported: every line of the file was saved.",
+        "Geïmporteerd: elke regel van het bestand is opgeslagen.",
+    ),
+    ("What the file holds", "Inhoud van het bestand"),
+    ("CSV file", "CSV-bestand"),
+    ("Or paste the CSV text", "Of plak de CSV-tekst"),
+    ("Preview", "Voorbeeld bekijken"),
+    (
+        "The first line names the columns; the preview lets you choose the field each column goes to. Columns may be separated by commas or semicolons (as Excel writes them); the file is UTF-8 text.",
+        "De eerste regel noemt de kolommen; in het voorbeeld kiest u per kolom het veld. Kolommen mogen gescheiden zijn door komma's of puntkomma's (zoals Excel ze schrijft); het bestand is UTF-8-tekst.",
+    ),
+    (
+        "At most 5 MB and 20,000 lines. Nothing is saved until you confirm the preview, and then every line is saved at once, or none is.",
+        "Hoogstens 5 MB en 20.000 regels. Er wordt niets opgeslagen tot u het voorbeeld bevestigt, en dan worden alle regels in één keer opgeslagen, of geen enkele.",
+    ),
+    (
+        "Contacts: name, email, phone, organisation (by name: an organisation that does not exist yet is created), notes. Organisations: name, website domain, KvK number, VAT number, address, notes.",
+        "Contactpersonen: naam, e-mailadres, telefoon, organisatie (op naam: een organisatie die nog niet bestaat, wordt aangemaakt), notities. Organisaties: naam, websitedomein, KvK-nummer, btw-nummer, adres, notities.",
+    ),
+    ("File", "Bestand"),
+    ("Column mapping", "Kolomindeling"),
+    ("Columns", "Kolommen"),
+    (
+        "The file is larger than 5 MB. Split it into smaller files.",
+        "Het bestand is groter dan 5 MB. Splits het in kleinere bestanden.",
+    ),
+    (
+        "The file has more than 20,000 lines. Split it into smaller files.",
+        "Het bestand heeft meer dan 20.000 regels. Splits het in kleinere bestanden.",
+    ),
+    (
+        "The file is not UTF-8 text. Save it as \"CSV UTF-8\" and upload it again.",
+        "Het bestand is geen UTF-8-tekst. Sla het op als \"CSV UTF-8\" en upload het opnieuw.",
+    ),
+    (
+        "The file has no lines to import: the first line names the columns, the lines below it are imported.",
+        "Het bestand heeft geen regels om te importeren: de eerste regel noemt de kolommen, de regels daaronder worden geïmporteerd.",
+    ),
+    (
+        "The file has more than 50 columns.",
+        "Het bestand heeft meer dan 50 kolommen.",
+    ),
+    (
+        "The file could not be read as CSV.",
+        "Het bestand kon niet als CSV worden gelezen.",
+    ),
+    (
+        "Choose a CSV file, or paste its text.",
+        "Kies een CSV-bestand, of plak de tekst ervan.",
+    ),
+    (
+        "This import is no longer available: it expired an hour after the upload, or it was already imported. Upload the file again.",
+        "Deze import is niet meer beschikbaar: hij is een uur na het uploaden verlopen, of hij is al geïmporteerd. Upload het bestand opnieuw.",
+    ),
+    (
+        "Choose the column that holds the name.",
+        "Kies de kolom met de naam.",
+    ),
+    (
+        "Each field can take one column only.",
+        "Elk veld kan maar één kolom krijgen.",
+    ),
+    (
+        "This column mapping does not fit the file. Preview the file again.",
+        "Deze kolomindeling past niet bij het bestand. Bekijk het voorbeeld opnieuw.",
+    ),
+    (
+        "This line has more cells than the first line has columns.",
+        "Deze regel heeft meer cellen dan de eerste regel kolommen heeft.",
+    ),
+    (
+        "An earlier line of this file has this email address.",
+        "Een eerdere regel van dit bestand heeft dit e-mailadres.",
+    ),
+    (
+        "An earlier line of this file has this website domain.",
+        "Een eerdere regel van dit bestand heeft dit websitedomein.",
+    ),
+    (
+        "An earlier line of this file has this name.",
+        "Een eerdere regel van dit bestand heeft deze naam.",
+    ),
+    (
+        "An organisation with this name already exists in this workspace.",
+        "Er bestaat al een organisatie met deze naam in deze werkruimte.",
+    ),
+    (
+        "Several organisations in this workspace have this name; link this contact by hand.",
+        "Meerdere organisaties in deze werkruimte hebben deze naam; koppel deze contactpersoon met de hand.",
+    ),
+    ("Nothing was imported.", "Er is niets geïmporteerd."),
+    ("Line", "Regel"),
+    (
+        "Problems not listed here:",
+        "Problemen die hier niet staan:",
+    ),
+    ("semicolon (;)", "puntkomma (;)"),
+    ("tab", "tabteken"),
+    ("comma (,)", "komma (,)"),
+    ("— leave out —", "— weglaten —"),
+    ("Column in the file", "Kolom in het bestand"),
+    ("Preview again", "Opnieuw bekijken"),
+    ("← Upload another file", "← Een ander bestand uploaden"),
+    ("Import preview", "Voorbeeld van de import"),
+    ("Lines", "Regels"),
+    ("Separator", "Scheidingsteken"),
+    (
+        "Nothing was imported. Correct the lines listed below in the file and upload it again, or change the column mapping.",
+        "Er is niets geïmporteerd. Verbeter de regels hieronder in het bestand en upload het opnieuw, of wijzig de kolomindeling.",
+    ),
+    ("Problems", "Problemen"),
+    (
+        "Nothing is imported while a line has a problem. Line numbers count the first line (the column names) as line 1.",
+        "Er wordt niets geïmporteerd zolang een regel een probleem heeft. Regelnummers tellen de eerste regel (de kolomnamen) als regel 1.",
+    ),
+    ("Problem", "Probleem"),
+    (
+        "The first lines, as they will be stored",
+        "De eerste regels, zoals ze worden opgeslagen",
+    ),
+    (
+        "New organisations the contacts name (created by the import)",
+        "Nieuwe organisaties die de contactpersonen noemen (de import maakt ze aan)",
+    ),
+    ("Lines to import", "Te importeren regels"),
+    ("Import now", "Nu importeren"),
+    (
+        "Correct the file and upload it again, or change the column mapping: nothing can be imported while there are problems.",
+        "Verbeter het bestand en upload het opnieuw, of wijzig de kolomindeling: zolang er problemen zijn, kan er niets worden geïmporteerd.",
+    ),
     ("more in the list", "meer in de lijst"),
 ];

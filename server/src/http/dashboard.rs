@@ -27,6 +27,17 @@ use crate::keys::Keys;
 /// small; anything bigger is refused with 413 before it is buffered.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The largest body a request to `path` may carry: [`MAX_BODY_BYTES`],
+/// except the CSV import's upload, which carries a file of up to 5 MB
+/// (see `crm_import`).
+pub(crate) fn body_limit(path: &str) -> usize {
+    if path == super::crm_import::UPLOAD_PATH {
+        super::crm_import::MAX_UPLOAD_BODY
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("metiva")
@@ -94,6 +105,12 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .route("/api/members/invite", post(members::post_invite))
         .route("/settings/audit.csv", get(members::get_audit_csv))
         .route("/persons.csv", get(super::crm_export::get_contacts_csv))
+        .route(
+            super::crm_import::UPLOAD_PATH,
+            post(super::crm_import::post_import).layer(axum::extract::DefaultBodyLimit::max(
+                super::crm_import::MAX_UPLOAD_BODY,
+            )),
+        )
         .route("/deals.csv", get(super::crm_export::get_deals_csv))
         .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
@@ -215,14 +232,15 @@ async fn bad_arguments_are_client_errors(req: Request, next: Next) -> Response {
 }
 
 /// Refuses input that cannot be text with 400 (see `text_input`), and
-/// bodies over [`MAX_BODY_BYTES`] with 413, whether announced by
+/// bodies over the path's [`body_limit`] with 413, whether announced by
 /// `Content-Length` or discovered while reading a chunked body. The body is
 /// buffered here (it is small by then), so handlers such as server
 /// functions never see a truncated body and never turn it into a 500.
 async fn limit_body(req: Request, next: Next) -> Response {
+    let limit = body_limit(req.uri().path());
     let too_large = || {
         AppError::too_large(format!(
-            "Request body too large: the limit is {MAX_BODY_BYTES} bytes."
+            "Request body too large: the limit is {limit} bytes."
         ))
         .into_response()
     };
@@ -231,7 +249,7 @@ async fn limit_body(req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if announced.is_some_and(|n| n > limit as u64) {
         return too_large();
     }
     let bad_request = |why: &'static str| AppError::bad_request(why).into_response();
@@ -243,7 +261,7 @@ async fn limit_body(req: Request, next: Next) -> Response {
         return bad_request(why);
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return too_large();
     };
     let content_type = parts

@@ -232,7 +232,8 @@ pub async fn tenant_guard(
     let lang = ui::negotiate(lang_query.map(|l| l.code()), req.headers());
     let (mut parts, body) = req.into_parts();
     parts.extensions.insert(lang);
-    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
+    let limit = super::dashboard::body_limit(parts.uri.path());
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let first = next

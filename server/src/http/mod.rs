@@ -5,6 +5,7 @@ mod bcrypt_pool;
 pub mod collect;
 mod cookies;
 mod crm_export;
+mod crm_import;
 mod csv_export;
 mod dashboard;
 pub mod error;

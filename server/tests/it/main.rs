@@ -11,6 +11,7 @@ mod crm;
 mod dashboard;
 mod envelope;
 mod health;
+mod import;
 mod ingest;
 mod lifecycle;
 mod member_forms;

@@ -266,7 +266,7 @@ fn without_quotes_in(html: &str, lang: &str) -> String {
 }
 
 /// The pages' visible text, without tags, scripts and styles.
-fn visible_text(html: &str) -> String {
+pub(crate) fn visible_text(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
     while let Some(i) = rest.find('<') {
@@ -289,7 +289,7 @@ fn visible_text(html: &str) -> String {
         .replace("&quot;", "\"")
 }
 
-fn has_word(text: &str, phrase: &str) -> bool {
+pub(crate) fn has_word(text: &str, phrase: &str) -> bool {
     let mut from = 0;
     while let Some(i) = text[from..].find(phrase) {
         let start = from + i;

@@ -42,11 +42,22 @@ pub async fn get_contacts_csv(
             r.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         ]
     });
-    let out = match write_csv(CONTACTS_CSV_HEADER, records) {
-        Ok(out) => out,
-        Err(e) => return AppError::internal(&rid.0, &e).into_response(),
-    };
     let name = format!("metiva-contacts-{}.csv", ctx.company());
+    attachment(&rid.0, &name, CONTACTS_CSV_HEADER, records)
+}
+
+/// The records as a CSV download that no cache keeps; a write failure is
+/// an opaque 500 logged under the request id.
+fn attachment<R, F>(request_id: &str, name: &str, header_line: &str, records: R) -> Response
+where
+    R: IntoIterator,
+    R::Item: IntoIterator<Item = F>,
+    F: AsRef<str>,
+{
+    let out = match write_csv(header_line, records) {
+        Ok(out) => out,
+        Err(e) => return AppError::internal(request_id, &e).into_response(),
+    };
     (
         StatusCode::OK,
         [
@@ -127,22 +138,6 @@ pub async fn get_deals_csv(
             d.updated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         ]
     });
-    let out = match write_csv(DEALS_CSV_HEADER, records) {
-        Ok(out) => out,
-        Err(e) => return AppError::internal(&rid.0, &e).into_response(),
-    };
     let name = format!("metiva-deals-{}.csv", ctx.company());
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        out,
-    )
-        .into_response()
+    attachment(&rid.0, &name, DEALS_CSV_HEADER, records)
 }

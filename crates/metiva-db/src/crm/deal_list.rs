@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::validate::{Check, FieldError, optional};
 use crate::access::TenantCtx;
-use crate::schema::{deals, memberships, organisations, persons, users};
+use crate::schema::{deals, memberships, users};
 use crate::{Database, DbError, TenantConn};
 
 /// Deals on one page of the list.
@@ -239,18 +239,7 @@ async fn rows(
         .select((memberships::user_id, users::name))
         .load(tc.conn())
         .await?;
-    let people: Vec<(Uuid, String)> = persons::table
-        .filter(persons::company_id.eq(&company))
-        .filter(persons::id.eq_any(&person_ids))
-        .select((persons::id, persons::name))
-        .load(tc.conn())
-        .await?;
-    let orgs: Vec<(Uuid, String)> = organisations::table
-        .filter(organisations::company_id.eq(&company))
-        .filter(organisations::id.eq_any(&org_ids))
-        .select((organisations::id, organisations::name))
-        .load(tc.conn())
-        .await?;
+    let (people, orgs) = super::deals::linked_names(tc, &person_ids, &org_ids).await?;
     let name = |list: &[(Uuid, String)], id: Option<Uuid>| {
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).map(|(_, n)| n.clone()))
     };

@@ -205,6 +205,30 @@ type CardRow = (
     DateTime<Utc>,
 );
 
+/// The names of the contacts and organisations some deals link to, by id
+/// (one query each, whatever the number of deals).
+#[allow(clippy::type_complexity)]
+pub(crate) async fn linked_names(
+    tc: &mut TenantConn<'_>,
+    person_ids: &[Uuid],
+    org_ids: &[Uuid],
+) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>), DbError> {
+    let company = tc.company().as_str().to_string();
+    let people = persons::table
+        .filter(persons::company_id.eq(&company))
+        .filter(persons::id.eq_any(person_ids))
+        .select((persons::id, persons::name))
+        .load(tc.conn())
+        .await?;
+    let orgs = organisations::table
+        .filter(organisations::company_id.eq(&company))
+        .filter(organisations::id.eq_any(org_ids))
+        .select((organisations::id, organisations::name))
+        .load(tc.conn())
+        .await?;
+    Ok((people, orgs))
+}
+
 impl Database {
     /// The stages and each column's latest cards, in one snapshot. A
     /// column holds at most [`OPEN_COLUMN_LIMIT`] (open stages) or
@@ -253,18 +277,7 @@ impl Database {
             }
             let person_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
             let org_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.7).collect();
-            let people: Vec<(Uuid, String)> = persons::table
-                .filter(persons::company_id.eq(&company))
-                .filter(persons::id.eq_any(&person_ids))
-                .select((persons::id, persons::name))
-                .load(tc.conn())
-                .await?;
-            let orgs: Vec<(Uuid, String)> = organisations::table
-                .filter(organisations::company_id.eq(&company))
-                .filter(organisations::id.eq_any(&org_ids))
-                .select((organisations::id, organisations::name))
-                .load(tc.conn())
-                .await?;
+            let (people, orgs) = linked_names(tc, &person_ids, &org_ids).await?;
             let name = |list: &[(Uuid, String)], id: Option<Uuid>| {
                 id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
             };

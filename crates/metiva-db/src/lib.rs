@@ -7,6 +7,7 @@
 //! the ways in. [`Database`] here is the core's handle with the domain's
 //! operations on it.
 
+pub mod audit_chain;
 mod database;
 pub(crate) use metiva_tenancy::schema;
 pub mod crm;

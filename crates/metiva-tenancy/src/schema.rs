@@ -13,6 +13,9 @@ diesel::table! {
         target_id -> Nullable<Text>,
         request_id -> Nullable<Text>,
         reason -> Nullable<Text>,
+        seq -> BigInt,
+        prev_hash -> Bytea,
+        hash -> Bytea,
     }
 }
 

@@ -338,6 +338,19 @@ impl Database {
         self.run(company, None, Mode::Write, f).await
     }
 
+    /// Cross-tenant entry point 4, the audit verify (`metiva audit verify`,
+    /// an operator's command, never reachable from a request): reads one
+    /// company's audit chain under that company's own binding, in one
+    /// read-only snapshot so the chain is seen as of one instant. The list
+    /// of companies to walk comes from `metiva_audit_companies()` (owner
+    /// role only); the rows themselves stay behind RLS.
+    pub async fn for_audit_verify<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Snapshot, f).await
+    }
+
     /// Runs `f` in one read-write transaction bound to `company`, with no
     /// named purpose: tests and benchmarks only (`test-support`).
     #[cfg(feature = "test-support")]

@@ -1,6 +1,7 @@
 //! Isolation proofs against a real PostgreSQL, each test in a fresh
 //! database cloned from the migrated template.
 
+mod audit_chain;
 mod binding;
 mod catalog_lint;
 mod crm;

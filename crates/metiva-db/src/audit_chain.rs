@@ -1,0 +1,410 @@
+//! The audit log's hash chain, checked: `metiva audit verify`.
+//!
+//! Each company's audit rows form a chain. The database computes it on
+//! insert (trigger `audit_log_chain`, migration `audit_chain`); this module
+//! recomputes every hash independently from the stored fields and names the
+//! first row where the chain breaks.
+//!
+//! # Format (version `metiva.audit.v1`)
+//! ```text
+//! hash = SHA-256(prev_hash ‖ field("metiva.audit.v1") ‖ field(company_id)
+//!                ‖ field(seq) ‖ field(id) ‖ field(at) ‖ field(actor_user_id)
+//!                ‖ field(action) ‖ field(target_type) ‖ field(target_id)
+//!                ‖ field(request_id) ‖ field(reason))
+//! field(NULL) = ff ff ff ff
+//! field(v)    = u32 big-endian byte length ‖ bytes
+//! ```
+//! Text is its UTF-8 bytes, a uuid its 16 bytes; `seq`, `id` and `at` are
+//! i64 big-endian, `at` in whole microseconds since 1970-01-01 UTC (what
+//! PostgreSQL stores; finer precision is truncated). `prev_hash` is the
+//! previous row's hash, 32 zero bytes for a company's first row (`seq` 1).
+//! A column added to `audit_log` later must join the format under a new
+//! version tag; the isolation suite fails until it does.
+//!
+//! # Security
+//! The chain detects a changed, inserted, reordered or removed row, even by
+//! the table's owner or a superuser, unless they rewrite every later hash
+//! too; and it cannot see rows cut off the end. Anchoring each chain's head
+//! outside the database (the daily verify) closes both; it is a later step.
+//! Verify reads each company's rows under that company's own tenant
+//! binding ([`metiva_tenancy::Database::for_audit_verify`]), so RLS stays
+//! intact; only the list of company ids crosses tenants
+//! (`metiva_audit_companies()`, executable by the owner role alone).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use crate::schema::audit_log;
+use crate::{CompanyId, Database, DbError};
+
+/// The format's version tag, the first field of every hashed row.
+pub const FORMAT: &str = "metiva.audit.v1";
+
+/// The `prev_hash` of a company's first row.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// The columns the hash covers, in format order (besides `prev_hash`).
+/// Every other column of `audit_log` is part of the chain itself.
+pub const HASHED_COLUMNS: &[&str] = &[
+    "company_id",
+    "seq",
+    "id",
+    "at",
+    "actor_user_id",
+    "action",
+    "target_type",
+    "target_id",
+    "request_id",
+    "reason",
+];
+
+/// How many rows verify reads per query.
+const BATCH: i64 = 5_000;
+
+/// One stored audit row with its chain columns.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
+pub struct ChainRow {
+    pub company_id: String,
+    pub seq: i64,
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_user_id: Option<Uuid>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub request_id: Option<String>,
+    pub reason: Option<String>,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+fn text(s: &Option<String>) -> Option<&[u8]> {
+    s.as_deref().map(str::as_bytes)
+}
+
+/// Appends one canonical field: its length and bytes, or the NULL marker.
+fn field(buf: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => buf.extend_from_slice(&u32::MAX.to_be_bytes()),
+        Some(b) => {
+            // Audit fields are short (checked in the table); a length past
+            // u32 cannot be stored, so it cannot be hashed either.
+            let len = u32::try_from(b.len()).unwrap_or(u32::MAX - 1);
+            buf.extend_from_slice(&len.to_be_bytes());
+            buf.extend_from_slice(b);
+        }
+    }
+}
+
+/// The hash of `row` chained after `prev`, computed from its fields alone
+/// (its stored `prev_hash` and `hash` are not read).
+pub fn chain_hash(prev: &[u8], row: &ChainRow) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(prev);
+    field(&mut buf, Some(FORMAT.as_bytes()));
+    field(&mut buf, Some(row.company_id.as_bytes()));
+    field(&mut buf, Some(&row.seq.to_be_bytes()));
+    field(&mut buf, Some(&row.id.to_be_bytes()));
+    field(&mut buf, Some(&row.at.timestamp_micros().to_be_bytes()));
+    field(
+        &mut buf,
+        row.actor_user_id.as_ref().map(|u| &u.as_bytes()[..]),
+    );
+    field(&mut buf, Some(row.action.as_bytes()));
+    field(&mut buf, text(&row.target_type));
+    field(&mut buf, text(&row.target_id));
+    field(&mut buf, text(&row.request_id));
+    field(&mut buf, text(&row.reason));
+    metiva_security::secret::sha256(&buf)
+}
+
+/// Why a chain is broken at a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Break {
+    /// The row's position is not the next one: a row before it was removed
+    /// (or its `seq` changed).
+    Gap { expected_seq: i64 },
+    /// The row's fields no longer match its hash: the row was changed.
+    Altered,
+    /// The row does not link to the row before it: that row was changed
+    /// and rehashed, or one was put in between.
+    Unlinked,
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Break::Gap { expected_seq } => write!(
+                f,
+                "seq {expected_seq} was expected here: a row before it is missing"
+            ),
+            Break::Altered => f.write_str("its fields do not match its hash: the row was changed"),
+            Break::Unlinked => f.write_str(
+                "its prev_hash is not the previous row's hash: the previous row was changed or a row was put in between",
+            ),
+        }
+    }
+}
+
+/// The first broken row of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenRow {
+    pub id: i64,
+    pub seq: i64,
+    pub why: Break,
+}
+
+/// One company's chain, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub company: CompanyId,
+    /// Rows checked (up to and including a broken one).
+    pub rows: u64,
+    /// The last verified hash: the chain's head when it is intact.
+    pub head: [u8; 32],
+    /// The first broken row; `None` when the whole chain holds.
+    pub broken: Option<BrokenRow>,
+}
+
+impl std::fmt::Display for ChainReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.broken {
+            None => {
+                let head: String = self.head[..8].iter().map(|b| format!("{b:02x}")).collect();
+                write!(
+                    f,
+                    "{}: ok, {} row(s), head {head}…",
+                    self.company.as_str(),
+                    self.rows
+                )
+            }
+            Some(b) => write!(
+                f,
+                "{}: BROKEN at audit row id {} (seq {}): {}",
+                self.company.as_str(),
+                b.id,
+                b.seq,
+                b.why
+            ),
+        }
+    }
+}
+
+/// Walks one chain in `seq` order, row by row.
+#[derive(Debug)]
+pub struct ChainWalk {
+    next_seq: i64,
+    prev: [u8; 32],
+    rows: u64,
+}
+
+impl Default for ChainWalk {
+    fn default() -> Self {
+        Self {
+            next_seq: 1,
+            prev: GENESIS,
+            rows: 0,
+        }
+    }
+}
+
+impl ChainWalk {
+    /// Checks the next row; `Err` names it when the chain breaks there.
+    pub fn step(&mut self, row: &ChainRow) -> Result<(), BrokenRow> {
+        self.rows += 1;
+        let broken = |why| BrokenRow {
+            id: row.id,
+            seq: row.seq,
+            why,
+        };
+        if row.seq != self.next_seq {
+            return Err(broken(Break::Gap {
+                expected_seq: self.next_seq,
+            }));
+        }
+        let hash = chain_hash(&row.prev_hash, row);
+        if row.hash != hash {
+            return Err(broken(Break::Altered));
+        }
+        if row.prev_hash != self.prev {
+            return Err(broken(Break::Unlinked));
+        }
+        self.prev = hash;
+        self.next_seq += 1;
+        Ok(())
+    }
+}
+
+#[derive(QueryableByName)]
+struct CompanyRow {
+    #[diesel(sql_type = Text)]
+    company_id: String,
+}
+
+impl Database {
+    /// Checks the audit chain of `only`, or of every company, and reports
+    /// each. Needs a pool connected as the owner role: the list of
+    /// companies is an owner-only directory answer.
+    pub async fn verify_audit_chains(
+        &self,
+        only: Option<&CompanyId>,
+    ) -> Result<Vec<ChainReport>, DbError> {
+        let ids = self
+            .global(async |conn| {
+                // Raw SQL: a set-returning directory function.
+                Ok(
+                    diesel::sql_query("SELECT company_id FROM metiva_audit_companies()")
+                        .load::<CompanyRow>(conn)
+                        .await?,
+                )
+            })
+            .await?;
+        let mut companies = Vec::with_capacity(ids.len());
+        for r in ids {
+            let id = CompanyId::parse(&r.company_id)
+                .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+            if only.is_none_or(|o| *o == id) {
+                companies.push(id);
+            }
+        }
+        if let Some(o) = only.filter(|_| companies.is_empty()) {
+            return Err(DbError::Internal(format!("no company {}", o.as_str())));
+        }
+        let mut reports = Vec::with_capacity(companies.len());
+        for company in companies {
+            reports.push(self.verify_audit_chain(&company).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Checks one company's chain, read in one snapshot, in batches.
+    async fn verify_audit_chain(&self, company: &CompanyId) -> Result<ChainReport, DbError> {
+        self.for_audit_verify(company, async |tc| {
+            let mut walk = ChainWalk::default();
+            let mut broken = None;
+            let mut after = 0_i64;
+            'batches: loop {
+                let rows = audit_log::table
+                    .filter(audit_log::company_id.eq(company.as_str()))
+                    .filter(audit_log::seq.gt(after))
+                    .order(audit_log::seq.asc())
+                    .limit(BATCH)
+                    .select(ChainRow::as_select())
+                    .load(tc.conn())
+                    .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.seq;
+                let full = rows.len() as i64 == BATCH;
+                for row in &rows {
+                    if let Err(b) = walk.step(row) {
+                        broken = Some(b);
+                        break 'batches;
+                    }
+                }
+                if !full {
+                    break;
+                }
+            }
+            Ok(ChainReport {
+                company: company.clone(),
+                rows: walk.rows,
+                head: walk.prev,
+                broken,
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> ChainRow {
+        ChainRow {
+            company_id: "cmp_aaaaaa".into(),
+            seq: 1,
+            id: 7,
+            at: DateTime::from_timestamp_micros(1_765_000_000_123_456).unwrap_or_default(),
+            actor_user_id: None,
+            action: "member.role_change".into(),
+            target_type: Some("member".into()),
+            target_id: Some("ab".into()),
+            request_id: Some("c".into()),
+            reason: None,
+            prev_hash: GENESIS.to_vec(),
+            hash: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn null_empty_and_field_boundaries_hash_differently() {
+        let base = chain_hash(&GENESIS, &row());
+        let empty = ChainRow {
+            reason: Some(String::new()),
+            ..row()
+        };
+        assert_ne!(base, chain_hash(&GENESIS, &empty), "NULL vs empty");
+        let moved = ChainRow {
+            target_id: Some("a".into()),
+            request_id: Some("bc".into()),
+            ..row()
+        };
+        assert_ne!(base, chain_hash(&GENESIS, &moved), "a byte across fields");
+        assert_ne!(base, chain_hash(&[1; 32], &row()), "another prev");
+    }
+
+    #[test]
+    fn sub_microsecond_time_is_truncated_as_postgres_stores_it() {
+        let mut fine = row();
+        fine.at += chrono::Duration::nanoseconds(999);
+        assert_eq!(chain_hash(&GENESIS, &row()), chain_hash(&GENESIS, &fine));
+    }
+
+    #[test]
+    fn the_walk_names_the_first_broken_row() {
+        let mut rows = Vec::new();
+        let mut prev = GENESIS;
+        for seq in 1..=4 {
+            let mut r = ChainRow {
+                seq,
+                id: seq * 10,
+                prev_hash: prev.to_vec(),
+                ..row()
+            };
+            prev = chain_hash(&prev, &r);
+            r.hash = prev.to_vec();
+            rows.push(r);
+        }
+        let walk = |rows: &[ChainRow]| {
+            let mut w = ChainWalk::default();
+            rows.iter().try_for_each(|r| w.step(r)).err()
+        };
+        assert_eq!(walk(&rows), None);
+
+        let mut altered = rows.clone();
+        altered[1].action = "member.remove".into();
+        assert_eq!(
+            walk(&altered).map(|b| (b.id, b.why)),
+            Some((20, Break::Altered))
+        );
+
+        let mut rehashed = altered.clone();
+        rehashed[1].hash = chain_hash(&rehashed[1].prev_hash, &rehashed[1]).to_vec();
+        assert_eq!(
+            walk(&rehashed).map(|b| (b.id, b.why)),
+            Some((30, Break::Unlinked))
+        );
+
+        let mut gap = rows.clone();
+        gap.remove(2);
+        assert_eq!(
+            walk(&gap).map(|b| (b.id, b.why)),
+            Some((40, Break::Gap { expected_seq: 3 }))
+        );
+    }
+}

@@ -198,4 +198,28 @@ async fn a_new_upload_replaces_the_members_previous_one() {
         Err(ImportError::Invalid(f)) => assert_eq!(f[0].code, "mapping.name"),
         other => panic!("{other:?}"),
     }
+    // Removing the member removes their staged file with the membership.
+    let owner = member_ctx(&tdb, &db, A, 5, "owner").await;
+    db.member_action(
+        &owner,
+        a.user_id(),
+        metiva_db::members::MemberAction::Remove,
+        "req-remove",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = tdb.connect_as("metiva_owner").await;
+    let left = crate::fixtures::try_exec(
+        &mut conn,
+        &format!(
+            "BEGIN; SELECT set_config('app.company_id', '{A}', true);
+             DO $$ BEGIN IF EXISTS (SELECT 1 FROM crm_imports) THEN RAISE 'still staged'; END IF; END $$;
+             COMMIT;"
+        ),
+    )
+    .await;
+    assert!(
+        left.is_ok(),
+        "the staged file outlived the membership: {left:?}"
+    );
 }

@@ -180,14 +180,10 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     }
 }
 
-/// `metiva seed-demo`: loads the demo data as the owner role.
-pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
-    // Security: the demo users share a published password.
-    if config.mode == Mode::Production {
-        anyhow::bail!(
-            "seed-demo is refused in production: the demo users have a published password"
-        );
-    }
+/// A pool as the owner role, for the operator's commands: the embedded
+/// default (started and migrated) or `DATABASE_MIGRATION_URL`; `what`
+/// names the command in the error when that is missing.
+async fn open_owner(config: &Config, what: &str) -> anyhow::Result<(Database, Option<Cluster>)> {
     let mut cluster = None;
     let owner_url = match &config.database {
         DatabaseConfig::Embedded { data_dir } => {
@@ -196,11 +192,25 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
             cluster = Some(c);
             url
         }
-        DatabaseConfig::External { migration_url, .. } => migration_url
-            .clone()
-            .ok_or_else(|| anyhow!("DATABASE_MIGRATION_URL (the owner role) is required to seed an external database"))?,
+        DatabaseConfig::External { migration_url, .. } => migration_url.clone().ok_or_else(|| {
+            anyhow!("DATABASE_MIGRATION_URL (the owner role) is required to {what} an external database")
+        })?,
     };
-    let owner = Database::connect(&owner_url, &PoolSettings::default())?;
+    Ok((
+        Database::connect(&owner_url, &PoolSettings::default())?,
+        cluster,
+    ))
+}
+
+/// `metiva seed-demo`: loads the demo data as the owner role.
+pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    // Security: the demo users share a published password.
+    if config.mode == Mode::Production {
+        anyhow::bail!(
+            "seed-demo is refused in production: the demo users have a published password"
+        );
+    }
+    let (owner, cluster) = open_owner(config, "seed").await?;
     let cost = config.bcrypt_cost;
     let hash = tokio::task::spawn_blocking(move || {
         let pw = metiva_security::password::Password::new(metiva_db::seed::DEMO_PASSWORD)?;
@@ -278,5 +288,45 @@ pub async fn check(config: &Config) -> anyhow::Result<()> {
     if failed > 0 {
         anyhow::bail!("{failed} check(s) failed");
     }
+    Ok(())
+}
+
+/// `metiva audit verify`: recomputes every company's audit chain (or one
+/// company's) and prints one line each; an error naming each broken
+/// chain's first broken row if any is broken.
+///
+/// Runs as the owner role: listing every company is an owner-only
+/// directory answer (`metiva_audit_companies()`), and each chain is read
+/// under its own company's binding, so RLS still applies to the rows.
+pub async fn audit_verify(config: &Config, company: Option<&str>) -> anyhow::Result<()> {
+    let only = company
+        .map(metiva_db::CompanyId::parse)
+        .transpose()
+        .context("--company")?;
+    let (owner, cluster) = open_owner(config, "verify the audit log of").await?;
+    let reports = owner.verify_audit_chains(only.as_ref()).await;
+    OpenDatabase {
+        db: owner,
+        login: None,
+        cluster,
+    }
+    .close()
+    .await;
+    let reports = reports.context("verifying the audit chains")?;
+    for r in &reports {
+        println!("{r}");
+    }
+    let broken: Vec<String> = reports
+        .iter()
+        .filter_map(|r| {
+            r.broken
+                .as_ref()
+                .map(|b| format!("{} at audit row id {}", r.company.as_str(), b.id))
+        })
+        .collect();
+    if !broken.is_empty() {
+        anyhow::bail!("audit chain broken: {}", broken.join(", "));
+    }
+    println!("audit chains verified: {} company(ies)", reports.len());
     Ok(())
 }

@@ -51,6 +51,23 @@ pub enum Command {
     Check,
     /// Print a fresh METIVA_ENCRYPTION_KEY and METIVA_TOKEN_SIGNING_KEY
     Keygen,
+    /// The audit log's hash chains (run as the owner role)
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `metiva audit …`.
+#[derive(Debug, PartialEq, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check every company's audit chain (or one), one line each; exits
+    /// non-zero naming the first broken row of any broken chain
+    Verify {
+        /// Check only this company
+        #[arg(long, value_name = "cmp_…")]
+        company: Option<String>,
+    },
 }
 
 /// `metiva keygen`: fresh keys from the OS's CSPRNG, in the form `metiva
@@ -110,6 +127,18 @@ mod tests {
         assert_eq!(parse("seed-demo"), Ok(Some(Command::SeedDemo)));
         assert_eq!(parse("check"), Ok(Some(Command::Check)));
         assert_eq!(parse("keygen"), Ok(Some(Command::Keygen)));
+        let verify = |company: Option<&str>| {
+            Ok(Some(Command::Audit {
+                command: AuditCommand::Verify {
+                    company: company.map(String::from),
+                },
+            }))
+        };
+        assert_eq!(parse("audit verify"), verify(None));
+        assert_eq!(
+            parse("audit verify --company cmp_8fa2c1"),
+            verify(Some("cmp_8fa2c1"))
+        );
     }
 
     #[test]
@@ -120,6 +149,8 @@ mod tests {
             "serve --only",
             "serve --frobnicate",
             "migrate now",
+            "audit frobnicate",
+            "audit verify --company",
             "--frobnicate",
         ] {
             let err =
@@ -143,6 +174,7 @@ mod tests {
             "seed-demo",
             "check",
             "keygen",
+            "audit",
             "--version",
             "METIVA_ENV",
         ] {

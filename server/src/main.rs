@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use server::config::Config;
-use server::{Cli, Command, database, http};
+use server::{AuditCommand, Cli, Command, database, http};
 
 fn main() -> ExitCode {
     let command = match Cli::try_parse() {
@@ -45,6 +45,9 @@ fn main() -> ExitCode {
             Command::SeedDemo => database::seed_demo(&config).await,
             Command::Check => database::check(&config).await,
             Command::Keygen => Ok(()),
+            Command::Audit {
+                command: AuditCommand::Verify { company },
+            } => database::audit_verify(&config, company.as_deref()).await,
         }
     });
     match result {

@@ -314,3 +314,57 @@ fn production_refuses_a_remote_database_without_verify_full() {
         );
     }
 }
+
+#[tokio::test]
+async fn audit_verify_passes_a_clean_database_and_names_a_tampered_row() {
+    use diesel_async::SimpleAsyncConnection as _;
+    let tdb = metiva_testkit::TestDb::new().await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    owner
+        .batch_execute(
+            "BEGIN; SELECT set_config('app.company_id', 'cmp_aaaaaa', true);
+             INSERT INTO companies (id, name) VALUES ('cmp_aaaaaa', 'Alpha');
+             INSERT INTO audit_log (company_id, action)
+               SELECT 'cmp_aaaaaa', 'test.chain' FROM generate_series(1, 4);
+             COMMIT;",
+        )
+        .await
+        .unwrap();
+    let env = [
+        ("DATABASE_URL", tdb.app_url()),
+        ("DATABASE_MIGRATION_URL", tdb.owner_url()),
+    ];
+    let verify = move |args: &'static [&'static str]| {
+        let env = env.clone();
+        tokio::task::spawn_blocking(move || {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            metiva(args, &env)
+        })
+    };
+    let out = verify(&["audit", "verify"]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("cmp_aaaaaa: ok, 4 row(s)"), "{stdout}");
+
+    // A fresh database's first audit rows are ids 1 to 4, in seq order.
+    let mut su = tdb.connect_as("postgres").await;
+    su.batch_execute("UPDATE audit_log SET target_id = 'x' WHERE id = 2 AND seq = 2")
+        .await
+        .unwrap();
+    let id = 2;
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "verify", "--company", "cmp_aaaaaa"][..],
+    ] {
+        let out = verify(args).await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("cmp_aaaaaa: BROKEN at audit row id {id} (seq 2)")),
+            "{stdout}"
+        );
+        assert_one_clear_line(
+            &out,
+            &format!("audit chain broken: cmp_aaaaaa at audit row id {id}"),
+        );
+    }
+}

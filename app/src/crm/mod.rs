@@ -20,7 +20,7 @@ mod tasks;
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
-pub use deal_form::{DealEditPanel, delete_deal, deal_form_data, save_deal};
+pub use deal_form::{DealEditPanel, deal_form_data, delete_deal, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
 #[cfg(feature = "ssr")]
@@ -29,11 +29,11 @@ pub use import::{
     ImportDoneDto, ImportPage, ImportPreviewDto, ImportPreviewPage, confirm_import, import_form,
     import_preview,
 };
-pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,
 };
+pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
 pub use search::{SearchBox, SearchPage, search};
 pub use tasks::{RecordWork, TasksPage, add_note, add_task, complete_task, my_tasks, record_work};
 

@@ -15,9 +15,7 @@ mod records;
 mod visits;
 
 pub use consent::{ConsentPage, consent_overview};
-pub use records::{
-    DealPage, PersonPage, PersonsPage, deal_record, person_list, person_record,
-};
+pub use records::{DealPage, PersonPage, PersonsPage, deal_record, person_list, person_record};
 pub use visits::{VisitorsPage, visitors_overview};
 
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";

@@ -361,7 +361,7 @@ pub fn ImportPage() -> impl IntoView {
                             <form method="post" action="/api/import" enctype="multipart/form-data" class=format!("{PANEL} space-y-4") data-testid="import-form">
                                 <fieldset>
                                     <legend class=LABEL>{tr(l, "What the file holds")}</legend>
-                                    <div class="mt-2 flex gap-6 text-sm">
+                                    <div class="mt-2 flex gap-4 text-sm">
                                         <label class="flex items-center gap-2">
                                             <input type="radio" name="kind" value="contacts" checked=!organisations />
                                             {tr(l, "Contacts")}
@@ -509,7 +509,7 @@ fn Preview(p: ImportPreviewDto, refused: bool) -> impl IntoView {
             .map(|m| view! { <li>{m.clone()}</li> })
             .collect_view();
         view! {
-            <ul role="alert" class="list-disc rounded-md border border-red-200 bg-red-50 py-2 pl-8 pr-3 text-sm text-red-800" data-testid="import-mapping-problem">{items}</ul>
+            <ul role="alert" class="list-disc rounded-md border border-red-200 bg-red-50 py-2 pl-5 pr-3 text-sm text-red-800" data-testid="import-mapping-problem">{items}</ul>
         }
     });
     let problems = (!p.problems.is_empty()).then(|| {

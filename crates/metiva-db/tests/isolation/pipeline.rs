@@ -42,7 +42,10 @@ async fn deal(db: &Database, ctx: &TenantCtx, title: &str, value: &str, close: &
 
 fn refused_field(r: Result<(), CrmError>) -> (&'static str, &'static str) {
     match r {
-        Err(CrmError::Invalid(f)) => (f[0].field, f[0].code),
+        Err(CrmError::Invalid(f)) => f
+            .first()
+            .map(|e| (e.field, e.code))
+            .unwrap_or_else(|| panic!("a refusal names a field")),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod login;
 pub mod members;
 pub mod repo;
+pub mod retention;
 pub mod seed;
 pub mod self_test;
 pub mod sessions;

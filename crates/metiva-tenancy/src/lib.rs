@@ -13,9 +13,10 @@
 //!   signed-in member yet and picks the company itself:
 //!   [`Database::for_sign_in`] (the login directory),
 //!   [`Database::for_site_key`] (ingest, after the site-key lookup),
-//!   [`Database::for_provisioning`] (the demo seed and workspace set-up) and
+//!   [`Database::for_provisioning`] (the demo seed and workspace set-up),
 //!   [`Database::for_audit_verify`] (reading one company's audit chain,
-//!   read-only, for `metiva audit verify`).
+//!   read-only, for `metiva audit verify`) and [`Database::for_sweep`]
+//!   (the retention sweep, one batch per transaction).
 //!
 //! The unnamed `Database::tenant` stays private to this crate; the
 //! `test-support` feature exposes it to tests and benchmarks only.

@@ -239,6 +239,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    retention_settings (company_id) {
+        company_id -> Text,
+        page_views_months -> Integer,
+        visitors_months -> Integer,
+        contacts_months -> Integer,
+        audit_months -> Integer,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    retention_sweeps (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        started_at -> Timestamptz,
+        heartbeat_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        abandoned -> Bool,
+        batches -> Integer,
+        page_views -> BigInt,
+        visitors -> BigInt,
+        consent_decisions -> BigInt,
+        contacts -> BigInt,
+    }
+}
+
+diesel::table! {
     search_terms (company_id, term, kind, record_id) {
         company_id -> Text,
         term -> Text,
@@ -344,6 +371,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     page_views,
     persons,
     pipeline_stages,
+    retention_settings,
+    retention_sweeps,
     search_terms,
     sessions,
     sites,

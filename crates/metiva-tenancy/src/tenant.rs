@@ -351,6 +351,26 @@ impl Database {
         self.run(company, None, Mode::Snapshot, f).await
     }
 
+    /// Cross-tenant entry point 5, the retention sweep (the hourly task
+    /// in `metiva serve`, later the job runner; never reachable from a
+    /// request): one short read-write transaction bound to the company
+    /// being swept, per batch.
+    ///
+    /// # Security
+    /// A named entry point rather than a public `Database::tenant`: the
+    /// sweep has no member whose access could be re-asserted, so it picks
+    /// the company itself, and this name keeps that one path greppable
+    /// and reviewable. It still runs as the app role under FORCE'd RLS
+    /// (never a BYPASSRLS role), so a batch can only ever see and delete
+    /// the bound company's rows; the list of companies comes from
+    /// `metiva_sweep_companies()`, which answers ids only.
+    pub async fn for_sweep<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
     /// Runs `f` in one read-write transaction bound to `company`, with no
     /// named purpose: tests and benchmarks only (`test-support`).
     #[cfg(feature = "test-support")]

@@ -14,5 +14,6 @@ mod pool_leak;
 mod probes;
 mod property;
 mod registry;
+mod retention;
 mod schema_file;
 mod tls;

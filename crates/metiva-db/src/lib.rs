@@ -11,6 +11,7 @@ pub mod audit_chain;
 mod database;
 pub(crate) use metiva_tenancy::schema;
 pub mod crm;
+pub mod erasure;
 pub mod ingest;
 pub mod login;
 pub mod members;

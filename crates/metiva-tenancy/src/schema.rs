@@ -53,6 +53,7 @@ diesel::table! {
         lang -> Text,
         text_hash -> Text,
         decided_at -> Timestamptz,
+        erased_subject -> Nullable<Uuid>,
     }
 }
 
@@ -97,6 +98,39 @@ diesel::table! {
         organisation_id -> Nullable<Uuid>,
         outcome_reason -> Nullable<Text>,
         version -> Integer,
+    }
+}
+
+diesel::table! {
+    erased_subjects (company_id, subject_id) {
+        company_id -> Text,
+        subject_id -> Uuid,
+        receipt_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    erasure_receipt_lines (company_id, receipt_id, table_name) {
+        company_id -> Text,
+        receipt_id -> Uuid,
+        table_name -> Text,
+        erased -> BigInt,
+        retained -> BigInt,
+        basis -> Nullable<Text>,
+        retained_ids -> Array<Nullable<Uuid>>,
+    }
+}
+
+diesel::table! {
+    erasure_receipts (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_user_id -> Uuid,
+        subject_kind -> Text,
+        reason -> Text,
+        note -> Nullable<Text>,
+        tombstone -> Uuid,
     }
 }
 
@@ -360,6 +394,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     crm_imports,
     deal_stage_history,
     deals,
+    erased_subjects,
+    erasure_receipt_lines,
+    erasure_receipts,
     forwards,
     invitations,
     known_networks,

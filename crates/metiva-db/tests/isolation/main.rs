@@ -6,6 +6,7 @@ mod binding;
 mod catalog_lint;
 mod crm;
 mod directory;
+mod erasure;
 mod errors;
 mod fixtures;
 mod import;

@@ -8,6 +8,7 @@ pub mod config;
 pub mod database;
 pub mod http;
 pub mod keys;
+pub mod retention_sweep;
 pub mod shutdown;
 
 /// What `metiva --help` says after the commands.

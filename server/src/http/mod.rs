@@ -85,6 +85,16 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         println!("metiva login service:  http://{}", config.login_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
     }
+    if want(Service::App) {
+        // The worker's one job so far: the hourly retention sweep, in the
+        // dashboard's process until a job runner exists.
+        let (db, stop) = (open.db.clone(), shutdown.clone().requested());
+        tasks.spawn(async move {
+            use crate::retention_sweep::{EVERY, FIRST_AFTER, run};
+            run(db, FIRST_AFTER, EVERY, stop).await;
+            Ok(())
+        });
+    }
     let mut outcome = Ok(());
     while let Some(res) = tasks.join_next().await {
         let res = res

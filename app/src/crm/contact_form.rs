@@ -25,6 +25,8 @@ pub struct ContactFormDto {
     pub can_import: bool,
     /// The role may export the contacts as CSV (`crm.export`).
     pub can_export: bool,
+    /// The role may erase a contact (`privacy.erase`).
+    pub can_erase: bool,
 }
 
 /// The form's data: a contact's current values (with `id`) or an empty
@@ -39,6 +41,7 @@ pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormD
         can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
         can_import: ctx.can(metiva_roles::Permission::CrmImport),
         can_export: ctx.can(metiva_roles::Permission::CrmExport),
+        can_erase: ctx.can(metiva_roles::Permission::PrivacyErase),
         ..Default::default()
     };
     let Some(raw) = id.filter(|s| !s.is_empty()) else {
@@ -194,6 +197,15 @@ pub fn NewContactPanel() -> impl IntoView {
 }
 
 /// Edit and delete on a contact's page, for roles that may write.
+///
+/// Roles with `privacy.erase` get the erasure form (a reason, a receipt)
+/// instead of the delete button. The others keep the plain delete, but
+/// only for a contact without a consented website trail (no linked
+/// visitor or forward), such as one typed in by mistake: its notes,
+/// tasks and search terms go with it and its deals stay unlinked, as an
+/// erasure would leave them. A contact with a trail needs an erasure,
+/// which also moves its consent decisions to a tombstone and leaves a
+/// receipt; the domain refuses the plain delete (422, `contact`).
 #[component]
 pub fn ContactPanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
@@ -205,16 +217,25 @@ pub fn ContactPanel(id: String) -> impl IntoView {
             {move || data.get().map(|r| match r {
                 Ok(Some(c)) if c.can_write => {
                     let (id, version) = (c.id.clone(), c.version.to_string());
-                    view! {
-                        <details class=PANEL open=!outcome.invalid.is_empty()>
-                            <summary class="cursor-pointer font-medium">{tr(l, "Edit contact")}</summary>
-                            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
+                    let removal = if c.can_erase {
+                        view! { <super::erasure::EraseContactForm id=id outcome=outcome.clone() /> }.into_any()
+                    } else {
+                        let refused = outcome.error_for(l, "contact");
+                        view! {
                             <form method="post" action="/api/delete_contact" class="mt-6 border-t border-slate-100 pt-4">
                                 <input type="hidden" name="id" value=id />
                                 <input type="hidden" name="version" value=version />
                                 <p class="text-sm text-slate-600">{tr(l, "Deleting removes the contact; its deals and visitors stay, unlinked. The deletion is audited.")}</p>
+                                {refused.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-contact">{e}</p> })}
                                 <button type="submit" class=format!("mt-2 {DANGER}")>{tr(l, "Delete contact")}</button>
                             </form>
+                        }.into_any()
+                    };
+                    view! {
+                        <details class=PANEL open=!outcome.invalid.is_empty()>
+                            <summary class="cursor-pointer font-medium">{tr(l, "Edit contact")}</summary>
+                            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
+                            {removal}
                         </details>
                     }.into_any()
                 }

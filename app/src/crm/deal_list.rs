@@ -277,7 +277,7 @@ fn DealListTable(d: DealListDto, q: DealListQuery) -> impl IntoView {
     });
     let empty = d.rows.is_empty();
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
             <table class="w-full min-w-[40rem] text-sm" data-testid="deal-list">
                 <thead>
                     <tr>

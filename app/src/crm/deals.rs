@@ -370,7 +370,10 @@ pub fn DealBoardPage() -> AnyView {
                         }).collect_view();
                         view! {
                             {form}
-                            <div class="flex gap-3 overflow-x-auto pb-2" data-testid="deal-board">{columns}</div>
+                            // `relative`: the board is the containing block of the cards'
+                            // visually hidden labels (absolutely positioned), so its
+                            // own scrolling clips them instead of the page widening.
+                            <div class="relative flex gap-3 overflow-x-auto pb-2" data-testid="deal-board">{columns}</div>
                         }.into_any()
                     }
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),

@@ -33,6 +33,7 @@ pub fn label(field: &str) -> &'static str {
         "sort" => "Sort by",
         "dir" => "Order",
         "page" => "Page",
+        "note" => "Note",
         _ => "Field",
     }
 }
@@ -64,6 +65,10 @@ pub fn code_text(code: &str) -> &'static str {
         "sla.day_order" => "The business day must end after it starts.",
         "time.format" => "Enter a time, like 09:00.",
         "month.format" => "Enter a month, like 2027-03.",
+        "note.personal" => "The note must not name the person.",
+        "contact.has_trail" => {
+            "This contact has website visits or consent on record: erase it instead (a member who may erase personal data can)."
+        }
         _ => "This value is not valid.",
     }
 }

@@ -10,6 +10,7 @@ mod contact_form;
 mod deal_form;
 mod deal_list;
 mod deals;
+mod erasure;
 mod fields;
 mod import;
 mod organisations;
@@ -23,6 +24,7 @@ pub use contact_form::{
 pub use deal_form::{DealEditPanel, deal_form_data, delete_deal, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
+pub use erasure::erase_contact;
 #[cfg(feature = "ssr")]
 pub use import::ssr::refusal as import_refusal;
 pub use import::{
@@ -61,6 +63,8 @@ struct Outcome {
     deleted: bool,
     /// A CSV import was confirmed and written.
     imported: bool,
+    /// A contact was erased: its receipt's id (a uuid, checked).
+    erased: Option<String>,
     stale: bool,
     invalid: Vec<(String, String)>,
 }
@@ -81,6 +85,10 @@ impl Outcome {
             saved: q.get("done").as_deref() == Some("saved"),
             deleted: q.get("done").as_deref() == Some("deleted"),
             imported: q.get("done").as_deref() == Some("imported"),
+            erased: (q.get("done").as_deref() == Some("erased"))
+                .then(|| q.get("receipt"))
+                .flatten()
+                .filter(|r| r.len() == 36 && r.chars().all(|c| c.is_ascii_hexdigit() || c == '-')),
             stale: q.get("stale").is_some(),
             invalid,
         }
@@ -96,6 +104,9 @@ impl Outcome {
 
 /// The banner above a form: saved, stale, or "see the fields below".
 fn banner(l: Lang, o: &Outcome) -> Option<AnyView> {
+    if let Some(receipt) = &o.erased {
+        return Some(erasure::erased_banner(l, receipt));
+    }
     if o.saved || o.deleted || o.imported {
         let text = tr(
             l,

@@ -52,8 +52,8 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Edit contact", "Contactpersoon bewerken"),
     ("Delete contact", "Contactpersoon verwijderen"),
     (
-        "Deleting removes the contact; its deals and visitors stay, unlinked. The deletion is audited.",
-        "Verwijderen haalt de contactpersoon weg; deals en bezoekers blijven, ontkoppeld. De verwijdering wordt gelogd.",
+        "Deleting is for a contact added by mistake: it goes with its notes and tasks, and its deals stay, unlinked. A contact with website visits or consent is erased by a member who may erase personal data. The deletion is audited.",
+        "Verwijderen is voor een per vergissing toegevoegde contactpersoon: die verdwijnt met notities en taken, en deals blijven, ontkoppeld. Een contactpersoon met websitebezoeken of toestemming wordt gewist door een lid dat persoonsgegevens mag wissen. De verwijdering wordt gelogd.",
     ),
     (
         "A new lead (gets a first-response task)",
@@ -402,4 +402,36 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Verbeter het bestand en upload het opnieuw, of wijzig de kolomindeling: zolang er problemen zijn, kan er niets worden geïmporteerd.",
     ),
     ("more in the list", "meer in de lijst"),
+    // Erasing a contact (issue 16).
+    (
+        "Erasing removes this contact and everything that identifies them: their visitors and page views, notes, tasks and search terms. Deals stay without the contact; consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited.",
+        "Wissen verwijdert deze contactpersoon en alles wat hem of haar identificeert: bezoekers en paginaweergaven, notities, taken en zoektermen. Deals blijven, zonder de contactpersoon; toestemmingsbeslissingen blijven als bewijs onder een anoniem id. Er blijft een bewijs van wissing zonder persoonsgegevens, en het wissen wordt gelogd.",
+    ),
+    (
+        "The person asked to be erased",
+        "De persoon vroeg om wissing",
+    ),
+    ("Consent was withdrawn", "Toestemming is ingetrokken"),
+    ("Duplicate record", "Dubbel record"),
+    (
+        "Other (say why in the note)",
+        "Anders (licht toe in de notitie)",
+    ),
+    ("— choose —", "— kies —"),
+    ("Note (no personal data)", "Notitie (geen persoonsgegevens)"),
+    ("Erase contact", "Contactpersoon wissen"),
+    (
+        "Erased. The receipt holds no personal data:",
+        "Gewist. Het bewijs van wissing bevat geen persoonsgegevens:",
+    ),
+    ("receipt (JSON)", "bewijs (JSON)"),
+    ("receipt (text)", "bewijs (tekst)"),
+    (
+        "The note must not name the person.",
+        "De notitie mag de persoon niet noemen.",
+    ),
+    (
+        "This contact has website visits or consent on record: erase it instead (a member who may erase personal data can).",
+        "Deze contactpersoon heeft websitebezoeken of toestemming geregistreerd: wis hem in plaats daarvan (een lid dat persoonsgegevens mag wissen kan dat).",
+    ),
 ];

@@ -127,12 +127,22 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
         .rows
         .into_iter()
         .map(|r| {
+            // An erasure's row links its receipt (ids and counts only).
+            let receipt = (r.action == "privacy.erased")
+                .then(|| r.target.strip_prefix("erasure_receipt "))
+                .flatten()
+                .filter(|id| id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+                .map(|id| format!("/erasures/{id}/receipt.json"));
+            let target = match receipt {
+                Some(href) => view! { <a class="text-indigo-700 hover:underline" href=href download="">{r.target}</a> }.into_any(),
+                None => r.target.into_any(),
+            };
             view! {
                 <tr class="border-t border-slate-100 align-top" data-testid="audit-row">
                     <td class="py-2 pr-4 whitespace-nowrap text-slate-500">{r.at}</td>
                     <td class="py-2 pr-4 font-mono text-xs">{r.action}</td>
                     <td class="py-2 pr-4" title=r.actor_id>{r.actor}</td>
-                    <td class="py-2 pr-4 break-all">{r.target}</td>
+                    <td class="py-2 pr-4 break-all">{target}</td>
                     <td class="py-2 font-mono text-xs text-slate-500 break-all">{r.request_id}</td>
                 </tr>
             }

@@ -112,6 +112,10 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             )),
         )
         .route("/deals.csv", get(super::crm_export::get_deals_csv))
+        .route(
+            "/erasures/{id}/{file}",
+            get(super::erasure_receipt::get_receipt),
+        )
         .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
             "/api/known-networks",

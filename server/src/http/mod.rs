@@ -8,6 +8,7 @@ mod crm_export;
 mod crm_import;
 mod csv_export;
 mod dashboard;
+mod erasure_receipt;
 pub mod error;
 pub mod guard;
 mod health;

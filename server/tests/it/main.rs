@@ -10,6 +10,7 @@ mod binary;
 mod crm;
 mod dashboard;
 mod envelope;
+mod erasure;
 mod health;
 mod import;
 mod ingest;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::validate::{self, Check, FieldError, MAX_NOTES};
 use super::{CrmError, check_member, organisation_name, parse_ref, split, stale_or_missing};
 use crate::access::TenantCtx;
-use crate::schema::persons;
+use crate::schema::{forwards, persons, visitors};
 use crate::{Database, DbError, TenantConn};
 
 /// Where a contact came from. A lead gets a first-response task (the SLA).
@@ -138,9 +138,12 @@ impl Database {
         .await?
     }
 
-    /// Deletes the contact at `version`, audited (ids only). Its deals and
-    /// visitors stay, unlinked. (The erasure path, with receipts, replaces
-    /// this hard delete when it lands.)
+    /// Deletes the contact at `version`, audited (ids only), with its
+    /// notes, tasks and search terms; its deals stay, unlinked. Only for a
+    /// contact without a consented website trail (no linked visitor or
+    /// forward): that one needs [`Database::erase_person`], which also
+    /// moves its consent decisions to a tombstone and leaves a receipt
+    /// (refused here as the `contact` field's `contact.has_trail`).
     pub async fn delete_contact(
         &self,
         ctx: &TenantCtx,
@@ -258,6 +261,23 @@ async fn delete(
     request_id: &str,
 ) -> Result<(), CrmError> {
     let company = tc.company().as_str().to_string();
+    let trail: bool = diesel::select(
+        exists(
+            visitors::table
+                .filter(visitors::company_id.eq(&company))
+                .filter(visitors::person_id.eq(id)),
+        )
+        .or(exists(
+            forwards::table
+                .filter(forwards::company_id.eq(&company))
+                .filter(forwards::person_id.eq(id)),
+        )),
+    )
+    .get_result(tc.conn())
+    .await?;
+    if trail {
+        return Err(CrmError::field("contact", "contact.has_trail"));
+    }
     let n = diesel::delete(
         persons::table
             .filter(persons::company_id.eq(&company))

@@ -1,0 +1,91 @@
+//! Erasing a contact from its record page (`privacy.erase`): a reason from
+//! a fixed list, a short note without personal data, and a receipt.
+
+use super::*;
+
+/// Erases contact `id` with a reason; returns the receipt's id (the first
+/// receipt when the contact was erased before).
+#[server(endpoint = "erase_contact")]
+pub async fn erase_contact(
+    id: String,
+    reason: Option<String>,
+    note: Option<String>,
+) -> Result<String, AppError> {
+    use super::ssr::{done, parse_id, refuse};
+    use crate::api::ssr::{database, request_id, require};
+    use metiva_db::crm::CrmError;
+    use metiva_db::erasure::ErasureForm;
+    let ctx = require(metiva_roles::Permission::PrivacyErase)?;
+    let id = parse_id(&id)?;
+    let back = format!("/persons/{id}");
+    let form = ErasureForm {
+        reason: reason.as_deref(),
+        note: note.as_deref(),
+    };
+    let req = form
+        .validate()
+        .map_err(|f| refuse(CrmError::Invalid(f), &back))?;
+    let erased = database()?
+        .erase_person(&ctx, id, &req, &request_id())
+        .await
+        .map_err(|e| refuse(e, &back))?;
+    done(&format!(
+        "/persons?done=erased&receipt={}",
+        erased.receipt_id
+    ));
+    Ok(erased.receipt_id.to_string())
+}
+
+/// The reasons, as stored codes and their labels.
+const REASONS: [(&str, &str); 4] = [
+    ("subject_request", "The person asked to be erased"),
+    ("consent_withdrawn", "Consent was withdrawn"),
+    ("duplicate", "Duplicate record"),
+    ("other", "Other (say why in the note)"),
+];
+
+/// The erasure form under a contact's edit form.
+#[component]
+pub(super) fn EraseContactForm(id: String, outcome: Outcome) -> impl IntoView {
+    let l = crate::i18n::current();
+    let reason_error = outcome.error_for(l, "reason");
+    let note_error = outcome.error_for(l, "note");
+    let options = REASONS
+        .into_iter()
+        .map(|(code, label)| view! { <option value=code>{tr(l, label)}</option> })
+        .collect_view();
+    view! {
+        <form method="post" action="/api/erase_contact" class="mt-6 space-y-3 border-t border-slate-100 pt-4" data-testid="erase-form">
+            <input type="hidden" name="id" value=id />
+            <p class="text-sm text-slate-600">{tr(l, "Erasing removes this contact and everything that identifies them: their visitors and page views, notes, tasks and search terms. Deals stay without the contact; consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited.")}</p>
+            <div>
+                <label class=LABEL for="f-reason">{tr(l, "Reason")}</label>
+                <select class=INPUT id="f-reason" name="reason" required=true aria-invalid=reason_error.is_some().then_some("true")>
+                    <option value="">{tr(l, "— choose —")}</option>
+                    {options}
+                </select>
+                {reason_error.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-reason">{e}</p> })}
+            </div>
+            <div>
+                <label class=LABEL for="f-note">{tr(l, "Note (no personal data)")}</label>
+                <input class=INPUT id="f-note" name="note" type="text" maxlength="200" aria-invalid=note_error.is_some().then_some("true") />
+                {note_error.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-note">{e}</p> })}
+            </div>
+            <button type="submit" class=DANGER>{tr(l, "Erase contact")}</button>
+        </form>
+    }
+}
+
+/// "Erased" with the receipt's links, after an erasure.
+pub(super) fn erased_banner(l: Lang, receipt: &str) -> AnyView {
+    let json = format!("/erasures/{receipt}/receipt.json");
+    let txt = format!("/erasures/{receipt}/receipt.txt");
+    view! {
+        <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="erased">
+            {tr(l, "Erased. The receipt holds no personal data:")}" "
+            <a class=LINK href=json download="">{tr(l, "receipt (JSON)")}</a>" · "
+            <a class=LINK href=txt download="">{tr(l, "receipt (text)")}</a>
+        </p>
+    }
+    .into_any()
+}

@@ -167,6 +167,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("audit")) view=security::AuditPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("pipeline")) view=crm::PipelinePage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("privacy")) view=crm::PrivacyPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("visitors") view=visitors::VisitorsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />

@@ -33,6 +33,10 @@ pub fn label(field: &str) -> &'static str {
         "sort" => "Sort by",
         "dir" => "Order",
         "page" => "Page",
+        "page_views_months" => "Page views",
+        "visitors_months" => "Visitors without activity",
+        "contacts_months" => "Contacts without a deal or activity",
+        "audit_months" => "Audit log",
         "note" => "Note",
         _ => "Field",
     }
@@ -65,6 +69,7 @@ pub fn code_text(code: &str) -> &'static str {
         "sla.day_order" => "The business day must end after it starts.",
         "time.format" => "Enter a time, like 09:00.",
         "month.format" => "Enter a month, like 2027-03.",
+        "retention.months" => "Enter a whole number of months within the allowed range.",
         "note.personal" => "The note must not name the person.",
         "contact.has_trail" => {
             "This contact has website visits or consent on record: erase it instead (a member who may erase personal data can)."

@@ -15,6 +15,7 @@ mod fields;
 mod import;
 mod organisations;
 mod pipeline;
+mod privacy;
 mod search;
 mod tasks;
 
@@ -36,6 +37,7 @@ pub use organisations::{
     save_organisation,
 };
 pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
+pub use privacy::{PrivacyPage, privacy_settings, save_retention};
 pub use search::{SearchBox, SearchPage, search};
 pub use tasks::{RecordWork, TasksPage, add_note, add_task, complete_task, my_tasks, record_work};
 

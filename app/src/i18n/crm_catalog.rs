@@ -1,6 +1,38 @@
 //! The English → Dutch catalog of the CRM workspace and the error view.
 
 pub const CRM_CATALOG: &[(&str, &str)] = &[
+    // Privacy and retention (/settings/privacy).
+    ("Privacy and retention", "Privacy en bewaartermijnen"),
+    ("Retention", "Bewaartermijnen"),
+    (
+        "Data older than its period is deleted by the hourly sweep, in small batches. The audit log's period is kept but not swept yet.",
+        "Gegevens ouder dan hun termijn worden elk uur in kleine porties verwijderd. De termijn van het auditlogboek wordt bewaard, maar nog niet toegepast.",
+    ),
+    ("Page views", "Paginaweergaven"),
+    ("Visitors without activity", "Bezoekers zonder activiteit"),
+    (
+        "Contacts without a deal or activity",
+        "Contactpersonen zonder deal of activiteit",
+    ),
+    (
+        "Consent decisions of removed visitors",
+        "Toestemmingsbesluiten van verwijderde bezoekers",
+    ),
+    ("Invoices", "Facturen"),
+    (
+        "years, fixed by Dutch fiscal law",
+        "jaar, vastgelegd door de fiscale bewaarplicht",
+    ),
+    ("months", "maanden"),
+    ("default", "standaard"),
+    ("Allowed:", "Toegestaan:"),
+    ("Save retention", "Bewaartermijnen opslaan"),
+    ("Last sweep:", "Laatste opschoning:"),
+    ("No sweep has run yet.", "Er is nog niet opgeschoond."),
+    (
+        "Enter a whole number of months within the allowed range.",
+        "Vul een heel aantal maanden binnen het toegestane bereik in.",
+    ),
     // The one error view.
     ("Sign in first", "Eerst inloggen"),
     ("Not allowed", "Niet toegestaan"),

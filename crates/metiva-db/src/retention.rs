@@ -487,9 +487,12 @@ async fn settings_of(tc: &mut TenantConn<'_>) -> Result<RetentionSettings, DbErr
     }))
 }
 
+/// A sweep row as read back: when it finished, then the counts.
+type SweepRow = (Option<DateTime<Utc>>, i64, i64, i64, i64, i32);
+
 async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<LastSweep>, DbError> {
     let company = tc.company().as_str().to_string();
-    let row: Option<(Option<DateTime<Utc>>, i64, i64, i64, i64, i32)> = retention_sweeps::table
+    let row: Option<SweepRow> = retention_sweeps::table
         .filter(retention_sweeps::company_id.eq(&company))
         .filter(retention_sweeps::finished_at.is_not_null())
         .filter(retention_sweeps::abandoned.eq(false))

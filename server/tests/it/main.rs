@@ -17,6 +17,7 @@ mod ingest;
 mod lifecycle;
 mod member_forms;
 mod pipeline;
+mod privacy;
 mod revocation;
 mod security_page;
 mod token_matrix;

@@ -29,6 +29,8 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Save retention", "Bewaartermijnen opslaan"),
     ("Last sweep:", "Laatste opschoning:"),
     ("No sweep has run yet.", "Er is nog niet opgeschoond."),
+    ("Retention sweep", "Opschoning (bewaartermijnen)"),
+    ("last run at", "laatst uitgevoerd op"),
     (
         "Enter a whole number of months within the allowed range.",
         "Vul een heel aantal maanden binnen het toegestane bereik in.",

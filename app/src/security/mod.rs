@@ -123,6 +123,18 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             "fact-region",
         ),
         Fact::new(tr(l, "Encryption key"), key, "fact-key"),
+        Fact::new(
+            tr(l, "Retention sweep"),
+            match db.retention(&ctx).await.map_err(ssr::db_failure)?.1 {
+                Some(last) => format!(
+                    "{} {}",
+                    tr(l, "last run at"),
+                    last.finished_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+                None => tr(l, "No sweep has run yet.").into(),
+            },
+            "fact-retention-sweep",
+        ),
     ];
     let last_self_test =
         db.last_self_test(&ctx)

@@ -38,6 +38,11 @@ async fn retention_on_the_privacy_page_is_set_by_security_managers_within_bounds
     assert!(p.body.contains("retention-form"), "{}", p.body);
     assert!(p.body.contains("value=\"13\""), "{}", p.body);
 
+    // The security page says when the sweep last ran.
+    let p = page(&w, &viewer, "/settings/security").await;
+    assert!(p.body.contains("fact-retention-sweep"), "{}", p.body);
+    assert!(p.body.contains("No sweep has run yet."), "{}", p.body);
+
     // A viewer may not change them.
     let r = call(
         &w.dashboard,

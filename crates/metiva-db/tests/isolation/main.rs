@@ -14,6 +14,7 @@ mod pipeline;
 mod pool_leak;
 mod probes;
 mod property;
+mod property_crm;
 mod registry;
 mod retention;
 mod schema_file;

@@ -10,7 +10,7 @@ use crate::world::{DE_VRIES, World, call};
 /// Percent-encoded, as a browser or a script would send them.
 const BAD: [&str; 5] = ["%00", "%ff", "%C3%28", "a%00b", "%00%ff"];
 /// Every parameter name a form or page of ours reads.
-const PARAMS: [&str; 53] = [
+const PARAMS: [&str; 61] = [
     "email",
     "password",
     "return_to",
@@ -64,9 +64,17 @@ const PARAMS: [&str; 53] = [
     "kind",
     "body",
     "source",
+    "mapping",
+    "note",
+    "text",
+    "file",
+    "page_views_months",
+    "visitors_months",
+    "contacts_months",
+    "audit_months",
 ];
 
-const DASHBOARD_GETS: [&str; 23] = [
+const DASHBOARD_GETS: [&str; 27] = [
     "/",
     "/persons",
     "/persons/00000000-0000-4000-8000-000000000000",
@@ -90,9 +98,13 @@ const DASHBOARD_GETS: [&str; 23] = [
     "/organisations/00000000-0000-4000-8000-000000000000",
     "/tasks",
     "/search",
+    "/import",
+    "/import/00000000-0000-4000-8000-000000000000",
+    "/settings/privacy",
+    "/erasures/00000000-0000-4000-8000-000000000000/receipt.json",
 ];
 
-const DASHBOARD_POSTS: [&str; 48] = [
+const DASHBOARD_POSTS: [&str; 55] = [
     "/api/audit_log",
     "/api/consent_overview",
     "/api/deal_list",
@@ -141,6 +153,13 @@ const DASHBOARD_POSTS: [&str; 48] = [
     "/api/save_deal",
     "/api/delete_deal",
     "/api/deal_form_data",
+    "/api/import_form",
+    "/api/import_preview",
+    "/api/confirm_import",
+    "/api/erase_contact",
+    "/api/privacy_settings",
+    "/api/save_retention",
+    "/api/import",
 ];
 
 const LOGIN_GETS: [&str; 4] = ["/", "/login", "/signed-out", "/invite/cmp_8fa2c1/abc"];

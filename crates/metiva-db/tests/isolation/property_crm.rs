@@ -220,8 +220,8 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     }
     // Finally each workspace's board holds exactly its own deals, in the
     // stages the model says.
-    for t in 0..3 {
-        let board = db.deal_board(&ctx[t]).await.map_err(fail)?;
+    for (t, member) in ctx.iter().enumerate() {
+        let board = db.deal_board(member).await.map_err(fail)?;
         let seen: BTreeMap<Uuid, String> =
             board.cards.into_iter().map(|c| (c.id, c.stage)).collect();
         let want: BTreeMap<Uuid, String> = m.live_deals[t]

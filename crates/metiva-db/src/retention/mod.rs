@@ -57,8 +57,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Months, Utc};
-use diesel::dsl::{exists, not, now};
-use diesel::pg::Pg;
+use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
@@ -67,11 +66,11 @@ use uuid::Uuid;
 use crate::access::TenantCtx;
 use crate::crm::validate::{Check, FieldError, optional};
 use crate::crm::{CrmError, split};
-use crate::schema::{
-    consent_decisions, deals, forwards, notes, page_views, persons, retention_settings,
-    retention_sweeps, tasks, visitors,
-};
+use crate::schema::{retention_settings, retention_sweeps};
 use crate::{CompanyId, Database, DbError, TenantConn};
+
+mod batches;
+use batches::{delete_consent_decisions, delete_contacts, delete_page_views, delete_visitors};
 
 /// The most rows one sweep transaction deletes (cascades aside: a
 /// contact's own notes and tasks go with it).
@@ -577,162 +576,6 @@ async fn record(tc: &mut TenantConn<'_>, run: Uuid, class: Class, n: i64) -> Res
     } else {
         Err(DbError::Internal("retention sweep: claim lost".into()))
     }
-}
-
-async fn delete_page_views(tc: &mut TenantConn<'_>, cutoff: DateTime<Utc>) -> Result<i64, DbError> {
-    let company = tc.company().as_str().to_string();
-    let ids: Vec<Uuid> = page_views::table
-        .filter(page_views::company_id.eq(&company))
-        .filter(page_views::at.lt(cutoff))
-        .select(page_views::id)
-        .limit(BATCH)
-        .load(tc.conn())
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let n = diesel::delete(
-        page_views::table
-            .filter(page_views::company_id.eq(&company))
-            .filter(page_views::id.eq_any(&ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    Ok(n as i64)
-}
-
-/// Contacts (persons) not changed since the cutoff, with no deal, and no
-/// note, task (open, created or done) or visit since the cutoff.
-async fn delete_contacts(tc: &mut TenantConn<'_>, cutoff: DateTime<Utc>) -> Result<i64, DbError> {
-    let company = tc.company().as_str().to_string();
-    let ids: Vec<Uuid> = persons::table
-        .filter(persons::company_id.eq(&company))
-        .filter(persons::updated_at.lt(cutoff))
-        .filter(persons::created_at.lt(cutoff))
-        .filter(not(exists(
-            deals::table
-                .filter(deals::company_id.eq(persons::company_id))
-                .filter(deals::person_id.eq(persons::id.nullable())),
-        )))
-        .filter(not(exists(
-            notes::table
-                .filter(notes::company_id.eq(persons::company_id))
-                .filter(notes::person_id.eq(persons::id.nullable()))
-                .filter(notes::at.ge(cutoff)),
-        )))
-        .filter(not(exists(
-            tasks::table
-                .filter(tasks::company_id.eq(persons::company_id))
-                .filter(tasks::person_id.eq(persons::id.nullable()))
-                .filter(
-                    tasks::done_at
-                        .is_null()
-                        .or(tasks::done_at.ge(cutoff))
-                        .or(tasks::created_at.ge(cutoff)),
-                ),
-        )))
-        .filter(not(exists(
-            visitors::table
-                .filter(visitors::company_id.eq(persons::company_id))
-                .filter(visitors::person_id.eq(persons::id.nullable()))
-                .filter(visitors::last_seen.ge(cutoff)),
-        )))
-        .select(persons::id)
-        .limit(BATCH)
-        .load(tc.conn())
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let n = diesel::delete(
-        persons::table
-            .filter(persons::company_id.eq(&company))
-            .filter(persons::id.eq_any(&ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    Ok(n as i64)
-}
-
-/// The visitors with nothing left to prove (see the module docs).
-fn sweepable_visitors(
-    company: &str,
-    cutoff: DateTime<Utc>,
-) -> visitors::BoxedQuery<'_, Pg, diesel::sql_types::Uuid> {
-    visitors::table
-        .filter(visitors::company_id.eq(company))
-        .filter(visitors::person_id.is_null())
-        .filter(
-            not(visitors::analytics
-                .or(visitors::identification)
-                .or(visitors::marketing))
-            .or(visitors::last_seen.lt(cutoff)),
-        )
-        .filter(not(exists(
-            page_views::table
-                .filter(page_views::company_id.eq(visitors::company_id))
-                .filter(page_views::visitor_id.eq(visitors::id.nullable())),
-        )))
-        .filter(not(exists(
-            forwards::table
-                .filter(forwards::company_id.eq(visitors::company_id))
-                .filter(forwards::visitor_id.eq(visitors::id)),
-        )))
-        .select(visitors::id)
-        .into_boxed()
-}
-
-async fn delete_consent_decisions(
-    tc: &mut TenantConn<'_>,
-    cutoff: DateTime<Utc>,
-) -> Result<i64, DbError> {
-    let company = tc.company().as_str().to_string();
-    let ids: Vec<i64> = consent_decisions::table
-        .filter(consent_decisions::company_id.eq(&company))
-        .filter(
-            consent_decisions::visitor_id
-                .assume_not_null()
-                .eq_any(sweepable_visitors(&company, cutoff)),
-        )
-        .select(consent_decisions::id)
-        .limit(BATCH)
-        .load(tc.conn())
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let n = diesel::delete(
-        consent_decisions::table
-            .filter(consent_decisions::company_id.eq(&company))
-            .filter(consent_decisions::id.eq_any(&ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    Ok(n as i64)
-}
-
-async fn delete_visitors(tc: &mut TenantConn<'_>, cutoff: DateTime<Utc>) -> Result<i64, DbError> {
-    let company = tc.company().as_str().to_string();
-    let ids: Vec<Uuid> = sweepable_visitors(&company, cutoff)
-        .filter(not(exists(
-            consent_decisions::table
-                .filter(consent_decisions::company_id.eq(visitors::company_id))
-                .filter(consent_decisions::visitor_id.eq(visitors::id.nullable())),
-        )))
-        .limit(BATCH)
-        .load(tc.conn())
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let n = diesel::delete(
-        visitors::table
-            .filter(visitors::company_id.eq(&company))
-            .filter(visitors::id.eq_any(&ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    Ok(n as i64)
 }
 
 #[cfg(test)]

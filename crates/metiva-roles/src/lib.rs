@@ -45,10 +45,12 @@ pub enum Permission {
     CrmImport,
     /// Carry contact lists out of Metiva as CSV (personal data leaves).
     CrmExport,
+    /// Create retainers, connect Stripe, issue and void invoices.
+    BillingManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::MembersManage,
         Permission::SecurityManage,
         Permission::ConsentManage,
@@ -65,6 +67,7 @@ impl Permission {
         Permission::PipelineConfigure,
         Permission::CrmImport,
         Permission::CrmExport,
+        Permission::BillingManage,
     ];
 
     /// The stable key, e.g. `members.manage`.
@@ -86,6 +89,7 @@ impl Permission {
             Permission::PipelineConfigure => "pipeline.configure",
             Permission::CrmImport => "crm.import",
             Permission::CrmExport => "crm.export",
+            Permission::BillingManage => "billing.manage",
         }
     }
 }
@@ -113,6 +117,7 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::PipelineConfigure,
             P::CrmImport,
             P::CrmExport,
+            P::BillingManage,
         ],
     ),
     (
@@ -172,7 +177,12 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
     ),
     (
         Role::Finance,
-        &[P::DealsRead, P::BillingRead, P::PersonsRead],
+        &[
+            P::DealsRead,
+            P::BillingRead,
+            P::PersonsRead,
+            P::BillingManage,
+        ],
     ),
     (
         Role::Member,
@@ -294,6 +304,15 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), Permission::ALL.len());
+    }
+
+    #[test]
+    fn billing_is_read_and_managed_by_finance_and_owner_only() {
+        for r in Role::ALL {
+            let expected = matches!(r, Role::Owner | Role::Finance);
+            assert_eq!(r.can(Permission::BillingManage), expected, "{r:?}");
+            assert_eq!(r.can(Permission::BillingRead), expected, "{r:?}");
+        }
     }
 
     #[test]

@@ -164,6 +164,57 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// Variables holding a secret: each may be given as `NAME` or as
+/// `NAME_FILE`, a path to a file holding the value (Docker and Kubernetes
+/// secrets), so that secrets never have to be baked into an image or shown
+/// by `docker inspect`.
+pub const SECRET_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_MIGRATION_URL",
+    "DATABASE_LISTEN_URL",
+    "METIVA_LOGIN_DATABASE_URL",
+    "METIVA_ENCRYPTION_KEY",
+    "METIVA_ENCRYPTION_KEYS_RETIRED",
+    "METIVA_TOKEN_SIGNING_KEY",
+];
+
+/// A secret from `NAME` or `NAME_FILE` (see [`SECRET_VARS`]).
+fn secret(name: &str) -> anyhow::Result<Option<String>> {
+    secret_from(name, var, |path| std::fs::read_to_string(path))
+}
+
+/// [`secret`] over a given environment and file reader (for tests).
+///
+/// Security: both forms set is refused rather than one silently winning
+/// (an operator rotating a secret must know which value is live); an
+/// unreadable or empty file is an error naming the variable and the path,
+/// never a fallback to no secret (fail closed), and the file's content is
+/// never part of an error. One trailing line ending is what `echo` and
+/// editors add, so trailing whitespace is trimmed.
+fn secret_from(
+    name: &str,
+    env: impl Fn(&str) -> Option<String>,
+    read: impl Fn(&str) -> std::io::Result<String>,
+) -> anyhow::Result<Option<String>> {
+    let file_var = format!("{name}_FILE");
+    match (env(name), env(&file_var)) {
+        (Some(_), Some(_)) => {
+            bail!("{name} and {file_var} are both set; set only one of them")
+        }
+        (Some(value), None) => Ok(Some(value)),
+        (None, None) => Ok(None),
+        (None, Some(path)) => {
+            let raw = read(&path)
+                .map_err(|e| anyhow::anyhow!("{file_var}={path:?} cannot be read: {}", e.kind()))?;
+            let value = raw.trim_end();
+            if value.trim().is_empty() {
+                bail!("{file_var}={path:?} is empty");
+            }
+            Ok(Some(value.to_string()))
+        }
+    }
+}
+
 fn addr(name: &str, default: &str) -> anyhow::Result<SocketAddr> {
     let raw = var(name).unwrap_or_else(|| default.to_string());
     SocketAddr::from_str(&raw)
@@ -254,14 +305,14 @@ impl Config {
             Some("production") => Mode::Production,
             Some(other) => bail!("METIVA_ENV={other:?} must be development or production"),
         };
-        let database = match var("DATABASE_URL") {
+        let database = match secret("DATABASE_URL")? {
             Some(app_url) => {
                 check_database_url("DATABASE_URL", &app_url)?;
-                let migration_url = var("DATABASE_MIGRATION_URL");
+                let migration_url = secret("DATABASE_MIGRATION_URL")?;
                 if let Some(m) = &migration_url {
                     check_database_url("DATABASE_MIGRATION_URL", m)?;
                 }
-                let listen_url = var("DATABASE_LISTEN_URL");
+                let listen_url = secret("DATABASE_LISTEN_URL")?;
                 if let Some(l) = &listen_url {
                     check_database_url("DATABASE_LISTEN_URL", l)?;
                 }
@@ -320,7 +371,7 @@ impl Config {
             Some("off") => false,
             Some(other) => bail!("METIVA_DB_STATEMENT_CACHE={other:?} must be on or off"),
         };
-        let login_database_url = var("METIVA_LOGIN_DATABASE_URL");
+        let login_database_url = secret("METIVA_LOGIN_DATABASE_URL")?;
         if let Some(u) = &login_database_url {
             check_database_url("METIVA_LOGIN_DATABASE_URL", u)?;
         }
@@ -337,7 +388,7 @@ impl Config {
             token_public_key: var("METIVA_TOKEN_PUBLIC_KEY"),
             data_dir: PathBuf::from(var("METIVA_DATA_DIR").unwrap_or_else(|| ".metiva".into())),
             asn_dir: default_asn_dir(),
-            retired_encryption_keys: var("METIVA_ENCRYPTION_KEYS_RETIRED")
+            retired_encryption_keys: secret("METIVA_ENCRYPTION_KEYS_RETIRED")?
                 .map(|v| {
                     v.split(',')
                         .map(str::trim)
@@ -348,9 +399,9 @@ impl Config {
                 .unwrap_or_default(),
             database,
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
-            encryption_key: var("METIVA_ENCRYPTION_KEY"),
+            encryption_key: secret("METIVA_ENCRYPTION_KEY")?,
             region: var("METIVA_REGION"),
-            token_signing_key: var("METIVA_TOKEN_SIGNING_KEY"),
+            token_signing_key: secret("METIVA_TOKEN_SIGNING_KEY")?,
         })
     }
 }
@@ -405,6 +456,111 @@ mod tests {
             shown.contains("db.example") && shown.contains("<set>"),
             "{shown}"
         );
+    }
+
+    /// `secret_from` over a fixed environment and a fake file system.
+    fn secret_with(env: &[(&str, &str)], files: &[(&str, &str)]) -> anyhow::Result<Option<String>> {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        let files: std::collections::HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        secret_from(
+            "METIVA_ENCRYPTION_KEY",
+            |n| env.get(n).cloned().filter(|v| !v.trim().is_empty()),
+            |p| {
+                files.get(p).cloned().ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")
+                })
+            },
+        )
+    }
+
+    #[test]
+    fn secrets_come_from_the_variable_or_its_file() {
+        assert_eq!(
+            secret_with(&[("METIVA_ENCRYPTION_KEY", "k1")], &[]).unwrap(),
+            Some("k1".into())
+        );
+        assert_eq!(secret_with(&[], &[]).unwrap(), None);
+        // A file's trailing newline (echo, editors) is trimmed.
+        assert_eq!(
+            secret_with(
+                &[("METIVA_ENCRYPTION_KEY_FILE", "/run/secrets/key")],
+                &[("/run/secrets/key", "a2V5\r\n")]
+            )
+            .unwrap(),
+            Some("a2V5".into())
+        );
+    }
+
+    #[test]
+    fn secret_and_its_file_together_are_refused() {
+        let err = secret_with(
+            &[
+                ("METIVA_ENCRYPTION_KEY", "k1"),
+                ("METIVA_ENCRYPTION_KEY_FILE", "/run/secrets/key"),
+            ],
+            &[("/run/secrets/key", "k2")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("METIVA_ENCRYPTION_KEY and METIVA_ENCRYPTION_KEY_FILE are both set"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unreadable_or_empty_secret_file_is_a_clear_error() {
+        let err = secret_with(
+            &[("METIVA_ENCRYPTION_KEY_FILE", "/run/secrets/missing")],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("METIVA_ENCRYPTION_KEY_FILE=\"/run/secrets/missing\" cannot be read"),
+            "{err}"
+        );
+        let err = secret_with(
+            &[("METIVA_ENCRYPTION_KEY_FILE", "/run/secrets/key")],
+            &[("/run/secrets/key", " \n")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("is empty"), "{err}");
+        // The real reader: a path that does not exist.
+        let err = secret_from(
+            "X",
+            |n| (n == "X_FILE").then(|| "/nonexistent/metiva-secret".to_string()),
+            |p| std::fs::read_to_string(p),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("X_FILE") && err.contains("cannot be read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_file_content_is_never_in_an_error() {
+        let env = |n: &str| (n == "X_FILE").then(|| "/s".to_string());
+        // The file reads, but the value is refused later by its parser;
+        // here only the reading is checked not to echo content.
+        let err = secret_from("X", env, |_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8: hunter2",
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(crate) use metiva_tenancy::schema;
 pub mod crm;
 pub mod erasure;
 pub mod ingest;
+pub mod jobs;
 pub mod login;
 pub mod members;
 pub mod repo;

@@ -15,8 +15,10 @@
 //!   [`Database::for_site_key`] (ingest, after the site-key lookup),
 //!   [`Database::for_provisioning`] (the demo seed and workspace set-up),
 //!   [`Database::for_audit_verify`] (reading one company's audit chain,
-//!   read-only, for `metiva audit verify`) and [`Database::for_sweep`]
-//!   (the retention sweep, one batch per transaction).
+//!   read-only, for `metiva audit verify`), [`Database::for_sweep`]
+//!   (the retention sweep, one batch per transaction) and
+//!   [`Database::for_job`] (the job dispatcher: a claimed job's handler,
+//!   or the cron's enqueue, under the job's company).
 //!
 //! The unnamed `Database::tenant` stays private to this crate; the
 //! `test-support` feature exposes it to tests and benchmarks only.

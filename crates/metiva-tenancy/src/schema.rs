@@ -160,6 +160,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    jobs (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        kind -> Text,
+        payload -> Text,
+        job_key -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamptz,
+        locked_by -> Nullable<Text>,
+        locked_at -> Nullable<Timestamptz>,
+        lock_expires_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     known_networks (company_id, network) {
         company_id -> Text,
         network -> Cidr,
@@ -399,6 +419,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     erasure_receipts,
     forwards,
     invitations,
+    jobs,
     known_networks,
     lead_sla,
     login_throttle,

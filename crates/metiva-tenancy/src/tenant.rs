@@ -371,6 +371,71 @@ impl Database {
         self.run(company, None, Mode::Write, f).await
     }
 
+    /// Cross-tenant entry point 6, the job dispatcher (`metiva_db::jobs`,
+    /// run by the worker in `metiva serve`; never reachable from a
+    /// request): one read-write transaction bound to the company a claimed
+    /// job belongs to, in which its handler runs, or in which the cron
+    /// enqueues that company's scheduled job.
+    ///
+    /// # Security
+    /// The worker has no member whose access could be re-asserted: the
+    /// company comes from the job row itself, which was written under that
+    /// company's binding (forced RLS `WITH CHECK`), and the claim
+    /// (`metiva_claim_jobs()`) answers ids, company and kind only. The
+    /// handler runs as the app role under FORCE'd RLS, so it can only see
+    /// and change the bound company's rows.
+    pub async fn for_job<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// Cross-tenant entry point 7, a Stripe webhook delivery
+    /// (`POST /webhooks/stripe/{endpoint}`, public, outside the tenant
+    /// guard): one read-write transaction bound to the company whose
+    /// Stripe connection owns the endpoint id, in which the workspace's
+    /// signing secret is opened, the signature checked and the event
+    /// stored.
+    ///
+    /// # Security
+    /// No member is signed in: the company comes from the directory
+    /// function `metiva_stripe_endpoint()` (company id only, active
+    /// companies only), and the request proves itself by the signature
+    /// checked inside this transaction with that company's own secret.
+    /// It runs as the app role under FORCE'd RLS, never a BYPASSRLS role.
+    pub async fn for_stripe_webhook<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// Cross-tenant entry point 6, the data keys (issue 16): reads or
+    /// creates one company's wrapped data key, and rewraps it at rotation,
+    /// under that company's own binding, so RLS keeps every other
+    /// company's key out of reach. The company is the one whose value is
+    /// about to be sealed or opened (a request's, an ingest site's, a
+    /// rotation's walk). Never a read of any data but `company_keys`.
+    pub async fn for_data_keys<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
+    /// Cross-tenant entry point 7, offboarding (`metiva offboard`, run as
+    /// the owner role, never reachable from a request): one short
+    /// transaction per batch, bound to the company being removed, so even
+    /// the owner role (FORCE'd RLS) can only see and delete that
+    /// company's rows.
+    pub async fn for_offboarding<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
     /// Runs `f` in one read-write transaction bound to `company`, with no
     /// named purpose: tests and benchmarks only (`test-support`).
     #[cfg(feature = "test-support")]

@@ -1,0 +1,466 @@
+//! The `jobs` table: enqueue, the dispatcher's claim, running a claimed
+//! job in its company's transaction, failure and backoff, release at
+//! shutdown, and the page's list, retry and discard.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+
+use super::{JobError, JobInfo, JobKind, Registry, next_run};
+use crate::repo::audit::{AuditEntry, append};
+use crate::schema::jobs;
+use crate::{CompanyId, Database, DbError, TenantConn};
+
+/// A job's state (the table's CHECK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Failed,
+    Dead,
+    Done,
+    Discarded,
+}
+
+impl JobState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Failed => "failed",
+            JobState::Dead => "dead",
+            JobState::Done => "done",
+            JobState::Discarded => "discarded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobState::Queued,
+            JobState::Running,
+            JobState::Failed,
+            JobState::Dead,
+            JobState::Done,
+            JobState::Discarded,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    pub kind: &'a JobKind,
+    /// JSON by convention; ids only (at most 64 KiB).
+    pub payload: &'a str,
+    /// At most once per company, for good: `retainer:ret_1:2026-12`.
+    pub key: Option<&'a str>,
+    /// Not before this time; `None` is now.
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+/// What [`enqueue`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    New(Uuid),
+    /// A job with this key exists (in any state, finished included):
+    /// nothing was added.
+    Duplicate,
+}
+
+/// Enqueues a job in the caller's transaction, bound to its company: it
+/// commits or rolls back with the change that caused it.
+pub async fn enqueue(tc: &mut TenantConn<'_>, job: &NewJob<'_>) -> Result<Enqueued, DbError> {
+    let company = tc.company().as_str().to_string();
+    let id: Option<Uuid> = diesel::insert_into(jobs::table)
+        .values((
+            jobs::company_id.eq(&company),
+            jobs::kind.eq(job.kind.name),
+            jobs::payload.eq(job.payload),
+            jobs::job_key.eq(job.key),
+            jobs::max_attempts.eq(job.kind.max_attempts),
+            jobs::run_at.eq(job.run_at.unwrap_or_else(Utc::now)),
+        ))
+        .on_conflict_do_nothing()
+        .returning(jobs::id)
+        .get_result(tc.conn())
+        .await
+        .optional()?;
+    Ok(id.map_or(Enqueued::Duplicate, Enqueued::New))
+}
+
+/// A job the dispatcher claimed (no payload: that is read under RLS).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = Text)]
+    pub company_id: String,
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = Integer)]
+    pub max_attempts: i32,
+}
+
+/// The dispatcher: claims up to `n` due jobs of any company for
+/// `worker`, each leased for `lease_seconds` (see migration `jobs`).
+///
+/// # Security
+/// The one cross-tenant read of the runner, through the directory
+/// function `metiva_claim_jobs()`: it answers company, id, kind and
+/// attempts only; everything else is read under the job's own binding.
+pub async fn claim(
+    db: &Database,
+    worker: &str,
+    n: i32,
+    lease_seconds: i32,
+) -> Result<Vec<Claimed>, DbError> {
+    db.global(async |conn| {
+        // Raw SQL: a set-returning directory function.
+        Ok(diesel::sql_query(
+            "SELECT company_id, id, kind, attempts, max_attempts FROM metiva_claim_jobs($1, $2, $3)",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Integer, _>(n)
+        .bind::<Integer, _>(lease_seconds)
+        .load::<Claimed>(conn)
+        .await?)
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct CompanyRow {
+    #[diesel(sql_type = Text)]
+    company_id: String,
+}
+
+/// Every active company's id, for the cron (`metiva_job_companies()`,
+/// ids only).
+pub async fn job_companies(db: &Database) -> Result<Vec<CompanyId>, DbError> {
+    let rows = db
+        .global(async |conn| {
+            // Raw SQL: a set-returning directory function.
+            Ok(
+                diesel::sql_query("SELECT company_id FROM metiva_job_companies()")
+                    .load::<CompanyRow>(conn)
+                    .await?,
+            )
+        })
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            CompanyId::parse(&r.company_id)
+                .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))
+        })
+        .collect()
+}
+
+/// How one run of a claimed job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Failed; retried at this time.
+    Retry(DateTime<Utc>),
+    /// Failed for good.
+    Dead,
+    /// Another worker holds the job now (this lease expired): nothing done.
+    Lost,
+}
+
+/// Runs a claimed job: in one transaction bound to its company, locks the
+/// job row (so no other worker can claim it while this transaction lives,
+/// even past the lease), reads its payload, runs the handler, and marks
+/// it done, all or nothing. A failed handler rolls its work back and the
+/// failure is recorded in a transaction of its own.
+pub async fn execute(
+    db: &Database,
+    registry: &Registry,
+    worker: &str,
+    job: &Claimed,
+) -> Result<Outcome, DbError> {
+    let company = CompanyId::parse(&job.company_id)
+        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    let Some(reg) = registry.get(&job.kind) else {
+        let err = JobError::retry(format!("no handler registered for kind {}", job.kind));
+        return fail(db, &company, job, worker, None, &err).await;
+    };
+    let mut failure: Option<JobError> = None;
+    let mut lost = false;
+    let ran = db
+        .for_job(&company, async |tc: &mut TenantConn<'_>| {
+            let c = tc.company().as_str().to_string();
+            let row: Option<(String, Option<String>)> = jobs::table
+                .filter(jobs::company_id.eq(&c))
+                .filter(jobs::id.eq(job.id))
+                .filter(jobs::state.eq(JobState::Running.as_str()))
+                .filter(jobs::locked_by.eq(worker))
+                .filter(jobs::attempts.eq(job.attempts))
+                .select((jobs::payload, jobs::job_key))
+                .for_update()
+                .get_result(tc.conn())
+                .await
+                .optional()?;
+            let Some((payload, key)) = row else {
+                lost = true;
+                return Ok(());
+            };
+            let info = JobInfo {
+                id: job.id,
+                company: tc.company().clone(),
+                kind: job.kind.clone(),
+                payload,
+                key: key.clone(),
+                attempt: job.attempts,
+                max_attempts: job.max_attempts,
+            };
+            if let Err(e) = reg.handler.run(tc, &info).await {
+                failure = Some(e);
+                // Roll the handler's writes back.
+                return Err(DbError::Internal("job handler failed".into()));
+            }
+            finish(tc, job.id, key.is_some()).await
+        })
+        .await;
+    if lost {
+        return Ok(Outcome::Lost);
+    }
+    match (ran, failure) {
+        (Ok(()), _) => Ok(Outcome::Done),
+        (Err(_), Some(e)) => fail(db, &company, job, worker, Some(&reg.kind), &e).await,
+        (Err(e), None) => {
+            let err = JobError::retry(format!("database: {e}"));
+            fail(db, &company, job, worker, Some(&reg.kind), &err).await
+        }
+    }
+}
+
+/// Marks a job done: kept (state `done`) when it has a key, so the key
+/// stays taken; deleted otherwise.
+async fn finish(tc: &mut TenantConn<'_>, id: Uuid, keyed: bool) -> Result<(), DbError> {
+    let c = tc.company().as_str().to_string();
+    let target = jobs::table
+        .filter(jobs::company_id.eq(&c))
+        .filter(jobs::id.eq(id));
+    if keyed {
+        diesel::update(target)
+            .set((
+                jobs::state.eq(JobState::Done.as_str()),
+                jobs::locked_by.eq(None::<String>),
+                jobs::locked_at.eq(None::<DateTime<Utc>>),
+                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(tc.conn())
+            .await?;
+    } else {
+        diesel::delete(target).execute(tc.conn()).await?;
+    }
+    Ok(())
+}
+
+/// Records a failed attempt: retried after the kind's backoff, or dead
+/// when its attempts are used up or the error is permanent. Only while
+/// this worker still holds the job.
+async fn fail(
+    db: &Database,
+    company: &CompanyId,
+    job: &Claimed,
+    worker: &str,
+    kind: Option<&JobKind>,
+    err: &JobError,
+) -> Result<Outcome, DbError> {
+    let dead = !err.retry || job.attempts >= job.max_attempts;
+    let backoff = kind.copied().unwrap_or(JobKind {
+        name: "unregistered",
+        max_attempts: job.max_attempts,
+        backoff: super::Backoff::DEFAULT,
+    });
+    let retry_at = next_run(&backoff, job.attempts, Utc::now());
+    let message: String = err.message.chars().take(2000).collect();
+    let updated = db
+        .for_job(company, async |tc: &mut TenantConn<'_>| {
+            let c = tc.company().as_str().to_string();
+            Ok(diesel::update(
+                jobs::table
+                    .filter(jobs::company_id.eq(&c))
+                    .filter(jobs::id.eq(job.id))
+                    .filter(jobs::state.eq(JobState::Running.as_str()))
+                    .filter(jobs::locked_by.eq(worker))
+                    .filter(jobs::attempts.eq(job.attempts)),
+            )
+            .set((
+                jobs::state.eq(if dead {
+                    JobState::Dead.as_str()
+                } else {
+                    JobState::Failed.as_str()
+                }),
+                jobs::run_at.eq(retry_at),
+                jobs::last_error.eq(&message),
+                jobs::locked_by.eq(None::<String>),
+                jobs::locked_at.eq(None::<DateTime<Utc>>),
+                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(tc.conn())
+            .await?)
+        })
+        .await?;
+    Ok(match (updated, dead) {
+        (0, _) => Outcome::Lost,
+        (_, true) => Outcome::Dead,
+        (_, false) => Outcome::Retry(retry_at),
+    })
+}
+
+/// Shutdown: gives back a job this worker claimed but did not finish
+/// (its handler was cut off after the grace period). The attempt is not
+/// counted, and the job is due at once for another worker.
+pub async fn release(db: &Database, worker: &str, job: &Claimed) -> Result<bool, DbError> {
+    let company = CompanyId::parse(&job.company_id)
+        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    let n = db
+        .for_job(&company, async |tc: &mut TenantConn<'_>| {
+            let c = tc.company().as_str().to_string();
+            Ok(diesel::update(
+                jobs::table
+                    .filter(jobs::company_id.eq(&c))
+                    .filter(jobs::id.eq(job.id))
+                    .filter(jobs::state.eq(JobState::Running.as_str()))
+                    .filter(jobs::locked_by.eq(worker)),
+            )
+            .set((
+                jobs::state.eq(JobState::Queued.as_str()),
+                jobs::attempts.eq(jobs::attempts - 1),
+                jobs::run_at.eq(now),
+                jobs::locked_by.eq(None::<String>),
+                jobs::locked_at.eq(None::<DateTime<Utc>>),
+                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(tc.conn())
+            .await?)
+        })
+        .await?;
+    Ok(n > 0)
+}
+
+/// A job as the page shows it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = jobs, check_for_backend(diesel::pg::Pg))]
+pub struct JobRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub job_key: Option<String>,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// This company's open jobs (queued, running, failed, dead): dead and
+/// failed first, then by next run; at most `limit`.
+pub async fn list_open(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<JobRow>, DbError> {
+    let c = tc.company().as_str().to_string();
+    let mut rows: Vec<JobRow> = jobs::table
+        .filter(jobs::company_id.eq(&c))
+        .filter(jobs::state.eq_any(["queued", "running", "failed", "dead"]))
+        .order(jobs::run_at.asc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(tc.conn())
+        .await?;
+    let rank = |s: &str| match s {
+        "dead" => 0,
+        "failed" => 1,
+        "running" => 2,
+        _ => 3,
+    };
+    rows.sort_by_key(|r| rank(&r.state));
+    Ok(rows)
+}
+
+/// "Retry now": a failed or dead job is due at once with a fresh set of
+/// attempts; audited (`jobs.retried`). `NotFound` for a job that is not
+/// this company's, or not failed or dead.
+pub async fn retry_now(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<(), DbError> {
+    let c = tc.company().as_str().to_string();
+    let n = diesel::update(
+        jobs::table
+            .filter(jobs::company_id.eq(&c))
+            .filter(jobs::id.eq(id))
+            .filter(jobs::state.eq_any(["failed", "dead"])),
+    )
+    .set((
+        jobs::state.eq(JobState::Queued.as_str()),
+        jobs::attempts.eq(0),
+        jobs::run_at.eq(now),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(tc.conn())
+    .await?;
+    audit_change(tc, n, id, actor, request_id, "jobs.retried").await
+}
+
+/// "Discard": a queued, failed or dead job will not run; its key stays
+/// taken. Audited (`jobs.discarded`).
+pub async fn discard(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<(), DbError> {
+    let c = tc.company().as_str().to_string();
+    let n = diesel::update(
+        jobs::table
+            .filter(jobs::company_id.eq(&c))
+            .filter(jobs::id.eq(id))
+            .filter(jobs::state.eq_any(["queued", "failed", "dead"])),
+    )
+    .set((
+        jobs::state.eq(JobState::Discarded.as_str()),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(tc.conn())
+    .await?;
+    audit_change(tc, n, id, actor, request_id, "jobs.discarded").await
+}
+
+async fn audit_change(
+    tc: &mut TenantConn<'_>,
+    changed: usize,
+    id: Uuid,
+    actor: Uuid,
+    request_id: &str,
+    action: &str,
+) -> Result<(), DbError> {
+    if changed == 0 {
+        return Err(DbError::NotFound);
+    }
+    let target = id.to_string();
+    append(
+        tc,
+        &AuditEntry {
+            actor_user_id: Some(actor),
+            action,
+            target_type: Some("job"),
+            target_id: Some(&target),
+            request_id: Some(request_id),
+            reason: None,
+        },
+    )
+    .await
+}

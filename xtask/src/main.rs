@@ -8,6 +8,7 @@
 //!
 //! Each installs only what is missing, so a warm machine pays nothing.
 
+mod container;
 mod testdb;
 mod tools;
 
@@ -30,6 +31,8 @@ Usage: cargo xtask <command>
   install           only install what is missing
   test-db           start the test cluster (socket, TLS, PgBouncer), print
                     the environment for `cargo nextest run`, wait for Enter
+  container-test    build the Dockerfile's runtime image from the release
+                    build and check it with podman (a step of `test`)
   asn-update        update the IP-to-ASN dataset (@ip-location-db/asn, npm)
                     to its newest release; restart Metiva to load it
 ";
@@ -43,6 +46,7 @@ fn main() {
         Some("bench") => bench(),
         Some("asn-update") => asn_update(),
         Some("test-db") => test_db(),
+        Some("container-test") => container::test(),
         _ => {
             print!("{USAGE}");
             std::process::exit(if args.is_empty() { 0 } else { 2 });
@@ -354,6 +358,7 @@ fn test() -> Result<()> {
         t.step("unit + integration tests", unit_and_integration_tests)?;
         t.step("release build (cargo leptos)", || leptos_build(true))?;
         report_bundle_sizes()?;
+        t.step("container (podman, runtime image)", container::test)?;
         t.step("playwright (chromium)", end_to_end)?;
         Ok(())
     })();

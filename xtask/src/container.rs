@@ -387,7 +387,7 @@ fn run_checks(podman: &Podman, db: &TestDb) -> Result<()> {
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o500))?;
     std::os::unix::fs::chown(&secrets, Some(10001), Some(10001))?;
 
-    let (app_port, login_port) = (free_port()?, free_port()?);
+    let (app_port, login_port, metrics_port) = (free_port()?, free_port()?, free_port()?);
     let mut env: Vec<String> = vec![
         "-v".into(),
         format!("{}:/run/secrets:ro", secrets.display()),
@@ -415,6 +415,10 @@ fn run_checks(podman: &Podman, db: &TestDb) -> Result<()> {
     env.push(format!("METIVA_APP_ADDR=127.0.0.1:{app_port}"));
     env.push("-e".into());
     env.push(format!("METIVA_LOGIN_ADDR=127.0.0.1:{login_port}"));
+    // The host's network: production's default metrics port (9464) could
+    // be taken, so a free one.
+    env.push("-e".into());
+    env.push(format!("METIVA_METRICS_ADDR=127.0.0.1:{metrics_port}"));
 
     // The one-off migration, as the owner role.
     let t = Instant::now();

@@ -21,6 +21,7 @@
 mod auth;
 mod crm;
 mod ingest;
+mod pages;
 
 use std::time::{Duration, Instant};
 
@@ -441,6 +442,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let which = std::env::args().nth(1).unwrap_or_default();
+    if which == "pages" {
+        // Not part of the default run: it needs the release binary and wrk.
+        let rest: Vec<String> = std::env::args().skip(2).collect();
+        return rt.block_on(pages::run(&rest));
+    }
     rt.block_on(async {
         if which.is_empty() || which == "isolation" {
             run().await?;

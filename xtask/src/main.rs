@@ -8,6 +8,7 @@
 //!
 //! Each installs only what is missing, so a warm machine pays nothing.
 
+mod bench;
 mod container;
 mod testdb;
 mod tools;
@@ -28,6 +29,8 @@ Usage: cargo xtask <command>
   bench [isolation|auth|ingest|crm|page]
                     benchmarks (release build); each prints its figures;
                     `page` times pages in Chromium
+  bench pages [--views N …]
+                    the pages under wrk against the release binary
   install           only install what is missing
   test-db           start the test cluster (socket, TLS, PgBouncer), print
                     the environment for `cargo nextest run`, wait for Enter
@@ -192,6 +195,9 @@ fn run(release: bool) -> Result<()> {
 /// runs it; it starts its own private PostgreSQL.
 fn bench() -> Result<()> {
     let only: Vec<String> = std::env::args().skip(2).collect();
+    if only.first().is_some_and(|a| a == "pages") {
+        return bench::pages(only.get(1..).unwrap_or_default());
+    }
     let page = only.is_empty() || only.iter().any(|a| a == "page");
     let rest: Vec<&String> = only.iter().filter(|a| *a != "page").collect();
     if only.is_empty() || !rest.is_empty() {

@@ -17,6 +17,8 @@ pub mod login_pages;
 pub mod member_forms;
 mod pages;
 pub mod security;
+#[cfg(feature = "ssr")]
+pub mod trust;
 pub mod visitors;
 
 use leptos::prelude::*;

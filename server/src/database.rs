@@ -234,6 +234,25 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
             metiva_db::seed::DEMO_SITE_KEY
         );
     }
+    // The operator's own workspace and the Trust Center's site (`/trust`
+    // books walkthroughs into it), callable from the dashboard's origin.
+    let origins = [
+        config.app_url.trim_end_matches('/').to_string(),
+        "http://127.0.0.1:*".to_string(),
+        "http://localhost:*".to_string(),
+    ];
+    if owner
+        .seed_operator(&hash, &origins)
+        .await
+        .context("loading the operator workspace")?
+    {
+        println!(
+            "operator workspace: {} ({}) with the Trust Center's site {}",
+            metiva_db::seed::OPERATOR_NAME,
+            metiva_db::seed::OPERATOR_COMPANY,
+            metiva_db::seed::OPERATOR_SITE_KEY
+        );
+    }
     println!(
         "demo data: {} workspace(s) created, {} already present; users sign in with password `{}`",
         report.companies_created,

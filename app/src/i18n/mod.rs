@@ -120,16 +120,20 @@ mod catalog;
 mod crm_catalog;
 #[cfg(feature = "ssr")]
 mod login_catalog;
+#[cfg(feature = "ssr")]
+mod trust_catalog;
 
 pub use catalog::CATALOG;
 #[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
 #[cfg(feature = "ssr")]
 pub use login_catalog::LOGIN_CATALOG;
+#[cfg(feature = "ssr")]
+pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 3] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG];
+const CATALOGS: [&[(&str, &str)]; 4] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG, TRUST_CATALOG];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the
 /// wasm bundle (a few KB of its 250 KB budget).

@@ -23,6 +23,7 @@ pub mod self_test;
 pub mod sessions;
 pub mod system;
 pub mod visitors;
+pub mod walkthrough;
 
 pub use database::Database;
 pub use metiva_tenancy::{

@@ -444,3 +444,67 @@ async fn link_organisations(tc: &mut TenantConn<'_>) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// The operator's own workspace: Metiva as a client of itself, whose
+/// contacts are the Trust Center's walkthrough requests.
+pub const OPERATOR_COMPANY: &str = "cmp_0e7a00";
+/// Its name, as the dashboard shows it.
+pub const OPERATOR_NAME: &str = "Metiva (operator)";
+/// Its owner, who signs in with the demo password (development only).
+pub const OPERATOR_OWNER: (&str, &str) = ("owner@metiva.example", "Mila Operator");
+/// The Trust Center's site in that workspace (public: it is in the
+/// snippet tag).
+pub const OPERATOR_SITE_KEY: &str = "pk_metiva_trust_center";
+
+impl Database {
+    /// Creates the operator workspace, its owner and the Trust Center's
+    /// site, callable from `origins` (the dashboard's public URL; `:*`
+    /// patterns count in development only). Idempotent, and leaves the
+    /// client demo data alone: `false` when the workspace exists.
+    pub async fn seed_operator(
+        &self,
+        password_hash: &str,
+        origins: &[String],
+    ) -> Result<bool, DbError> {
+        let (email, name) = OPERATOR_OWNER;
+        let user = self
+            .global(async |conn| {
+                // Global table: the owner role writes it outside any tenant.
+                // Raw SQL: an upsert returning the id either way (as above).
+                let row: UserId = diesel::sql_query(
+                    "INSERT INTO users (email, name, password_hash) VALUES ($1, $2, $3)
+                     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id",
+                )
+                .bind::<Text, _>(email)
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(password_hash)
+                .get_result(&mut *conn)
+                .await?;
+                Ok(row.id)
+            })
+            .await?;
+        let company =
+            CompanyId::parse(OPERATOR_COMPANY).map_err(|e| DbError::Internal(e.to_string()))?;
+        self.for_provisioning(&company, async |tc| {
+            match companies::current(tc).await {
+                Ok(_) => return Ok(false),
+                Err(DbError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+            companies::create(tc, OPERATOR_NAME).await?;
+            memberships::create(tc, user, "owner", "active").await?;
+            // Raw SQL: a text[] bind, as for the demo site above.
+            diesel::sql_query(
+                "INSERT INTO sites (company_id, domain, site_key, allowed_origins)
+                 VALUES ($1, 'metiva.example', $2, $3)",
+            )
+            .bind::<Text, _>(company.as_str())
+            .bind::<Text, _>(OPERATOR_SITE_KEY)
+            .bind::<diesel::sql_types::Array<Text>, _>(origins)
+            .execute(tc.conn())
+            .await?;
+            Ok(true)
+        })
+        .await
+    }
+}

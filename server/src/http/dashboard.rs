@@ -62,6 +62,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let context_db = db.clone();
     let login_origin = app::LoginOrigin(auth.login_url.clone());
     let data_handling = auth.data_handling.clone();
+    let trust = super::trust::TrustState::new(db.clone(), data_handling.clone());
     let field_keys = app::FieldKeys(auth.field_keys.clone());
     let ingest = super::ingest::Ingest::new(
         db.clone(),
@@ -145,8 +146,14 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
     // The public ingest routes sit outside the guard and the same-origin
     // write rule (client websites call them cross-site); see `ingest`.
-    common_layers(guarded.merge(super::health::routes(db)), &config.app_url)
-        .merge(super::ingest::ingest_router(ingest))
+    // The public Trust Center: outside the guard, inside the common
+    // layers (its form is a same-origin write); see `trust`.
+    let trust = super::trust::trust_router(trust);
+    common_layers(
+        guarded.merge(super::health::routes(db)).merge(trust),
+        &config.app_url,
+    )
+    .merge(super::ingest::ingest_router(ingest))
         .layer(axum::Extension(super::login::ProxyHops(
             config.trusted_proxy_hops,
         )))

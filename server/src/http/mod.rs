@@ -17,6 +17,8 @@ pub mod login;
 mod members;
 mod site_cache;
 mod text_input;
+pub mod trust;
+mod trust_walkthrough;
 pub mod ui;
 mod visits;
 

@@ -21,6 +21,7 @@ mod privacy;
 mod revocation;
 mod security_page;
 mod token_matrix;
+mod trust;
 pub mod world;
 
 use axum::body::Body;

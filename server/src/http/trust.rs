@@ -1,0 +1,450 @@
+//! The public Trust Center on the dashboard listener: `GET /trust`,
+//! `GET /trust/processing`, the walkthrough form's helper script, and
+//! (in `trust_walkthrough`) the form's plain `POST /trust/walkthrough`.
+//!
+//! Every fact is read from the running system when the page is served:
+//! the role registry, the database catalog (cached for at most
+//! [`CATALOG_TTL`]), the loaded keys, `METIVA_REGION`, the consent and
+//! retention defaults in the code, and the `METIVA_SUBPROCESSOR_*`
+//! variables.
+//!
+//! # Security
+//! - Outside the tenant guard on purpose: these pages hold no client
+//!   data. The catalog read is the runtime role's own global catalog read
+//!   (`Database::lint_catalog`, `read_role_posture`), the same one the
+//!   startup check runs; it returns counts, never rows.
+//! - The expensive catalog read is cached so a flood of page loads costs
+//!   at most one catalog query a minute, never one per request.
+//! - The page's CSP allows scripts from our own origin only (the consent
+//!   snippet and the form helper) and no inline script. Inline *styles*
+//!   are allowed because the consent banner styles its own shadow root
+//!   with a `<style>` element; with scripts locked down that adds no
+//!   script-execution path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::i18n::Lang;
+use app::trust::{
+    Isolation, KeyFact, ProcessingFacts, RegionFact, RetentionFacts, SubProcessor, TrustFacts,
+    WalkthroughFields,
+};
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use leptos::prelude::*;
+use metiva_db::Database;
+use metiva_db::retention as ret;
+use tokio::sync::Mutex;
+
+use super::ui;
+
+/// How long a catalog reading is reused.
+pub const CATALOG_TTL: Duration = Duration::from_secs(60);
+
+/// The operator workspace's site key that `seed-demo` registers; another
+/// deployment names its own with `METIVA_TRUST_SITE_KEY`.
+pub const DEFAULT_TRUST_SITE_KEY: &str = metiva_db::seed::OPERATOR_SITE_KEY;
+
+/// What the Trust Center reads, shared by its handlers.
+pub struct TrustState {
+    pub(super) db: Database,
+    data: app::DataHandling,
+    pub(super) site_key: String,
+    subprocessors: Vec<SubProcessor>,
+    catalog_ttl: Duration,
+    catalog: Mutex<Option<(Instant, Isolation)>>,
+}
+
+impl std::fmt::Debug for TrustState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustState")
+            .field("site_key", &self.site_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TrustState {
+    /// `data` is the dashboard's data handling (keys, region); the
+    /// sub-processors and the site key come from the environment.
+    pub fn new(db: Database, data: app::DataHandling) -> Arc<Self> {
+        Self::with(
+            db,
+            data,
+            std::env::var("METIVA_TRUST_SITE_KEY")
+                .ok()
+                .filter(|k| super::collect::is_site_key(k))
+                .unwrap_or_else(|| DEFAULT_TRUST_SITE_KEY.to_string()),
+            |name| std::env::var(name).ok(),
+            CATALOG_TTL,
+        )
+    }
+
+    /// As [`TrustState::new`], with the site key, the variables and the
+    /// cache lifetime given (tests).
+    pub fn with(
+        db: Database,
+        data: app::DataHandling,
+        site_key: String,
+        var: impl Fn(&str) -> Option<String>,
+        catalog_ttl: Duration,
+    ) -> Arc<Self> {
+        let region = region_fact(data.region.as_deref());
+        let subprocessors = subprocessors(&region, var);
+        Arc::new(Self {
+            db,
+            data,
+            site_key,
+            subprocessors,
+            catalog_ttl,
+            catalog: Mutex::new(None),
+        })
+    }
+
+    /// The catalog lint's verdict, at most `catalog_ttl` old. One reader
+    /// at a time refreshes it; the others wait for its answer.
+    async fn isolation(&self) -> Isolation {
+        let mut cached = self.catalog.lock().await;
+        if let Some((at, i)) = cached.as_ref()
+            && at.elapsed() < self.catalog_ttl
+        {
+            return i.clone();
+        }
+        let fresh = read_isolation(&self.db).await;
+        // An unreadable catalog is not remembered: the next request tries
+        // again rather than repeating "unknown" for a minute.
+        if fresh != Isolation::Unknown {
+            *cached = Some((Instant::now(), fresh.clone()));
+        }
+        fresh
+    }
+
+    pub(super) async fn facts(&self) -> TrustFacts {
+        let walkthrough_site = match self.db.site_by_key(&self.site_key).await {
+            Ok(found) => found.map(|_| self.site_key.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, "trust: operator site lookup failed");
+                None
+            }
+        };
+        let example: std::net::IpAddr = [203, 0, 113, 77].into();
+        TrustFacts {
+            roles: metiva_roles::REGISTRY.len(),
+            permissions: metiva_roles::Permission::ALL.len(),
+            isolation: self.isolation().await,
+            key: key_fact(&self.data),
+            region: region_fact(self.data.region.as_deref()),
+            consent_denied_by_default: metiva_db::ingest::Purposes::default()
+                == metiva_db::ingest::Purposes {
+                    analytics: false,
+                    identification: false,
+                    marketing: false,
+                },
+            ip_example: (
+                example.to_string(),
+                metiva_security::ip::truncate(example).to_string(),
+            ),
+            retention: retention_facts(),
+            walkthrough_site,
+        }
+    }
+}
+
+/// Reads the catalog lint and the runtime role's posture: holds only when
+/// both are clean (the same rule as the startup check).
+async fn read_isolation(db: &Database) -> Isolation {
+    let (lint, posture) = tokio::join!(db.lint_catalog(), db.read_role_posture());
+    let (Ok((findings, tables)), Ok(posture)) = (lint, posture) else {
+        tracing::warn!("trust: the catalog could not be read");
+        return Isolation::Unknown;
+    };
+    let checked_at = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let role_problems = usize::from(posture.superuser)
+        + usize::from(posture.bypass_rls)
+        + posture.privileged_memberships.len()
+        + posture.owned_tenant_tables.len();
+    if findings.is_empty() && role_problems == 0 {
+        return Isolation::Holds { tables, checked_at };
+    }
+    let unforced: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| matches!(f.rule, "enable_rls" | "force_rls"))
+        .map(|f| f.object.as_str())
+        .collect();
+    Isolation::Broken {
+        tables,
+        forced: tables - i64::try_from(unforced.len()).unwrap_or(tables),
+        problems: findings.len() + role_problems,
+        checked_at,
+    }
+}
+
+fn key_fact(d: &app::DataHandling) -> KeyFact {
+    let key_id = d.encryption_key_id.clone();
+    match (d.encryption_key_present, d.keys_generated_locally) {
+        (false, _) => KeyFact::Missing,
+        (true, true) => KeyFact::GeneratedLocally { key_id },
+        (true, false) => KeyFact::Configured { key_id },
+    }
+}
+
+/// `METIVA_REGION` judged against the same EU list production enforces.
+fn region_fact(region: Option<&str>) -> RegionFact {
+    match region {
+        None => RegionFact::DevelopmentDefault,
+        Some(r) if crate::checks::EU_REGIONS.contains(&r) => RegionFact::Eu(r.to_string()),
+        Some(r) => RegionFact::NotEu(r.to_string()),
+    }
+}
+
+fn retention_facts() -> RetentionFacts {
+    let d = ret::RetentionSettings::default();
+    RetentionFacts {
+        page_views_months: d.page_views_months,
+        visitors_months: d.visitors_months,
+        contacts_months: d.contacts_months,
+        audit_months: d.audit_months,
+        data_bounds: (ret::PAGE_VIEWS.min, ret::PAGE_VIEWS.max),
+        audit_bounds: (ret::AUDIT.min, ret::AUDIT.max),
+        invoice_years: ret::INVOICE_YEARS,
+    }
+}
+
+/// (variable, category, purpose, default provider, default region, in
+/// use when not configured). The deployment's own hosting and database
+/// are always in use; third parties only once configured.
+const SUBPROCESSORS: &[(&str, &str, &str, Option<&str>, Option<&str>, bool)] = &[
+    (
+        "METIVA_SUBPROCESSOR_HOSTING",
+        "Hosting",
+        "Runs the Metiva application: dashboard, sign-in service and ingest",
+        None,
+        None,
+        true,
+    ),
+    (
+        "METIVA_SUBPROCESSOR_DATABASE",
+        "Database",
+        "Stores all client data, isolated per client by row-level security",
+        None,
+        None,
+        true,
+    ),
+    (
+        "METIVA_SUBPROCESSOR_OBJECT_STORE",
+        "Object storage",
+        "Stores files such as invoice and contract PDFs",
+        None,
+        None,
+        false,
+    ),
+    (
+        "METIVA_SUBPROCESSOR_STRIPE",
+        "Payments",
+        "Invoices and payments for retainers",
+        Some("Stripe Payments Europe, Ltd."),
+        Some("EU (Ireland)"),
+        false,
+    ),
+    (
+        "METIVA_SUBPROCESSOR_TWILIO",
+        "Messaging",
+        "Text messages and calls to contacts",
+        Some("Twilio Ireland Limited"),
+        Some("EU (Ireland)"),
+        false,
+    ),
+    (
+        "METIVA_SUBPROCESSOR_AD_PLATFORMS",
+        "Ad platforms",
+        "Conversion uploads, only for visitors who granted marketing consent",
+        Some("Google Ads, Meta, LinkedIn"),
+        Some("Outside the EU possible (standard contractual clauses)"),
+        false,
+    ),
+];
+
+/// The sub-processors: `provider|region` from each variable, else the
+/// default (the deployment's own region for hosting, database and
+/// object storage).
+fn subprocessors(region: &RegionFact, var: impl Fn(&str) -> Option<String>) -> Vec<SubProcessor> {
+    let own_region = match region {
+        RegionFact::Eu(r) | RegionFact::NotEu(r) => r.clone(),
+        RegionFact::DevelopmentDefault => "eu (development default)".to_string(),
+    };
+    SUBPROCESSORS
+        .iter()
+        .map(
+            |(env, category, purpose, provider, default_region, in_use)| {
+                let configured = var(env)
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty());
+                let (provider, region, in_use) = match configured {
+                    Some(v) => {
+                        let (p, r) = v.split_once('|').unwrap_or((v.as_str(), ""));
+                        let r = r.trim();
+                        (
+                            Some(p.trim().to_string()),
+                            if r.is_empty() {
+                                own_region.clone()
+                            } else {
+                                r.to_string()
+                            },
+                            true,
+                        )
+                    }
+                    None => (
+                        provider.map(str::to_string),
+                        default_region.map_or_else(|| own_region.clone(), str::to_string),
+                        *in_use,
+                    ),
+                };
+                SubProcessor {
+                    category,
+                    purpose,
+                    provider,
+                    region,
+                    in_use,
+                    env,
+                }
+            },
+        )
+        .collect()
+}
+
+/// The routes, outside the tenant guard (see the module docs).
+pub fn trust_router(state: Arc<TrustState>) -> Router {
+    Router::new()
+        .route("/trust", get(get_trust))
+        .route("/trust/processing", get(get_processing))
+        .route(app::trust::WALKTHROUGH_SCRIPT, get(get_walkthrough_script))
+        .route(
+            super::trust_walkthrough::THANKS_PATH,
+            get(super::trust_walkthrough::get_thanks),
+        )
+        .route(
+            app::trust::WALKTHROUGH_PATH,
+            post(super::trust_walkthrough::post_walkthrough),
+        )
+        .with_state(state)
+}
+
+/// The language: `?lang=`, the remembered choice, `Accept-Language`.
+/// `(lang, explicit)`: an explicit choice is remembered in the cookie.
+pub(super) fn language(query: Option<&str>, headers: &HeaderMap) -> (Lang, Option<Lang>) {
+    let explicit = query
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")))
+        .and_then(Lang::parse);
+    (ui::negotiate(explicit.map(Lang::code), headers), explicit)
+}
+
+/// A Trust Center page as the response (see the module docs for the
+/// CSP). `no-cache`: the facts are live, so every load revalidates.
+pub(super) fn page<V: IntoView + 'static>(
+    status: StatusCode,
+    explicit: Option<Lang>,
+    view: impl FnOnce() -> V,
+) -> Response {
+    let mut resp = (status, Html(app::trust::render(view))).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
+    match explicit {
+        Some(l) => super::cookies::with_cookies(resp, &[super::cookies::lang_cookie(l)]),
+        None => resp,
+    }
+}
+
+async fn get_trust(
+    State(s): State<Arc<TrustState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, explicit) = language(query.as_deref(), &headers);
+    let facts = s.facts().await;
+    page(StatusCode::OK, explicit, move || {
+        view! { <app::trust::TrustPage lang facts form=WalkthroughFields::default() /> }
+    })
+}
+
+async fn get_processing(
+    State(s): State<Arc<TrustState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (lang, explicit) = language(query.as_deref(), &headers);
+    let facts = ProcessingFacts {
+        region: region_fact(s.data.region.as_deref()),
+        subprocessors: s.subprocessors.clone(),
+        retention: retention_facts(),
+    };
+    page(StatusCode::OK, explicit, move || {
+        view! { <app::trust::ProcessingPage lang facts /> }
+    })
+}
+
+/// The form helper (see `trust_walkthrough.js`).
+async fn get_walkthrough_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("trust_walkthrough.js"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subprocessors_follow_their_variables() {
+        let region = region_fact(Some("eu-central-1"));
+        let list = subprocessors(&region, |name| match name {
+            "METIVA_SUBPROCESSOR_HOSTING" => {
+                Some("Hetzner Online GmbH|eu-central (Falkenstein)".into())
+            }
+            "METIVA_SUBPROCESSOR_STRIPE" => Some("Stripe".into()),
+            _ => None,
+        });
+        let hosting = &list[0];
+        assert_eq!(hosting.provider.as_deref(), Some("Hetzner Online GmbH"));
+        assert_eq!(hosting.region, "eu-central (Falkenstein)");
+        let db = &list[1];
+        assert!(db.in_use && db.provider.is_none());
+        assert_eq!(db.region, "eu-central-1");
+        let stripe = list.iter().find(|s| s.category == "Payments").unwrap();
+        assert!(stripe.in_use);
+        assert_eq!(stripe.region, "eu-central-1");
+        let twilio = list.iter().find(|s| s.category == "Messaging").unwrap();
+        assert!(!twilio.in_use);
+    }
+
+    #[test]
+    fn only_a_known_eu_region_is_called_eu() {
+        assert_eq!(region_fact(None), RegionFact::DevelopmentDefault);
+        assert_eq!(
+            region_fact(Some("eu-west-1")),
+            RegionFact::Eu("eu-west-1".into())
+        );
+        assert_eq!(
+            region_fact(Some("eu-west-2")),
+            RegionFact::NotEu("eu-west-2".into())
+        );
+    }
+}

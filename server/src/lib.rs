@@ -10,6 +10,7 @@ pub mod http;
 pub mod keys;
 pub mod retention_sweep;
 pub mod shutdown;
+pub mod worker;
 
 /// What `metiva --help` says after the commands.
 const ENVIRONMENT: &str = "\
@@ -37,7 +38,8 @@ pub struct Cli {
 #[derive(Debug, PartialEq, clap::Subcommand)]
 pub enum Command {
     /// Run the dashboard (127.0.0.1:3000) and the login service
-    /// (127.0.0.1:3001) in one process; --only app|login runs one of them
+    /// (127.0.0.1:3001) and the job worker in one process; --only
+    /// app|login|worker runs one of them
     Serve {
         /// Run only this service
         #[arg(long, value_name = "SERVICE")]
@@ -124,6 +126,12 @@ mod tests {
                 only: Some(http::Service::App)
             }))
         );
+        assert_eq!(
+            parse("serve --only worker"),
+            Ok(Some(Command::Serve {
+                only: Some(http::Service::Worker)
+            }))
+        );
         assert_eq!(parse("migrate"), Ok(Some(Command::Migrate)));
         assert_eq!(parse("seed-demo"), Ok(Some(Command::SeedDemo)));
         assert_eq!(parse("check"), Ok(Some(Command::Check)));
@@ -170,7 +178,7 @@ mod tests {
         let help = cli.render_help().to_string();
         for word in [
             "serve",
-            "--only app|login",
+            "--only app|login|worker",
             "migrate",
             "seed-demo",
             "check",

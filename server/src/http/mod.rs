@@ -43,6 +43,8 @@ pub enum Service {
     App,
     /// The login service
     Login,
+    /// The job worker (no listener)
+    Worker,
 }
 
 async fn bind(addr: SocketAddr, var: &str) -> anyhow::Result<TcpListener> {
@@ -88,13 +90,15 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         println!("metiva login service:  http://{}", config.login_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
     }
-    if want(Service::App) {
-        // The worker's one job so far: the hourly retention sweep, in the
-        // dashboard's process until a job runner exists.
+    if want(Service::Worker) {
+        // The job worker (crate::worker): claims jobs, runs the cron, and
+        // drains within its grace period at shutdown.
         let (db, stop) = (open.db.clone(), shutdown.clone().requested());
+        let registry = std::sync::Arc::new(crate::worker::registry(&db));
+        let cfg = crate::worker::WorkerConfig::from_env();
+        println!("metiva job worker:     {}", cfg.id);
         tasks.spawn(async move {
-            use crate::retention_sweep::{EVERY, FIRST_AFTER, run};
-            run(db, FIRST_AFTER, EVERY, stop).await;
+            crate::worker::run(db, registry, cfg, stop).await;
             Ok(())
         });
     }

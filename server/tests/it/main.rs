@@ -13,6 +13,8 @@ mod envelope;
 mod erasure;
 mod health;
 mod import;
+mod jobs;
+mod jobs_process;
 mod ingest;
 mod lifecycle;
 mod member_forms;

@@ -90,8 +90,8 @@ pub fn due_slot(at: &At, now: DateTime<Utc>) -> DateTime<Utc> {
         }
         At::Daily { hour, minute, tz } => {
             let today = now.with_timezone(&tz).date_naive();
-            let time = NaiveTime::from_hms_opt(hour.min(23), minute.min(59), 0)
-                .unwrap_or(NaiveTime::MIN);
+            let time =
+                NaiveTime::from_hms_opt(hour.min(23), minute.min(59), 0).unwrap_or(NaiveTime::MIN);
             let on = |day: chrono::NaiveDate| -> DateTime<Utc> {
                 let local = day.and_time(time);
                 match tz.from_local_datetime(&local) {

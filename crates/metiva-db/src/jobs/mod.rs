@@ -32,7 +32,7 @@
 //!         &'a self,
 //!         tc: &'a mut TenantConn<'_>,
 //!         job: &'a JobInfo,
-//!     ) -> futures::future::BoxFuture<'a, Result<(), JobError>> {
+//!     ) -> jobs::BoxFuture<'a, Result<(), JobError>> {
 //!         Box::pin(async move {
 //!             let retainer: RetainerPeriod = serde_json::from_str(&job.payload)
 //!                 .map_err(|_| JobError::permanent("payload is not a retainer period"))?;
@@ -100,15 +100,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::{CompanyId, DbError, TenantConn};
 
 pub use cron::{At, Cron, SCHEDULES, due_slot};
+/// The future a [`Handler`] returns (re-exported so handler crates need no
+/// `futures` dependency).
+pub use futures::future::BoxFuture;
 pub use store::{
-    Claimed, Enqueued, JobRow, JobState, NewJob, Outcome, claim, discard, enqueue, execute,
-    job_companies, list_open, release, retry_now,
+    Claimed, Enqueued, JobRow, JobState, NewJob, Outcome, by_key, claim, discard, enqueue, execute,
+    fail_claimed, get, job_companies, list_open, release, retry_now,
 };
 
 /// A kind of job: its name and its retry policy. Declare it as a `const`
@@ -292,7 +294,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..200 {
             let d = b.delay(3);
-            assert!(d >= Duration::from_secs(20) && d <= Duration::from_secs(40), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(20) && d <= Duration::from_secs(40),
+                "{d:?}"
+            );
             seen.insert(d.as_millis());
         }
         assert!(seen.len() > 50, "jitter barely varies: {}", seen.len());

@@ -265,6 +265,20 @@ async fn finish(tc: &mut TenantConn<'_>, id: Uuid, keyed: bool) -> Result<(), Db
     Ok(())
 }
 
+/// Records a failed attempt of a claimed job outside its run (its handler
+/// panicked): as [`execute`] records a handler's error.
+pub async fn fail_claimed(
+    db: &Database,
+    worker: &str,
+    job: &Claimed,
+    kind: Option<&JobKind>,
+    err: &JobError,
+) -> Result<Outcome, DbError> {
+    let company = CompanyId::parse(&job.company_id)
+        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    fail(db, &company, job, worker, kind, err).await
+}
+
 /// Records a failed attempt: retried after the kind's backoff, or dead
 /// when its attempts are used up or the error is permanent. Only while
 /// this worker still holds the job.
@@ -386,6 +400,31 @@ pub async fn list_open(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<JobRow
     };
     rows.sort_by_key(|r| rank(&r.state));
     Ok(rows)
+}
+
+/// One of this company's jobs by id, in any state.
+pub async fn get(tc: &mut TenantConn<'_>, id: Uuid) -> Result<JobRow, DbError> {
+    let c = tc.company().as_str().to_string();
+    jobs::table
+        .filter(jobs::company_id.eq(&c))
+        .filter(jobs::id.eq(id))
+        .select(JobRow::as_select())
+        .get_result(tc.conn())
+        .await
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// One of this company's jobs by key, in any state.
+pub async fn by_key(tc: &mut TenantConn<'_>, key: &str) -> Result<Option<JobRow>, DbError> {
+    let c = tc.company().as_str().to_string();
+    Ok(jobs::table
+        .filter(jobs::company_id.eq(&c))
+        .filter(jobs::job_key.eq(key))
+        .select(JobRow::as_select())
+        .get_result(tc.conn())
+        .await
+        .optional()?)
 }
 
 /// "Retry now": a failed or dead job is due at once with a fresh set of

@@ -73,6 +73,11 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     let shutdown = Shutdown::install()?;
     let keys = crate::keys::Keys::load(&config)?;
     let open = database::open(&config, want(Service::Login)).await?;
+    // The security page's catalog and posture facts, computed at startup
+    // (then at most 60 s apart); a failure here only delays them.
+    if let Err(e) = open.db.refresh_isolation_facts().await {
+        tracing::warn!(error = %e, "computing the isolation facts at startup");
+    }
 
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = app_listener {

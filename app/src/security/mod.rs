@@ -62,14 +62,12 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
         .map(|i| i.0)
         .unwrap_or_default();
     let workspaces = db.session_workspaces(&ctx).await.map_err(ssr::db_failure)?;
-    let posture = db.read_role_posture().await.map_err(ssr::db_failure)?;
-    let (findings, tables) = db.lint_catalog().await.map_err(ssr::db_failure)?;
-    let isolated = findings.is_empty()
-        && !posture.superuser
-        && !posture.bypass_rls
-        && posture.privileged_memberships.is_empty()
-        && posture.owned_tenant_tables.is_empty();
-    let checked = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC");
+    // The catalog lint and the role's posture, computed at startup and
+    // then at most 60 s apart (not per view); the line says when.
+    let facts = db.isolation_facts().await.map_err(ssr::db_failure)?;
+    let isolated = facts.isolated();
+    let tables = facts.tenant_tables;
+    let checked = facts.checked_at.format("%Y-%m-%d %H:%M:%S UTC");
     let isolation_line = if isolated {
         format!(
             "{} {checked}: {tables} {}",
@@ -84,7 +82,7 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             "{} {checked}: {tables} {} {}",
             tr(l, "Checked"),
             tr(l, "tenant tables, problems found:"),
-            findings.len()
+            facts.findings
         )
     };
     let dh = use_context::<crate::DataHandling>()

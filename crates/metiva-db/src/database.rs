@@ -11,20 +11,22 @@ use metiva_tenancy::{DbError, PoolSettings};
 #[derive(Clone, Debug)]
 pub struct Database {
     core: metiva_tenancy::Database,
+    /// The security page's catalog and posture facts, shared by clones
+    /// (see `system::IsolationFacts`).
+    pub(crate) facts: std::sync::Arc<crate::system::FactsCache>,
 }
 
 impl Database {
     /// Builds the pool (see [`metiva_tenancy::Database::connect`]).
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
-        Ok(Self {
-            core: metiva_tenancy::Database::connect(url, settings)?,
-        })
+        Ok(Self::from(metiva_tenancy::Database::connect(url, settings)?))
     }
 
     /// Where the access-change listener connects, when apart from the pool.
     pub fn with_listen_url(self, url: &str) -> Result<Self, DbError> {
         Ok(Self {
             core: self.core.with_listen_url(url)?,
+            facts: self.facts,
         })
     }
 
@@ -44,6 +46,9 @@ impl Deref for Database {
 
 impl From<metiva_tenancy::Database> for Database {
     fn from(core: metiva_tenancy::Database) -> Self {
-        Self { core }
+        Self {
+            core,
+            facts: std::sync::Arc::default(),
+        }
     }
 }

@@ -8,6 +8,7 @@ use diesel_async::RunQueryDsl;
 
 use crate::access::TenantCtx;
 use crate::repo::audit::{self, AuditEntry};
+use crate::repo::cached::{self, BindCached as _};
 use crate::schema::persons;
 use crate::{CompanyId, Database, DbError, TenantConn};
 
@@ -164,7 +165,7 @@ impl Database {
         let rows: Vec<Row> = self
             .global(async |conn| {
                 // Raw SQL: a set-returning definer function in FROM.
-                Ok(diesel::sql_query(
+                Ok(cached::sql(
                     "SELECT company_id, company_name, role FROM metiva_session_workspaces($1)",
                 )
                 .bind::<diesel::sql_types::Uuid, _>(ctx.session_id())
@@ -187,10 +188,9 @@ impl Database {
         ctx: &TenantCtx,
     ) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            let rows = audit::list(tc, 200).await?;
-            Ok(rows
-                .into_iter()
-                .find(|r| r.action == "security.self_test")
+            // One indexed row, not the newest 200 filtered here.
+            Ok(audit::latest(tc, "security.self_test")
+                .await?
                 .map(|r| (r.at, r.target_id.unwrap_or_default())))
         })
         .await

@@ -3,13 +3,14 @@
 //! Nothing here touches client data: `system_checks` holds timestamps and
 //! round-trip times only.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 
+use crate::repo::cached;
 use crate::schema::system_checks;
 use crate::{Database, DbError};
 
@@ -43,7 +44,7 @@ impl Database {
     /// and the recorded checks. Named for what it is; it reads no tenant data.
     pub async fn read_system_status(&self) -> Result<SystemStatus, DbError> {
         // Raw SQL: server functions (version(), current_user) beside the table.
-        self.global(async |conn| Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?))
+        self.global(async |conn| Ok(cached::sql(STATUS_SQL).get_result(conn).await?))
             .await
     }
 
@@ -60,8 +61,90 @@ impl Database {
                 .execute(&mut *conn)
                 .await?;
             // Raw SQL: server functions (version(), current_user) beside the table.
-            Ok(diesel::sql_query(STATUS_SQL).get_result(conn).await?)
+            Ok(cached::sql(STATUS_SQL).get_result(conn).await?)
         })
         .await
+    }
+}
+
+/// How long the security page may show catalog and posture facts before
+/// they are computed again (issue 15: at most 60 seconds).
+pub const FACTS_MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The isolation facts the security page shows: the catalog lint over
+/// every tenant table and the runtime role's posture, with when they were
+/// checked. Computed at startup and then at most [`FACTS_MAX_AGE`] apart;
+/// the self-test stays a live run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsolationFacts {
+    /// Lint findings (a tenant table without forced RLS or its policies).
+    pub findings: usize,
+    pub tenant_tables: i64,
+    pub superuser: bool,
+    pub bypass_rls: bool,
+    /// Roles with SUPERUSER or BYPASSRLS the runtime role is a member of.
+    pub privileged_memberships: usize,
+    /// Tenant tables the runtime role owns (or could by `SET ROLE`).
+    pub owned_tenant_tables: usize,
+    pub checked_at: DateTime<Utc>,
+}
+
+impl IsolationFacts {
+    /// Isolated only when every fact says so (fail closed: any finding or
+    /// any way around RLS is "not isolated").
+    pub fn isolated(&self) -> bool {
+        self.findings == 0
+            && !self.superuser
+            && !self.bypass_rls
+            && self.privileged_memberships == 0
+            && self.owned_tenant_tables == 0
+    }
+}
+
+/// The cached facts, one per pool (clones share it).
+#[derive(Debug, Default)]
+pub struct FactsCache {
+    slot: futures::lock::Mutex<Option<(Instant, IsolationFacts)>>,
+}
+
+impl Database {
+    /// The isolation facts, computed again when older than
+    /// [`FACTS_MAX_AGE`]. Concurrent callers on an expired cache wait for
+    /// one computation instead of each running the lint.
+    pub async fn isolation_facts(&self) -> Result<IsolationFacts, DbError> {
+        let mut slot = self.facts.slot.lock().await;
+        if let Some((at, f)) = slot.as_ref()
+            && at.elapsed() < FACTS_MAX_AGE
+        {
+            return Ok(f.clone());
+        }
+        // An error is not cached: the next view tries again (and the page
+        // shows the failure rather than an old "isolated").
+        let f = self.compute_isolation_facts().await?;
+        *slot = Some((Instant::now(), f.clone()));
+        Ok(f)
+    }
+
+    /// Computes the facts now and caches them: at startup, and after a
+    /// migration applied by this process.
+    pub async fn refresh_isolation_facts(&self) -> Result<IsolationFacts, DbError> {
+        let mut slot = self.facts.slot.lock().await;
+        let f = self.compute_isolation_facts().await?;
+        *slot = Some((Instant::now(), f.clone()));
+        Ok(f)
+    }
+
+    async fn compute_isolation_facts(&self) -> Result<IsolationFacts, DbError> {
+        let posture = self.read_role_posture().await?;
+        let (findings, tables) = self.lint_catalog().await?;
+        Ok(IsolationFacts {
+            findings: findings.len(),
+            tenant_tables: tables,
+            superuser: posture.superuser,
+            bypass_rls: posture.bypass_rls,
+            privileged_memberships: posture.privileged_memberships.len(),
+            owned_tenant_tables: posture.owned_tenant_tables.len(),
+            checked_at: Utc::now(),
+        })
     }
 }

@@ -66,6 +66,20 @@ pub async fn list(tc: &mut TenantConn<'_>, limit: i64) -> Result<Vec<AuditRow>, 
         .await?)
 }
 
+/// The newest row with exactly this action (the action index answers it).
+pub async fn latest(tc: &mut TenantConn<'_>, action: &str) -> Result<Option<AuditRow>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(audit_log::table
+        .filter(audit_log::company_id.eq(company))
+        .filter(audit_log::action.eq(action))
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(1)
+        .select(AuditRow::as_select())
+        .first(tc.conn())
+        .await
+        .optional()?)
+}
+
 /// Which audit rows to read: newest first, optionally before an id
 /// (keyset pagination), filtered by action prefix and actor.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 //! company-leading indexes). RLS is what actually guarantees isolation.
 
 pub mod audit;
+pub mod cached;
 pub mod companies;
 pub mod deals;
 pub mod memberships;

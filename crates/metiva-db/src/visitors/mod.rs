@@ -17,6 +17,7 @@ use metiva_security::cipher::FieldContext;
 use uuid::Uuid;
 
 use crate::access::TenantCtx;
+use crate::repo::cached::{self, BindCached as _};
 use crate::{Database, DbError, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -188,7 +189,7 @@ impl Database {
             let company = tc.company().as_str().to_string();
             // Raw SQL: a CTE with grouping and ordered aggregates, which Diesel's DSL does not
             // express.
-            let organisations: Vec<OrganisationVisits> = diesel::sql_query(
+            let organisations: Vec<OrganisationVisits> = cached::sql(
                 "WITH recent AS (
                      SELECT organisation, org_source, path, at FROM page_views
                      WHERE company_id = $1 AND at > now() - make_interval(days => $2)),
@@ -214,7 +215,7 @@ impl Database {
             .load(tc.conn())
             .await?;
             // Raw SQL: generate_series joined to an aggregate (days without views count 0).
-            let days_rows: Vec<DayCount> = diesel::sql_query(
+            let days_rows: Vec<DayCount> = cached::sql(
                 "SELECT d::date AS day, count(p.id) AS views
                  FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1),
                                       (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d
@@ -228,7 +229,7 @@ impl Database {
             .load(tc.conn())
             .await?;
             // Raw SQL: correlated count subqueries in the select list.
-            let consented: Vec<ConsentedVisitor> = diesel::sql_query(
+            let consented: Vec<ConsentedVisitor> = cached::sql(
                 "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,
                         (SELECT count(*) FROM page_views p
                           WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
@@ -248,7 +249,7 @@ impl Database {
             .await?;
             // Raw SQL: kept in the overview's one snapshot beside the aggregates it is shown
             // with.
-            let recent: Vec<RecentView> = diesel::sql_query(
+            let recent: Vec<RecentView> = cached::sql(
                 "SELECT id, at, path, organisation, referrer_domain,
                         visitor_id IS NOT NULL AS consented_visitor
                  FROM page_views WHERE company_id = $1 ORDER BY at DESC LIMIT 15",
@@ -257,7 +258,7 @@ impl Database {
             .load(tc.conn())
             .await?;
             // Raw SQL: a cidr column read as text, a cast the schema's types do not carry.
-            let networks: Vec<crate::ingest::KnownNetworkRow> = diesel::sql_query(
+            let networks: Vec<crate::ingest::KnownNetworkRow> = cached::sql(
                 "SELECT network::text AS network, organisation FROM known_networks
                  WHERE company_id = $1 ORDER BY organisation, network LIMIT 200",
             )
@@ -284,7 +285,7 @@ impl Database {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
             // Raw SQL: a text[] read as Vec<String> (see `register_site`).
-            let sites: Vec<Site> = diesel::sql_query(
+            let sites: Vec<Site> = cached::sql(
                 "SELECT id, domain, site_key, allowed_origins, enabled FROM sites
                  WHERE company_id = $1 ORDER BY domain",
             )
@@ -292,7 +293,7 @@ impl Database {
             .load(tc.conn())
             .await?;
             // Raw SQL: aggregates with FILTER clauses, which Diesel's DSL does not express.
-            let totals: ConsentTotals = diesel::sql_query(
+            let totals: ConsentTotals = cached::sql(
                 "SELECT count(*) AS decisions,
                         count(*) FILTER (WHERE analytics OR identification OR marketing) AS accepted_any,
                         count(*) FILTER (WHERE NOT (analytics OR identification OR marketing) AND NOT withdrawal) AS rejected_all,
@@ -304,7 +305,7 @@ impl Database {
             .get_result(tc.conn())
             .await?;
             // Raw SQL: a composite-key join; no joinable! exists for composite keys.
-            let ledger: Vec<LedgerEntry> = diesel::sql_query(
+            let ledger: Vec<LedgerEntry> = cached::sql(
                 "SELECT c.id, c.decided_at, s.domain, c.visitor_id, c.analytics, c.identification,
                         c.marketing, c.withdrawal, c.banner_version, c.lang, c.text_hash
                  FROM consent_decisions c

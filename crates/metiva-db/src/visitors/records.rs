@@ -1,6 +1,7 @@
 //! Persons and deals with their chain: visitor → person → deal.
 
 use crate::access::TenantCtx;
+use crate::repo::cached::{self, BindCached as _};
 use crate::{Database, DbError, TenantConn};
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -88,7 +89,7 @@ impl Database {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             // Raw SQL: correlated count subqueries in the select list, which Diesel's DSL does
             // not express.
-            Ok(diesel::sql_query(
+            Ok(cached::sql(
                 "SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
                         (SELECT count(*) FROM deals d WHERE d.company_id = p.company_id AND d.person_id = p.id) AS deals,
                         (SELECT count(*) FROM visitors v WHERE v.company_id = p.company_id AND v.person_id = p.id) AS visitors
@@ -167,7 +168,7 @@ async fn linked_visitors(
 ) -> Result<Vec<LinkedVisitor>, DbError> {
     // Raw SQL: correlated count subqueries in the select list, which Diesel's DSL does not
     // express.
-    Ok(diesel::sql_query(
+    Ok(cached::sql(
         "SELECT v.id, s.domain, v.first_seen, v.last_seen, v.marketing,
                 (SELECT count(*) FROM page_views p WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
                 (SELECT count(*)::int FROM forwards f

@@ -214,58 +214,69 @@ fn retention_facts() -> RetentionFacts {
     }
 }
 
-/// (variable, category, purpose, default provider, default region, in
-/// use when not configured). The deployment's own hosting and database
-/// are always in use; third parties only once configured.
-const SUBPROCESSORS: &[(&str, &str, &str, Option<&str>, Option<&str>, bool)] = &[
-    (
-        "METIVA_SUBPROCESSOR_HOSTING",
-        "Hosting",
-        "Runs the Metiva application: dashboard, sign-in service and ingest",
-        None,
-        None,
-        true,
-    ),
-    (
-        "METIVA_SUBPROCESSOR_DATABASE",
-        "Database",
-        "Stores all client data, isolated per client by row-level security",
-        None,
-        None,
-        true,
-    ),
-    (
-        "METIVA_SUBPROCESSOR_OBJECT_STORE",
-        "Object storage",
-        "Stores files such as invoice and contract PDFs",
-        None,
-        None,
-        false,
-    ),
-    (
-        "METIVA_SUBPROCESSOR_STRIPE",
-        "Payments",
-        "Invoices and payments for retainers",
-        Some("Stripe Payments Europe, Ltd."),
-        Some("EU (Ireland)"),
-        false,
-    ),
-    (
-        "METIVA_SUBPROCESSOR_TWILIO",
-        "Messaging",
-        "Text messages and calls to contacts",
-        Some("Twilio Ireland Limited"),
-        Some("EU (Ireland)"),
-        false,
-    ),
-    (
-        "METIVA_SUBPROCESSOR_AD_PLATFORMS",
-        "Ad platforms",
-        "Conversion uploads, only for visitors who granted marketing consent",
-        Some("Google Ads, Meta, LinkedIn"),
-        Some("Outside the EU possible (standard contractual clauses)"),
-        false,
-    ),
+/// One kind of sub-processor and its defaults.
+struct Kind {
+    /// The variable that configures it (`provider|region`).
+    env: &'static str,
+    category: &'static str,
+    purpose: &'static str,
+    provider: Option<&'static str>,
+    /// None: the deployment's own region.
+    region: Option<&'static str>,
+    /// Whether it is in use when not configured: the deployment's own
+    /// hosting and database always are; third parties only once set.
+    in_use: bool,
+}
+
+const SUBPROCESSORS: &[Kind] = &[
+    Kind {
+        env: "METIVA_SUBPROCESSOR_HOSTING",
+        category: "Hosting",
+        purpose: "Runs the Metiva application: dashboard, sign-in service and ingest",
+        provider: None,
+        region: None,
+        in_use: true,
+    },
+    Kind {
+        env: "METIVA_SUBPROCESSOR_DATABASE",
+        category: "Database",
+        purpose: "Stores all client data, isolated per client by row-level security",
+        provider: None,
+        region: None,
+        in_use: true,
+    },
+    Kind {
+        env: "METIVA_SUBPROCESSOR_OBJECT_STORE",
+        category: "Object storage",
+        purpose: "Stores files such as invoice and contract PDFs",
+        provider: None,
+        region: None,
+        in_use: false,
+    },
+    Kind {
+        env: "METIVA_SUBPROCESSOR_STRIPE",
+        category: "Payments",
+        purpose: "Invoices and payments for retainers",
+        provider: Some("Stripe Payments Europe, Ltd."),
+        region: Some("EU (Ireland)"),
+        in_use: false,
+    },
+    Kind {
+        env: "METIVA_SUBPROCESSOR_TWILIO",
+        category: "Messaging",
+        purpose: "Text messages and calls to contacts",
+        provider: Some("Twilio Ireland Limited"),
+        region: Some("EU (Ireland)"),
+        in_use: false,
+    },
+    Kind {
+        env: "METIVA_SUBPROCESSOR_AD_PLATFORMS",
+        category: "Ad platforms",
+        purpose: "Conversion uploads, only for visitors who granted marketing consent",
+        provider: Some("Google Ads, Meta, LinkedIn"),
+        region: Some("Outside the EU possible (standard contractual clauses)"),
+        in_use: false,
+    },
 ];
 
 /// The sub-processors: `provider|region` from each variable, else the
@@ -278,41 +289,39 @@ fn subprocessors(region: &RegionFact, var: impl Fn(&str) -> Option<String>) -> V
     };
     SUBPROCESSORS
         .iter()
-        .map(
-            |(env, category, purpose, provider, default_region, in_use)| {
-                let configured = var(env)
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty());
-                let (provider, region, in_use) = match configured {
-                    Some(v) => {
-                        let (p, r) = v.split_once('|').unwrap_or((v.as_str(), ""));
-                        let r = r.trim();
-                        (
-                            Some(p.trim().to_string()),
-                            if r.is_empty() {
-                                own_region.clone()
-                            } else {
-                                r.to_string()
-                            },
-                            true,
-                        )
-                    }
-                    None => (
-                        provider.map(str::to_string),
-                        default_region.map_or_else(|| own_region.clone(), str::to_string),
-                        *in_use,
-                    ),
-                };
-                SubProcessor {
-                    category,
-                    purpose,
-                    provider,
-                    region,
-                    in_use,
-                    env,
+        .map(|k| {
+            let configured = var(k.env)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty());
+            let (provider, region, in_use) = match configured {
+                Some(v) => {
+                    let (p, r) = v.split_once('|').unwrap_or((v.as_str(), ""));
+                    let r = r.trim();
+                    (
+                        Some(p.trim().to_string()),
+                        if r.is_empty() {
+                            own_region.clone()
+                        } else {
+                            r.to_string()
+                        },
+                        true,
+                    )
                 }
-            },
-        )
+                None => (
+                    k.provider.map(str::to_string),
+                    k.region.map_or_else(|| own_region.clone(), str::to_string),
+                    k.in_use,
+                ),
+            };
+            SubProcessor {
+                category: k.category,
+                purpose: k.purpose,
+                provider,
+                region,
+                in_use,
+                env: k.env,
+            }
+        })
         .collect()
 }
 

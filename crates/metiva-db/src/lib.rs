@@ -8,14 +8,18 @@
 //! operations on it.
 
 pub mod audit_chain;
+pub mod billing;
 mod database;
 pub(crate) use metiva_tenancy::schema;
 pub mod crm;
+pub mod data_keys;
 pub mod erasure;
+pub mod exports;
 pub mod ingest;
 pub mod jobs;
 pub mod login;
 pub mod members;
+pub mod offboarding;
 pub mod repo;
 pub mod retention;
 pub mod seed;

@@ -40,6 +40,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    company_keys (company_id, id) {
+        company_id -> Text,
+        id -> Text,
+        kek_id -> Text,
+        wrap_nonce -> Bytea,
+        wrapped -> Bytea,
+        created_at -> Timestamptz,
+        rewrapped_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     consent_decisions (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -135,6 +147,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    export_downloads (company_id, token_hash) {
+        company_id -> Text,
+        token_hash -> Bytea,
+        export_id -> Uuid,
+        issued_to -> Uuid,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    exports (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        requested_by -> Uuid,
+        status -> Text,
+        rows_done -> BigInt,
+        rows_total -> BigInt,
+        tables_done -> Integer,
+        tables_total -> Integer,
+        bytes -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        attempt -> Integer,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        downloaded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     forwards (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -156,6 +201,59 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invoice_counters (company_id, year) {
+        company_id -> Text,
+        year -> Integer,
+        last_number -> Integer,
+    }
+}
+
+diesel::table! {
+    invoice_lines (company_id, invoice_id, line_no) {
+        company_id -> Text,
+        invoice_id -> Uuid,
+        line_no -> SmallInt,
+        description -> Text,
+        quantity -> Integer,
+        unit_cents -> BigInt,
+        vat_rate -> SmallInt,
+        net_cents -> BigInt,
+        vat_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    invoice_stripe (company_id, invoice_id) {
+        company_id -> Text,
+        invoice_id -> Uuid,
+        stripe_customer_id -> Text,
+        stripe_invoice_id -> Text,
+        organisation_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    invoices (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        organisation_id -> Uuid,
+        retainer_id -> Nullable<Uuid>,
+        period -> Nullable<Text>,
+        year -> Integer,
+        seq -> Integer,
+        status -> Text,
+        issued_on -> Date,
+        due_on -> Date,
+        subtotal_cents -> BigInt,
+        vat_cents -> BigInt,
+        total_cents -> BigInt,
+        reverse_charge -> Bool,
+        customer_vat -> Nullable<Text>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -231,6 +329,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    offboardings (workspace) {
+        workspace -> Text,
+        state -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        requested_by -> Text,
+        started_at -> Timestamptz,
+        key_destroyed_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        rows_deleted -> Jsonb,
+    }
+}
+
+diesel::table! {
     organisations (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -244,6 +355,20 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    page_view_daily (company_id, id) {
+        company_id -> Text,
+        id -> BigInt,
+        day -> Date,
+        organisation -> Nullable<Text>,
+        org_source -> Nullable<Text>,
+        path -> Text,
+        views -> BigInt,
+        first_at -> Timestamptz,
+        last_at -> Timestamptz,
     }
 }
 
@@ -289,6 +414,24 @@ diesel::table! {
         label -> Text,
         position -> Integer,
         outcome -> Text,
+    }
+}
+
+diesel::table! {
+    retainers (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        organisation_id -> Uuid,
+        description -> Text,
+        monthly_cents -> BigInt,
+        vat_rate -> SmallInt,
+        reverse_charge -> Bool,
+        customer_vat -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        billing_day -> SmallInt,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -357,6 +500,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    stripe_connections (company_id) {
+        company_id -> Text,
+        endpoint_id -> Text,
+        api_key_hint -> Text,
+        api_key_key_id -> Text,
+        api_key_nonce -> Bytea,
+        api_key_ciphertext -> Bytea,
+        webhook_secret_key_id -> Text,
+        webhook_secret_nonce -> Bytea,
+        webhook_secret_ciphertext -> Bytea,
+        api_version -> Text,
+        connected_by -> Nullable<Uuid>,
+        connected_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stripe_events (company_id, event_id) {
+        company_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        stripe_invoice_id -> Nullable<Text>,
+        received_at -> Timestamptz,
+        processed_at -> Nullable<Timestamptz>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     system_checks (id) {
         id -> BigInt,
         checked_at -> Timestamptz,
@@ -410,6 +582,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     auth_codes,
     companies,
+    company_keys,
     consent_decisions,
     crm_imports,
     deal_stage_history,
@@ -417,23 +590,34 @@ diesel::allow_tables_to_appear_in_same_query!(
     erased_subjects,
     erasure_receipt_lines,
     erasure_receipts,
+    export_downloads,
+    exports,
     forwards,
     invitations,
+    invoice_counters,
+    invoice_lines,
+    invoice_stripe,
+    invoices,
     jobs,
     known_networks,
     lead_sla,
     login_throttle,
     memberships,
     notes,
+    offboardings,
     organisations,
+    page_view_daily,
     page_views,
     persons,
     pipeline_stages,
+    retainers,
     retention_settings,
     retention_sweeps,
     search_terms,
     sessions,
     sites,
+    stripe_connections,
+    stripe_events,
     system_checks,
     tasks,
     users,

@@ -25,6 +25,8 @@
     reason = "test support opens raw connections as each role on purpose"
 )]
 
+pub mod fake_stripe;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -2,6 +2,7 @@
 //! database cloned from the migrated template.
 
 mod audit_chain;
+mod billing;
 mod binding;
 mod catalog_lint;
 mod crm;
@@ -17,5 +18,6 @@ mod property;
 mod property_crm;
 mod registry;
 mod retention;
+mod rollups;
 mod schema_file;
 mod tls;

@@ -259,3 +259,27 @@ impl Database {
         .await
     }
 }
+
+/// One tenant table, as the catalog names it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct TenantTable {
+    #[diesel(sql_type = Text)]
+    pub schema: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+}
+
+/// Every tenant table (the lint's own definition: any table with a
+/// `company_id` column), ordered by schema and name. Used by the
+/// workspace export, so a new tenant table is exported without code
+/// changes.
+pub async fn tenant_tables(mut conn: &AsyncPgConnection) -> Result<Vec<TenantTable>, DbError> {
+    // Raw SQL: a catalog query, outside the schema.
+    Ok(diesel::sql_query(format!(
+        "{TENANT_TABLES} SELECT n.nspname::text AS schema, c.relname::text AS name
+         FROM tenant_tables c JOIN pg_namespace n ON n.oid = c.relnamespace
+         ORDER BY n.nspname, c.relname"
+    ))
+    .load(&mut conn)
+    .await?)
+}

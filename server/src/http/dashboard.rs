@@ -57,6 +57,9 @@ pub fn dashboard_router(config: &Config, db: Database, keys: &Keys) -> Router {
 /// look at the membership cache).
 pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Router {
     let db = auth.db.clone();
+    // Stripe's webhooks: public, outside the guard and the common layers
+    // (their own 256 KB limit, no same-origin rule); see `webhooks`.
+    let webhooks = super::webhooks::webhooks_router(db.clone(), auth.field_keys.clone());
     let options = leptos_options(config);
     let routes = generate_route_list(app::App);
     let context_db = db.clone();
@@ -139,10 +142,19 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             "/api/members/{user}/{action}",
             post(members::post_member_action),
         )
+        .merge(super::exports::routes(
+            metiva_db::exports::ExportStore::new(config.data_dir.clone()),
+        ))
         .with_state(auth.clone());
+    let limits = crate::limits::Limits::new(&config.limits);
     let guarded = pages
         .merge(auth_routes)
         .layer(middleware::from_fn(bad_arguments_are_client_errors))
+        .layer(middleware::from_fn_with_state(
+            limits.clone(),
+            crate::limits::workspace,
+        ))
+        .layer(middleware::from_fn(crate::observability::bind_company))
         .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
     // The public ingest routes sit outside the guard and the same-origin
     // write rule (client websites call them cross-site); see `ingest`.
@@ -153,10 +165,15 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         guarded.merge(super::health::routes(db)).merge(trust),
         &config.app_url,
     )
-    .merge(super::ingest::ingest_router(ingest))
+        .merge(
+            super::ingest::ingest_router(ingest)
+                .layer(middleware::from_fn_with_state(limits, crate::limits::ingest)),
+        )
+        .merge(webhooks)
         .layer(axum::Extension(super::login::ProxyHops(
             config.trusted_proxy_hops,
         )))
+        .layer(middleware::from_fn(crate::observability::observe))
 }
 
 /// Security headers, the body limit and the same-origin rule for writes,

@@ -9,6 +9,7 @@ mod crm_import;
 mod csv_export;
 mod dashboard;
 mod erasure_receipt;
+mod exports;
 pub mod error;
 pub mod guard;
 mod health;
@@ -21,6 +22,7 @@ pub mod trust;
 mod trust_walkthrough;
 pub mod ui;
 mod visits;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -69,6 +71,14 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         true => Some(bind(config.login_addr, "METIVA_LOGIN_ADDR").await?),
         false => None,
     };
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(bind(addr, "METIVA_METRICS_ADDR").await?),
+        None => None,
+    };
+    if metrics_listener.is_some() {
+        // Before any router is built, so every request is counted.
+        crate::metrics::install()?;
+    }
     tracing::info!(mode = ?config.mode, "starting");
     let shutdown = Shutdown::install()?;
     let keys = crate::keys::Keys::load(&config)?;
@@ -82,7 +92,7 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = app_listener {
         let router = dashboard_router(&config, open.db.clone(), &keys);
-        println!("metiva dashboard:      http://{}", config.app_addr);
+        listening(&config, "metiva dashboard:     ", config.app_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
     }
     if let Some(listener) = login_listener {
@@ -92,14 +102,36 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
             .ok_or_else(|| anyhow!("the login service has no database handle"))?;
         let service = LoginService::new(&config, login_db, &keys).await?;
         let router = login_router(service, &config, open.db.clone());
-        println!("metiva login service:  http://{}", config.login_addr);
+        listening(&config, "metiva login service: ", config.login_addr);
         tasks.spawn(run(listener, router, shutdown.clone()));
+    }
+    if let Some(listener) = metrics_listener {
+        let mut pools = vec![("app", open.db.clone())];
+        if let Some(login) = &open.login {
+            pools.push(("login", login.database().clone()));
+        }
+        let stop = shutdown.clone().requested();
+        listening(&config, "metiva metrics:       ", listener.local_addr()?);
+        tasks.spawn(crate::metrics::serve(
+            listener,
+            crate::metrics::Pools(pools),
+            stop,
+        ));
     }
     if want(Service::Worker) {
         // The job worker (crate::worker): claims jobs, runs the cron, and
         // drains within its grace period at shutdown.
         let (db, stop) = (open.db.clone(), shutdown.clone().requested());
-        let registry = std::sync::Arc::new(crate::worker::registry(&db));
+        let mut registry = crate::worker::registry(&db);
+        // The workspace export (issue 16) writes under the data directory.
+        registry.register(
+            metiva_db::exports::WORKSPACE_EXPORT,
+            metiva_db::exports::workspace::WorkspaceExportJob::new(
+                db.clone(),
+                metiva_db::exports::ExportStore::new(config.data_dir.clone()),
+            ),
+        );
+        let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();
         println!("metiva job worker:     {}", cfg.id);
         tasks.spawn(async move {
@@ -119,6 +151,16 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     open.close().await;
     tracing::info!("stopped");
     outcome
+}
+
+/// Where a listener serves: a line on stdout in development, a log event
+/// in production (where every line of output is JSON).
+fn listening(config: &Config, what: &str, addr: SocketAddr) {
+    if config.mode == crate::config::Mode::Production {
+        tracing::info!(%addr, "{} listening", what.trim().trim_end_matches(':'));
+    } else {
+        println!("{what} http://{addr}");
+    }
 }
 
 async fn run(listener: TcpListener, router: Router, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -6,18 +6,26 @@
 
 mod auth_flow;
 mod bad_bytes;
+mod billing_webhooks;
 mod binary;
 mod crm;
 mod dashboard;
 mod envelope;
 mod erasure;
+mod exports;
 mod health;
 mod import;
 mod jobs;
+mod jobs_page;
 mod jobs_process;
 mod ingest;
+mod keys;
 mod lifecycle;
+mod limits;
+mod logs;
 mod member_forms;
+mod offboarding;
+mod metrics;
 mod pipeline;
 mod privacy;
 mod revocation;

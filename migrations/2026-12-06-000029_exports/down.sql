@@ -1,0 +1,2 @@
+DROP TABLE export_downloads;
+DROP TABLE exports;

@@ -412,7 +412,7 @@ async fn load(su: &mut AsyncPgConnection, o: &Opts) -> Result<()> {
 }
 
 /// `n` page views over the last 30 days on 300 organisations and 200 paths,
-/// one in 20 by a consented visitor; rollups too when the table exists.
+/// one in 20 by a consented visitor.
 async fn views(su: &mut AsyncPgConnection, company: &str, site: &str, n: i64) -> Result<()> {
     let visitors = (n / 50).max(1);
     su.batch_execute(&format!(
@@ -441,17 +441,7 @@ async fn views(su: &mut AsyncPgConnection, company: &str, site: &str, n: i64) ->
     ))
     .await
     .with_context(|| format!("loading page views into {company}"))?;
-    let has_rollups: i64 = scalar(
-        su,
-        "SELECT count(*)::bigint AS v FROM pg_proc WHERE proname = 'metiva_rebuild_page_view_rollups'",
-    )
-    .await?;
-    if has_rollups > 0 {
-        su.batch_execute(&format!(
-            "SELECT metiva_rebuild_page_view_rollups('{company}')"
-        ))
-        .await?;
-    }
+    // The rollups (when the binary has them) follow by trigger.
     Ok(())
 }
 

@@ -187,26 +187,32 @@ impl Database {
         // recent views must describe the same moment.
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
-            // Raw SQL: a CTE with grouping and ordered aggregates, which Diesel's DSL does not
-            // express.
+            // From the daily rollups (migration `page_view_rollups`), kept
+            // in the page views' own transactions, so this snapshot's
+            // rollups and its recent views agree. The window is the last
+            // `days` UTC days, today included, as in the per-day chart.
+            // Raw SQL: a CTE with grouping, a window function and ordered
+            // aggregates, which Diesel's DSL does not express.
             let organisations: Vec<OrganisationVisits> = cached::sql(
                 "WITH recent AS (
-                     SELECT organisation, org_source, path, at FROM page_views
-                     WHERE company_id = $1 AND at > now() - make_interval(days => $2)),
+                     SELECT organisation, org_source, path, views, first_at, last_at
+                     FROM page_view_daily
+                     WHERE company_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2),
                  per_page AS (
-                     SELECT organisation, path, count(*) AS n,
+                     SELECT organisation, path,
                             row_number() OVER (PARTITION BY organisation
-                                               ORDER BY count(*) DESC, path) AS rank
-                     FROM recent GROUP BY organisation, path)
+                                               ORDER BY sum(views) DESC, path) AS rank
+                     FROM recent GROUP BY organisation, path),
+                 top AS (
+                     SELECT organisation, array_agg(path ORDER BY rank) AS top_pages
+                     FROM per_page WHERE rank <= 3 GROUP BY organisation)
                  SELECT g.organisation, g.source, g.views, g.pages,
-                        COALESCE((SELECT array_agg(pp.path ORDER BY pp.rank) FROM per_page pp
-                                  WHERE pp.organisation IS NOT DISTINCT FROM g.organisation
-                                    AND pp.rank <= 3), '{}') AS top_pages,
-                        g.first_seen, g.last_seen
-                 FROM (SELECT organisation, min(org_source) AS source, count(*) AS views,
-                              count(DISTINCT path) AS pages, min(at) AS first_seen,
-                              max(at) AS last_seen
+                        COALESCE(t.top_pages, '{}') AS top_pages, g.first_seen, g.last_seen
+                 FROM (SELECT organisation, min(org_source) AS source, sum(views)::bigint AS views,
+                              count(DISTINCT path) AS pages, min(first_at) AS first_seen,
+                              max(last_at) AS last_seen
                        FROM recent GROUP BY organisation) g
+                 LEFT JOIN top t ON t.organisation IS NOT DISTINCT FROM g.organisation
                  ORDER BY g.organisation IS NULL, g.views DESC, g.organisation
                  LIMIT 100",
             )
@@ -214,14 +220,13 @@ impl Database {
             .bind::<Integer, _>(days)
             .load(tc.conn())
             .await?;
-            // Raw SQL: generate_series joined to an aggregate (days without views count 0).
+            // Raw SQL: generate_series joined to the rollups (days without
+            // views count 0).
             let days_rows: Vec<DayCount> = cached::sql(
-                "SELECT d::date AS day, count(p.id) AS views
+                "SELECT d::date AS day, COALESCE(sum(r.views), 0)::bigint AS views
                  FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1),
                                       (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d
-                 LEFT JOIN page_views p
-                   ON p.company_id = $1 AND p.at >= d AT TIME ZONE 'UTC'
-                  AND p.at < (d + interval '1 day') AT TIME ZONE 'UTC'
+                 LEFT JOIN page_view_daily r ON r.company_id = $1 AND r.day = d::date
                  GROUP BY d ORDER BY d",
             )
             .bind::<Text, _>(&company)

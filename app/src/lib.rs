@@ -5,6 +5,7 @@
 //! `ssr` feature so the wasm build never sees it.
 
 pub mod api;
+pub mod billing;
 pub mod consent_text;
 #[cfg(feature = "ssr")]
 pub mod cookies;
@@ -170,6 +171,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("pipeline")) view=crm::PipelinePage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("privacy")) view=crm::PrivacyPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("jobs")) view=crm::JobsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("visitors") view=visitors::VisitorsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
@@ -181,6 +183,7 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("import") view=crm::ImportPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("import"), ParamSegment("id")) view=crm::ImportPreviewPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("deals") view=crm::DealBoardPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("billing") view=billing::BillingPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("deals"), ParamSegment("id")) view=visitors::DealPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

@@ -115,17 +115,25 @@ pub fn stage(lang: Lang, key: &str) -> &'static str {
     tr(lang, en)
 }
 
+#[cfg(feature = "ssr")]
+mod billing_catalog;
 mod catalog;
 #[cfg(feature = "ssr")]
 mod crm_catalog;
+#[cfg(feature = "ssr")]
+mod jobs_catalog;
 #[cfg(feature = "ssr")]
 mod login_catalog;
 #[cfg(feature = "ssr")]
 mod trust_catalog;
 
+#[cfg(feature = "ssr")]
+pub use billing_catalog::BILLING_CATALOG;
 pub use catalog::CATALOG;
 #[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
+#[cfg(feature = "ssr")]
+pub use jobs_catalog::JOBS_CATALOG;
 #[cfg(feature = "ssr")]
 pub use login_catalog::LOGIN_CATALOG;
 #[cfg(feature = "ssr")]
@@ -133,7 +141,7 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 4] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG, TRUST_CATALOG];
+const CATALOGS: [&[(&str, &str)]; 6] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG, TRUST_CATALOG, JOBS_CATALOG, BILLING_CATALOG];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the
 /// wasm bundle (a few KB of its 250 KB budget).

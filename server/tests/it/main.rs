@@ -6,6 +6,7 @@
 
 mod auth_flow;
 mod bad_bytes;
+mod billing_page;
 mod billing_webhooks;
 mod binary;
 mod crm;
@@ -29,6 +30,7 @@ mod metrics;
 mod pipeline;
 mod privacy;
 mod revocation;
+mod page_statements;
 mod security_page;
 mod token_matrix;
 mod trust;

@@ -1,0 +1,65 @@
+//! The English → Dutch catalog of `/billing`.
+
+pub const BILLING_CATALOG: &[(&str, &str)] = &[
+    ("Billing", "Facturatie"),
+    ("Retainers", "Retainers"),
+    ("New retainer", "Nieuwe retainer"),
+    ("Add retainer", "Retainer toevoegen"),
+    ("Description", "Omschrijving"),
+    (
+        "Monthly amount (euro, excl. VAT)",
+        "Bedrag per maand (euro, excl. btw)",
+    ),
+    ("VAT", "Btw"),
+    (
+        "0%, reverse-charged (EU business)",
+        "0%, btw verlegd (EU-bedrijf)",
+    ),
+    ("Customer's EU VAT number", "Btw-nummer van de klant (EU)"),
+    ("Start", "Begin"),
+    ("End (optional)", "Einde (optioneel)"),
+    ("Billing day (1–28)", "Factuurdag (1–28)"),
+    ("Per month", "Per maand"),
+    ("Period", "Looptijd"),
+    ("Billing day", "Factuurdag"),
+    ("Number", "Nummer"),
+    ("Month", "Maand"),
+    ("Issued", "Datum"),
+    ("Total", "Totaal"),
+    ("Draft", "Concept"),
+    ("Paid", "Betaald"),
+    ("Payment failed", "Betaling mislukt"),
+    ("Void", "Vervallen"),
+    ("VAT reverse-charged", "Btw verlegd"),
+    ("Connected with key", "Gekoppeld met sleutel"),
+    ("API version", "API-versie"),
+    ("Webhook endpoint", "Webhook-adres"),
+    ("Stripe is not connected.", "Stripe is niet gekoppeld."),
+    ("Restricted API key", "Beperkte API-sleutel"),
+    (
+        "Webhook signing secret",
+        "Ondertekeningsgeheim van de webhook",
+    ),
+    ("Connect Stripe", "Stripe koppelen"),
+    ("Connect Stripe first.", "Koppel eerst Stripe."),
+    (
+        "Your role may not change billing.",
+        "Uw rol mag de facturatie niet wijzigen.",
+    ),
+    (
+        "Stripe is connected. The key and the signing secret are stored encrypted and are not shown again.",
+        "Stripe is gekoppeld. De sleutel en het ondertekeningsgeheim zijn versleuteld opgeslagen en worden niet meer getoond.",
+    ),
+    (
+        "Reverse charge is for a business in another EU country, not a Dutch VAT number.",
+        "Btw verleggen geldt voor een bedrijf in een ander EU-land, niet voor een Nederlands btw-nummer.",
+    ),
+    (
+        "The end lies before the start.",
+        "Het einde ligt voor het begin.",
+    ),
+    (
+        "Use a restricted key (rk_…), not a secret key.",
+        "Gebruik een beperkte sleutel (rk_…), geen geheime sleutel.",
+    ),
+];

@@ -13,6 +13,7 @@ mod deals;
 mod erasure;
 mod fields;
 mod import;
+mod jobs_page;
 mod organisations;
 mod pipeline;
 mod privacy;
@@ -32,6 +33,7 @@ pub use import::{
     ImportDoneDto, ImportPage, ImportPreviewDto, ImportPreviewPage, confirm_import, import_form,
     import_preview,
 };
+pub use jobs_page::{JobsPage, discard_job, jobs_overview, retry_job};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,

@@ -47,10 +47,14 @@ pub enum Permission {
     CrmExport,
     /// Create retainers, connect Stripe, issue and void invoices.
     BillingManage,
+    /// See the workspace's background jobs (`/settings/jobs`).
+    JobsRead,
+    /// Retry or discard a failed or dead job (audited).
+    JobsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 19] = [
         Permission::MembersManage,
         Permission::SecurityManage,
         Permission::ConsentManage,
@@ -68,6 +72,8 @@ impl Permission {
         Permission::CrmImport,
         Permission::CrmExport,
         Permission::BillingManage,
+        Permission::JobsRead,
+        Permission::JobsManage,
     ];
 
     /// The stable key, e.g. `members.manage`.
@@ -90,6 +96,8 @@ impl Permission {
             Permission::CrmImport => "crm.import",
             Permission::CrmExport => "crm.export",
             Permission::BillingManage => "billing.manage",
+            Permission::JobsRead => "jobs.read",
+            Permission::JobsManage => "jobs.manage",
         }
     }
 }
@@ -118,6 +126,8 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::CrmImport,
             P::CrmExport,
             P::BillingManage,
+            P::JobsRead,
+            P::JobsManage,
         ],
     ),
     (
@@ -138,6 +148,8 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::PipelineConfigure,
             P::CrmImport,
             P::CrmExport,
+            P::JobsRead,
+            P::JobsManage,
         ],
     ),
     (

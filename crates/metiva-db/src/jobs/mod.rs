@@ -93,6 +93,7 @@
 //!   to the workspace's admins: ids only, never personal data.
 
 mod cron;
+mod page;
 mod store;
 
 use std::collections::HashMap;
@@ -108,6 +109,7 @@ pub use cron::{At, Cron, SCHEDULES, due_slot};
 /// The future a [`Handler`] returns (re-exported so handler crates need no
 /// `futures` dependency).
 pub use futures::future::BoxFuture;
+pub use page::PAGE_LIMIT;
 pub use store::{
     Claimed, Enqueued, JobRow, JobState, NewJob, Outcome, by_key, claim, discard, enqueue, execute,
     fail_claimed, get, job_companies, list_open, release, retry_now,

@@ -22,6 +22,7 @@ mod auth;
 mod crm;
 mod ingest;
 mod pages;
+mod pages_http;
 
 use std::time::{Duration, Instant};
 

@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::pages_http::{form_encode, http, path_of};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const DE_VRIES: &str = "cmp_8fa2c1";
 const OTHERS: [&str; 2] = ["cmp_e00001", "cmp_e00002"];
@@ -214,9 +214,7 @@ async fn start(o: &Opts) -> Result<Served> {
 fn postmaster(dir: &Path) -> Result<(u32, PathBuf)> {
     let text = std::fs::read_to_string(dir.join("pgdata/postmaster.pid"))?;
     let lines: Vec<&str> = text.lines().collect();
-    let pid = lines
-        .iter()
-        .next()
+    let pid = <[&str]>::first(&lines)
         .and_then(|l| l.trim().parse().ok())
         .ok_or_else(|| anyhow!("postmaster.pid: no pid"))?;
     let sock = lines
@@ -224,131 +222,6 @@ fn postmaster(dir: &Path) -> Result<(u32, PathBuf)> {
         .map(|l| PathBuf::from(l.trim()))
         .ok_or_else(|| anyhow!("postmaster.pid: no socket directory"))?;
     Ok((pid, sock))
-}
-
-// ---------------------------------------------------------------------
-// A minimal HTTP/1.1 client for the sign-in (three requests).
-
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn cookies(&self) -> Vec<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| v.split(';').next().map(str::to_string))
-            .collect()
-    }
-}
-
-async fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    cookies: &[String],
-    form: Option<&str>,
-) -> Result<Resp> {
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if !cookies.is_empty() {
-        req.push_str(&format!("Cookie: {}\r\n", cookies.join("; ")));
-    }
-    if let Some(body) = form {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ));
-    } else {
-        req.push_str("\r\n");
-    }
-    s.write_all(req.as_bytes()).await?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await?;
-    let text = String::from_utf8_lossy(&buf);
-    let head = text.split("\r\n\r\n").next().unwrap_or_default();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("no HTTP status from {addr}{path}"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(Resp { status, headers })
-}
-
-fn path_of(location: &str) -> String {
-    // Absolute URL -> path and query.
-    location
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
-        .unwrap_or_else(|| location.to_string())
-}
-
-fn form_encode(s: &str) -> String {
-    percent_encode(s)
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Signs in through the login service; answers the dashboard's cookies.
-async fn sign_in(s: &Served) -> Result<Vec<String>> {
-    let first = http(&s.app, "GET", "/", &[], None).await?;
-    let to_login = first
-        .header("location")
-        .ok_or_else(|| anyhow!("/ did not redirect to the login service ({})", first.status))?;
-    let app_cookies = first.cookies();
-    let login_path = path_of(to_login);
-    let query = login_path
-        .split_once('?')
-        .map(|(_, q)| q)
-        .unwrap_or_default();
-    let body = format!(
-        "{query}&email={}&password={}",
-        form_encode(VIEWER),
-        form_encode(PASSWORD)
-    );
-    let posted = http(&s.login, "POST", "/login", &[], Some(&body)).await?;
-    let callback = posted.header("location").ok_or_else(|| {
-        anyhow!(
-            "the login service answered {} without a redirect",
-            posted.status
-        )
-    })?;
-    let cb = http(&s.app, "GET", &path_of(callback), &app_cookies, None).await?;
-    ensure!(
-        cb.status == 303 || cb.status == 302 || cb.status == 307,
-        "the callback answered {}",
-        cb.status
-    );
-    let mut jar: HashMap<String, String> = HashMap::new();
-    for c in app_cookies.into_iter().chain(cb.cookies()) {
-        if let Some((k, v)) = c.split_once('=') {
-            jar.insert(k.to_string(), v.to_string());
-        }
-    }
-    jar.retain(|_, v| !v.is_empty());
-    Ok(jar.into_iter().map(|(k, v)| format!("{k}={v}")).collect())
 }
 
 // ---------------------------------------------------------------------
@@ -483,6 +356,22 @@ async fn stats(su: &mut AsyncPgConnection) -> Result<(i64, i64)> {
     Ok((s.calls, s.plans))
 }
 
+/// Waits (at most two minutes) until no runtime-role query is active.
+async fn idle(su: &mut AsyncPgConnection) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let busy: i64 = scalar(
+            su,
+            "SELECT count(*) AS v FROM pg_stat_activity WHERE usename = 'metiva_app' AND state = 'active'",
+        )
+        .await?;
+        if busy == 0 || Instant::now() > deadline {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 #[derive(QueryableByName)]
 struct TopRow {
     #[diesel(sql_type = BigInt)]
@@ -592,6 +481,9 @@ async fn measure(
 ) -> Result<Row> {
     let url = format!("http://{}{page}", s.app);
     // Warm up (pool, statement caches) and check the page answers 200.
+    // The previous page's slow requests may still be running in the
+    // server after wrk gave up on them: wait until the database is idle.
+    idle(su).await?;
     let started = Instant::now();
     let check = http(&s.app, "GET", page, &[cookies.to_string()], None).await?;
     ensure!(check.status == 200, "{page} answered {}", check.status);

@@ -157,6 +157,16 @@ async fn open_unchecked(config: &Config) -> anyhow::Result<OpenDatabase> {
 
 /// `metiva migrate`: applies migrations as the owner role.
 pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
+    migrate_schema(config).await?;
+    // Then values sealed under the master key move to their workspace's
+    // data key (resumable; a failure is reported, the schema stays).
+    if let Err(e) = crate::keys::migrate_values(config, 1000).await {
+        eprintln!("metiva: warning: moving sealed values to data keys: {e:#}; run `metiva keys migrate-values`");
+    }
+    Ok(())
+}
+
+async fn migrate_schema(config: &Config) -> anyhow::Result<()> {
     match &config.database {
         DatabaseConfig::Embedded { data_dir } => {
             let mut cluster = start_embedded(data_dir).await?;
@@ -348,4 +358,23 @@ pub async fn audit_verify(config: &Config, company: Option<&str>) -> anyhow::Res
     }
     println!("audit chains verified: {} company(ies)", reports.len());
     Ok(())
+}
+
+/// Runs `f` with a pool as the owner role (the operator's key and
+/// offboarding commands, see `keys`), then closes it.
+pub(crate) async fn with_owner<T>(
+    config: &Config,
+    what: &str,
+    f: impl AsyncFnOnce(&Database) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let (owner, cluster) = open_owner(config, what).await?;
+    let result = f(&owner).await;
+    OpenDatabase {
+        db: owner,
+        login: None,
+        cluster,
+    }
+    .close()
+    .await;
+    result
 }

@@ -203,3 +203,95 @@ fn write_private(path: &std::path::Path, body: &str) -> std::io::Result<()> {
 fn write_private(path: &std::path::Path, body: &str) -> std::io::Result<()> {
     std::fs::write(path, body)
 }
+
+/// `metiva keys rotate`: rewraps every company's data key under the active
+/// master key (`METIVA_ENCRYPTION_KEY`; the previous one must be listed in
+/// `METIVA_ENCRYPTION_KEYS_RETIRED` to unwrap). No data is re-encrypted.
+/// One company per transaction, audited in its own log; a re-run after a
+/// crash finishes the rest (keys already rewrapped are skipped).
+pub async fn rotate(config: &Config) -> anyhow::Result<()> {
+    let keys = Keys::load(config)?;
+    let started = std::time::Instant::now();
+    let report = crate::database::with_owner(config, "rotate the keys of", async |db| {
+        db.rotate_data_keys(&keys.field_keys, |_| std::ops::ControlFlow::Continue(()))
+            .await
+            .context("rewrapping the data keys")
+    })
+    .await?;
+    println!(
+        "data keys under {}: {} rewrapped, {} already current, {} companies without a key ({} ms)",
+        keys.encryption_key_id,
+        report.rewrapped,
+        report.already_current,
+        report.without_key,
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// `metiva keys migrate-values`: moves values sealed under a master key
+/// directly to their company's data key, in batches; resumable.
+pub async fn migrate_values(config: &Config, batch: i64) -> anyhow::Result<()> {
+    let keys = Keys::load(config)?;
+    let moved = crate::database::with_owner(config, "migrate the sealed values of", async |db| {
+        db.migrate_sealed_values(&keys.field_keys, batch.clamp(1, 50_000))
+            .await
+            .context("moving sealed values to the data keys")
+    })
+    .await?;
+    println!("{moved} sealed value(s) moved to their workspace's data key");
+    Ok(())
+}
+
+/// `metiva offboard <company>`: deletes every row of the company in every
+/// tenant table, destroys its data key, marks it offboarded and prints the
+/// receipt (JSON: ids, times, counts). Running it again resumes an
+/// interrupted offboarding, or prints the receipt of a finished one.
+pub async fn offboard(config: &Config, company: &str, batch: i64) -> anyhow::Result<()> {
+    let company = metiva_db::CompanyId::parse(company).context("the company id")?;
+    let started = std::time::Instant::now();
+    let receipt = crate::database::with_owner(config, "offboard a workspace of", async |db| {
+        let r = db
+            .offboard(
+                &company,
+                metiva_db::offboarding::Actor::Operator,
+                metiva_db::offboarding::Options { batch },
+                |_, _| std::ops::ControlFlow::Continue(()),
+            )
+            .await;
+        match r {
+            Ok(r) => {
+                let left = db.company_row_count(&company).await?;
+                anyhow::ensure!(left == 0, "{left} row(s) of {company} remain");
+                Ok(r)
+            }
+            Err(metiva_db::offboarding::OffboardError::NotFound) => {
+                bail!("no workspace {company}")
+            }
+            Err(e) => Err(e).context("offboarding"),
+        }
+    })
+    .await?;
+    println!("{}", receipt_json(&receipt));
+    println!(
+        "{company} offboarded: {} row(s) deleted, data key destroyed, 0 rows left ({} ms)",
+        receipt.total(),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// The offboarding receipt as JSON: ids, times and counts only.
+pub fn receipt_json(r: &metiva_db::offboarding::Receipt) -> serde_json::Value {
+    serde_json::json!({
+        "company": r.company,
+        "state": if r.done { "done" } else { "running" },
+        "requested_by": r.requested_by,
+        "actor_user_id": r.actor_user_id,
+        "started_at": r.started_at,
+        "key_destroyed_at": r.key_destroyed_at,
+        "finished_at": r.finished_at,
+        "rows_deleted": r.rows_deleted,
+        "total_rows_deleted": r.total(),
+    })
+}

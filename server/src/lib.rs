@@ -59,6 +59,36 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Per-workspace data keys (run as the owner role)
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Offboard a workspace: delete all its rows, destroy its data key,
+    /// keep a receipt (run as the owner role; run again to resume)
+    Offboard {
+        /// The workspace's id
+        #[arg(value_name = "cmp_…")]
+        company: String,
+        /// Rows deleted per transaction
+        #[arg(long, default_value_t = 5000)]
+        batch: i64,
+    },
+}
+
+/// `metiva keys …`.
+#[derive(Debug, PartialEq, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Rewrap every workspace's data key under METIVA_ENCRYPTION_KEY (the
+    /// previous key listed in METIVA_ENCRYPTION_KEYS_RETIRED); resumable
+    Rotate,
+    /// Move values sealed under a master key to their workspace's data
+    /// key, in batches; resumable
+    MigrateValues {
+        /// Rows per transaction
+        #[arg(long, default_value_t = 1000)]
+        batch: i64,
+    },
 }
 
 /// `metiva audit …`.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use server::config::Config;
-use server::{AuditCommand, Cli, Command, database, http};
+use server::{AuditCommand, Cli, Command, KeysCommand, database, http};
 
 fn main() -> ExitCode {
     let command = match Cli::try_parse() {
@@ -48,6 +48,15 @@ fn main() -> ExitCode {
             Command::Audit {
                 command: AuditCommand::Verify { company },
             } => database::audit_verify(&config, company.as_deref()).await,
+            Command::Keys {
+                command: KeysCommand::Rotate,
+            } => server::keys::rotate(&config).await,
+            Command::Keys {
+                command: KeysCommand::MigrateValues { batch },
+            } => server::keys::migrate_values(&config, batch).await,
+            Command::Offboard { company, batch } => {
+                server::keys::offboard(&config, &company, batch).await
+            }
         }
     });
     match result {

@@ -274,6 +274,11 @@ impl Database {
         use crate::ingest::{Decision, PageView, Purposes};
         let company =
             CompanyId::parse("cmp_8fa2c1").map_err(|e| DbError::Internal(e.to_string()))?;
+        // Seeded IPs are sealed with the company's data key, as real ones.
+        demo.keys
+            .load(self, company.as_str())
+            .await
+            .map_err(|e| DbError::Internal(e.to_string()))?;
         self.for_provisioning(&company, async |tc| {
             #[derive(QueryableByName)]
             struct Id {

@@ -10,9 +10,25 @@
 //!   column and row. A ciphertext copied to another row, column, table or
 //!   tenant fails authentication instead of decrypting there.
 //! - Keys never print (`Debug` is redacted) and are never serialized.
+//! - Per-company keys (envelope encryption, see [`crate::envelope`]): a
+//!   value in a company's context is sealed with that company's data key
+//!   (DEK), looked up by `FieldContext::company_id` in the ring's bounded
+//!   cache, so destroying the DEK makes every ciphertext of that company
+//!   unreadable. The master key seals only global rows (no company: a
+//!   sign-in session's IP) and short-lived values that never reach the
+//!   database ([`KeyRing::seal_transient`]), and still opens values sealed
+//!   under it before per-company keys (until they are migrated).
+//! - A missing DEK fails closed ([`CipherError::DataKeyNotLoaded`]):
+//!   `seal` never falls back to the master key for a company's value.
+
+use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
+
+use crate::envelope::{
+    DataKey, DataKeyStore, DekCache, KeyEncryptionKey, LocalMasterKey, WrappedKey,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CipherError {
@@ -28,6 +44,17 @@ pub enum CipherError {
     /// truncated into an encoding another context could share.
     #[error("a field context part is too long")]
     ContextTooLong,
+    /// The company's DEK is not in memory: load it first
+    /// ([`KeyRing::load`]); never silently sealed under the master key.
+    #[error("the workspace's data key is not loaded")]
+    DataKeyNotLoaded,
+    /// The company has no DEK and may not get one (offboarded, unknown).
+    #[error("the workspace has no data key")]
+    NoDataKey,
+    /// The key store or the KEK failed (database, KMS); no detail that
+    /// could hold key material.
+    #[error("the key store failed: {0}")]
+    Store(String),
 }
 
 /// Where a value lives; authenticated with it.
@@ -65,10 +92,15 @@ struct FieldKey {
     cipher: Aes256Gcm,
 }
 
-/// The keys: one active for sealing, all for opening.
+/// The keys: the master keys (one active, all for opening values sealed
+/// under them), the KEK that wraps per-company DEKs, and the DEKs in use.
 pub struct KeyRing {
     keys: Vec<FieldKey>,
     active: Option<usize>,
+    /// The master keys as the KEK, unless [`KeyRing::with_kek`] set another.
+    local_kek: LocalMasterKey,
+    kek: Option<Arc<dyn KeyEncryptionKey>>,
+    deks: DekCache,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -87,7 +119,96 @@ impl KeyRing {
         Self {
             keys: Vec::new(),
             active: None,
+            local_kek: LocalMasterKey::new(),
+            kek: None,
+            deks: DekCache::default(),
         }
+    }
+
+    /// Uses `kek` (a KMS, say) instead of the master keys to wrap DEKs.
+    pub fn with_kek(mut self, kek: Arc<dyn KeyEncryptionKey>) -> Self {
+        self.kek = Some(kek);
+        self
+    }
+
+    /// Replaces the DEK cache (its bounds).
+    pub fn with_cache(mut self, cache: DekCache) -> Self {
+        self.deks = cache;
+        self
+    }
+
+    /// The key-encryption key.
+    pub fn kek(&self) -> &dyn KeyEncryptionKey {
+        match &self.kek {
+            Some(k) => k.as_ref(),
+            None => &self.local_kek,
+        }
+    }
+
+    /// The DEK cache (to forget an offboarded company's key).
+    pub fn data_keys(&self) -> &DekCache {
+        &self.deks
+    }
+
+    /// Makes sure `company`'s DEK is in memory: from the cache, else
+    /// unwrapped from the store, else created (random), wrapped and stored.
+    /// Call before `seal`/`open` in a company's context, outside any
+    /// database transaction (the store reads on its own connection).
+    pub async fn load(&self, store: &dyn DataKeyStore, company: &str) -> Result<(), CipherError> {
+        if self.deks.get(company).is_some() {
+            return Ok(());
+        }
+        let wrapped = match store.fetch(company).await? {
+            Some(w) => w,
+            None => {
+                let dek: [u8; 32] = rand::random();
+                let id = crate::envelope::new_dek_id();
+                let w = self.kek().wrap(company, &id, &dek).await?;
+                store
+                    .create(company, &w)
+                    .await?
+                    .ok_or(CipherError::NoDataKey)?
+            }
+        };
+        let dek = self.kek().unwrap(company, &wrapped).await?;
+        self.deks
+            .put(company, Arc::new(DataKey::new(&wrapped.id, &dek)));
+        Ok(())
+    }
+
+    /// `wrapped` under the active KEK, or `None` when it already is
+    /// (rotation rewraps; the DEK and so the data stay as they are).
+    pub async fn rewrap(
+        &self,
+        company: &str,
+        wrapped: &WrappedKey,
+    ) -> Result<Option<WrappedKey>, CipherError> {
+        let kek = self.kek();
+        if wrapped.kek_id == kek.active_id() {
+            return Ok(None);
+        }
+        let dek = kek.unwrap(company, wrapped).await?;
+        kek.wrap(company, &wrapped.id, &dek).await.map(Some)
+    }
+
+    /// Whether `key_id` names a master key (a value sealed before
+    /// per-company keys, or a global one).
+    pub fn is_master_key_id(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|k| k.id == key_id)
+    }
+
+    /// Seals a short-lived value that never reaches the database (a flash
+    /// cookie) under the active master key.
+    pub fn seal_transient(
+        &self,
+        plaintext: &[u8],
+        at: &FieldContext<'_>,
+    ) -> Result<Sealed, CipherError> {
+        let key = self
+            .active
+            .and_then(|i| self.keys.get(i))
+            .ok_or(CipherError::NoActiveKey)?;
+        seal_with(&key.id, &key.cipher, plaintext, at)
     }
 
     /// Adds a key; the most recently added key becomes the active one.
@@ -106,6 +227,7 @@ impl KeyRing {
             id: id.to_string(),
             cipher,
         });
+        self.local_kek.add(id, key);
         self.active = Some(self.keys.len() - 1);
     }
 
@@ -117,47 +239,74 @@ impl KeyRing {
             .map(|k| k.id.as_str())
     }
 
+    /// Seals `plaintext` for its place: with the company's DEK (which must
+    /// be loaded), or for a global row (no company) with the active master
+    /// key.
     pub fn seal(&self, plaintext: &[u8], at: &FieldContext<'_>) -> Result<Sealed, CipherError> {
-        let key = self
-            .active
-            .and_then(|i| self.keys.get(i))
-            .ok_or(CipherError::NoActiveKey)?;
-        let nonce: [u8; 12] = rand::random();
-        let aad = at.associated_data()?;
-        let ciphertext = key
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| CipherError::Authentication)?;
-        Ok(Sealed {
-            key_id: key.id.clone(),
-            nonce,
-            ciphertext,
-        })
+        if at.company_id.is_empty() {
+            return self.seal_transient(plaintext, at);
+        }
+        let dek = self
+            .deks
+            .get(at.company_id)
+            .ok_or(CipherError::DataKeyNotLoaded)?;
+        seal_with(&dek.id, &dek.cipher, plaintext, at)
     }
 
+    /// Opens a sealed value in its place: with the master key it names (a
+    /// global or not yet migrated value), else with the company's DEK,
+    /// which must be loaded and be the one named.
     pub fn open(&self, sealed: &Sealed, at: &FieldContext<'_>) -> Result<Vec<u8>, CipherError> {
-        let key = self
-            .keys
-            .iter()
-            .find(|k| k.id == sealed.key_id)
-            .ok_or_else(|| CipherError::UnknownKey(sealed.key_id.clone()))?;
         let aad = at.associated_data()?;
-        key.cipher
-            .decrypt(
-                Nonce::from_slice(&sealed.nonce),
-                Payload {
-                    msg: &sealed.ciphertext,
-                    aad: &aad,
-                },
-            )
+        let payload = Payload {
+            msg: &sealed.ciphertext,
+            aad: &aad,
+        };
+        let nonce = Nonce::from_slice(&sealed.nonce);
+        if let Some(key) = self.keys.iter().find(|k| k.id == sealed.key_id) {
+            return key
+                .cipher
+                .decrypt(nonce, payload)
+                .map_err(|_| CipherError::Authentication);
+        }
+        if at.company_id.is_empty() || !sealed.key_id.starts_with("d-") {
+            return Err(CipherError::UnknownKey(sealed.key_id.clone()));
+        }
+        let dek = self
+            .deks
+            .get(at.company_id)
+            .ok_or(CipherError::DataKeyNotLoaded)?;
+        if dek.id != sealed.key_id {
+            return Err(CipherError::UnknownKey(sealed.key_id.clone()));
+        }
+        dek.cipher
+            .decrypt(nonce, payload)
             .map_err(|_| CipherError::Authentication)
     }
+}
+
+fn seal_with(
+    id: &str,
+    cipher: &Aes256Gcm,
+    plaintext: &[u8],
+    at: &FieldContext<'_>,
+) -> Result<Sealed, CipherError> {
+    let nonce: [u8; 12] = rand::random();
+    let aad = at.associated_data()?;
+    let ciphertext = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| CipherError::Authentication)?;
+    Ok(Sealed {
+        key_id: id.to_string(),
+        nonce,
+        ciphertext,
+    })
 }
 
 impl Default for KeyRing {
@@ -186,7 +335,7 @@ mod tests {
     #[test]
     fn seals_and_opens_in_place() {
         let r = ring();
-        let s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        let s = r.seal_transient(b"203.0.113.0", &HERE).unwrap();
         assert_eq!(s.key_id, "k1");
         assert!(
             !s.ciphertext.windows(11).any(|w| w == b"203.0.113.0"),
@@ -198,7 +347,7 @@ mod tests {
     #[test]
     fn a_ciphertext_copied_anywhere_else_fails_to_decrypt() {
         let r = ring();
-        let s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        let s = r.seal_transient(b"203.0.113.0", &HERE).unwrap();
         let elsewhere = [
             FieldContext {
                 row_id: "0b6f7d3e-0000-4000-8000-000000000002",
@@ -225,7 +374,7 @@ mod tests {
     #[test]
     fn tampering_is_detected() {
         let r = ring();
-        let mut s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        let mut s = r.seal_transient(b"203.0.113.0", &HERE).unwrap();
         if let Some(b) = s.ciphertext.first_mut() {
             *b ^= 1;
         }
@@ -235,10 +384,10 @@ mod tests {
     #[test]
     fn rotation_keeps_old_values_readable_and_seals_new_ones_with_the_new_key() {
         let mut r = ring();
-        let old = r.seal(b"198.51.100.0", &HERE).unwrap();
+        let old = r.seal_transient(b"198.51.100.0", &HERE).unwrap();
         r.rotate_in("k2", &[9u8; 32]).unwrap();
         assert_eq!(r.active_key_id(), Some("k2"));
-        let new = r.seal(b"2001:db8:1::", &HERE).unwrap();
+        let new = r.seal_transient(b"2001:db8:1::", &HERE).unwrap();
         assert_eq!(new.key_id, "k2");
         assert_eq!(r.open(&old, &HERE).unwrap(), b"198.51.100.0");
         assert_eq!(r.open(&new, &HERE).unwrap(), b"2001:db8:1::");
@@ -254,8 +403,8 @@ mod tests {
     #[test]
     fn nonces_are_fresh_and_keys_never_print() {
         let r = ring();
-        let a = r.seal(b"x", &HERE).unwrap();
-        let b = r.seal(b"x", &HERE).unwrap();
+        let a = r.seal_transient(b"x", &HERE).unwrap();
+        let b = r.seal_transient(b"x", &HERE).unwrap();
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.ciphertext, b.ciphertext);
         let dbg = format!("{r:?}");
@@ -265,7 +414,7 @@ mod tests {
             Err(CipherError::BadKey)
         );
         assert!(matches!(
-            KeyRing::new().seal(b"x", &HERE),
+            KeyRing::new().seal_transient(b"x", &HERE),
             Err(CipherError::NoActiveKey)
         ));
     }
@@ -285,5 +434,147 @@ mod tests {
             row_id: "1",
         };
         assert_ne!(a.associated_data().unwrap(), b.associated_data().unwrap());
+    }
+
+    /// The key table, in memory.
+    #[derive(Default)]
+    struct MemStore(std::sync::Mutex<std::collections::HashMap<String, WrappedKey>>);
+
+    impl DataKeyStore for MemStore {
+        fn fetch<'a>(
+            &'a self,
+            company: &'a str,
+        ) -> crate::envelope::KeyFuture<'a, Option<WrappedKey>> {
+            let r = self.0.lock().unwrap().get(company).cloned();
+            Box::pin(async move { Ok(r) })
+        }
+        fn create<'a>(
+            &'a self,
+            company: &'a str,
+            key: &'a WrappedKey,
+        ) -> crate::envelope::KeyFuture<'a, Option<WrappedKey>> {
+            let mut m = self.0.lock().unwrap();
+            let r = m
+                .entry(company.to_string())
+                .or_insert_with(|| key.clone())
+                .clone();
+            Box::pin(async move { Ok(Some(r)) })
+        }
+    }
+
+    fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(r) => r,
+            std::task::Poll::Pending => panic!("pending"),
+        }
+    }
+
+    #[test]
+    fn a_company_value_is_sealed_with_its_own_loaded_data_key() {
+        let store = MemStore::default();
+        let r = ring();
+        assert_eq!(r.seal(b"x", &HERE), Err(CipherError::DataKeyNotLoaded));
+        block(r.load(&store, HERE.company_id)).unwrap();
+        let s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        assert!(s.key_id.starts_with("d-"), "{}", s.key_id);
+        assert_eq!(r.open(&s, &HERE).unwrap(), b"203.0.113.0");
+        // Another company's DEK does not open it, even with its context
+        // loaded: the ids differ, and the AAD binds the company anyway.
+        let other = FieldContext {
+            company_id: "cmp_1d47b9",
+            ..HERE
+        };
+        block(r.load(&store, other.company_id)).unwrap();
+        assert!(r.open(&s, &other).is_err());
+        // Another process with the same master key and key table opens it.
+        let again = ring();
+        block(again.load(&store, HERE.company_id)).unwrap();
+        assert_eq!(again.open(&s, &HERE).unwrap(), b"203.0.113.0");
+        // A value sealed under the master key before per-company keys
+        // still opens in its company's context.
+        let legacy = r.seal_transient(b"198.51.100.0", &HERE).unwrap();
+        assert_eq!(r.open(&legacy, &HERE).unwrap(), b"198.51.100.0");
+        // A global row (no company) uses the master key.
+        let global = FieldContext {
+            company_id: "",
+            ..HERE
+        };
+        assert_eq!(r.seal(b"g", &global).unwrap().key_id, "k1");
+    }
+
+    #[test]
+    fn a_destroyed_data_key_leaves_the_values_unreadable() {
+        let store = MemStore::default();
+        let r = ring();
+        block(r.load(&store, HERE.company_id)).unwrap();
+        let s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        store.0.lock().unwrap().clear();
+        r.data_keys().forget(HERE.company_id);
+        assert_eq!(r.open(&s, &HERE), Err(CipherError::DataKeyNotLoaded));
+        // Loading again makes a new key, which does not open the old value.
+        block(r.load(&store, HERE.company_id)).unwrap();
+        assert!(matches!(r.open(&s, &HERE), Err(CipherError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn rotation_rewraps_the_data_key_and_the_data_stays_readable() {
+        let store = MemStore::default();
+        let r = ring();
+        block(r.load(&store, HERE.company_id)).unwrap();
+        let s = r.seal(b"203.0.113.0", &HERE).unwrap();
+        let mut rotated = KeyRing::new();
+        rotated.rotate_in("k1", &[7u8; 32]).unwrap();
+        rotated.rotate_in("k2", &[9u8; 32]).unwrap();
+        let old = store
+            .0
+            .lock()
+            .unwrap()
+            .get(HERE.company_id)
+            .cloned()
+            .unwrap();
+        let new = block(rotated.rewrap(HERE.company_id, &old))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (new.id.as_str(), new.kek_id.as_str()),
+            (old.id.as_str(), "k2")
+        );
+        assert_eq!(block(rotated.rewrap(HERE.company_id, &new)).unwrap(), None);
+        store.0.lock().unwrap().insert(HERE.company_id.into(), new);
+        // Only the new master key: the rewrapped DEK opens the old value.
+        let mut only_new = KeyRing::new();
+        only_new.rotate_in("k2", &[9u8; 32]).unwrap();
+        block(only_new.load(&store, HERE.company_id)).unwrap();
+        assert_eq!(only_new.open(&s, &HERE).unwrap(), b"203.0.113.0");
+    }
+
+    /// Seal and open per operation, master key against a cached DEK
+    /// (`cargo test -p metiva-security --release -- --ignored --nocapture
+    /// per_op_cost`).
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn per_op_cost() {
+        let store = MemStore::default();
+        let r = ring();
+        block(r.load(&store, HERE.company_id)).unwrap();
+        let n = 200_000u32;
+        let time = |f: &dyn Fn()| {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t.elapsed().as_nanos() / u128::from(n)
+        };
+        let m = r.seal_transient(b"203.0.113.0", &HERE).unwrap();
+        let d = r.seal(b"203.0.113.0", &HERE).unwrap();
+        println!(
+            "seal ns/op: master {} dek {}; open ns/op: master {} dek {}",
+            time(&|| drop(r.seal_transient(b"203.0.113.0", &HERE))),
+            time(&|| drop(r.seal(b"203.0.113.0", &HERE))),
+            time(&|| drop(r.open(&m, &HERE))),
+            time(&|| drop(r.open(&d, &HERE))),
+        );
     }
 }

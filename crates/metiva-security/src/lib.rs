@@ -2,6 +2,7 @@
 //! tokens, the field cipher and IP truncation.
 
 pub mod cipher;
+pub mod envelope;
 pub mod ip;
 pub mod password;
 pub mod secret;

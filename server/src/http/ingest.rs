@@ -206,13 +206,15 @@ impl Ingest {
         })
     }
 
-    /// Seals the truncated IP for the row it will live in.
-    fn seal_ip(
+    /// Seals the truncated IP for the row it will live in, with the
+    /// company's data key (loaded from the key table on a cache miss).
+    async fn seal_ip(
         &self,
         company: &CompanyId,
         row: Uuid,
         ip: IpAddr,
     ) -> Option<metiva_security::cipher::Sealed> {
+        self.keys.load(&self.db, company.as_str()).await.ok()?;
         let truncated = metiva_security::ip::truncate(ip).to_string();
         let row = row.to_string();
         self.keys
@@ -356,7 +358,7 @@ async fn post_collect(
             let known = ing.networks(&site.company).await;
             let org = ing.identify(&known, ip);
             let id = Uuid::new_v4();
-            let Some(sealed) = ing.seal_ip(&site.company, id, ip) else {
+            let Some(sealed) = ing.seal_ip(&site.company, id, ip).await else {
                 tracing::error!("sealing an IP failed");
                 return unavailable();
             };

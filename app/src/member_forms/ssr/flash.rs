@@ -67,8 +67,10 @@ pub fn seal_invite_flash(
     link: &str,
 ) -> Result<(), AppError> {
     let session = ctx.session_id().to_string();
+    // A cookie, never stored: sealed under the master key (see
+    // `KeyRing::seal_transient`), still bound to workspace and session.
     let sealed = keys
-        .seal(
+        .seal_transient(
             link.as_bytes(),
             &flash_context(ctx.company().as_str(), &session),
         )

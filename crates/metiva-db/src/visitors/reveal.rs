@@ -49,6 +49,9 @@ impl Database {
         keys: &KeyRing,
     ) -> Result<Reveal, DbError> {
         let user = ctx.user_id();
+        // The company's data key, before the transaction (its own read).
+        // A failure leaves the IP unopened (audited as a failed reveal).
+        let _ = keys.load(self, ctx.company().as_str()).await;
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
             let rows: Vec<SealedIp> = page_views::table

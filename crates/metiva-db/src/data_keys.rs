@@ -1,0 +1,349 @@
+//! The key table (`company_keys`): each company's data key (DEK), wrapped
+//! by the key-encryption key (see `metiva_security::envelope`), and the
+//! operator's two key commands: rotation of the master key (rewrap only)
+//! and the move of values sealed under the master key to the DEKs.
+//!
+//! # Security
+//! - Every read and write of a key runs under that company's own binding
+//!   (`Database::for_data_keys`), so RLS keeps other companies' keys out
+//!   of reach even of a buggy query.
+//! - The app role may only read and create (once) its company's key; a
+//!   key is never created for an offboarded or unknown company (the
+//!   companies row must say `active`), so offboarding cannot be undone by
+//!   a late seal.
+//! - Rotation and the value move run as the owner role (`metiva keys …`),
+//!   one company (rotation) or one batch (values) per transaction, so a
+//!   crash loses at most the transaction in flight and a re-run picks up
+//!   what is left: both are idempotent.
+
+use std::ops::ControlFlow;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use metiva_security::cipher::{CipherError, KeyRing, Sealed};
+use metiva_security::envelope::{DataKeyStore, KeyFuture, WrappedKey};
+use uuid::Uuid;
+
+use crate::repo::audit::{self, AuditEntry};
+use crate::schema::{companies, company_keys, page_views};
+use crate::{CompanyId, Database, DbError, TenantConn};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = company_keys, check_for_backend(diesel::pg::Pg))]
+struct KeyRow {
+    id: String,
+    kek_id: String,
+    wrap_nonce: Vec<u8>,
+    wrapped: Vec<u8>,
+}
+
+impl KeyRow {
+    fn into_wrapped(self) -> Result<WrappedKey, DbError> {
+        Ok(WrappedKey {
+            id: self.id,
+            kek_id: self.kek_id,
+            nonce: self
+                .wrap_nonce
+                .try_into()
+                .map_err(|_| DbError::Internal("a wrapped key's nonce is not 12 bytes".into()))?,
+            wrapped: self.wrapped,
+        })
+    }
+}
+
+async fn read_key(tc: &mut TenantConn<'_>) -> Result<Option<WrappedKey>, DbError> {
+    let company = tc.company().as_str().to_string();
+    let row: Option<KeyRow> = company_keys::table
+        .filter(company_keys::company_id.eq(&company))
+        .select(KeyRow::as_select())
+        .first(tc.conn())
+        .await
+        .optional()?;
+    row.map(KeyRow::into_wrapped).transpose()
+}
+
+fn parse_company(company: &str) -> Result<CompanyId, CipherError> {
+    CompanyId::parse(company).map_err(|_| CipherError::NoDataKey)
+}
+
+fn store_error(e: DbError) -> CipherError {
+    CipherError::Store(e.to_string())
+}
+
+impl Database {
+    /// The company's wrapped DEK, if it has one.
+    pub async fn fetch_data_key(&self, company: &CompanyId) -> Result<Option<WrappedKey>, DbError> {
+        self.for_data_keys(company, async |tc| read_key(tc).await)
+            .await
+    }
+
+    /// Stores `key` unless the company has a DEK already, and answers the
+    /// one stored; `None` when the company is not active (offboarded).
+    pub async fn create_data_key(
+        &self,
+        company: &CompanyId,
+        key: &WrappedKey,
+    ) -> Result<Option<WrappedKey>, DbError> {
+        self.for_data_keys(company, async |tc| {
+            let id = tc.company().as_str().to_string();
+            let active: i64 = companies::table
+                .filter(companies::id.eq(&id))
+                .filter(companies::status.eq("active"))
+                .count()
+                .get_result(tc.conn())
+                .await?;
+            if active == 0 {
+                return Ok(None);
+            }
+            diesel::insert_into(company_keys::table)
+                .values((
+                    company_keys::company_id.eq(&id),
+                    company_keys::id.eq(&key.id),
+                    company_keys::kek_id.eq(&key.kek_id),
+                    company_keys::wrap_nonce.eq(key.nonce.to_vec()),
+                    company_keys::wrapped.eq(&key.wrapped),
+                ))
+                .on_conflict_do_nothing()
+                .execute(tc.conn())
+                .await?;
+            read_key(tc).await
+        })
+        .await
+    }
+
+    /// Every company id (owner role: `metiva_audit_companies()`).
+    async fn all_companies(&self) -> Result<Vec<CompanyId>, DbError> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            company_id: String,
+        }
+        let rows: Vec<Row> = self
+            .global(async |conn| {
+                // Raw SQL: a directory function, outside the schema.
+                Ok(
+                    diesel::sql_query("SELECT company_id FROM metiva_audit_companies()")
+                        .load::<Row>(conn)
+                        .await?,
+                )
+            })
+            .await?;
+        rows.iter()
+            .map(|r| {
+                CompanyId::parse(&r.company_id)
+                    .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))
+            })
+            .collect()
+    }
+
+    /// `metiva keys rotate`: rewraps every company's DEK under the active
+    /// KEK, one company per transaction with its audit row
+    /// (`keys.rewrapped`, target the DEK id and the new KEK id). Keys
+    /// already under the active KEK are skipped, so a re-run after a crash
+    /// finishes the rest and rewraps nothing twice. `step` is asked before
+    /// each company and may stop the walk (progress, tests).
+    pub async fn rotate_data_keys(
+        &self,
+        keys: &KeyRing,
+        mut step: impl FnMut(&CompanyId) -> ControlFlow<()>,
+    ) -> Result<RotationReport, DbError> {
+        let mut report = RotationReport::default();
+        for company in self.all_companies().await? {
+            if step(&company).is_break() {
+                report.stopped = true;
+                break;
+            }
+            let done = self
+                .for_data_keys(&company, async |tc| {
+                    let id = tc.company().as_str().to_string();
+                    let row: Option<KeyRow> = company_keys::table
+                        .filter(company_keys::company_id.eq(&id))
+                        .select(KeyRow::as_select())
+                        .for_update()
+                        .first(tc.conn())
+                        .await
+                        .optional()?;
+                    let Some(row) = row else {
+                        return Ok(None);
+                    };
+                    let old = row.into_wrapped()?;
+                    let Some(new) = keys
+                        .rewrap(&id, &old)
+                        .await
+                        .map_err(|e| DbError::Internal(format!("rewrapping {id}'s key: {e}")))?
+                    else {
+                        return Ok(Some(false));
+                    };
+                    diesel::update(
+                        company_keys::table
+                            .filter(company_keys::company_id.eq(&id))
+                            .filter(company_keys::id.eq(&old.id)),
+                    )
+                    .set((
+                        company_keys::kek_id.eq(&new.kek_id),
+                        company_keys::wrap_nonce.eq(new.nonce.to_vec()),
+                        company_keys::wrapped.eq(&new.wrapped),
+                        company_keys::rewrapped_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(tc.conn())
+                    .await?;
+                    let target = format!("{} {}>{}", new.id, old.kek_id, new.kek_id);
+                    audit::append(
+                        tc,
+                        &AuditEntry {
+                            action: "keys.rewrapped",
+                            target_type: Some("data_key"),
+                            target_id: Some(&target),
+                            ..AuditEntry::default()
+                        },
+                    )
+                    .await?;
+                    Ok(Some(true))
+                })
+                .await?;
+            match done {
+                Some(true) => report.rewrapped += 1,
+                Some(false) => report.already_current += 1,
+                None => report.without_key += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Moves values sealed under a master key to their company's DEK
+    /// (today: the page views' truncated IPs), `batch` rows per
+    /// transaction, and answers how many moved. Idempotent and resumable:
+    /// a value already under a DEK is never read again. Runs as the owner
+    /// role (`metiva keys migrate-values`, and after `metiva migrate`).
+    pub async fn migrate_sealed_values(&self, keys: &KeyRing, batch: i64) -> Result<u64, DbError> {
+        let mut moved = 0u64;
+        for company in self.all_companies().await? {
+            // An offboarded company has no key and no values left.
+            match keys.load(self, company.as_str()).await {
+                Ok(()) => {}
+                Err(CipherError::NoDataKey) => continue,
+                Err(e) => return Err(DbError::Internal(format!("{company}: {e}"))),
+            }
+            loop {
+                let n = self
+                    .for_data_keys(&company, async |tc| move_batch(tc, keys, batch).await)
+                    .await?;
+                moved += n;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(moved)
+    }
+
+    /// How many of the company's sealed values are under its DEK, of all
+    /// (the security page's migration progress).
+    pub async fn sealed_value_progress(
+        &self,
+        ctx: &crate::TenantCtx,
+    ) -> Result<(i64, i64), DbError> {
+        self.in_tenant_read(ctx, async |tc| {
+            let company = tc.company().as_str().to_string();
+            let total: i64 = page_views::table
+                .filter(page_views::company_id.eq(&company))
+                .count()
+                .get_result(tc.conn())
+                .await?;
+            let under_dek: i64 = page_views::table
+                .filter(page_views::company_id.eq(&company))
+                .filter(page_views::ip_key_id.like("d-%"))
+                .count()
+                .get_result(tc.conn())
+                .await?;
+            Ok((under_dek, total))
+        })
+        .await
+    }
+}
+
+/// One batch of [`Database::migrate_sealed_values`] for the bound company.
+async fn move_batch(tc: &mut TenantConn<'_>, keys: &KeyRing, batch: i64) -> Result<u64, DbError> {
+    let company = tc.company().as_str().to_string();
+    let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = page_views::table
+        .filter(page_views::company_id.eq(&company))
+        .filter(page_views::ip_key_id.not_like("d-%"))
+        .select((
+            page_views::id,
+            page_views::ip_key_id,
+            page_views::ip_nonce,
+            page_views::ip_ciphertext,
+        ))
+        .limit(batch)
+        .for_update()
+        .skip_locked()
+        .load(tc.conn())
+        .await?;
+    let mut moved = 0u64;
+    for (id, key_id, nonce, ciphertext) in rows {
+        let row = id.to_string();
+        let at = crate::visitors::ip_context(&company, &row);
+        let nonce: [u8; 12] = nonce
+            .try_into()
+            .map_err(|_| DbError::Internal(format!("page view {row}: nonce not 12 bytes")))?;
+        let plain = keys
+            .open(
+                &Sealed {
+                    key_id,
+                    nonce,
+                    ciphertext,
+                },
+                &at,
+            )
+            .map_err(|e| DbError::Internal(format!("page view {row}: {e}")))?;
+        let sealed = keys
+            .seal(&plain, &at)
+            .map_err(|e| DbError::Internal(format!("page view {row}: {e}")))?;
+        diesel::update(
+            page_views::table
+                .filter(page_views::company_id.eq(&company))
+                .filter(page_views::id.eq(id)),
+        )
+        .set((
+            page_views::ip_key_id.eq(sealed.key_id),
+            page_views::ip_nonce.eq(sealed.nonce.to_vec()),
+            page_views::ip_ciphertext.eq(sealed.ciphertext),
+        ))
+        .execute(tc.conn())
+        .await?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+/// What a rotation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RotationReport {
+    pub rewrapped: usize,
+    pub already_current: usize,
+    /// Companies with no DEK (never sealed anything, or offboarded).
+    pub without_key: usize,
+    /// `step` stopped the walk before the end.
+    pub stopped: bool,
+}
+
+impl DataKeyStore for Database {
+    fn fetch<'a>(&'a self, company: &'a str) -> KeyFuture<'a, Option<WrappedKey>> {
+        Box::pin(async move {
+            let c = parse_company(company)?;
+            self.fetch_data_key(&c).await.map_err(store_error)
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        company: &'a str,
+        key: &'a WrappedKey,
+    ) -> KeyFuture<'a, Option<WrappedKey>> {
+        Box::pin(async move {
+            let c = parse_company(company)?;
+            self.create_data_key(&c, key).await.map_err(store_error)
+        })
+    }
+}

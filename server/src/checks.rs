@@ -156,6 +156,16 @@ pub fn config_checks(config: &Config) -> Vec<Check> {
         },
     });
     out.push(database_tls_check(config));
+    // Metrics exposure: where /metrics listens (loopback unless the
+    // operator opted in; `config` refuses anything else), said plainly.
+    out.push(Check {
+        outcome: if config.metrics_addr.is_some() {
+            Outcome::Pass
+        } else {
+            Outcome::Skip
+        },
+        line: crate::metrics::exposure(config.metrics_addr),
+    });
     let region = config.region.as_deref();
     out.push(match (production, region) {
         (_, Some(r)) if EU_REGIONS.contains(&r) => check(
@@ -333,6 +343,8 @@ mod tests {
             asn_dir: None,
             retired_encryption_keys: Vec::new(),
             db_statement_cache: true,
+            metrics_addr: Some("127.0.0.1:9464".parse().unwrap()),
+            limits: crate::limits::LimitSettings::default(),
         }
     }
 

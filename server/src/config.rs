@@ -75,6 +75,12 @@ pub struct Config {
     /// client-side prepared-statement cache; `off` behind a
     /// transaction-mode pooler that does not track prepared statements.
     pub db_statement_cache: bool,
+    /// `METIVA_METRICS_ADDR`: where `/metrics` listens (`None`: off).
+    /// Off by default in development, 127.0.0.1:9464 in production; a
+    /// non-loopback address needs `METIVA_METRICS_PUBLIC=1`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The abuse limits (`METIVA_LIMIT_*`, see `limits`).
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// A database URL for `Debug`: user, hosts and TLS mode, never the
@@ -137,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("bcrypt_cost", &self.bcrypt_cost)
             .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .field("db_statement_cache", &self.db_statement_cache)
+            .field("metrics_addr", &self.metrics_addr)
             .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
@@ -265,6 +272,9 @@ impl Config {
             asn_dir: default_asn_dir(),
             retired_encryption_keys: Vec::new(),
             db_statement_cache: true,
+            metrics_addr: None,
+            // Tests and benchmarks send many events from one address.
+            limits: crate::limits::LimitSettings::off(),
         }
     }
 
@@ -375,7 +385,11 @@ impl Config {
         if let Some(u) = &login_database_url {
             check_database_url("METIVA_LOGIN_DATABASE_URL", u)?;
         }
+        let metrics_addr = metrics_addr(mode)?;
+        let limits = crate::limits::LimitSettings::from_env(var)?;
         Ok(Self {
+            metrics_addr,
+            limits,
             mode,
             app_addr,
             login_addr,
@@ -404,6 +418,40 @@ impl Config {
             token_signing_key: secret("METIVA_TOKEN_SIGNING_KEY")?,
         })
     }
+}
+
+/// `METIVA_METRICS_ADDR` (`off` disables it). Development: off unless
+/// set; production: 127.0.0.1:9464 unless set.
+///
+/// # Security
+/// `/metrics` has no authentication; it names routes and counts, never
+/// data, but still maps the system. A non-loopback address is refused
+/// unless `METIVA_METRICS_PUBLIC=1` says the operator meant it (a
+/// container's metrics port behind the orchestrator's network).
+fn metrics_addr(mode: Mode) -> anyhow::Result<Option<SocketAddr>> {
+    let default = (mode == Mode::Production).then_some("127.0.0.1:9464");
+    let raw = match var("METIVA_METRICS_ADDR") {
+        Some(v) if v.trim() == "off" => return Ok(None),
+        Some(v) => v,
+        None => match default {
+            Some(d) => d.to_string(),
+            None => return Ok(None),
+        },
+    };
+    let addr = SocketAddr::from_str(raw.trim()).with_context(|| {
+        format!("METIVA_METRICS_ADDR={raw:?} is not an address like 127.0.0.1:9464 (or off)")
+    })?;
+    let public = match var("METIVA_METRICS_PUBLIC").as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => bail!("METIVA_METRICS_PUBLIC={other:?} must be 1 or 0"),
+    };
+    if !addr.ip().is_loopback() && !public {
+        bail!(
+            "METIVA_METRICS_ADDR={addr} is not a loopback address; /metrics has no sign-in, so set METIVA_METRICS_PUBLIC=1 if it should be reachable beyond this host"
+        );
+    }
+    Ok(Some(addr))
 }
 
 /// `METIVA_ASN_DIR`, else the npm package in the working directory or

@@ -8,6 +8,9 @@ pub mod config;
 pub mod database;
 pub mod http;
 pub mod keys;
+pub mod limits;
+pub mod metrics;
+pub mod observability;
 pub mod retention_sweep;
 pub mod shutdown;
 pub mod worker;
@@ -16,7 +19,8 @@ pub mod worker;
 const ENVIRONMENT: &str = "\
 Environment (see README.md): METIVA_ENV, DATABASE_URL, DATABASE_MIGRATION_URL,
 METIVA_DATA_DIR, METIVA_APP_ADDR, METIVA_LOGIN_ADDR, METIVA_APP_URL,
-METIVA_LOGIN_URL, METIVA_REGION, METIVA_ENCRYPTION_KEY, LEPTOS_SITE_ROOT.
+METIVA_LOGIN_URL, METIVA_REGION, METIVA_ENCRYPTION_KEY, LEPTOS_SITE_ROOT,
+METIVA_METRICS_ADDR, METIVA_LIMIT_*.
 With no DATABASE_URL outside production, metiva starts its own private
 PostgreSQL under METIVA_DATA_DIR (default .metiva/): the embedded default.";
 

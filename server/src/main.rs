@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         println!("{}", server::keygen());
         return ExitCode::SUCCESS;
     }
-    init_tracing();
+    server::observability::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         // Server-side rendering nests a page's components into one future
         // per request; a form-heavy page in a debug build outgrows the
@@ -80,15 +80,4 @@ fn refused(e: &clap::Error) -> ExitCode {
         let _ = e.print();
     }
     ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,diesel_async=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }

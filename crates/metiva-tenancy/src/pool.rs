@@ -165,6 +165,13 @@ impl Database {
         .await
     }
 
+    /// The pool's occupancy for the metrics endpoint: (connections in
+    /// use, requests waiting for one, the maximum size).
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size.saturating_sub(s.available), s.waiting, s.max_size)
+    }
+
     /// Closes the pool: waiting and future checkouts fail, idle connections
     /// are dropped. Used at shutdown before the embedded database stops.
     pub fn close(&self) {

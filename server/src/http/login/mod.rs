@@ -210,7 +210,12 @@ pub fn login_router(service: Arc<LoginService>, config: &Config, health_db: Data
             .merge(super::health::routes(health_db)),
         &config.login_url,
     )
+    .layer(axum::middleware::from_fn_with_state(
+        crate::limits::Limits::new(&config.limits),
+        crate::limits::login,
+    ))
     .layer(axum::Extension(ProxyHops(config.trusted_proxy_hops)))
+    .layer(axum::middleware::from_fn(crate::observability::observe))
 }
 
 /// Where a sign-in started and must return to.

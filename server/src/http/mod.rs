@@ -131,6 +131,18 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 metiva_db::exports::ExportStore::new(config.data_dir.clone()),
             ),
         );
+        // Billing (issue 17): the daily retainer run and Stripe issuing
+        // (METIVA_STRIPE_API_BASE, default Stripe itself).
+        registry.register(
+            metiva_db::billing::jobs::RETAINER_RUN,
+            metiva_db::billing::jobs::RetainerRun,
+        );
+        let stripe = metiva_db::billing::stripe_client::StripeClient::from_env()
+            .map_err(|e| anyhow!("the Stripe client: {e}"))?;
+        registry.register(
+            metiva_db::billing::jobs::ISSUE_INVOICE,
+            metiva_db::billing::jobs::IssueInvoice::new(db.clone(), keys.field_keys.clone(), stripe),
+        );
         let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();
         println!("metiva job worker:     {}", cfg.id);

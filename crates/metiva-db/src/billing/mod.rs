@@ -17,6 +17,7 @@
 pub mod connection;
 pub mod events;
 pub mod invoices;
+pub mod jobs;
 pub mod issue;
 pub mod money;
 pub mod retainers;

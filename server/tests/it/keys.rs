@@ -154,7 +154,7 @@ async fn companies_with_keys(w: &World, ring: &KeyRing, n: usize) -> Vec<(String
     let mut out = Vec::new();
     for i in 1..=n {
         let c = format!("cmp_e{i:05x}");
-        KeyRing::load(&ring, &db, &c).await.unwrap();
+        KeyRing::load(ring, &db, &c).await.unwrap();
         let s = ring
             .seal(
                 c.as_bytes(),

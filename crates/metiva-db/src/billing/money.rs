@@ -118,7 +118,7 @@ pub fn cents_display(cents: i64, dutch: bool) -> String {
     let (group, decimal) = if dutch { ('.', ',') } else { (',', '.') };
     let mut grouped = String::new();
     for (i, c) in euros.chars().enumerate() {
-        if i > 0 && (euros.len() - i) % 3 == 0 {
+        if i > 0 && (euros.len() - i).is_multiple_of(3) {
             grouped.push(group);
         }
         grouped.push(c);

@@ -161,7 +161,9 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     // Then values sealed under the master key move to their workspace's
     // data key (resumable; a failure is reported, the schema stays).
     if let Err(e) = crate::keys::migrate_values(config, 1000).await {
-        eprintln!("metiva: warning: moving sealed values to data keys: {e:#}; run `metiva keys migrate-values`");
+        eprintln!(
+            "metiva: warning: moving sealed values to data keys: {e:#}; run `metiva keys migrate-values`"
+        );
     }
     Ok(())
 }

@@ -141,7 +141,14 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 6] = [CATALOG, CRM_CATALOG, LOGIN_CATALOG, TRUST_CATALOG, JOBS_CATALOG, BILLING_CATALOG];
+const CATALOGS: [&[(&str, &str)]; 6] = [
+    CATALOG,
+    CRM_CATALOG,
+    LOGIN_CATALOG,
+    TRUST_CATALOG,
+    JOBS_CATALOG,
+    BILLING_CATALOG,
+];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the
 /// wasm bundle (a few KB of its 250 KB budget).

@@ -19,7 +19,9 @@ pub struct Database {
 impl Database {
     /// Builds the pool (see [`metiva_tenancy::Database::connect`]).
     pub fn connect(url: &str, settings: &PoolSettings) -> Result<Self, DbError> {
-        Ok(Self::from(metiva_tenancy::Database::connect(url, settings)?))
+        Ok(Self::from(metiva_tenancy::Database::connect(
+            url, settings,
+        )?))
     }
 
     /// Where the access-change listener connects, when apart from the pool.

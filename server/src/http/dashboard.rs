@@ -165,15 +165,17 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         guarded.merge(super::health::routes(db)).merge(trust),
         &config.app_url,
     )
-        .merge(
-            super::ingest::ingest_router(ingest)
-                .layer(middleware::from_fn_with_state(limits, crate::limits::ingest)),
-        )
-        .merge(webhooks)
-        .layer(axum::Extension(super::login::ProxyHops(
-            config.trusted_proxy_hops,
-        )))
-        .layer(middleware::from_fn(crate::observability::observe))
+    .merge(
+        super::ingest::ingest_router(ingest).layer(middleware::from_fn_with_state(
+            limits,
+            crate::limits::ingest,
+        )),
+    )
+    .merge(webhooks)
+    .layer(axum::Extension(super::login::ProxyHops(
+        config.trusted_proxy_hops,
+    )))
+    .layer(middleware::from_fn(crate::observability::observe))
 }
 
 /// Security headers, the body limit and the same-origin rule for writes,

@@ -9,8 +9,8 @@ mod crm_import;
 mod csv_export;
 mod dashboard;
 mod erasure_receipt;
-mod exports;
 pub mod error;
+mod exports;
 pub mod guard;
 mod health;
 pub mod ingest;
@@ -141,7 +141,11 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
             .map_err(|e| anyhow!("the Stripe client: {e}"))?;
         registry.register(
             metiva_db::billing::jobs::ISSUE_INVOICE,
-            metiva_db::billing::jobs::IssueInvoice::new(db.clone(), keys.field_keys.clone(), stripe),
+            metiva_db::billing::jobs::IssueInvoice::new(
+                db.clone(),
+                keys.field_keys.clone(),
+                stripe,
+            ),
         );
         let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();

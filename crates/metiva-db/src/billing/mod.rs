@@ -17,8 +17,8 @@
 pub mod connection;
 pub mod events;
 pub mod invoices;
-pub mod jobs;
 pub mod issue;
+pub mod jobs;
 pub mod money;
 pub mod retainers;
 pub mod signature;

@@ -15,12 +15,11 @@
 //! Sizes are flags: `--contacts 10000 --deals 2000 --views 1000000
 //! --other-views 1000000 --seconds 10 --connections 32 --bin <metiva>`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::pages_http::{form_encode, http, path_of};
+use crate::pages_http::{http, sign_in};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
@@ -28,8 +27,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 
 const DE_VRIES: &str = "cmp_8fa2c1";
 const OTHERS: [&str; 2] = ["cmp_e00001", "cmp_e00002"];
-const VIEWER: &str = "viewer@devries.example";
-const PASSWORD: &str = "metiva-demo";
+pub(crate) const VIEWER: &str = "viewer@devries.example";
+pub(crate) const PASSWORD: &str = "metiva-demo";
 
 /// The run's parameters.
 #[derive(Debug, Clone)]
@@ -117,11 +116,11 @@ pub struct Row {
 }
 
 /// The running binary and its database.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     dir: PathBuf,
-    app: String,
-    login: String,
+    pub(crate) app: String,
+    pub(crate) login: String,
 }
 
 impl Drop for Served {

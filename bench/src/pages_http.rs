@@ -1,7 +1,11 @@
 //! A minimal HTTP/1.1 client for the pages bench's sign-in and checks
 //! (a handful of requests; the load itself is wrk's).
 
-use anyhow::{Result, anyhow};
+use std::collections::HashMap;
+
+use anyhow::{Result, anyhow, ensure};
+
+use crate::pages::{PASSWORD, Served, VIEWER};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub(crate) struct Resp {
@@ -63,7 +67,7 @@ pub(crate) async fn http(
     Ok(Resp { status, headers })
 }
 
-pub(crate) fn path_of(location: &str) -> String {
+fn path_of(location: &str) -> String {
     // Absolute URL -> path and query.
     location
         .split_once("://")
@@ -75,7 +79,7 @@ pub(crate) fn path_of(location: &str) -> String {
         .unwrap_or_else(|| location.to_string())
 }
 
-pub(crate) fn form_encode(s: &str) -> String {
+fn form_encode(s: &str) -> String {
     percent_encode(s)
 }
 
@@ -91,7 +95,7 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// Signs in through the login service; answers the dashboard's cookies.
-async fn sign_in(s: &Served) -> Result<Vec<String>> {
+pub(crate) async fn sign_in(s: &Served) -> Result<Vec<String>> {
     let first = http(&s.app, "GET", "/", &[], None).await?;
     let to_login = first
         .header("location")

@@ -70,6 +70,10 @@ async fn status_and_events(w: &World) -> (String, i64) {
         .tdb
         .database()
         .tenant(&CompanyId::parse(DE_VRIES).unwrap(), async |tc| {
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a test reads the stored outcome under the tenant binding"
+            )]
             Ok(diesel::sql_query(
                 "SELECT (SELECT status FROM invoices WHERE seq = 1 AND year = 2026) AS status,
                         (SELECT count(*) FROM stripe_events) AS events",

@@ -119,10 +119,7 @@ async fn the_endpoint_is_scraped_and_parsed() {
         ),
         1.0
     );
-    assert_eq!(
-        sum(&m, "metiva_db_pool_connections_max", &["pool=\"app\""]) > 0.0,
-        true
-    );
+    assert!(sum(&m, "metiva_db_pool_connections_max", &["pool=\"app\""]) > 0.0);
     assert!(
         m.keys()
             .any(|k| k.starts_with("metiva_db_pool_connections_in_use{pool=\"login\""))

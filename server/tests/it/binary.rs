@@ -262,8 +262,9 @@ fn keygen_prints_keys_that_check_accepts() {
         ..crate::test_config("postgres://unused@localhost/x")
     };
     let checks = server::checks::config_checks(&config);
-    // Two keys, https, the database's TLS (a loopback URL), the region.
-    assert_eq!(checks.len(), 5);
+    // Two keys, https, the database's TLS (a loopback URL), the region,
+    // the metrics exposure.
+    assert_eq!(checks.len(), 6);
     assert!(
         checks
             .iter()

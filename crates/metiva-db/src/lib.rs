@@ -7,6 +7,7 @@
 //! the ways in. [`Database`] here is the core's handle with the domain's
 //! operations on it.
 
+pub mod adapters;
 pub mod audit_chain;
 pub mod billing;
 mod database;

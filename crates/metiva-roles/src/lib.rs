@@ -51,10 +51,13 @@ pub enum Permission {
     JobsRead,
     /// Retry or discard a failed or dead job (audited).
     JobsManage,
+    /// Connect, disconnect and test the outbound providers
+    /// (`/settings/integrations`, audited).
+    IntegrationsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 19] = [
+    pub const ALL: [Permission; 20] = [
         Permission::MembersManage,
         Permission::SecurityManage,
         Permission::ConsentManage,
@@ -74,6 +77,7 @@ impl Permission {
         Permission::BillingManage,
         Permission::JobsRead,
         Permission::JobsManage,
+        Permission::IntegrationsManage,
     ];
 
     /// The stable key, e.g. `members.manage`.
@@ -98,6 +102,7 @@ impl Permission {
             Permission::BillingManage => "billing.manage",
             Permission::JobsRead => "jobs.read",
             Permission::JobsManage => "jobs.manage",
+            Permission::IntegrationsManage => "integrations.manage",
         }
     }
 }
@@ -128,6 +133,7 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::BillingManage,
             P::JobsRead,
             P::JobsManage,
+            P::IntegrationsManage,
         ],
     ),
     (
@@ -150,6 +156,7 @@ pub const REGISTRY: [(Role, &[Permission]); 8] = [
             P::CrmExport,
             P::JobsRead,
             P::JobsManage,
+            P::IntegrationsManage,
         ],
     ),
     (

@@ -3,6 +3,22 @@
 // METIVA_BLESS_SCHEMA=1 cargo test -p metiva-db --test isolation schema_file
 
 diesel::table! {
+    adapter_breakers (company_id, provider) {
+        company_id -> Text,
+        provider -> Text,
+        state -> Text,
+        consecutive_failures -> Integer,
+        opened_at -> Nullable<Timestamptz>,
+        retry_at -> Nullable<Timestamptz>,
+        probe_until -> Nullable<Timestamptz>,
+        last_success_at -> Nullable<Timestamptz>,
+        last_error_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     audit_log (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -189,6 +205,19 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    integrations (company_id, provider) {
+        company_id -> Text,
+        provider -> Text,
+        hint -> Text,
+        credentials_key_id -> Text,
+        credentials_nonce -> Bytea,
+        credentials_ciphertext -> Bytea,
+        connected_by -> Nullable<Uuid>,
+        connected_at -> Timestamptz,
     }
 }
 
@@ -579,6 +608,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    adapter_breakers,
     audit_log,
     auth_codes,
     companies,
@@ -593,6 +623,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     export_downloads,
     exports,
     forwards,
+    integrations,
     invitations,
     invoice_counters,
     invoice_lines,

@@ -185,6 +185,13 @@ pub struct JobError {
     /// `false`: no retry can help (a malformed payload); the job is dead
     /// at once.
     pub retry: bool,
+    /// Issue 18 (adapters): the next attempt is not before now + this (a
+    /// provider's `Retry-After`); the later of this and the backoff wins.
+    pub retry_after: Option<Duration>,
+    /// Issue 18 (adapters): rescheduled at this time WITHOUT counting an
+    /// attempt (an open circuit breaker: the job never reached the
+    /// provider, so it must never use up its attempts or go dead).
+    pub defer_until: Option<DateTime<Utc>>,
 }
 
 impl JobError {
@@ -193,6 +200,8 @@ impl JobError {
         Self {
             message: message.into(),
             retry: true,
+            retry_after: None,
+            defer_until: None,
         }
     }
 
@@ -201,6 +210,27 @@ impl JobError {
         Self {
             message: message.into(),
             retry: false,
+            retry_after: None,
+            defer_until: None,
+        }
+    }
+
+    /// Issue 18: a retryable failure whose next attempt is not before
+    /// `after` from now (a provider's `Retry-After`). Counts an attempt.
+    pub fn retry_after(message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            retry_after: Some(after),
+            ..Self::retry(message)
+        }
+    }
+
+    /// Issue 18: reschedule at `at` without counting an attempt (an open
+    /// circuit breaker). The job stays `queued`; its attempts are as
+    /// before the claim, so a provider that is down never kills a job.
+    pub fn defer(message: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self {
+            defer_until: Some(at),
+            ..Self::retry(message)
         }
     }
 }
@@ -272,6 +302,21 @@ pub fn next_run(kind: &JobKind, failed: i32, now: DateTime<Utc>) -> DateTime<Utc
     let d = chrono::TimeDelta::from_std(kind.backoff.delay(failed))
         .unwrap_or(chrono::TimeDelta::hours(1));
     now + d
+}
+
+/// Issue 18: [`next_run`], but never before `now + retry_after` when the
+/// error carries a provider's `Retry-After`.
+pub fn next_run_after(
+    kind: &JobKind,
+    failed: i32,
+    now: DateTime<Utc>,
+    retry_after: Option<Duration>,
+) -> DateTime<Utc> {
+    let backoff = next_run(kind, failed, now);
+    match retry_after.and_then(|d| chrono::TimeDelta::from_std(d).ok()) {
+        Some(d) => backoff.max(now + d),
+        None => backoff,
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use diesel::sql_types::{Integer, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::{JobError, JobInfo, JobKind, Registry, next_run};
+use super::{JobError, JobInfo, JobKind, Registry, next_run_after};
 use crate::repo::audit::{AuditEntry, append};
 use crate::schema::jobs;
 use crate::{CompanyId, Database, DbError, TenantConn};
@@ -290,13 +290,19 @@ async fn fail(
     kind: Option<&JobKind>,
     err: &JobError,
 ) -> Result<Outcome, DbError> {
+    // Issue 18: an open circuit breaker defers the job without using an
+    // attempt (see `JobError::defer`).
+    if let Some(at) = err.defer_until {
+        return defer(db, company, job, worker, at, err).await;
+    }
     let dead = !err.retry || job.attempts >= job.max_attempts;
     let backoff = kind.copied().unwrap_or(JobKind {
         name: "unregistered",
         max_attempts: job.max_attempts,
         backoff: super::Backoff::DEFAULT,
     });
-    let retry_at = next_run(&backoff, job.attempts, Utc::now());
+    // Issue 18: never before a provider's Retry-After.
+    let retry_at = next_run_after(&backoff, job.attempts, Utc::now(), err.retry_after);
     let message: String = err.message.chars().take(2000).collect();
     let updated = db
         .for_job(company, async |tc: &mut TenantConn<'_>| {
@@ -330,6 +336,51 @@ async fn fail(
         (0, _) => Outcome::Lost,
         (_, true) => Outcome::Dead,
         (_, false) => Outcome::Retry(retry_at),
+    })
+}
+
+/// Issue 18: reschedules a claimed job at `at` without counting the
+/// attempt (state `queued`, attempts back to what they were before the
+/// claim), keeping the message as its last error so the page says why.
+/// Only while this worker still holds the job. Answers `Retry(at)`.
+async fn defer(
+    db: &Database,
+    company: &CompanyId,
+    job: &Claimed,
+    worker: &str,
+    at: DateTime<Utc>,
+    err: &JobError,
+) -> Result<Outcome, DbError> {
+    let message: String = err.message.chars().take(2000).collect();
+    let updated = db
+        .for_job(company, async |tc: &mut TenantConn<'_>| {
+            let c = tc.company().as_str().to_string();
+            Ok(diesel::update(
+                jobs::table
+                    .filter(jobs::company_id.eq(&c))
+                    .filter(jobs::id.eq(job.id))
+                    .filter(jobs::state.eq(JobState::Running.as_str()))
+                    .filter(jobs::locked_by.eq(worker))
+                    .filter(jobs::attempts.eq(job.attempts)),
+            )
+            .set((
+                jobs::state.eq(JobState::Queued.as_str()),
+                jobs::attempts.eq((job.attempts - 1).max(0)),
+                jobs::run_at.eq(at),
+                jobs::last_error.eq(&message),
+                jobs::locked_by.eq(None::<String>),
+                jobs::locked_at.eq(None::<DateTime<Utc>>),
+                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
+                jobs::updated_at.eq(now),
+            ))
+            .execute(tc.conn())
+            .await?)
+        })
+        .await?;
+    Ok(if updated == 0 {
+        Outcome::Lost
+    } else {
+        Outcome::Retry(at)
     })
 }
 

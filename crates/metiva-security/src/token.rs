@@ -27,6 +27,13 @@ pub const LEEWAY_SECS: u64 = 5;
 /// this`). The verifier refuses any token claiming a longer life.
 pub const ACCESS_TOKEN_TTL_SECS: i64 = 600;
 
+/// How long after its retirement a login instance may still sign with a
+/// retired key: the longest it can go without hearing of a rotation (its
+/// key set's untrusted reload interval). A retired key verifies only
+/// tokens issued before `retired_at + SIGNER_GRACE_SECS`, so a token
+/// signed by it stays valid until it expires and never longer.
+pub const SIGNER_GRACE_SECS: i64 = 30;
+
 /// The claims of an access token. Every field is required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +59,10 @@ pub enum TokenError {
     AlgorithmNotAllowed,
     #[error("the token names an unknown key")]
     UnknownKey,
+    /// Signed by a retired key after its retirement (or verified past the
+    /// last moment a token of that key could still be alive).
+    #[error("the token's key is retired")]
+    RetiredKey,
     /// Past its `exp` (by jsonwebtoken's typed error kind, not its text):
     /// the client refreshes and retries.
     #[error("the token has expired")]
@@ -154,12 +165,24 @@ impl TokenSigner {
 
 /// Verifies access tokens with public keys only.
 pub struct TokenVerifier {
-    keys: HashMap<String, DecodingKey>,
+    /// By `kid`: the key, and when it was retired (Unix seconds), if it was.
+    keys: HashMap<String, (DecodingKey, Option<i64>)>,
     validation: Validation,
 }
 
 impl TokenVerifier {
     pub fn new(keys: &[PublicKey], issuer: &str, audience: &str) -> Self {
+        let keys: Vec<(PublicKey, Option<i64>)> = keys.iter().map(|k| (k.clone(), None)).collect();
+        Self::with_retirements(&keys, issuer, audience)
+    }
+
+    /// As [`TokenVerifier::new`], each key with its retirement time (Unix
+    /// seconds) when retired: see [`SIGNER_GRACE_SECS`].
+    pub fn with_retirements(
+        keys: &[(PublicKey, Option<i64>)],
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.leeway = LEEWAY_SECS;
@@ -171,7 +194,12 @@ impl TokenVerifier {
         Self {
             keys: keys
                 .iter()
-                .map(|k| (k.kid.clone(), DecodingKey::from_ed_der(&k.bytes)))
+                .map(|(k, retired)| {
+                    (
+                        k.kid.clone(),
+                        (DecodingKey::from_ed_der(&k.bytes), *retired),
+                    )
+                })
                 .collect(),
             validation,
         }
@@ -183,7 +211,7 @@ impl TokenVerifier {
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::AlgorithmNotAllowed);
         }
-        let key = header
+        let (key, retired_at) = header
             .kid
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
@@ -207,6 +235,17 @@ impl TokenVerifier {
             || c.iat > now_secs() + leeway
         {
             return Err(TokenError::LifetimeTooLong);
+        }
+        // Security: a retired key may have been retired because it leaked.
+        // It verifies only tokens issued before its retirement (plus the
+        // grace a login instance needs to hear of it), so whoever holds
+        // it cannot mint fresh ones; and, belt and braces, nothing of it
+        // past the last moment such a token can be alive.
+        if let Some(retired_at) = *retired_at
+            && (c.iat > retired_at + SIGNER_GRACE_SECS
+                || now_secs() > retired_at + SIGNER_GRACE_SECS + ACCESS_TOKEN_TTL_SECS + 2 * leeway)
+        {
+            return Err(TokenError::RetiredKey);
         }
         Ok(c)
     }
@@ -428,6 +467,63 @@ mod tests {
         assert!(
             dbg.contains("<redacted>") && dbg.contains("kid=ed-"),
             "{dbg}"
+        );
+    }
+
+    /// Rotation: a retired key verifies tokens issued before its
+    /// retirement (plus the signer's grace) until they expire, and never a
+    /// token issued later; an unknown kid fails closed.
+    #[test]
+    fn retired_keys_verify_old_tokens_only() {
+        let (old, _) = TokenSigner::generate();
+        let (new, _) = TokenSigner::generate();
+        let now = now_secs();
+        let retired_at = now - 10;
+        let v = TokenVerifier::with_retirements(
+            &[
+                (old.public_key(), Some(retired_at)),
+                (new.public_key(), None),
+            ],
+            ISS,
+            AUD,
+        );
+        // Issued before the retirement, still alive: valid.
+        let before = mint_json(
+            &old,
+            &with(|c| {
+                c["iat"] = json!(retired_at - 60);
+                c["nbf"] = json!(retired_at - 60);
+                c["exp"] = json!(retired_at - 60 + ACCESS_TOKEN_TTL_SECS);
+            }),
+        );
+        assert!(v.verify(&before).is_ok());
+        // Issued by a stale signer inside the grace: valid.
+        let in_grace = mint_json(&old, &with(|c| c["iat"] = json!(now)));
+        assert!(v.verify(&in_grace).is_ok());
+        // Minted with the retired key after the grace: refused.
+        let v_late = TokenVerifier::with_retirements(
+            &[(old.public_key(), Some(now - SIGNER_GRACE_SECS - 5))],
+            ISS,
+            AUD,
+        );
+        assert_eq!(
+            v_late.verify(&old.mint(&claims()).unwrap()),
+            Err(TokenError::RetiredKey)
+        );
+        // Past the last moment any token of the key can be alive: refused
+        // even when the token's own exp says otherwise.
+        let v_gone =
+            TokenVerifier::with_retirements(&[(old.public_key(), Some(now - 3_600))], ISS, AUD);
+        assert_eq!(
+            v_gone.verify(&old.mint(&claims()).unwrap()),
+            Err(TokenError::RetiredKey)
+        );
+        // The new key signs as usual; a third key is unknown.
+        assert!(v.verify(&new.mint(&claims()).unwrap()).is_ok());
+        let (stranger, _) = TokenSigner::generate();
+        assert_eq!(
+            v.verify(&stranger.mint(&claims()).unwrap()),
+            Err(TokenError::UnknownKey)
         );
     }
 }

@@ -31,6 +31,7 @@ pub mod catalog;
 pub mod connect;
 mod error;
 mod ids;
+pub mod notify;
 mod pool;
 pub mod schema;
 mod tenant;

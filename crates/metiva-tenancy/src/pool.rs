@@ -102,6 +102,8 @@ pub struct Database {
     /// `access`): `url` unless set apart, as it must be behind a
     /// transaction-mode pooler, which cannot carry a session's LISTEN.
     listen_url: Arc<DbUrl>,
+    /// The cache-invalidation listener shared by clones (see `notify`).
+    pub(crate) bus: Arc<std::sync::OnceLock<Arc<crate::notify::CacheBus>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -130,6 +132,7 @@ impl Database {
             pool,
             listen_url: Arc::clone(&url),
             url,
+            bus: Arc::default(),
         })
     }
 
@@ -138,6 +141,7 @@ impl Database {
     /// pooler in session mode.
     pub fn with_listen_url(mut self, url: &str) -> Result<Self, DbError> {
         self.listen_url = Arc::new(DbUrl::parse(url)?);
+        self.bus = Arc::default();
         Ok(self)
     }
 

@@ -83,6 +83,13 @@ pub fn registry(db: &Database) -> Registry {
         crate::retention_sweep::KIND,
         crate::retention_sweep::RetentionSweep::new(db.clone()),
     );
+    // The SLA breach sweep (issue 18), every minute per company.
+    r.register(metiva_db::alerts::SLA_SWEEP, metiva_db::alerts::SlaSweep);
+    // Issue 16: the daily audit-chain verify, recorded per workspace.
+    r.register(
+        metiva_db::audit_checks::CHAIN_VERIFY,
+        metiva_db::audit_checks::ChainVerifyJob,
+    );
     #[cfg(feature = "test-support")]
     if let Some(ms) = std::env::var("METIVA_JOBS_TEST_SLEEP_MS")
         .ok()

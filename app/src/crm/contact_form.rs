@@ -27,6 +27,8 @@ pub struct ContactFormDto {
     pub can_export: bool,
     /// The role may erase a contact (`privacy.erase`).
     pub can_erase: bool,
+    /// The role may export one person's data (`privacy.export`).
+    pub can_export_subject: bool,
 }
 
 /// The form's data: a contact's current values (with `id`) or an empty
@@ -42,6 +44,7 @@ pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormD
         can_import: ctx.can(metiva_roles::Permission::CrmImport),
         can_export: ctx.can(metiva_roles::Permission::CrmExport),
         can_erase: ctx.can(metiva_roles::Permission::PrivacyErase),
+        can_export_subject: ctx.can(metiva_roles::Permission::PrivacyExport),
         ..Default::default()
     };
     let Some(raw) = id.filter(|s| !s.is_empty()) else {
@@ -210,12 +213,20 @@ pub fn NewContactPanel() -> impl IntoView {
 pub fn ContactPanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
+    let subject = id.clone();
     let data = Resource::new(move || Some(id.clone()), contact_form_data);
     view! {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
+                // A role that may export but not write gets the export alone.
+                Ok(Some(c)) if !c.can_write && c.can_export_subject => view! {
+                    <div class=PANEL><super::erasure::ExportSubjectForm id=subject.clone() /></div>
+                }.into_any(),
                 Ok(Some(c)) if c.can_write => {
+                    let export = c.can_export_subject.then(|| view! {
+                        <super::erasure::ExportSubjectForm id=c.id.clone() />
+                    });
                     let (id, version) = (c.id.clone(), c.version.to_string());
                     let removal = if c.can_erase {
                         view! { <super::erasure::EraseContactForm id=id outcome=outcome.clone() /> }.into_any()
@@ -237,6 +248,7 @@ pub fn ContactPanel(id: String) -> impl IntoView {
                             <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
                             {removal}
                         </details>
+                        {export.map(|e| view! { <div class=format!("mt-4 {PANEL}")>{e}</div> })}
                     }.into_any()
                 }
                 Ok(_) => ().into_any(),

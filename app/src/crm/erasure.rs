@@ -1,5 +1,6 @@
 //! Erasing a contact from its record page (`privacy.erase`): a reason from
-//! a fixed list, a short note without personal data, and a receipt.
+//! a fixed list, a short note without personal data, and a receipt. And
+//! exporting one contact's data for an access request (`privacy.export`).
 
 use super::*;
 
@@ -88,4 +89,19 @@ pub(super) fn erased_banner(l: Lang, receipt: &str) -> AnyView {
         </p>
     }
     .into_any()
+}
+
+/// "Export this person's data": a plain POST to `/persons/{id}/export`
+/// (works without JavaScript), answered with the access-request ZIP. The
+/// server checks `privacy.export` again and audits the export.
+#[component]
+pub(super) fn ExportSubjectForm(id: String) -> impl IntoView {
+    let l = crate::i18n::current();
+    let action = format!("/persons/{id}/export");
+    view! {
+        <form method="post" action=action class="space-y-2" data-testid="export-subject-form">
+            <p class="text-sm text-slate-600">{tr(l, "For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited.")}</p>
+            <button type="submit" class=PRIMARY data-testid="export-subject">{tr(l, "Export this person's data")}</button>
+        </form>
+    }
 }

@@ -31,6 +31,30 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("No sweep has run yet.", "Er is nog niet opgeschoond."),
     ("Retention sweep", "Opschoning (bewaartermijnen)"),
     ("last run at", "laatst uitgevoerd op"),
+    // The audit chain's daily check (/settings/security).
+    ("Audit chain", "Auditketen"),
+    (
+        "Not verified yet: the daily check runs at 03:30 (Amsterdam time).",
+        "Nog niet geverifieerd: de dagelijkse controle draait om 03:30 (Nederlandse tijd).",
+    ),
+    ("verified at", "geverifieerd op"),
+    ("rows, unbroken", "regels, ongebroken"),
+    ("a row is missing", "er ontbreekt een regel"),
+    ("a row was changed", "een regel is gewijzigd"),
+    (
+        "a row was changed or put in between",
+        "een regel is gewijzigd of ertussen gezet",
+    ),
+    ("rows were cut off the end", "regels zijn aan het eind weggehaald"),
+    ("the chain was rewritten", "de keten is herschreven"),
+    ("BROKEN at seq", "GEBROKEN bij volgnummer"),
+    ("checked at", "gecontroleerd op"),
+    // A contact's access-request export (contact page).
+    (
+        "For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited.",
+        "Voor een inzageverzoek: een ZIP met alle gegevens over deze contactpersoon (JSON en CSV) en een toelichting. De export wordt vastgelegd in het auditlogboek.",
+    ),
+    ("Export this person's data", "Gegevens van deze persoon exporteren"),
     (
         "Enter a whole number of months within the allowed range.",
         "Vul een heel aantal maanden binnen het toegestane bereik in.",

@@ -43,6 +43,45 @@ pub struct SecurityDto {
     pub can_read_audit: bool,
 }
 
+/// The security page's audit-chain line: when the daily check last
+/// verified the chain, or where it found it broken (a seq and a fixed
+/// reason, never row content).
+#[cfg(feature = "ssr")]
+fn audit_chain_line(
+    l: crate::i18n::Lang,
+    last: Option<&metiva_db::audit_checks::LastCheck>,
+) -> String {
+    let Some(c) = last else {
+        return tr(
+            l,
+            "Not verified yet: the daily check runs at 03:30 (Amsterdam time).",
+        )
+        .to_string();
+    };
+    let at = c.checked_at.format("%Y-%m-%d %H:%M:%S UTC");
+    if c.ok {
+        return format!(
+            "{} {at} ({} {})",
+            tr(l, "verified at"),
+            c.rows_checked,
+            tr(l, "rows, unbroken")
+        );
+    }
+    let why = match c.broken_kind.as_deref() {
+        Some("gap") => tr(l, "a row is missing"),
+        Some("altered") => tr(l, "a row was changed"),
+        Some("unlinked") => tr(l, "a row was changed or put in between"),
+        Some("truncated") => tr(l, "rows were cut off the end"),
+        _ => tr(l, "the chain was rewritten"),
+    };
+    format!(
+        "{} {} ({why}); {} {at}",
+        tr(l, "BROKEN at seq"),
+        c.broken_seq.unwrap_or_default(),
+        tr(l, "checked at")
+    )
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SelfTestStepDto {
     pub label: String,
@@ -102,6 +141,9 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     } else {
         tr(l, "Missing").to_string()
     };
+    // The last retention sweep and the daily audit-chain check, live, in
+    // one read.
+    let (last_sweep, last_check) = db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
     let data_handling = vec![
         Fact::new(tr(l, "Consent"), tr(l, "Deny by default"), "fact-consent"),
         Fact::new(
@@ -123,7 +165,7 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
         Fact::new(tr(l, "Encryption key"), key, "fact-key"),
         Fact::new(
             tr(l, "Retention sweep"),
-            match db.retention(&ctx).await.map_err(ssr::db_failure)?.1 {
+            match last_sweep {
                 Some(last) => format!(
                     "{} {}",
                     tr(l, "last run at"),
@@ -132,6 +174,11 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
                 None => tr(l, "No sweep has run yet.").into(),
             },
             "fact-retention-sweep",
+        ),
+        Fact::new(
+            tr(l, "Audit chain"),
+            audit_chain_line(l, last_check.as_ref()),
+            "fact-audit-chain",
         ),
     ];
     let last_self_test =

@@ -24,8 +24,13 @@
 //! # Security
 //! The chain detects a changed, inserted, reordered or removed row, even by
 //! the table's owner or a superuser, unless they rewrite every later hash
-//! too; and it cannot see rows cut off the end. Anchoring each chain's head
-//! outside the database (the daily verify) closes both; it is a later step.
+//! too; and by itself it cannot see rows cut off the end. The daily verify
+//! (`audit.chain_verify`, [`crate::audit_checks`]) records each chain's
+//! verified head, and every later check (the job and this command) holds
+//! the chain against the latest intact one: rows cut off the end show as
+//! [`Break::Truncated`], a chain rewritten up to that head as
+//! [`Break::Rewritten`]. That anchor lives in the same database; anchoring
+//! heads outside it (published elsewhere) is the stronger, later step.
 //! Verify reads each company's rows under that company's own tenant
 //! binding ([`metiva_tenancy::Database::for_audit_verify`]), so RLS stays
 //! intact; only the list of company ids crosses tenants
@@ -38,7 +43,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::schema::audit_log;
-use crate::{CompanyId, Database, DbError};
+use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// The format's version tag, the first field of every hashed row.
 pub const FORMAT: &str = "metiva.audit.v1";
@@ -133,6 +138,26 @@ pub enum Break {
     /// The row does not link to the row before it: that row was changed
     /// and rehashed, or one was put in between.
     Unlinked,
+    /// The chain ends before the head an earlier check verified (its
+    /// anchor, `audit_chain_checks`): rows were cut off the end. The
+    /// broken row's `seq` is the anchor's; its id is not known (0).
+    Truncated { rows_now: i64 },
+    /// The row at the anchor's `seq` holds, but its hash is not the one an
+    /// earlier check verified: the chain was rewritten at or before it.
+    Rewritten,
+}
+
+impl Break {
+    /// The fixed code stored in `audit_chain_checks.broken_kind`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Break::Gap { .. } => "gap",
+            Break::Altered => "altered",
+            Break::Unlinked => "unlinked",
+            Break::Truncated { .. } => "truncated",
+            Break::Rewritten => "rewritten",
+        }
+    }
 }
 
 impl std::fmt::Display for Break {
@@ -145,6 +170,13 @@ impl std::fmt::Display for Break {
             Break::Altered => f.write_str("its fields do not match its hash: the row was changed"),
             Break::Unlinked => f.write_str(
                 "its prev_hash is not the previous row's hash: the previous row was changed or a row was put in between",
+            ),
+            Break::Truncated { rows_now } => write!(
+                f,
+                "an earlier check verified the chain up to here, but it now ends at seq {rows_now}: rows were cut off the end"
+            ),
+            Break::Rewritten => f.write_str(
+                "its hash is not the one an earlier check verified: the chain was rewritten at or before this row",
             ),
         }
     }
@@ -182,6 +214,13 @@ impl std::fmt::Display for ChainReport {
                     self.rows
                 )
             }
+            Some(b) if b.id == 0 => write!(
+                f,
+                "{}: BROKEN at seq {}: {}",
+                self.company.as_str(),
+                b.seq,
+                b.why
+            ),
             Some(b) => write!(
                 f,
                 "{}: BROKEN at audit row id {} (seq {}): {}",
@@ -239,6 +278,73 @@ impl ChainWalk {
     }
 }
 
+/// A head an earlier check verified: the row at `seq` had `hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: [u8; 32],
+}
+
+/// Walks the bound company's whole chain in `seq` order, in batches, on
+/// `tc` (the caller's binding and snapshot), and holds it against
+/// `anchor` when one is given: the row at the anchor's `seq` must still
+/// carry the anchor's hash, and the chain must reach it.
+pub async fn walk_chain(
+    tc: &mut TenantConn<'_>,
+    anchor: Option<Anchor>,
+) -> Result<ChainReport, DbError> {
+    let company = tc.company().clone();
+    let mut walk = ChainWalk::default();
+    let mut broken = None;
+    let mut after = 0_i64;
+    'batches: loop {
+        let rows = audit_log::table
+            .filter(audit_log::company_id.eq(company.as_str()))
+            .filter(audit_log::seq.gt(after))
+            .order(audit_log::seq.asc())
+            .limit(BATCH)
+            .select(ChainRow::as_select())
+            .load(tc.conn())
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        let full = rows.len() as i64 == BATCH;
+        for row in &rows {
+            if let Err(b) = walk.step(row) {
+                broken = Some(b);
+                break 'batches;
+            }
+            if anchor.is_some_and(|a| a.seq == row.seq && a.hash != walk.prev) {
+                broken = Some(BrokenRow {
+                    id: row.id,
+                    seq: row.seq,
+                    why: Break::Rewritten,
+                });
+                break 'batches;
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let verified = i64::try_from(walk.rows).unwrap_or(i64::MAX);
+    if let (None, Some(a)) = (&broken, anchor)
+        && verified < a.seq
+    {
+        broken = Some(BrokenRow {
+            id: 0,
+            seq: a.seq,
+            why: Break::Truncated { rows_now: verified },
+        });
+    }
+    Ok(ChainReport {
+        company,
+        rows: walk.rows,
+        head: walk.prev,
+        broken,
+    })
+}
+
 #[derive(QueryableByName)]
 struct CompanyRow {
     #[diesel(sql_type = Text)]
@@ -281,40 +387,12 @@ impl Database {
         Ok(reports)
     }
 
-    /// Checks one company's chain, read in one snapshot, in batches.
+    /// Checks one company's chain, read in one snapshot, in batches,
+    /// against the latest intact daily check's head.
     async fn verify_audit_chain(&self, company: &CompanyId) -> Result<ChainReport, DbError> {
         self.for_audit_verify(company, async |tc| {
-            let mut walk = ChainWalk::default();
-            let mut broken = None;
-            let mut after = 0_i64;
-            'batches: loop {
-                let rows = audit_log::table
-                    .filter(audit_log::company_id.eq(company.as_str()))
-                    .filter(audit_log::seq.gt(after))
-                    .order(audit_log::seq.asc())
-                    .limit(BATCH)
-                    .select(ChainRow::as_select())
-                    .load(tc.conn())
-                    .await?;
-                let Some(last) = rows.last() else { break };
-                after = last.seq;
-                let full = rows.len() as i64 == BATCH;
-                for row in &rows {
-                    if let Err(b) = walk.step(row) {
-                        broken = Some(b);
-                        break 'batches;
-                    }
-                }
-                if !full {
-                    break;
-                }
-            }
-            Ok(ChainReport {
-                company: company.clone(),
-                rows: walk.rows,
-                head: walk.prev,
-                broken,
-            })
+            let anchor = crate::audit_checks::anchor(tc).await?;
+            walk_chain(tc, anchor).await
         })
         .await
     }

@@ -9,6 +9,7 @@
 
 pub mod adapters;
 pub mod audit_chain;
+pub mod audit_checks;
 pub mod billing;
 mod database;
 pub(crate) use metiva_tenancy::schema;

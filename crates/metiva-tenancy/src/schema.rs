@@ -19,6 +19,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_chain_checks (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        checked_at -> Timestamptz,
+        rows_checked -> BigInt,
+        head_seq -> BigInt,
+        head_hash -> Bytea,
+        ok -> Bool,
+        broken_id -> Nullable<BigInt>,
+        broken_seq -> Nullable<BigInt>,
+        broken_kind -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     audit_log (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -171,6 +186,14 @@ diesel::table! {
         issued_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    export_files_removed (company_id, export_id) {
+        company_id -> Text,
+        export_id -> Uuid,
+        removed_at -> Timestamptz,
     }
 }
 
@@ -609,6 +632,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     adapter_breakers,
+    audit_chain_checks,
     audit_log,
     auth_codes,
     companies,
@@ -621,6 +645,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     erasure_receipt_lines,
     erasure_receipts,
     export_downloads,
+    export_files_removed,
     exports,
     forwards,
     integrations,

@@ -131,6 +131,13 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 metiva_db::exports::ExportStore::new(config.data_dir.clone()),
             ),
         );
+        // ... and its files go once their download window has passed.
+        registry.register(
+            metiva_db::exports::cleanup::EXPORT_CLEANUP,
+            metiva_db::exports::cleanup::ExportCleanupJob::new(
+                metiva_db::exports::ExportStore::new(config.data_dir.clone()),
+            ),
+        );
         // Billing (issue 17): the daily retainer run and Stripe issuing
         // (METIVA_STRIPE_API_BASE, default Stripe itself).
         registry.register(

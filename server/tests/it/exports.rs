@@ -335,6 +335,25 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
             .any(|(f, n)| f == "tables/persons.csv" && *n > 0)
     );
     assert!(counts.iter().any(|(f, _)| f == "tables/exports.csv"));
+    // Key material, the job queue and credentials never leave: no file,
+    // and the manifest names each as withheld with its reason.
+    let withheld = manifest["withheld"].as_array().unwrap();
+    for t in [
+        "company_keys",
+        "jobs",
+        "export_downloads",
+        "stripe_connections",
+    ] {
+        assert!(
+            !files.iter().any(|(f, _)| f == &format!("tables/{t}.csv")),
+            "{t} exported"
+        );
+        let w = withheld
+            .iter()
+            .find(|w| w["table"] == format!("public.{t}").as_str())
+            .unwrap_or_else(|| panic!("{t} not withheld: {manifest}"));
+        assert!(!w["reason"].as_str().unwrap().is_empty());
+    }
 
     // An expired link is refused.
     let r = call(

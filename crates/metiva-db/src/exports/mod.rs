@@ -27,6 +27,7 @@
 //! again. When the last attempt fails the row is marked `failed` and the
 //! partial file is removed.
 
+pub mod cleanup;
 pub mod subject;
 pub mod workspace;
 

@@ -14,7 +14,8 @@
 //!   company (`Database::for_job`): the app role under forced RLS, never a
 //!   BYPASSRLS role, and every query also filters `company_id` on the
 //!   transaction's own setting. A table or column the app role may not
-//!   read is not exported and the manifest lists it as withheld.
+//!   read is not exported and the manifest lists it as withheld; so is
+//!   every table on [`EXCLUDED_TABLES`] (keys, credentials, machinery).
 //! - Sealed values (the truncated IPs) stay sealed: the export carries
 //!   their ciphertext, which only this deployment's keys open, never a
 //!   clear IP. Revealing an IP stays a per-row, audited act (`ip.reveal`).
@@ -46,6 +47,53 @@ pub const BATCH: i64 = 2_000;
 
 /// How often progress is written (its own short transaction).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// Tenant tables never exported, with the reason the manifest gives
+/// under `withheld`. The export is catalog-driven (a new tenant table is
+/// exported without code changes), so this is the one list that holds
+/// things back: key material, credentials and one-time codes (sealed or
+/// hashed, but an export file must not carry them at all: it leaves the
+/// system and its safety would then rest on the master key), and the
+/// runner's and the export's own machinery, which is not the client's
+/// data. A table named here that no longer exists is simply not met.
+pub const EXCLUDED_TABLES: &[(&str, &str)] = &[
+    (
+        "company_keys",
+        "key material (the workspace's wrapped data key)",
+    ),
+    ("jobs", "internal: the background job queue"),
+    ("export_downloads", "credentials: download token hashes"),
+    ("integrations", "credentials: sealed adapter credentials"),
+    (
+        "stripe_connections",
+        "credentials: the sealed Stripe key and signing secret",
+    ),
+    ("phone_codes", "credentials: one-time verification codes"),
+    (
+        "adapter_breakers",
+        "internal: adapter circuit-breaker state",
+    ),
+    (
+        "invoice_counters",
+        "internal: the invoice numbering counter",
+    ),
+    (
+        "audit_chain_checks",
+        "internal: audit-chain verification results",
+    ),
+    ("retention_sweeps", "internal: retention sweep bookkeeping"),
+];
+
+/// Why `schema.table` is not exported, when it is on [`EXCLUDED_TABLES`].
+pub fn excluded(schema: &str, table: &str) -> Option<&'static str> {
+    if schema != "public" {
+        return None;
+    }
+    EXCLUDED_TABLES
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, why)| *why)
+}
 
 /// The tenant-context filter every export query carries beside RLS.
 const OWN_ROWS: &str = "company_id = (SELECT NULLIF(current_setting('app.company_id', true), ''))";
@@ -157,6 +205,8 @@ struct Plan {
     qual: String,
     columns: Vec<Column>,
     rows: i64,
+    /// Why it is not exported (then `columns` is empty).
+    withheld: Option<&'static str>,
 }
 
 /// One written file, for the manifest.
@@ -308,7 +358,7 @@ impl WorkspaceExportJob {
             if p.columns.is_empty() {
                 withheld.push(serde_json::json!({
                     "table": p.table,
-                    "reason": "not readable by the application role",
+                    "reason": p.withheld.unwrap_or("not readable by the application role"),
                 }));
                 continue;
             }
@@ -482,6 +532,17 @@ async fn plan(tc: &mut TenantConn<'_>) -> Result<Vec<Plan>, DbError> {
     let tables = metiva_tenancy::catalog::tenant_tables(tc.conn()).await?;
     let mut out = Vec::with_capacity(tables.len());
     for t in tables {
+        if let Some(why) = excluded(&t.schema, &t.name) {
+            out.push(Plan {
+                file: String::new(),
+                table: format!("{}.{}", t.schema, t.name),
+                qual: String::new(),
+                columns: Vec::new(),
+                rows: 0,
+                withheld: Some(why),
+            });
+            continue;
+        }
         // Raw SQL: catalog reads (pg_attribute, privileges).
         let columns: Vec<Column> = diesel::sql_query(
             "SELECT quote_ident(a.attname::text) AS ident, a.attname::text AS name,
@@ -526,6 +587,7 @@ async fn plan(tc: &mut TenantConn<'_>) -> Result<Vec<Plan>, DbError> {
             qual: qual.qual,
             columns: if readable { columns } else { Vec::new() },
             rows,
+            withheld: None,
         });
     }
     Ok(out)
@@ -554,7 +616,9 @@ Dit archief bevat alle gegevens van uw werkruimte in Metiva.
   spreadsheet hem niet als formule uitvoert.
 - manifest.json: per bestand het aantal rijen en de SHA-256-controlesom,
   zodat u kunt nagaan dat niets ontbreekt of gewijzigd is.
-  Tabellen die niet zijn meegenomen staan onder \"withheld\".
+  Tabellen die niet zijn meegenomen staan onder \"withheld\", met de
+  reden: sleutels, inloggegevens en interne administratie van Metiva
+  (zoals de takenwachtrij) gaan nooit mee in een export.
 - IP-adressen zijn ingekort en versleuteld opgeslagen en blijven in deze
   export versleuteld (kolommen ip_ciphertext/ip_nonce). Een IP-adres
   tonen kan alleen per regel in Metiva, met de juiste rechten, en wordt
@@ -569,7 +633,8 @@ This archive holds all of your workspace's data in Metiva.
   does not run it as a formula.
 - manifest.json: each file's row count and SHA-256 checksum, so you can
   verify nothing is missing or altered. Tables not included are listed
-  under \"withheld\".
+  under \"withheld\" with the reason: keys, credentials and Metiva's
+  internal bookkeeping (such as the job queue) never leave in an export.
 - IP addresses are stored truncated and encrypted and stay encrypted in
   this export (columns ip_ciphertext/ip_nonce). Revealing one is possible
   only per row in Metiva, with the right permission, and is audited.
@@ -578,3 +643,26 @@ Keep this file safe: it contains personal data.
 
 /// The kind, re-exported for registration next to the handler.
 pub const KIND: crate::jobs::JobKind = WORKSPACE_EXPORT;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_material_the_queue_and_credentials_are_never_exported() {
+        for t in [
+            "company_keys",
+            "jobs",
+            "export_downloads",
+            "integrations",
+            "stripe_connections",
+            "phone_codes",
+        ] {
+            assert!(excluded("public", t).is_some(), "{t}");
+        }
+        for t in ["persons", "page_views", "audit_log", "exports", "invoices"] {
+            assert_eq!(excluded("public", t), None, "{t}");
+        }
+        assert_eq!(excluded("other", "jobs"), None);
+    }
+}

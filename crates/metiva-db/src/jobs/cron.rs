@@ -31,7 +31,7 @@ pub struct Cron {
 
 /// Every schedule. The page lists these; the worker enqueues the ones
 /// whose kind it has a handler for.
-pub const SCHEDULES: [Cron; 3] = [
+pub const SCHEDULES: [Cron; 5] = [
     Cron {
         name: "retainer-billing",
         kind: "billing.retainer_run",
@@ -50,6 +50,24 @@ pub const SCHEDULES: [Cron; 3] = [
         name: "sla-sweep",
         kind: "crm.sla_sweep",
         at: At::Hourly { minute: 30 },
+    },
+    // Issue 16: each workspace's audit chain, verified daily and recorded
+    // (metiva_db::audit_checks), at a quiet hour.
+    Cron {
+        name: "audit-chain-verify",
+        kind: "audit.chain_verify",
+        at: At::Daily {
+            hour: 3,
+            minute: 30,
+            tz: chrono_tz::Europe::Amsterdam,
+        },
+    },
+    // Issue 16: finished exports' files removed once their download
+    // window has passed (metiva_db::exports::cleanup).
+    Cron {
+        name: "export-cleanup",
+        kind: "privacy.export_cleanup",
+        at: At::Hourly { minute: 15 },
     },
 ];
 

@@ -489,7 +489,7 @@ async fn settings_of(tc: &mut TenantConn<'_>) -> Result<RetentionSettings, DbErr
 /// A sweep row as read back: when it finished, then the counts.
 type SweepRow = (Option<DateTime<Utc>>, i64, i64, i64, i64, i32);
 
-async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<LastSweep>, DbError> {
+pub(crate) async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<LastSweep>, DbError> {
     let company = tc.company().as_str().to_string();
     let row: Option<SweepRow> = retention_sweeps::table
         .filter(retention_sweeps::company_id.eq(&company))

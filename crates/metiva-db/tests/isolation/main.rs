@@ -2,6 +2,7 @@
 //! database cloned from the migrated template.
 
 mod audit_chain;
+mod audit_checks;
 mod billing;
 mod binding;
 mod catalog_lint;
@@ -9,6 +10,7 @@ mod crm;
 mod directory;
 mod erasure;
 mod errors;
+mod export_cleanup;
 mod fixtures;
 mod import;
 mod pipeline;

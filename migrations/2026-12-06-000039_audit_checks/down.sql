@@ -1,0 +1,2 @@
+DROP TABLE export_files_removed;
+DROP TABLE audit_chain_checks;

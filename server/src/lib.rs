@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod observability;
 pub mod retention_sweep;
 pub mod shutdown;
+pub mod signing_keys;
 pub mod worker;
 
 /// What `metiva --help` says after the commands.
@@ -86,6 +87,10 @@ pub enum KeysCommand {
     /// Rewrap every workspace's data key under METIVA_ENCRYPTION_KEY (the
     /// previous key listed in METIVA_ENCRYPTION_KEYS_RETIRED); resumable
     Rotate,
+    /// Rotate the token signing key: next becomes current, current
+    /// retires (its tokens stay valid until they expire), a fresh next is
+    /// published; every instance picks it up
+    RotateSigning,
     /// Move values sealed under a master key to their workspace's data
     /// key, in batches; resumable
     MigrateValues {
@@ -170,6 +175,12 @@ mod tests {
         assert_eq!(parse("seed-demo"), Ok(Some(Command::SeedDemo)));
         assert_eq!(parse("check"), Ok(Some(Command::Check)));
         assert_eq!(parse("keygen"), Ok(Some(Command::Keygen)));
+        assert_eq!(
+            parse("keys rotate-signing"),
+            Ok(Some(Command::Keys {
+                command: KeysCommand::RotateSigning
+            }))
+        );
         let verify = |company: Option<&str>| {
             Ok(Some(Command::Audit {
                 command: AuditCommand::Verify {

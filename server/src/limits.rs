@@ -9,6 +9,7 @@
 //! | sign-in posts per client | client address | 60/m | `METIVA_LIMIT_LOGIN_PER_IP` |
 //! | exports per workspace | company | 10/m | `METIVA_LIMIT_EXPORTS_PER_WORKSPACE` |
 //! | self-tests per workspace | company | 5/m | `METIVA_LIMIT_SELF_TEST_PER_WORKSPACE` |
+//! | Trust Center walkthrough requests per client | client address | 10/h | `METIVA_LIMIT_WALKTHROUGH_PER_IP` |
 //!
 //! `N/s`, `N/m` or `N/h`: a burst of N, refilled evenly over the period;
 //! `off` disables a limit. Refusals are 429 with `Retry-After`.
@@ -99,6 +100,9 @@ pub struct LimitSettings {
     pub login_per_ip: Option<Rate>,
     pub exports_per_workspace: Option<Rate>,
     pub self_test_per_workspace: Option<Rate>,
+    /// `POST /trust/walkthrough`: public, unauthenticated, and every
+    /// accepted post is a stored row in the operator's workspace.
+    pub walkthrough_per_ip: Option<Rate>,
 }
 
 impl Default for LimitSettings {
@@ -113,6 +117,12 @@ impl Default for LimitSettings {
             login_per_ip: Some(Rate::per_minute(60)),
             exports_per_workspace: Some(Rate::per_minute(10)),
             self_test_per_workspace: Some(Rate::per_minute(5)),
+            // A prospect books once; ten an hour leaves room for typos
+            // and a shared office address, not for a script.
+            walkthrough_per_ip: Some(Rate {
+                count: 10,
+                per: Duration::from_secs(3600),
+            }),
         }
     }
 }
@@ -127,6 +137,7 @@ impl LimitSettings {
             login_per_ip: None,
             exports_per_workspace: None,
             self_test_per_workspace: None,
+            walkthrough_per_ip: None,
         }
     }
 
@@ -151,6 +162,7 @@ impl LimitSettings {
                 "METIVA_LIMIT_SELF_TEST_PER_WORKSPACE",
                 d.self_test_per_workspace,
             )?,
+            walkthrough_per_ip: get("METIVA_LIMIT_WALKTHROUGH_PER_IP", d.walkthrough_per_ip)?,
         })
     }
 }
@@ -217,6 +229,7 @@ pub struct Limits {
     login_ip: Keyed<Option<IpAddr>>,
     exports: Keyed<String>,
     self_test: Keyed<String>,
+    walkthrough_ip: Keyed<Option<IpAddr>>,
 }
 
 impl std::fmt::Debug for Limits {
@@ -235,6 +248,7 @@ impl Limits {
             login_ip: Keyed::new(settings.login_per_ip),
             exports: Keyed::new(settings.exports_per_workspace),
             self_test: Keyed::new(settings.self_test_per_workspace),
+            walkthrough_ip: Keyed::new(settings.walkthrough_per_ip),
         });
         let weak: Weak<Self> = Arc::downgrade(&limits);
         tokio::spawn(async move {
@@ -247,6 +261,7 @@ impl Limits {
                 l.login_ip.sweep();
                 l.exports.sweep();
                 l.self_test.sweep();
+                l.walkthrough_ip.sweep();
             }
         });
         limits
@@ -353,6 +368,31 @@ pub async fn login(State(limits): State<Arc<Limits>>, req: Request, next: Next) 
     }
     next.run(req).await
 }
+
+/// In front of the Trust Center: `POST /trust/walkthrough` per client
+/// address (pages are free). The answer names the wait in both languages
+/// the page speaks, since the limiter runs before the form's language is
+/// read.
+pub async fn walkthrough(State(limits): State<Arc<Limits>>, req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && req.uri().path() == WALKTHROUGH_PATH {
+        let (parts, body) = req.into_parts();
+        let ip = client_key(ClientIp::from_parts(&parts).0);
+        if let Err(wait) = limits.walkthrough_ip.check(&ip) {
+            let json = !crate::http::ui::wants_html(&parts.headers);
+            return too_many(
+                "walkthrough_per_ip",
+                wait,
+                "Too many walkthrough requests from this address. Please try again later (see Retry-After, in seconds). / Te veel aanvragen vanaf dit adres. Probeer het later opnieuw.",
+                json,
+            );
+        }
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    next.run(req).await
+}
+
+/// The Trust Center form's post.
+pub const WALKTHROUGH_PATH: &str = "/trust/walkthrough";
 
 /// The isolation self-test's server function.
 pub const SELF_TEST_PATH: &str = "/api/run_self_test";

@@ -52,6 +52,9 @@ fn main() -> ExitCode {
                 command: KeysCommand::Rotate,
             } => server::keys::rotate(&config).await,
             Command::Keys {
+                command: KeysCommand::RotateSigning,
+            } => server::signing_keys::rotate(&config).await,
+            Command::Keys {
                 command: KeysCommand::MigrateValues { batch },
             } => server::keys::migrate_values(&config, batch).await,
             Command::Offboard { company, batch } => {

@@ -470,4 +470,15 @@ pub const CATALOG: &[(&str, &str)] = &[
         "Toegestane origins, één per regel (leeg: https:// en het domein)",
     ),
     ("Register", "Registreren"),
+    // The token signing key on the security page (issue 19).
+    ("Token signing key", "Sleutel voor het ondertekenen van tokens"),
+    (
+        "Not rotated yet: the key from the environment signs, and its age is not recorded",
+        "Nog niet geroteerd: de sleutel uit de omgeving ondertekent, en zijn leeftijd is niet vastgelegd"
+    ),
+    ("key id", "sleutel-id"),
+    ("in use for", "al in gebruik:"),
+    ("days", "dagen"),
+    ("next key published:", "volgende sleutel gepubliceerd:"),
+    ("OLDER THAN 90 DAYS, rotate it:", "OUDER DAN 90 DAGEN, roteer hem:"),
 ];

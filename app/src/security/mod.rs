@@ -13,6 +13,8 @@ use crate::api::Fact;
 
 mod audit;
 mod sessions;
+#[cfg(feature = "ssr")]
+mod signing;
 
 pub use audit::{AUDIT_PAGE_SIZE, AuditPage, AuditPageDto, AuditRowDto, audit_page};
 pub use sessions::{SessionRowDto, SessionsPage, my_sessions};
@@ -163,6 +165,15 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             "fact-region",
         ),
         Fact::new(tr(l, "Encryption key"), key, "fact-key"),
+        Fact::new(
+            tr(l, "Token signing key"),
+            signing::signing_key_line(
+                l,
+                &db.signing_keys_public().await.map_err(ssr::db_failure)?,
+                chrono::Utc::now(),
+            ),
+            "fact-signing-key",
+        ),
         Fact::new(
             tr(l, "Retention sweep"),
             match last_sweep {

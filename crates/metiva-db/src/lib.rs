@@ -27,6 +27,7 @@ pub mod retention;
 pub mod seed;
 pub mod self_test;
 pub mod sessions;
+pub mod signing_keys;
 pub mod system;
 pub mod visitors;
 pub mod walkthrough;
@@ -34,5 +35,5 @@ pub mod walkthrough;
 pub use database::Database;
 pub use metiva_tenancy::{
     CompanyId, DbError, DbUrl, InvalidCompanyId, PoolSettings, SslMode, TenantConn, TenantCtx,
-    access, bootstrap, catalog, connect,
+    access, bootstrap, catalog, connect, notify,
 };

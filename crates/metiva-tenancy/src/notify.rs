@@ -153,10 +153,12 @@ async fn run(url: crate::DbUrl, bus: Weak<CacheBus>) {
             }
         }
         let Some(b) = bus.upgrade() else { return };
+        // Only a trusted bus has anything to take back: while untrusted
+        // the caches already keep to their short TTLs.
         if b.is_trusted() {
             backoff = Duration::from_millis(100);
+            b.publish(&CacheEvent::Lost);
         }
-        b.publish(&CacheEvent::Lost);
         drop(b);
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));

@@ -160,7 +160,10 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     // write rule (client websites call them cross-site); see `ingest`.
     // The public Trust Center: outside the guard, inside the common
     // layers (its form is a same-origin write); see `trust`.
-    let trust = super::trust::trust_router(trust);
+    let trust = super::trust::trust_router(trust).layer(middleware::from_fn_with_state(
+        limits.clone(),
+        crate::limits::walkthrough,
+    ));
     common_layers(
         guarded.merge(super::health::routes(db)).merge(trust),
         &config.app_url,

@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use metiva_db::access::{AccessCache, ListenerHandle, spawn_access_listener};
 use metiva_db::{CompanyId, Database, TenantCtx};
 use metiva_security::secret;
-use metiva_security::token::{TokenError, TokenVerifier};
+use metiva_security::token::TokenError;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -52,7 +52,9 @@ pub const TENANT_LOOKING_HEADERS: &[&str] =
 /// The dashboard's sign-in state.
 pub struct DashboardAuth {
     pub db: Database,
-    verifier: TokenVerifier,
+    /// Public keys only, from `token_signing_keys` and the environment,
+    /// kept current across instances (`crate::signing_keys`).
+    pub signing: Arc<crate::signing_keys::SigningKeys>,
     pub cache: Arc<AccessCache>,
     _listener: ListenerHandle,
     pub app_url: String,
@@ -78,7 +80,12 @@ impl DashboardAuth {
         let cache = AccessCache::new(std::time::Duration::from_secs(30));
         let listener = spawn_access_listener(&db, cache.clone());
         Arc::new(Self {
-            verifier: TokenVerifier::new(&keys.public, &config.login_url, &config.app_url),
+            signing: crate::signing_keys::SigningKeys::verifier(
+                db.clone(),
+                keys,
+                &config.login_url,
+                &config.app_url,
+            ),
             db,
             cache,
             _listener: listener,
@@ -150,9 +157,12 @@ impl DashboardAuth {
 
     /// Verifies a token and resolves it (through the cache).
     pub async fn authenticate(&self, token: &str) -> Result<TenantCtx, Refusal> {
-        let claims = self.verifier.verify(token).map_err(|e| match e {
-            TokenError::Expired => Refusal::Expired,
-            _ => Refusal::BadToken,
+        use crate::signing_keys::VerifyError;
+        let claims = self.signing.verify(token).await.map_err(|e| match e {
+            VerifyError::Token(TokenError::Expired) => Refusal::Expired,
+            // Fail closed, as a 503: no keys, no verification.
+            VerifyError::Unavailable => Refusal::Unavailable,
+            VerifyError::Token(_) => Refusal::BadToken,
         })?;
         let company = CompanyId::parse(&claims.company_id).map_err(|_| Refusal::BadToken)?;
         let user = Uuid::parse_str(&claims.sub).map_err(|_| Refusal::BadToken)?;

@@ -114,19 +114,40 @@ impl Ingest {
         for _ in 0..WRITERS {
             tokio::spawn(write_batches(db.clone(), rx.clone()));
         }
-        Arc::new(Self {
+        let bus = db.cache_bus();
+        let ingest = Arc::new(Self {
             db,
             keys,
             asn,
             endpoint: endpoint.trim_end_matches('/').to_string(),
             any_port_origins: development,
-            sites: SiteCache::default(),
+            sites: SiteCache::with_bus(bus.clone()),
             networks: moka::sync::Cache::builder()
                 .max_capacity(NETWORKS_MAX)
                 .time_to_live(NETWORKS_TTL)
                 .build(),
             queue: tx,
-        })
+        });
+        // Across instances: a change to sites or known networks anywhere
+        // drops the matching cache here (see `site_cache`); losing or
+        // regaining the listener drops both.
+        let weak = Arc::downgrade(&ingest);
+        bus.subscribe(move |event| {
+            use metiva_db::notify::CacheEvent;
+            let Some(i) = weak.upgrade() else { return };
+            match event {
+                CacheEvent::Changed(what) if what == "sites" => i.sites.invalidate_all(),
+                CacheEvent::Changed(what) if what == "known_networks" => {
+                    i.networks.invalidate_all();
+                }
+                CacheEvent::Changed(_) => {}
+                CacheEvent::Connected | CacheEvent::Lost => {
+                    i.sites.invalidate_all();
+                    i.networks.invalidate_all();
+                }
+            }
+        });
+        ingest
     }
 
     /// The ASN index in use (the visitors page shows its size).
@@ -140,11 +161,12 @@ impl Ingest {
             Some(Remembered::NoSite) => return Ok(None),
             None => {}
         }
+        let generation = self.sites.generation();
         let found = self.db.site_by_key(key).await.map_err(|e| {
             tracing::error!(error = %e, "site lookup failed");
             unavailable()
         })?;
-        self.sites.remember(key, found.as_ref());
+        self.sites.remember(key, found.as_ref(), generation);
         Ok(found)
     }
 

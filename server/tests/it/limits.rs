@@ -238,3 +238,75 @@ async fn exports_and_the_self_test_per_workspace() {
     assert!(r.body.contains("\"error\""), "{}", r.body);
     assert!(retry_after(&r) >= 50, "{:?}", r.headers);
 }
+
+fn walkthrough_from(ip: &str, accept: &str) -> Request<Body> {
+    let mut req = Request::post("/trust/walkthrough")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, accept)
+        .header(header::ORIGIN, crate::world::APP_URL)
+        // Missing fields: a 422 the limiter counts like any other post.
+        .body(Body::from("name=&email=x"))
+        .unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(std::net::SocketAddr::new(
+            ip.parse().unwrap(),
+            40_000,
+        )));
+    req
+}
+
+/// The Trust Center's public form: per client address, 429 with
+/// Retry-After and a message in both languages, pages stay free, other
+/// clients keep their own bucket, and the bucket refills.
+#[tokio::test]
+async fn trust_walkthrough_per_client_then_recovery() {
+    let w = World::new().await;
+    let config = server::config::Config {
+        limits: LimitSettings {
+            walkthrough_per_ip: rate(2, 2_000),
+            ..LimitSettings::off()
+        },
+        ..crate::test_config(&w.tdb.app_url())
+    };
+    let router = dashboard_router_with(&config, w.auth.clone());
+    for i in 0..2 {
+        let r = call(&router, walkthrough_from("198.51.100.40", "text/html")).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "post {i}: {}",
+            r.body
+        );
+    }
+    let r = call(&router, walkthrough_from("198.51.100.40", "text/html")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert_eq!(retry_after(&r), 1);
+    assert!(
+        r.body.contains("Too many walkthrough requests"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Te veel aanvragen"), "{}", r.body);
+    // A script (JSON) gets the same refusal in the JSON envelope.
+    let r = call(
+        &router,
+        walkthrough_from("198.51.100.40", "application/json"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // Reading the page is never limited.
+    let r = call(&router, get_with("/trust", &[])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Another client has its own bucket.
+    let r = call(&router, walkthrough_from("198.51.100.41", "text/html")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let r = call(&router, walkthrough_from("198.51.100.40", "text/html")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "recovered: {}",
+        r.body
+    );
+}

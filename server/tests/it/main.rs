@@ -32,6 +32,7 @@ mod pipeline;
 mod privacy;
 mod revocation;
 mod security_page;
+mod signing_keys;
 mod token_matrix;
 mod trust;
 pub mod world;

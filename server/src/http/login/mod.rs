@@ -32,7 +32,7 @@ use metiva_db::login::{LoginDb, NewCode, NewSession, SealedIp, ThrottlePolicy, W
 use metiva_db::{CompanyId, Database};
 use metiva_security::password::{self, Password, PasswordError};
 use metiva_security::secret;
-use metiva_security::token::{AccessClaims, TokenSigner, now_secs};
+use metiva_security::token::{AccessClaims, now_secs};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -72,7 +72,9 @@ pub const IP_POLICY: ThrottlePolicy = ThrottlePolicy {
 /// Everything the login service's handlers share.
 pub struct LoginService {
     db: LoginDb,
-    signer: Arc<TokenSigner>,
+    /// The signing key in use and the published ones, from
+    /// `token_signing_keys` (`crate::signing_keys`).
+    signing: Arc<crate::signing_keys::SigningKeys>,
     app_url: String,
     login_url: String,
     secure: bool,
@@ -103,10 +105,13 @@ impl LoginService {
     /// Builds the service; hashes the dummy password at the configured cost
     /// (so unknown emails cost what real ones do).
     pub async fn new(config: &Config, db: LoginDb, keys: &Keys) -> anyhow::Result<Arc<Self>> {
-        let signer = keys
-            .signer
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("the login service needs METIVA_TOKEN_SIGNING_KEY"))?;
+        // Without the environment's key the table must hold one (after a
+        // rotation); that is checked at signing time, fail closed.
+        let signing = crate::signing_keys::SigningKeys::signer(
+            db.database().clone(),
+            keys,
+            &config.login_url,
+        );
         let cost = config.bcrypt_cost;
         let dummy_hash = tokio::task::spawn_blocking(move || {
             let pw = Password::new(secret::random_secret())?;
@@ -119,7 +124,7 @@ impl LoginService {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Arc::new(Self {
             db,
-            signer,
+            signing,
             app_url: config.app_url.clone(),
             login_url: config.login_url.clone(),
             secure: config.login_url.starts_with("https://"),
@@ -442,19 +447,30 @@ fn signed_out(s: &LoginService, headers: &HeaderMap) -> Response {
     with_cookies(resp, &[s.session_cookie("", Duration::ZERO)])
 }
 
-async fn get_jwks(State(s): St) -> Json<serde_json::Value> {
+/// The next, current and still-verifying retired keys, by `kid`.
+async fn get_jwks(State(s): St) -> Response {
     use base64::Engine as _;
-    let pk = s.signer.public_key();
-    Json(serde_json::json!({
-        "keys": [{
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "alg": "EdDSA",
-            "use": "sig",
-            "kid": pk.kid,
-            "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pk.bytes),
-        }]
-    }))
+    let Ok(published) = s.signing.published().await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the signing keys are unavailable",
+        )
+            .into_response();
+    };
+    let keys: Vec<serde_json::Value> = published
+        .iter()
+        .map(|pk| {
+            serde_json::json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "alg": "EdDSA",
+                "use": "sig",
+                "kid": pk.kid,
+                "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pk.bytes),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "keys": keys })).into_response()
 }
 
 #[cfg(test)]

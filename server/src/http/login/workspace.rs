@@ -82,7 +82,14 @@ pub(super) async fn issue(
         nbf: now,
         exp: now + ACCESS_TOKEN_TTL_SECS,
     };
-    let Ok(token) = s.signer.mint(&claims) else {
+    let Ok(signer) = s.signing.signing_key().await else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "token signing is unavailable",
+        )
+            .into_response();
+    };
+    let Ok(token) = signer.mint(&claims) else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "token signing failed").into_response();
     };
     let code = secret::random_secret();

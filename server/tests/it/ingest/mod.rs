@@ -16,6 +16,7 @@ use crate::world::{BROUWER, DE_VRIES, ENC, Resp, SEED, World, call, post_form};
 mod collect;
 mod pages;
 mod reveal;
+mod two_instances;
 
 const KEY: &str = metiva_db::seed::DEMO_SITE_KEY;
 const ORIGIN: &str = "http://127.0.0.1:5173";

@@ -1,0 +1,2 @@
+DROP TABLE token_signing_keys;
+DROP FUNCTION metiva_notify_cache();

@@ -156,7 +156,13 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         );
         let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();
-        println!("metiva job worker:     {}", cfg.id);
+        // Production logs are JSON lines only (issue 19): the worker's
+        // start is an event like the listeners'; development prints it.
+        if config.mode == crate::config::Mode::Production {
+            tracing::info!(worker = %cfg.id, "metiva job worker started");
+        } else {
+            println!("metiva job worker:     {}", cfg.id);
+        }
         tasks.spawn(async move {
             crate::worker::run(db, registry, cfg, stop).await;
             Ok(())

@@ -301,12 +301,13 @@ async fn production_logs_are_json_lines_without_personal_data() {
 
     let mut requests = 0;
     let mut with_company = 0;
-    // stdout: only the job worker's start line (a development-style
-    // println owned by the worker) is not JSON yet; it carries no data.
-    for line in stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("metiva job worker:"))
-    {
+    // stdout: nothing but JSON either (the job worker's start is a log
+    // event in production, like the listeners').
+    assert!(
+        stderr.contains("metiva job worker started"),
+        "no worker start event"
+    );
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
         assert!(
             serde_json::from_str::<serde_json::Value>(line).is_ok(),
             "{line}"

@@ -24,6 +24,21 @@ pub fn Header() -> impl IntoView {
         .unwrap_or(false);
     #[cfg(not(feature = "ssr"))]
     let show_system = false;
+    // Billing and background jobs, likewise only for the roles that may
+    // read them (`billing.read`, `jobs.read`).
+    #[cfg(feature = "ssr")]
+    let (show_billing, show_jobs) = use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.extensions.get::<metiva_db::TenantCtx>().map(|c| {
+                (
+                    c.can(metiva_roles::Permission::BillingRead),
+                    c.can(metiva_roles::Permission::JobsRead),
+                )
+            })
+        })
+        .unwrap_or((false, false));
+    #[cfg(not(feature = "ssr"))]
+    let (show_billing, show_jobs) = (false, false);
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="border-b border-slate-200 bg-white">
@@ -60,6 +75,16 @@ pub fn Header() -> impl IntoView {
                     <A href="/settings/security" attr:class=link>
                         {tr(l, "Security")}
                     </A>
+                    {show_billing.then(|| view! {
+                        <A href="/billing" attr:class=link>
+                            {tr(l, "Billing")}
+                        </A>
+                    })}
+                    {show_jobs.then(|| view! {
+                        <A href="/settings/jobs" attr:class=link>
+                            {tr(l, "Jobs")}
+                        </A>
+                    })}
                     {show_system.then(|| view! {
                         <A href="/system" attr:class=link>
                             {tr(l, "System")}

@@ -246,6 +246,18 @@ pub async fn seed_demo(config: &Config) -> anyhow::Result<()> {
             metiva_db::seed::DEMO_SITE_KEY
         );
     }
+    // Billing (issue 17): a retainer for De Vries Media, billed at once;
+    // the worker issues its invoices where Stripe is connected.
+    if owner
+        .seed_demo_billing()
+        .await
+        .context("loading the demo retainer")?
+    {
+        println!(
+            "demo billing: De Vries Media's retainer \"{}\" with its invoices so far",
+            metiva_db::billing::demo::DEMO_RETAINER
+        );
+    }
     // The operator's own workspace and the Trust Center's site (`/trust`
     // books walkthroughs into it), callable from the dashboard's origin.
     let origins = [

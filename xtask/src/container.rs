@@ -407,6 +407,8 @@ fn run_checks(podman: &Podman, db: &TestDb) -> Result<()> {
         ("METIVA_REGION", "eu-central-1"),
         ("METIVA_APP_URL", APP_URL),
         ("METIVA_LOGIN_URL", LOGIN_URL),
+        // Invoice PDFs on the container's data volume (issue 17).
+        ("METIVA_FILES_ALLOW_LOCAL", "1"),
     ] {
         env.push("-e".into());
         env.push(format!("{k}={v}"));

@@ -26,7 +26,7 @@ Usage: cargo xtask <command>
                     (dashboard http://127.0.0.1:3000, login http://127.0.0.1:3001)
   test              the whole suite: fmt, clippy (ssr and wasm), unit and
                     integration tests on a private PostgreSQL, Playwright
-  bench [isolation|auth|ingest|crm|page]
+  bench [isolation|auth|ingest|crm|billing|page]
                     benchmarks (release build); each prints its figures;
                     `page` times pages in Chromium
   bench pages [--views N …]

@@ -48,6 +48,8 @@ pub struct InvoiceDto {
     /// draft, open, paid, failed or void.
     pub status: String,
     pub reverse_charge: bool,
+    /// The PDF's download path, once rendered; empty before.
+    pub pdf: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -151,6 +153,11 @@ pub async fn billing_overview() -> Result<BillingDto, AppError> {
             total: cents_display(r.invoice.total_cents, nl),
             status: r.invoice.status,
             reverse_charge: r.invoice.reverse_charge,
+            pdf: if r.has_pdf {
+                format!("/billing/invoices/{}/pdf", r.invoice.id)
+            } else {
+                String::new()
+            },
         })
         .collect();
     let (_, orgs) = db.crm_choices(&ctx).await.map_err(db_failure)?;
@@ -360,6 +367,9 @@ fn billing_view(l: Lang, d: BillingDto) -> impl IntoView {
                 <td class=TD>{i.issued_on}</td>
                 <td class=TD>{i.total}{i.reverse_charge.then(|| view! { <span class="block text-xs text-slate-500">{tr(l, "VAT reverse-charged")}</span> })}</td>
                 <td class=TD>{status_text(l, &i.status)}</td>
+                <td class=TD>{(!i.pdf.is_empty()).then(|| view! {
+                    <a href=i.pdf.clone() download="" class="text-indigo-700 hover:underline" data-testid="invoice-pdf">{tr(l, "PDF")}</a>
+                })}</td>
             </tr>
         }
     }).collect_view();
@@ -412,6 +422,7 @@ fn billing_view(l: Lang, d: BillingDto) -> impl IntoView {
                     <th class=TH>{tr(l, "Issued")}</th>
                     <th class=TH>{tr(l, "Total")}</th>
                     <th class=TH>{tr(l, "Status")}</th>
+                    <th class=TH>{tr(l, "Invoice PDF")}</th>
                 </tr></thead>
                 <tbody>{invoices}</tbody>
             </table></div>

@@ -235,6 +235,13 @@ pub(crate) mod ssr {
                 )),
                 "stale=1".into(),
             ),
+            CrmError::HasBilling => (
+                AppError::conflict(tr(
+                    l,
+                    "This organisation has retainers or invoices, so it cannot be deleted: invoices are kept for seven years. End its retainers on /billing instead.",
+                )),
+                String::new(),
+            ),
             CrmError::Db(db) => return crate::api::ssr::db_failure(db),
         };
         if crate::member_forms::ssr::plain_form() && !query.is_empty() {

@@ -62,4 +62,10 @@ pub const BILLING_CATALOG: &[(&str, &str)] = &[
         "Use a restricted key (rk_…), not a secret key.",
         "Gebruik een beperkte sleutel (rk_…), geen geheime sleutel.",
     ),
+    (
+        "This organisation has retainers or invoices, so it cannot be deleted: invoices are kept for seven years. End its retainers on /billing instead.",
+        "Deze organisatie heeft retainers of facturen en kan daarom niet worden verwijderd: facturen worden zeven jaar bewaard. Beëindig in plaats daarvan de retainers op /billing.",
+    ),
+    ("PDF", "Pdf"),
+    ("Invoice PDF", "Factuur-pdf"),
 ];

@@ -23,9 +23,11 @@ pub const JOBS_CATALOG: &[(&str, &str)] = &[
     ("Schedules", "Planningen"),
     ("Daily at", "Dagelijks om"),
     ("Hourly at", "Elk uur om"),
+    ("Every minute", "Elke minuut"),
     ("next:", "volgende:"),
     (
         "That job is not here, or it is running.",
         "Die taak staat hier niet, of is bezig.",
     ),
+    ("Jobs", "Taken"),
 ];

@@ -17,6 +17,7 @@ pub mod crm;
 pub mod data_keys;
 pub mod erasure;
 pub mod exports;
+pub mod files;
 pub mod ingest;
 pub mod jobs;
 pub mod login;

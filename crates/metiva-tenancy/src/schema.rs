@@ -101,6 +101,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    conversion_uploads (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        deal_id -> Uuid,
+        person_id -> Nullable<Uuid>,
+        platform -> Text,
+        state -> Text,
+        reason -> Nullable<Text>,
+        idempotency_key -> Text,
+        value_cents -> BigInt,
+        currency -> Text,
+        won_at -> Timestamptz,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     crm_imports (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -228,6 +247,8 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        reason -> Nullable<Text>,
     }
 }
 
@@ -357,6 +378,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    member_phones (company_id, user_id) {
+        company_id -> Text,
+        user_id -> Uuid,
+        phone_key_id -> Text,
+        phone_nonce -> Bytea,
+        phone_ciphertext -> Bytea,
+        phone_hint -> Text,
+        verified_at -> Timestamptz,
+        sms_alerts -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     memberships (company_id, user_id) {
         company_id -> Text,
         user_id -> Uuid,
@@ -377,6 +412,18 @@ diesel::table! {
         deal_id -> Nullable<Uuid>,
         organisation_id -> Nullable<Uuid>,
         at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        task_id -> Uuid,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -456,6 +503,24 @@ diesel::table! {
         notes -> Nullable<Text>,
         source -> Text,
         version -> Integer,
+    }
+}
+
+diesel::table! {
+    phone_codes (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        user_id -> Uuid,
+        phone_key_id -> Text,
+        phone_nonce -> Bytea,
+        phone_ciphertext -> Bytea,
+        phone_hint -> Text,
+        code_salt -> Bytea,
+        code_hash -> Bytea,
+        attempts -> Integer,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        verified_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -552,6 +617,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    sms_messages (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        breaches -> Nullable<Integer>,
+        phone_code_id -> Nullable<Uuid>,
+        body_key_id -> Nullable<Text>,
+        body_nonce -> Nullable<Bytea>,
+        body_ciphertext -> Nullable<Bytea>,
+        status -> Text,
+        provider_sid -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        status_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    stored_files (company_id, id) {
+        company_id -> Text,
+        id -> Uuid,
+        purpose -> Text,
+        invoice_id -> Nullable<Uuid>,
+        name -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Bytea,
+        object_key -> Text,
+        key_id -> Text,
+        nonce -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stripe_connections (company_id) {
         company_id -> Text,
         endpoint_id -> Text,
@@ -602,6 +704,29 @@ diesel::table! {
         done_at -> Nullable<Timestamptz>,
         version -> Integer,
         created_at -> Timestamptz,
+        breached_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    token_signing_keys (kid) {
+        kid -> Text,
+        public_key -> Bytea,
+        seed_key_id -> Text,
+        seed_nonce -> Bytea,
+        seed_ciphertext -> Bytea,
+        state -> Text,
+        created_at -> Timestamptz,
+        activated_at -> Nullable<Timestamptz>,
+        retired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    twilio_endpoints (company_id) {
+        company_id -> Text,
+        endpoint_id -> Text,
+        created_at -> Timestamptz,
     }
 }
 
@@ -638,6 +763,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     companies,
     company_keys,
     consent_decisions,
+    conversion_uploads,
     crm_imports,
     deal_stage_history,
     deals,
@@ -658,13 +784,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_networks,
     lead_sla,
     login_throttle,
+    member_phones,
     memberships,
     notes,
+    notifications,
     offboardings,
     organisations,
     page_view_daily,
     page_views,
     persons,
+    phone_codes,
     pipeline_stages,
     retainers,
     retention_settings,
@@ -672,10 +801,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     search_terms,
     sessions,
     sites,
+    sms_messages,
+    stored_files,
     stripe_connections,
     stripe_events,
     system_checks,
     tasks,
+    token_signing_keys,
+    twilio_endpoints,
     users,
     visitors,
 );

@@ -145,6 +145,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .merge(super::exports::routes(
             metiva_db::exports::ExportStore::new(config.data_dir.clone()),
         ))
+        .merge(super::invoice_files::routes(config.data_dir.clone()))
         .with_state(auth.clone());
     let limits = crate::limits::Limits::new(&config.limits);
     let guarded = pages

@@ -14,6 +14,7 @@ mod exports;
 pub mod guard;
 mod health;
 pub mod ingest;
+pub mod invoice_files;
 pub mod login;
 mod members;
 mod site_cache;
@@ -82,6 +83,10 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     tracing::info!(mode = ?config.mode, "starting");
     let shutdown = Shutdown::install()?;
     let keys = crate::keys::Keys::load(&config)?;
+    if want(Service::App) || want(Service::Worker) {
+        // Production refuses a local file store unless allowed: at start.
+        invoice_files::file_store(&config)?;
+    }
     let open = database::open(&config, want(Service::Login)).await?;
     // The security page's catalog and posture facts, computed at startup
     // (then at most 60 s apart); a failure here only delays them.
@@ -143,6 +148,15 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         registry.register(
             metiva_db::billing::jobs::RETAINER_RUN,
             metiva_db::billing::jobs::RetainerRun,
+        );
+        // Invoice PDFs, rendered and stored (sealed) in the object store.
+        registry.register(
+            metiva_db::billing::jobs::INVOICE_PDF,
+            metiva_db::billing::jobs::InvoicePdf::new(
+                db.clone(),
+                keys.field_keys.clone(),
+                invoice_files::file_store(&config)?,
+            ),
         );
         let stripe = metiva_db::billing::stripe_client::StripeClient::from_env()
             .map_err(|e| anyhow!("the Stripe client: {e}"))?;

@@ -80,6 +80,8 @@ pub fn start_production(tdb: &metiva_testkit::TestDb, extra: &[(&str, &str)]) ->
         .env("METIVA_LOGIN_ADDR", format!("127.0.0.1:{login}"))
         .env("METIVA_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
         .env("METIVA_TRUSTED_PROXY_HOPS", "1")
+        // Invoice PDFs on the local filesystem (issue 17).
+        .env("METIVA_FILES_ALLOW_LOCAL", "1")
         .env(
             "METIVA_DATA_DIR",
             metiva_testkit::scratch_dir("prod")

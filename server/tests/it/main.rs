@@ -6,7 +6,9 @@
 
 mod auth_flow;
 mod bad_bytes;
+mod billing_demo;
 mod billing_page;
+mod billing_process;
 mod billing_webhooks;
 mod binary;
 mod crm;

@@ -176,6 +176,8 @@ pub struct InvoiceLine {
 pub struct InvoiceRow {
     pub invoice: Invoice,
     pub organisation: String,
+    /// Whether its PDF has been rendered and stored.
+    pub has_pdf: bool,
 }
 
 /// Locks this workspace's counter for `year` (creating it at 0) and
@@ -390,9 +392,21 @@ impl Database {
                     .select((Invoice::as_select(), orgs::name))
                     .load(tc.conn())
                     .await?;
+                let ids: Vec<Uuid> = rows.iter().map(|(i, _)| i.id).collect();
+                let with_pdf: std::collections::HashSet<Uuid> = crate::schema::stored_files::table
+                    .filter(crate::schema::stored_files::company_id.eq(&company))
+                    .filter(crate::schema::stored_files::purpose.eq("invoice_pdf"))
+                    .filter(crate::schema::stored_files::invoice_id.eq_any(&ids))
+                    .select(crate::schema::stored_files::invoice_id)
+                    .load::<Option<Uuid>>(tc.conn())
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 Ok(rows
                     .into_iter()
                     .map(|(invoice, organisation)| InvoiceRow {
+                        has_pdf: with_pdf.contains(&invoice.id),
                         invoice,
                         organisation,
                     })

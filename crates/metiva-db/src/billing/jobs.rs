@@ -59,6 +59,31 @@ pub async fn enqueue_issue(tc: &mut TenantConn<'_>, invoice: Uuid) -> Result<(),
     Ok(())
 }
 
+/// Rendering one invoice's PDF and storing it (sealed) in the object
+/// store. Idempotent: an invoice with a PDF is done.
+pub const INVOICE_PDF: JobKind = JobKind {
+    name: "billing.invoice_pdf",
+    max_attempts: 10,
+    backoff: Backoff::DEFAULT,
+};
+
+/// Enqueues the rendering of `invoice`'s PDF in the caller's transaction.
+pub async fn enqueue_pdf(tc: &mut TenantConn<'_>, invoice: Uuid) -> Result<(), crate::DbError> {
+    let payload = serde_json::to_string(&IssuePayload { invoice })
+        .map_err(|e| crate::DbError::Internal(e.to_string()))?;
+    enqueue(
+        tc,
+        &NewJob {
+            kind: &INVOICE_PDF,
+            payload: &payload,
+            key: Some(&format!("invoice:{invoice}:pdf")),
+            run_at: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// The daily run's handler.
 pub struct RetainerRun;
 
@@ -78,6 +103,7 @@ impl Handler for RetainerRun {
                 .map_err(|e| JobError::retry(format!("billing run: {e}")))?;
             for id in made {
                 enqueue_issue(tc, id).await?;
+                enqueue_pdf(tc, id).await?;
             }
             Ok(())
         })
@@ -119,6 +145,37 @@ impl Handler for IssueInvoice {
                 // the job is dead, visible on /settings/jobs.
                 Err(IssueError::NotConnected) => Err(JobError::retry("stripe_not_connected")),
                 Err(IssueError::Db(e)) => Err(e.into()),
+            }
+        })
+    }
+}
+
+/// The PDF handler: the field keys and the object store.
+pub struct InvoicePdf {
+    db: Database,
+    keys: Arc<KeyRing>,
+    files: crate::files::FileStore,
+}
+
+impl InvoicePdf {
+    pub fn new(db: Database, keys: Arc<KeyRing>, files: crate::files::FileStore) -> Self {
+        Self { db, keys, files }
+    }
+}
+
+impl Handler for InvoicePdf {
+    fn run<'a>(
+        &'a self,
+        tc: &'a mut TenantConn<'_>,
+        job: &'a JobInfo,
+    ) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            let p: IssuePayload = serde_json::from_str(&job.payload)
+                .map_err(|_| JobError::permanent("payload is not an invoice id"))?;
+            super::connection::load_key(&self.db, &self.keys, &job.company).await?;
+            match super::pdf::render_and_store(tc, &self.files, &self.keys, p.invoice).await? {
+                Some(_) => Ok(()),
+                None => Err(JobError::permanent("invoice not found")),
             }
         })
     }

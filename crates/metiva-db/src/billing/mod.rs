@@ -15,11 +15,13 @@
 //! - Invoices are never deleted by the app role (7-year fiscal duty).
 
 pub mod connection;
+pub mod demo;
 pub mod events;
 pub mod invoices;
 pub mod issue;
 pub mod jobs;
 pub mod money;
+pub mod pdf;
 pub mod retainers;
 pub mod signature;
 pub mod stripe_client;

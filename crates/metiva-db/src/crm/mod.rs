@@ -35,6 +35,9 @@ pub enum CrmError {
     NotFound,
     /// The record changed since the caller read it (409: reload).
     Stale,
+    /// Billing records (retainers, invoices) refer to the organisation,
+    /// which is therefore kept (409): invoices are fiscal records.
+    HasBilling,
     Db(DbError),
 }
 

@@ -303,6 +303,12 @@ async fn delete(
     request_id: &str,
 ) -> Result<(), CrmError> {
     let company = tc.company().as_str().to_string();
+    // Retainers and invoices keep their organisation (the foreign keys
+    // restrict; invoices are kept seven years for the tax authority):
+    // named here as a 409 instead of surfacing the database's refusal.
+    if has_billing(tc, &company, id).await? {
+        return Err(CrmError::HasBilling);
+    }
     let n = diesel::delete(
         orgs::table
             .filter(orgs::company_id.eq(&company))
@@ -324,4 +330,26 @@ async fn delete(
     )
     .await?;
     Ok(())
+}
+
+/// Whether a retainer or an invoice of this workspace refers to `id`.
+async fn has_billing(tc: &mut TenantConn<'_>, company: &str, id: Uuid) -> Result<bool, CrmError> {
+    use crate::schema::{invoices, retainers};
+    let r: bool = diesel::select(exists(
+        retainers::table
+            .filter(retainers::company_id.eq(company))
+            .filter(retainers::organisation_id.eq(id)),
+    ))
+    .get_result(tc.conn())
+    .await?;
+    if r {
+        return Ok(true);
+    }
+    Ok(diesel::select(exists(
+        invoices::table
+            .filter(invoices::company_id.eq(company))
+            .filter(invoices::organisation_id.eq(id)),
+    ))
+    .get_result(tc.conn())
+    .await?)
 }

@@ -1,0 +1,216 @@
+//! Files in an object store (issue 17), behind one interface
+//! ([`FileStore`], the `object_store` crate): by default the local
+//! filesystem under the data directory (`<data dir>/files`).
+//!
+//! # Security
+//! - Contents are sealed with the field cipher before they are written,
+//!   with the workspace's data key and associated data binding company,
+//!   table, column and file id ([`CONTENT_TABLE`], [`CONTENT_COLUMN`]):
+//!   an object copied under another company or file id does not open.
+//! - Object keys start with the company id (`{company}/…`), also checked
+//!   by the table; the database holds metadata only (name, type, size,
+//!   SHA-256 of the plaintext, the owner record, the key id and nonce).
+//! - Opening checks the SHA-256 as well as the cipher's tag, and fails
+//!   closed: a file that does not open is an error, never empty bytes.
+//! - Reading the metadata runs under the caller's company binding (RLS);
+//!   who may download is the caller's decision (e.g. `billing.read`).
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::schema::stored_files;
+use crate::{DbError, TenantConn};
+
+/// The associated data's table and column for file contents.
+pub const CONTENT_TABLE: &str = "stored_files";
+pub const CONTENT_COLUMN: &str = "content";
+/// The upload and file limit (10 MB), as the table checks.
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// An object store for sealed file contents.
+#[derive(Clone)]
+pub struct FileStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileStore({})", self.store)
+    }
+}
+
+fn store_err(e: object_store::Error) -> DbError {
+    DbError::Internal(format!("object store: {e}"))
+}
+
+impl FileStore {
+    /// The local filesystem under `<data_dir>/files` (created).
+    pub fn local(data_dir: &FsPath) -> Result<Self, DbError> {
+        let root = data_dir.join("files");
+        std::fs::create_dir_all(&root)
+            .map_err(|e| DbError::Internal(format!("creating {}: {e}", root.display())))?;
+        let fs = LocalFileSystem::new_with_prefix(&root).map_err(store_err)?;
+        Ok(Self {
+            store: Arc::new(fs),
+        })
+    }
+
+    /// Any `object_store` implementation (an S3-compatible bucket, or an
+    /// in-memory store in tests).
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), DbError> {
+        let path = Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))?;
+        self.store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(store_err)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, DbError> {
+        let path = Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))?;
+        let got = self.store.get(&path).await.map_err(store_err)?;
+        Ok(got.bytes().await.map_err(store_err)?.to_vec())
+    }
+}
+
+/// A stored file's metadata.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = stored_files, check_for_backend(diesel::pg::Pg))]
+pub struct StoredFile {
+    pub id: Uuid,
+    pub purpose: String,
+    pub invoice_id: Option<Uuid>,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: Vec<u8>,
+    pub object_key: String,
+    pub key_id: String,
+    pub nonce: Vec<u8>,
+}
+
+/// What to store: the owner, name and type; the caller has checked the
+/// content (its own rendering, or an upload checked by content).
+pub struct NewFile<'a> {
+    pub purpose: &'static str,
+    pub invoice_id: Option<Uuid>,
+    /// The object key below the company: `invoices/{id}.pdf`.
+    pub key_suffix: &'a str,
+    pub name: &'a str,
+    pub content_type: &'static str,
+    pub bytes: &'a [u8],
+}
+
+fn context<'a>(company: &'a str, id: &'a str) -> FieldContext<'a> {
+    FieldContext {
+        company_id: company,
+        table: CONTENT_TABLE,
+        column: CONTENT_COLUMN,
+        row_id: id,
+    }
+}
+
+/// Seals and writes the contents, then records the metadata in the
+/// caller's transaction. The object is written first: if the transaction
+/// then rolls back, a retry writes the same key again (an orphan is
+/// overwritten, never referenced). The company's data key must be loaded.
+pub async fn store(
+    tc: &mut TenantConn<'_>,
+    files: &FileStore,
+    keys: &KeyRing,
+    f: &NewFile<'_>,
+) -> Result<Uuid, DbError> {
+    if f.bytes.is_empty() || f.bytes.len() > MAX_FILE_BYTES {
+        return Err(DbError::Rejected(format!(
+            "a file holds 1 to {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    let company = tc.company().as_str().to_string();
+    let id = Uuid::new_v4();
+    let id_s = id.to_string();
+    let sealed = keys
+        .seal(f.bytes, &context(&company, &id_s))
+        .map_err(|e| DbError::Internal(format!("sealing a file: {e}")))?;
+    let key = format!("{company}/{}", f.key_suffix);
+    files.put(&key, sealed.ciphertext).await?;
+    let sha = Sha256::digest(f.bytes).to_vec();
+    diesel::insert_into(stored_files::table)
+        .values((
+            stored_files::company_id.eq(&company),
+            stored_files::id.eq(id),
+            stored_files::purpose.eq(f.purpose),
+            stored_files::invoice_id.eq(f.invoice_id),
+            stored_files::name.eq(f.name),
+            stored_files::content_type.eq(f.content_type),
+            stored_files::size_bytes.eq(i64::try_from(f.bytes.len()).unwrap_or(i64::MAX)),
+            stored_files::sha256.eq(sha),
+            stored_files::object_key.eq(&key),
+            stored_files::key_id.eq(&sealed.key_id),
+            stored_files::nonce.eq(sealed.nonce.to_vec()),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(id)
+}
+
+/// An invoice's PDF, if it has been rendered (under the caller's binding).
+pub async fn invoice_pdf(
+    tc: &mut TenantConn<'_>,
+    invoice: Uuid,
+) -> Result<Option<StoredFile>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(stored_files::table
+        .filter(stored_files::company_id.eq(&company))
+        .filter(stored_files::purpose.eq("invoice_pdf"))
+        .filter(stored_files::invoice_id.eq(invoice))
+        .select(StoredFile::as_select())
+        .first(tc.conn())
+        .await
+        .optional()?)
+}
+
+/// Reads and opens a stored file of `company` (whose data key must be
+/// loaded): the cipher's tag and the SHA-256 must both match.
+pub async fn open(
+    files: &FileStore,
+    keys: &KeyRing,
+    company: &str,
+    f: &StoredFile,
+) -> Result<Vec<u8>, DbError> {
+    // The key must be this company's: never follow a key outside it.
+    if !f.object_key.starts_with(&format!("{company}/")) {
+        return Err(DbError::Internal("object key outside its company".into()));
+    }
+    let ciphertext = files.get(&f.object_key).await?;
+    let nonce: [u8; 12] = f
+        .nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| DbError::Internal("bad nonce".into()))?;
+    let sealed = Sealed {
+        key_id: f.key_id.clone(),
+        nonce,
+        ciphertext,
+    };
+    let id = f.id.to_string();
+    let plain = keys
+        .open(&sealed, &context(company, &id))
+        .map_err(|e| DbError::Internal(format!("opening a file: {e}")))?;
+    if Sha256::digest(&plain).as_slice() != f.sha256.as_slice() {
+        return Err(DbError::Internal("a file's SHA-256 does not match".into()));
+    }
+    Ok(plain)
+}

@@ -148,3 +148,29 @@ impl Database {
         })
     }
 }
+
+impl Database {
+    /// Keeps this handle's cached facts honest across instances: a
+    /// migration applied anywhere notifies `metiva_cache` ('facts') and
+    /// the cache is dropped, so the next view recomputes (the 60 s
+    /// maximum age stays the safety net). Holds the cache weakly.
+    pub fn follow_fact_changes(&self) {
+        let facts = std::sync::Arc::downgrade(&self.facts);
+        self.cache_bus().subscribe(move |event| {
+            use crate::notify::CacheEvent;
+            let drop_it = match event {
+                CacheEvent::Changed(what) => what == "facts",
+                CacheEvent::Connected => true,
+                CacheEvent::Lost => false,
+            };
+            // A computation in progress holds the lock; it started before
+            // this event or after it, and the maximum age bounds either.
+            if drop_it
+                && let Some(f) = facts.upgrade()
+                && let Some(mut slot) = f.slot.try_lock()
+            {
+                *slot = None;
+            }
+        });
+    }
+}

@@ -85,8 +85,17 @@ pub async fn run_migrations(owner_url: &str) -> Result<usize, DbError> {
         ))?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| DbError::Internal(format!("migration failed: {e}")))?;
-        Ok(applied.len())
+            .map_err(|e| DbError::Internal(format!("migration failed: {e}")))?
+            .len();
+        if applied > 0 {
+            // Every instance drops its cached catalog facts (the security
+            // page and the Trust Center); see `notify`.
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut conn,
+                &format!("NOTIFY {}, 'facts'", crate::notify::CACHE_CHANNEL),
+            )?;
+        }
+        Ok(applied)
     })
     .await
     .map_err(|e| DbError::Internal(e.to_string()))?

@@ -93,6 +93,8 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     if let Err(e) = open.db.refresh_isolation_facts().await {
         tracing::warn!(error = %e, "computing the isolation facts at startup");
     }
+    // A migration applied by another process drops them here (NOTIFY).
+    open.db.follow_fact_changes();
 
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = app_listener {

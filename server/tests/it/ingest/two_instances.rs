@@ -128,3 +128,33 @@ async fn without_a_listener_the_short_ttl_is_the_fallback() {
     );
     eprintln!("without a listener: refused after {took:?} (KNOWN_TTL 5 s)");
 }
+
+/// The security facts (catalog lint and posture, cached up to 60 s) are
+/// dropped on every instance when a migration notifies 'facts'.
+#[tokio::test]
+async fn a_migration_elsewhere_drops_the_cached_facts() {
+    let w = World::new().await;
+    let b = w.tdb.database();
+    b.follow_fact_changes();
+    let bus = b.cache_bus();
+    for _ in 0..500 {
+        if bus.is_trusted() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(bus.is_trusted());
+    let first = b.isolation_facts().await.unwrap().checked_at;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(b.isolation_facts().await.unwrap().checked_at, first, "cached");
+    // What `metiva migrate` sends after applying migrations.
+    q(&w, DE_VRIES, "NOTIFY metiva_cache, 'facts'").await;
+    let started = Instant::now();
+    loop {
+        if b.isolation_facts().await.unwrap().checked_at != first {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "facts still cached");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

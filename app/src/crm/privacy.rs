@@ -2,6 +2,8 @@
 //! and its last retention sweep. A plain form for roles with
 //! `security.manage` (owner, admin); every member reads. The server holds
 //! the bounds (422 naming the field); the sweep itself runs in the worker.
+//! For `privacy.erase`, a search by email that leads to each matching
+//! contact's erasure form (a plain GET form, no JavaScript needed).
 
 use super::*;
 
@@ -200,6 +202,96 @@ fn RetentionPanel(d: PrivacyDto, outcome: Outcome) -> impl IntoView {
     }
 }
 
+/// The erasure search's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErasureSearchDto {
+    /// The viewer may erase (`privacy.erase`); otherwise the panel hides.
+    pub can_erase: bool,
+    /// An email was given but is not an email address.
+    pub invalid: bool,
+    pub searched: bool,
+    /// Matching contacts: id and name.
+    pub found: Vec<(String, String)>,
+}
+
+/// Contacts with exactly this email, for erasure (`privacy.erase`).
+#[server(endpoint = "erasure_search")]
+pub async fn erasure_search(email: String) -> Result<ErasureSearchDto, AppError> {
+    use crate::api::ssr::{database, db_failure, tenant};
+    use metiva_db::crm::CrmError;
+    let ctx = tenant()?;
+    let mut dto = ErasureSearchDto {
+        can_erase: ctx.can(metiva_roles::Permission::PrivacyErase),
+        ..Default::default()
+    };
+    let email = email.trim();
+    if !dto.can_erase || email.is_empty() {
+        return Ok(dto);
+    }
+    dto.searched = true;
+    match database()?.find_erasure_subjects(&ctx, email).await {
+        Ok(found) => {
+            dto.found = found
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), name))
+                .collect();
+        }
+        Err(CrmError::Invalid(_)) => dto.invalid = true,
+        Err(CrmError::Db(e)) => return Err(db_failure(e)),
+        Err(_) => return Err(AppError::internal_here(&"erasure search")),
+    }
+    Ok(dto)
+}
+
+/// "Erase a person found by email": the search form and its matches.
+#[component]
+fn ErasureSearch() -> impl IntoView {
+    let l = crate::i18n::current();
+    let q = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("erase_email")
+        .unwrap_or_default();
+    let shown = q.clone();
+    let data = Resource::new(move || q.clone(), erasure_search);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || data.get().map(|r| match r {
+                Ok(d) if d.can_erase => {
+                    let results = d.searched.then(|| {
+                        if d.invalid {
+                            view! { <p class="mt-2 text-sm text-red-700" data-testid="erase-search-invalid">{tr(l, "Enter a whole email address.")}</p> }.into_any()
+                        } else if d.found.is_empty() {
+                            view! { <p class="mt-2 text-sm text-slate-600" data-testid="erase-search-none">{tr(l, "No contact in this workspace has that email address.")}</p> }.into_any()
+                        } else {
+                            let items = d.found.iter().map(|(id, name)| {
+                                let href = format!("/persons/{id}");
+                                view! { <li><a class=LINK href=href>{name.clone()}</a></li> }
+                            }).collect_view();
+                            view! {
+                                <p class="mt-2 text-sm text-slate-600">{tr(l, "Open the contact and use its erasure form:")}</p>
+                                <ul class="mt-1 list-disc pl-5 text-sm" data-testid="erase-search-found">{items}</ul>
+                            }.into_any()
+                        }
+                    });
+                    view! {
+                        <div class=PANEL>
+                            <h2 class="text-lg font-semibold">{tr(l, "Erase a person found by email")}</h2>
+                            <form method="get" action="/settings/privacy" role="search" class="mt-3 flex gap-2">
+                                <label class="sr-only" for="erase-email">{tr(l, "Email address")}</label>
+                                <input id="erase-email" name="erase_email" type="email" value=shown.clone() maxlength="254" required=true class=INPUT />
+                                <button type="submit" class=PRIMARY>{tr(l, "Find")}</button>
+                            </form>
+                            {results}
+                        </div>
+                    }.into_any()
+                }
+                Ok(_) => ().into_any(),
+                Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn PrivacyPage() -> impl IntoView {
     let l = crate::i18n::current();
@@ -215,6 +307,7 @@ pub fn PrivacyPage() -> impl IntoView {
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
+            <ErasureSearch />
         </section>
     }
 }

@@ -55,6 +55,19 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Voor een inzageverzoek: een ZIP met alle gegevens over deze contactpersoon (JSON en CSV) en een toelichting. De export wordt vastgelegd in het auditlogboek.",
     ),
     ("Export this person's data", "Gegevens van deze persoon exporteren"),
+    // Erasure found by email (/settings/privacy).
+    ("Erase a person found by email", "Iemand wissen die u op e-mailadres zoekt"),
+    ("Email address", "E-mailadres"),
+    ("Find", "Zoeken"),
+    ("Enter a whole email address.", "Vul een volledig e-mailadres in."),
+    (
+        "No contact in this workspace has that email address.",
+        "Geen contactpersoon in deze werkruimte heeft dat e-mailadres.",
+    ),
+    (
+        "Open the contact and use its erasure form:",
+        "Open de contactpersoon en gebruik het wisformulier daar:",
+    ),
     (
         "Enter a whole number of months within the allowed range.",
         "Vul een heel aantal maanden binnen het toegestane bereik in.",

@@ -134,7 +134,55 @@ pub struct Erased {
     pub already: bool,
 }
 
+/// How many contacts an erasure search by email answers at most.
+pub const SEARCH_LIMIT: i64 = 20;
+
 impl Database {
+    /// The erasure's search by email (`/settings/privacy`): this
+    /// workspace's contacts whose email is exactly `email` (lower-cased,
+    /// as contacts store it), as ids and names, for the erasure form on
+    /// each record. Needs `privacy.erase`.
+    ///
+    /// # Security
+    /// Finds nothing without the permission (checked here, not only in the
+    /// page); an exact match only (no prefix search to enumerate emails
+    /// with); bounded to [`SEARCH_LIMIT`]; under the member's own tenant
+    /// binding. The email is not written anywhere (no audit row holds it);
+    /// the erasure itself is audited as usual.
+    pub async fn find_erasure_subjects(
+        &self,
+        ctx: &TenantCtx,
+        email: &str,
+    ) -> Result<Vec<(Uuid, String)>, CrmError> {
+        // The page refuses with 403 first; here, without the permission,
+        // nothing is found (fail closed).
+        if !ctx.can(metiva_roles::Permission::PrivacyErase) {
+            return Ok(Vec::new());
+        }
+        let mut c = Check::default();
+        let email = validate::email(&mut c, Some(email));
+        let email = c.finish(email).map_err(CrmError::Invalid)?;
+        let Some(email) = email else {
+            return Err(CrmError::Invalid(vec![FieldError {
+                field: "email",
+                code: "required",
+            }]));
+        };
+        Ok(self
+            .in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+                let company = tc.company().as_str().to_string();
+                Ok(persons::table
+                    .filter(persons::company_id.eq(&company))
+                    .filter(persons::email.eq(&email))
+                    .order(persons::name.asc())
+                    .limit(SEARCH_LIMIT)
+                    .select((persons::id, persons::name))
+                    .load(tc.conn())
+                    .await?)
+            })
+            .await?)
+    }
+
     /// Erases the contact `person` in one transaction and returns its
     /// receipt's id; erasing an erased contact again returns the first
     /// receipt. Another workspace's id (or an unknown one) is `NotFound`.

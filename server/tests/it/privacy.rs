@@ -111,3 +111,51 @@ async fn retention_on_the_privacy_page_is_set_by_security_managers_within_bounds
         p.body
     );
 }
+
+#[tokio::test]
+async fn erasure_is_found_by_email_for_privacy_erase_only_and_only_in_this_workspace() {
+    let w = World::new().await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let search = |email: &str| format!("/settings/privacy?erase_email={email}");
+
+    // Exact match, any case: the contact, linked to its record (where the
+    // erasure form is).
+    let p = page(&w, &owner, &search("Ruben%40KokFietsen.example")).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    assert!(p.body.contains("erase-search-found"), "{}", p.body);
+    assert!(p.body.contains("Ruben Kok"), "{}", p.body);
+    assert!(p.body.contains("href=\"/persons/"), "{}", p.body);
+    // No prefix search; another workspace's contact is not found.
+    for miss in ["ruben%40kokfietsen", "tim%40bosbouw.example"] {
+        let p = page(&w, &owner, &search(miss)).await;
+        assert_eq!(p.status, StatusCode::OK);
+        assert!(!p.body.contains("erase-search-found"), "{miss}: {}", p.body);
+        assert!(
+            p.body.contains("erase-search-none") || p.body.contains("erase-search-invalid"),
+            "{miss}: {}",
+            p.body
+        );
+    }
+    // Without privacy.erase: no panel, nothing found.
+    let p = page(&w, &viewer, &search("ruben%40kokfietsen.example")).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(!p.body.contains("erase-email"), "{}", p.body);
+    assert!(!p.body.contains("Ruben Kok"), "{}", p.body);
+    // Dutch.
+    let mut req = get_with(
+        &search("ruben%40kokfietsen.example"),
+        &[("metiva_session", &owner)],
+    );
+    req.headers_mut().insert(
+        axum::http::header::ACCEPT_LANGUAGE,
+        axum::http::HeaderValue::from_static("nl-NL,nl;q=0.9"),
+    );
+    let p = call(&w.dashboard, req).await;
+    assert!(
+        p.body.contains("Iemand wissen die u op e-mailadres zoekt"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("Ruben Kok"), "{}", p.body);
+}

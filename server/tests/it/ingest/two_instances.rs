@@ -146,7 +146,11 @@ async fn a_migration_elsewhere_drops_the_cached_facts() {
     assert!(bus.is_trusted());
     let first = b.isolation_facts().await.unwrap().checked_at;
     tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(b.isolation_facts().await.unwrap().checked_at, first, "cached");
+    assert_eq!(
+        b.isolation_facts().await.unwrap().checked_at,
+        first,
+        "cached"
+    );
     // What `metiva migrate` sends after applying migrations.
     q(&w, DE_VRIES, "NOTIFY metiva_cache, 'facts'").await;
     let started = Instant::now();
@@ -154,7 +158,10 @@ async fn a_migration_elsewhere_drops_the_cached_facts() {
         if b.isolation_facts().await.unwrap().checked_at != first {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "facts still cached");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "facts still cached"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

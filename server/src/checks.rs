@@ -251,6 +251,47 @@ pub async fn database_checks(db: &Database) -> anyhow::Result<Vec<Check>> {
     Ok(out)
 }
 
+/// `metiva check` only (never a reason for `serve` to refuse): the token
+/// signing key's age, failing past 90 days so an operator's check run
+/// says to rotate.
+pub async fn signing_key_check(db: &Database) -> Check {
+    use metiva_db::signing_keys::KeyState;
+    let keys = match db.signing_keys_public().await {
+        Ok(k) => k,
+        Err(e) => {
+            return check(
+                false,
+                String::new(),
+                format!("token signing keys: cannot read them: {e}"),
+            );
+        }
+    };
+    let Some(current) = keys.iter().find(|k| k.state == KeyState::Current) else {
+        return check(
+            true,
+            "token signing key: from METIVA_TOKEN_SIGNING_KEY, not rotated yet (its age is not recorded; metiva keys rotate-signing)".into(),
+            String::new(),
+        );
+    };
+    let days = current.age(chrono::Utc::now()).num_days().max(0);
+    let next = keys
+        .iter()
+        .find(|k| k.state == KeyState::Next)
+        .map_or("none", |k| k.public.kid.as_str());
+    check(
+        days < crate::signing_keys::AGE_WARNING_DAYS,
+        format!(
+            "token signing key {}: {days} days old (next {next} published)",
+            current.public.kid
+        ),
+        format!(
+            "token signing key {} is {days} days old (over {}): rotate it with metiva keys rotate-signing",
+            current.public.kid,
+            crate::signing_keys::AGE_WARNING_DAYS
+        ),
+    )
+}
+
 /// Refuses when the role behind `db` could bypass RLS (used for the login
 /// service's role; the app role gets the full [`refuse_unsafe`]).
 pub async fn refuse_unsafe_role(db: &Database) -> anyhow::Result<()> {

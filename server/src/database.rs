@@ -315,6 +315,7 @@ pub async fn check(config: &Config) -> anyhow::Result<()> {
                 line: "database reachable as the runtime role".into(),
             });
             all.extend(checks::database_checks(&o.db).await?);
+            all.push(checks::signing_key_check(&o.db).await);
         }
         Err(e) => all.push(checks::Check {
             outcome: Outcome::Fail,

@@ -145,3 +145,64 @@ async fn an_unknown_kid_is_refused() {
         );
     }
 }
+
+/// The key's age, live: `metiva check` and the security page show it, and
+/// both flag a current key past 90 days.
+#[tokio::test]
+async fn the_key_age_is_shown_and_flagged_past_90_days() {
+    use server::checks::{Outcome, signing_key_check};
+    let w = World::new().await;
+    let db = w.tdb.database();
+    let c = signing_key_check(&db).await;
+    assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    assert!(c.line.contains("not rotated yet"), "{c}");
+    let token = w.sign_in("owner@noord.example", NOORD).await;
+    let page = call(
+        &w.dashboard,
+        crate::world::get_with("/settings/security", &[("metiva_session", &token)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("fact-signing-key"), "{}", page.body);
+    assert!(page.body.contains("Not rotated yet"), "{}", page.body);
+
+    let report = w
+        .owner_db
+        .rotate_signing_keys(
+            &keys().field_keys,
+            Some(&SEED),
+            server::signing_keys::RETIRED_KEPT,
+        )
+        .await
+        .unwrap();
+    let c = signing_key_check(&db).await;
+    assert_eq!(c.outcome, Outcome::Pass, "{c}");
+    assert!(
+        c.line.contains(&format!("{}: 0 days old", report.current)),
+        "{c}"
+    );
+    let page = call(
+        &w.dashboard,
+        crate::world::get_with("/settings/security", &[("metiva_session", &token)]),
+    )
+    .await;
+    assert!(
+        page.body
+            .contains(&format!("key id {}, in use for 0 days", report.current)),
+        "{}",
+        page.body
+    );
+
+    w.owner_sql("UPDATE token_signing_keys SET activated_at = now() - interval '100 days' WHERE state = 'current'")
+        .await;
+    let c = signing_key_check(&db).await;
+    assert_eq!(c.outcome, Outcome::Fail, "{c}");
+    assert!(c.line.contains("100 days old (over 90)"), "{c}");
+    let page = call(
+        &w.dashboard,
+        crate::world::get_with("/settings/security", &[("metiva_session", &token)]),
+    )
+    .await;
+    assert!(page.body.contains("OLDER THAN 90 DAYS"), "{}", page.body);
+    assert!(page.body.contains("in use for 100 days"), "{}", page.body);
+}

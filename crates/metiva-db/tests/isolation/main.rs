@@ -11,6 +11,7 @@ mod directory;
 mod erasure;
 mod errors;
 mod export_cleanup;
+mod figures16;
 mod fixtures;
 mod import;
 mod pipeline;

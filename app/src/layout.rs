@@ -39,6 +39,17 @@ pub fn Header() -> impl IntoView {
         .unwrap_or((false, false));
     #[cfg(not(feature = "ssr"))]
     let (show_billing, show_jobs) = (false, false);
+    // Integrations (issue 18): only for `integrations.manage`.
+    #[cfg(feature = "ssr")]
+    let show_integrations = use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.extensions
+                .get::<metiva_db::TenantCtx>()
+                .map(|c| c.can(metiva_roles::Permission::IntegrationsManage))
+        })
+        .unwrap_or(false);
+    #[cfg(not(feature = "ssr"))]
+    let show_integrations = false;
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="border-b border-slate-200 bg-white">
@@ -83,6 +94,11 @@ pub fn Header() -> impl IntoView {
                     {show_jobs.then(|| view! {
                         <A href="/settings/jobs" attr:class=link>
                             {tr(l, "Jobs")}
+                        </A>
+                    })}
+                    {show_integrations.then(|| view! {
+                        <A href="/settings/integrations" attr:class=link>
+                            {tr(l, "Integrations")}
                         </A>
                     })}
                     {show_system.then(|| view! {

@@ -13,6 +13,7 @@ mod deals;
 mod erasure;
 mod fields;
 mod import;
+mod integrations_page;
 mod jobs_page;
 mod organisations;
 mod pipeline;
@@ -32,6 +33,10 @@ pub use import::ssr::refusal as import_refusal;
 pub use import::{
     ImportDoneDto, ImportPage, ImportPreviewDto, ImportPreviewPage, confirm_import, import_form,
     import_preview,
+};
+pub use integrations_page::{
+    IntegrationsPage, connect_integration, disconnect_integration, integrations_overview,
+    test_integration,
 };
 pub use jobs_page::{JobsPage, discard_job, jobs_overview, retry_job};
 pub use organisations::{

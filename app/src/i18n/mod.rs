@@ -121,6 +121,8 @@ mod catalog;
 #[cfg(feature = "ssr")]
 mod crm_catalog;
 #[cfg(feature = "ssr")]
+mod integrations_catalog;
+#[cfg(feature = "ssr")]
 mod jobs_catalog;
 #[cfg(feature = "ssr")]
 mod login_catalog;
@@ -133,6 +135,8 @@ pub use catalog::CATALOG;
 #[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
 #[cfg(feature = "ssr")]
+pub use integrations_catalog::INTEGRATIONS_CATALOG;
+#[cfg(feature = "ssr")]
 pub use jobs_catalog::JOBS_CATALOG;
 #[cfg(feature = "ssr")]
 pub use login_catalog::LOGIN_CATALOG;
@@ -141,13 +145,14 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 6] = [
+const CATALOGS: [&[(&str, &str)]; 7] = [
     CATALOG,
     CRM_CATALOG,
     LOGIN_CATALOG,
     TRUST_CATALOG,
     JOBS_CATALOG,
     BILLING_CATALOG,
+    INTEGRATIONS_CATALOG,
 ];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the

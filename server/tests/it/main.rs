@@ -20,6 +20,7 @@ mod health;
 mod import;
 mod ingest;
 mod jobs;
+mod integrations_page;
 mod jobs_page;
 mod jobs_process;
 mod keys;

@@ -1,6 +1,7 @@
 //! Isolation proofs against a real PostgreSQL, each test in a fresh
 //! database cloned from the migrated template.
 
+mod adapters;
 mod audit_chain;
 mod audit_checks;
 mod billing;

@@ -37,16 +37,26 @@ pub struct ContactFormDto {
 pub async fn contact_form_data(id: Option<String>) -> Result<Option<ContactFormDto>, AppError> {
     use crate::api::ssr::{database, db_failure, require};
     let ctx = require(metiva_roles::Permission::PersonsRead)?;
-    let choices = choices(&ctx).await?;
+    let can_write = ctx.can(metiva_roles::Permission::PersonsWrite);
     let mut dto = ContactFormDto {
-        choices,
-        can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
+        can_write,
         can_import: ctx.can(metiva_roles::Permission::CrmImport),
         can_export: ctx.can(metiva_roles::Permission::CrmExport),
         can_erase: ctx.can(metiva_roles::Permission::PrivacyErase),
         can_export_subject: ctx.can(metiva_roles::Permission::PrivacyExport),
         ..Default::default()
     };
+    // The form (its pickers and the contact's current values) is shown
+    // only to a role that may write, and the subject export needs the
+    // contact found; a role with neither gets the flags alone and costs
+    // the page no transaction (issue 15): the panels render nothing for
+    // it either way, whatever the id.
+    if !can_write && !dto.can_export_subject {
+        return Ok(Some(dto));
+    }
+    if can_write {
+        dto.choices = choices(&ctx).await?;
+    }
     let Some(raw) = id.filter(|s| !s.is_empty()) else {
         return Ok(Some(dto));
     };

@@ -46,13 +46,7 @@ pub async fn deal_form_data(id: String) -> Result<Option<DealFormDto>, AppError>
     let Some(d) = db.deal_edit(&ctx, uid).await.map_err(db_failure)? else {
         return Ok(None);
     };
-    let contacts = db
-        .person_list(&ctx)
-        .await
-        .map_err(db_failure)?
-        .into_iter()
-        .map(|p| (p.id.to_string(), p.name))
-        .collect();
+    let (choices, contacts) = super::deals::deal_pickers(&ctx).await?;
     let s = |u: Option<uuid::Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
     Ok(Some(DealFormDto {
         id: d.id.to_string(),
@@ -63,7 +57,7 @@ pub async fn deal_form_data(id: String) -> Result<Option<DealFormDto>, AppError>
         owner: s(d.owner_user_id),
         organisation: s(d.organisation_id),
         contact: s(d.person_id),
-        choices: choices(&ctx).await?,
+        choices,
         contacts,
         can_write: true,
     }))

@@ -79,13 +79,14 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
     let l = crate::i18n::current();
     let db = database()?;
     let board = db.deal_board(&ctx).await.map_err(db_failure)?;
-    let contacts = db
-        .person_list(&ctx)
-        .await
-        .map_err(db_failure)?
-        .into_iter()
-        .map(|p| (p.id.to_string(), p.name))
-        .collect();
+    let can_write = ctx.can(metiva_roles::Permission::DealsWrite);
+    // The pickers feed only the new-deal form, which a read-only role
+    // never sees: loaded for writers alone (issue 15).
+    let (choices, contacts) = if can_write {
+        deal_pickers(&ctx).await?
+    } else {
+        (Choices::default(), Vec::new())
+    };
     Ok(BoardDto {
         stages: board
             .stages
@@ -113,10 +114,34 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
                 version: d.version,
             })
             .collect(),
-        choices: choices(&ctx).await?,
+        choices,
         contacts,
-        can_write: ctx.can(metiva_roles::Permission::DealsWrite),
+        can_write,
     })
+}
+
+/// The deal forms' pickers (members, organisations, contacts), in one
+/// snapshot.
+#[cfg(feature = "ssr")]
+pub(super) async fn deal_pickers(
+    ctx: &metiva_db::TenantCtx,
+) -> Result<(Choices, Vec<Choice>), AppError> {
+    let p = crate::api::ssr::database()?
+        .deal_pickers(ctx)
+        .await
+        .map_err(crate::api::ssr::db_failure)?;
+    let list = |v: Vec<(uuid::Uuid, String)>| -> Vec<Choice> {
+        v.into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect()
+    };
+    Ok((
+        Choices {
+            members: list(p.members),
+            organisations: list(p.organisations),
+        },
+        list(p.contacts),
+    ))
 }
 
 #[server(endpoint = "deal_history")]

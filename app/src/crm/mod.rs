@@ -46,7 +46,12 @@ pub use organisations::{
 pub use pipeline::{PipelinePage, change_stage, pipeline_settings, save_lead_sla};
 pub use privacy::{PrivacyPage, privacy_settings, save_retention};
 pub use search::{SearchBox, SearchPage, search};
-pub use tasks::{RecordWork, TasksPage, add_note, add_task, complete_task, my_tasks, record_work};
+#[cfg(feature = "ssr")]
+pub(crate) use tasks::work_dto;
+pub use tasks::{
+    RecordWork, RecordWorkDto, RecordWorkView, TasksPage, add_note, add_task, complete_task,
+    my_tasks, record_work,
+};
 
 use crate::error::AppError;
 use crate::i18n::{Lang, tr};

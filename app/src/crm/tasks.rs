@@ -96,26 +96,40 @@ pub async fn record_work(kind: String, id: String) -> Result<Option<RecordWorkDt
         return Ok(None);
     };
     let db = database()?;
-    let (tasks, notes) = db.tasks_and_notes(&ctx, link).await.map_err(db_failure)?;
-    let members = choices(&ctx).await?.members;
+    let (tasks, notes, members) = db.tasks_and_notes(&ctx, link).await.map_err(db_failure)?;
+    Ok(Some(work_dto(&ctx, tasks, notes, members)))
+}
+
+/// The work panel's data, from what the record's transaction read.
+#[cfg(feature = "ssr")]
+pub(crate) fn work_dto(
+    ctx: &metiva_db::TenantCtx,
+    tasks: Vec<metiva_db::crm::tasks::Task>,
+    notes: Vec<metiva_db::crm::tasks::Note>,
+    members: Vec<(uuid::Uuid, String)>,
+) -> RecordWorkDto {
     let name = |u: Option<uuid::Uuid>| {
-        u.and_then(|u| members.iter().find(|(id, _)| *id == u.to_string()))
+        u.and_then(|u| members.iter().find(|(id, _)| *id == u))
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     };
-    Ok(Some(RecordWorkDto {
+    let notes = notes
+        .into_iter()
+        .map(|n| NoteDto {
+            author: name(n.author_user_id),
+            body: n.body,
+            at: amsterdam(n.at),
+        })
+        .collect();
+    RecordWorkDto {
         tasks: tasks.into_iter().map(task_dto).collect(),
-        notes: notes
+        notes,
+        members: members
             .into_iter()
-            .map(|n| NoteDto {
-                author: name(n.author_user_id),
-                body: n.body,
-                at: amsterdam(n.at),
-            })
+            .map(|(id, name)| (id.to_string(), name))
             .collect(),
-        members: members.clone(),
         can_write: ctx.can(metiva_roles::Permission::PersonsWrite),
-    }))
+    }
 }
 
 #[server(endpoint = "add_task")]
@@ -252,9 +266,6 @@ pub fn TasksPage() -> impl IntoView {
 /// Tasks and notes on a record's page, with forms to add either.
 #[component]
 pub fn RecordWork(kind: &'static str, id: String) -> impl IntoView {
-    let l = crate::i18n::current();
-    let outcome = Outcome::from_query();
-    let back = record_path(kind, &id);
     let rid = id.clone();
     let data = Resource::new(
         move || (kind.to_string(), rid.clone()),
@@ -263,46 +274,65 @@ pub fn RecordWork(kind: &'static str, id: String) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
-                Ok(Some(w)) => {
-                    let e = |f: &str| outcome.error_for(l, f);
-                    let tasks = w.tasks.iter().cloned().map(|t| view! { <TaskLine t=t back=back.clone() can_write=w.can_write /> }).collect_view();
-                    let notes = w.notes.iter().map(|n| view! {
-                        <li class="border-t border-slate-100 py-2 text-sm" data-testid="note-row">
-                            <p class="whitespace-pre-wrap">{n.body.clone()}</p>
-                            <p class="text-xs text-slate-500">{n.author.clone()}" · "{n.at.clone()}</p>
-                        </li>
-                    }).collect_view();
-                    let forms = w.can_write.then(|| view! {
-                        <form method="post" action="/api/add_task" class="mt-3 grid gap-2 sm:grid-cols-3" data-testid="task-form">
-                            <input type="hidden" name="kind" value=kind />
-                            <input type="hidden" name="id" value=id.clone() />
-                            <Field name="title" label="Task" value=String::new() required=true error=e("title") />
-                            <Field name="due" label="Due (Amsterdam time)" value=String::new() kind="datetime-local" error=e("due") />
-                            <Select name="assignee" label="Assignee" choices=w.members.clone() selected=String::new() error=e("assignee") />
-                            <div class="sm:col-span-3"><button type="submit" class=PRIMARY>{tr(l, "Add task")}</button></div>
-                        </form>
-                        <form method="post" action="/api/add_note" class="mt-4" data-testid="note-form">
-                            <input type="hidden" name="kind" value=kind />
-                            <input type="hidden" name="id" value=id.clone() />
-                            <label class=LABEL for="f-body">{tr(l, "Note")}</label>
-                            <textarea class=INPUT id="f-body" name="body" rows="2" maxlength="10000" required=true></textarea>
-                            {e("body").map(|m| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-body">{m}</p> })}
-                            <button type="submit" class=format!("mt-2 {PRIMARY}")>{tr(l, "Add note")}</button>
-                        </form>
-                    });
-                    view! {
-                        <div class=PANEL>
-                            <h2 class="text-lg font-semibold">{tr(l, "Tasks")}</h2>
-                            <ul>{tasks}</ul>
-                            <h2 class="mt-4 text-lg font-semibold">{tr(l, "Notes")}</h2>
-                            <ul>{notes}</ul>
-                            {forms}
-                        </div>
-                    }.into_any()
-                }
+                Ok(Some(w)) => view! { <RecordWorkView kind=kind id=id.clone() w=w /> }.into_any(),
                 Ok(None) => ().into_any(),
                 Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// The tasks-and-notes panel from data already read (the person page
+/// reads it in its record's transaction).
+#[component]
+pub fn RecordWorkView(kind: &'static str, id: String, w: RecordWorkDto) -> impl IntoView {
+    let l = crate::i18n::current();
+    let outcome = Outcome::from_query();
+    let back = record_path(kind, &id);
+    let e = |f: &str| outcome.error_for(l, f);
+    let tasks = w
+        .tasks
+        .iter()
+        .cloned()
+        .map(|t| view! { <TaskLine t=t back=back.clone() can_write=w.can_write /> })
+        .collect_view();
+    let notes = w
+        .notes
+        .iter()
+        .map(|n| {
+            view! {
+                <li class="border-t border-slate-100 py-2 text-sm" data-testid="note-row">
+                    <p class="whitespace-pre-wrap">{n.body.clone()}</p>
+                    <p class="text-xs text-slate-500">{n.author.clone()}" · "{n.at.clone()}</p>
+                </li>
+            }
+        })
+        .collect_view();
+    let forms = w.can_write.then(|| view! {
+        <form method="post" action="/api/add_task" class="mt-3 grid gap-2 sm:grid-cols-3" data-testid="task-form">
+            <input type="hidden" name="kind" value=kind />
+            <input type="hidden" name="id" value=id.clone() />
+            <Field name="title" label="Task" value=String::new() required=true error=e("title") />
+            <Field name="due" label="Due (Amsterdam time)" value=String::new() kind="datetime-local" error=e("due") />
+            <Select name="assignee" label="Assignee" choices=w.members.clone() selected=String::new() error=e("assignee") />
+            <div class="sm:col-span-3"><button type="submit" class=PRIMARY>{tr(l, "Add task")}</button></div>
+        </form>
+        <form method="post" action="/api/add_note" class="mt-4" data-testid="note-form">
+            <input type="hidden" name="kind" value=kind />
+            <input type="hidden" name="id" value=id.clone() />
+            <label class=LABEL for="f-body">{tr(l, "Note")}</label>
+            <textarea class=INPUT id="f-body" name="body" rows="2" maxlength="10000" required=true></textarea>
+            {e("body").map(|m| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-body">{m}</p> })}
+            <button type="submit" class=format!("mt-2 {PRIMARY}")>{tr(l, "Add note")}</button>
+        </form>
+    });
+    view! {
+        <div class=PANEL>
+            <h2 class="text-lg font-semibold">{tr(l, "Tasks")}</h2>
+            <ul>{tasks}</ul>
+            <h2 class="mt-4 text-lg font-semibold">{tr(l, "Notes")}</h2>
+            <ul>{notes}</ul>
+            {forms}
+        </div>
     }
 }

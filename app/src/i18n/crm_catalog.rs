@@ -505,4 +505,10 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "This contact has website visits or consent on record: erase it instead (a member who may erase personal data can).",
         "Deze contactpersoon heeft websitebezoeken of toestemming geregistreerd: wis hem in plaats daarvan (een lid dat persoonsgegevens mag wissen kan dat).",
     ),
+    ("Next page", "Volgende pagina"),
+    ("First page", "Eerste pagina"),
+    (
+        "That page link is not valid.",
+        "Die paginalink is niet geldig.",
+    ),
 ];

@@ -141,6 +141,15 @@ pub struct PersonRow {
     pub updated: String,
 }
 
+/// One page of `/persons`; `next` is the cursor of the page after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonPageDto {
+    pub rows: Vec<PersonRow>,
+    pub next: Option<String>,
+    /// Not the first page (it links back to the first).
+    pub paged: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LinkedVisitorDto {
     pub visitor: String,
@@ -170,6 +179,8 @@ pub struct PersonDto {
     pub created: String,
     pub visitors: Vec<LinkedVisitorDto>,
     pub deals: Vec<DealRow>,
+    /// Tasks and notes, read in the record's transaction.
+    pub work: crate::crm::RecordWorkDto,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

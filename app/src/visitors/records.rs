@@ -3,24 +3,59 @@
 
 use super::*;
 
+/// Rows on one page of `/persons`.
+pub const PERSONS_PER_PAGE: i64 = 50;
+
 #[server(endpoint = "person_list")]
-pub async fn person_list() -> Result<Vec<PersonRow>, AppError> {
+pub async fn person_list(after: Option<String>) -> Result<PersonPageDto, AppError> {
     use crate::api::ssr::{database, require};
     use ssr::*;
     let ctx = require(metiva_roles::Permission::PersonsRead)?;
-    let rows = database()?.person_list(&ctx).await.map_err(failure)?;
-    Ok(rows
-        .into_iter()
-        .map(|p| PersonRow {
-            id: p.id.to_string(),
-            name: p.name,
-            email: p.email.unwrap_or_default(),
-            organisation: p.organisation.unwrap_or_default(),
-            deals: p.deals,
-            visitors: p.visitors,
-            updated: when(p.updated_at),
+    let after = match after.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(parse_cursor(a).ok_or_else(|| {
+            AppError::bad_request(tr(crate::i18n::current(), "That page link is not valid."))
+        })?),
+    };
+    // One row more than shown: whether a next page exists, without a count.
+    let mut rows = database()?
+        .person_list(&ctx, after, PERSONS_PER_PAGE + 1)
+        .await
+        .map_err(failure)?;
+    let more = rows.len() > usize::try_from(PERSONS_PER_PAGE).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(PERSONS_PER_PAGE).unwrap_or(usize::MAX));
+    let next = more
+        .then(|| {
+            rows.last()
+                .map(|p| format!("{}_{}", p.updated_at.timestamp_micros(), p.id))
         })
-        .collect())
+        .flatten();
+    Ok(PersonPageDto {
+        rows: rows
+            .into_iter()
+            .map(|p| PersonRow {
+                id: p.id.to_string(),
+                name: p.name,
+                email: p.email.unwrap_or_default(),
+                organisation: p.organisation.unwrap_or_default(),
+                deals: p.deals,
+                visitors: p.visitors,
+                updated: when(p.updated_at),
+            })
+            .collect(),
+        next,
+        paged: after.is_some(),
+    })
+}
+
+/// `<microseconds since the epoch>_<uuid>`, as `person_list` writes it.
+#[cfg(feature = "ssr")]
+fn parse_cursor(s: &str) -> Option<metiva_db::visitors::PersonCursor> {
+    let (micros, id) = s.split_once('_')?;
+    Some(metiva_db::visitors::PersonCursor {
+        updated_at: chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        id: uuid::Uuid::parse_str(id).ok()?,
+    })
 }
 
 #[server(endpoint = "person_record")]
@@ -43,6 +78,7 @@ pub async fn person_record(id: String) -> Result<Option<PersonDto>, AppError> {
         created: when(r.person.created_at),
         visitors: r.visitors.into_iter().map(|v| linked(l, v)).collect(),
         deals: r.deals.iter().map(|d| deal_row(l, d, me.clone())).collect(),
+        work: crate::crm::work_dto(&ctx, r.tasks, r.notes, r.members),
     }))
 }
 
@@ -72,15 +108,25 @@ pub async fn deal_record(id: String) -> Result<Option<DealDto>, AppError> {
 #[component]
 pub fn PersonsPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let data = Resource::new(|| (), |_| person_list());
+    let after = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("after")
+        .filter(|a| !a.is_empty());
+    let data = Resource::new(move || after.clone(), person_list);
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Persons")}</h1>
             <crate::crm::NewContactPanel />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
-                    Ok(rows) => {
-                        let rows = rows.into_iter().map(|p| view! {
+                    Ok(page) => {
+                        let pager = (page.next.is_some() || page.paged).then(|| view! {
+                            <p class="flex gap-4 text-sm">
+                                {page.paged.then(|| view! { <a class=LINK href="/persons">{tr(l, "First page")}</a> })}
+                                {page.next.clone().map(|n| view! { <a class=LINK href=format!("/persons?after={n}") data-testid="persons-next">{tr(l, "Next page")}</a> })}
+                            </p>
+                        });
+                        let rows = page.rows.into_iter().map(|p| view! {
                             <tr class="border-t border-slate-100" data-testid="person-row">
                                 <td class=TD><a class=LINK href=format!("/persons/{}", p.id)>{p.name}</a></td>
                                 <td class=format!("{TD} text-xs")>{p.email}</td>
@@ -102,6 +148,7 @@ pub fn PersonsPage() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
                             </table></div></div>
+                            {pager}
                         }.into_any()
                     }
                     Err(e) => error_view(e),
@@ -179,16 +226,17 @@ pub fn PersonPage() -> impl IntoView {
     let l = crate::i18n::current();
     let id = route_id();
     let panel_id = id.clone();
+    let work_id = id.clone();
     let data = Resource::new(move || id.clone(), person_record);
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
-            <crate::crm::ContactPanel id=panel_id.clone() />
+            <crate::crm::ContactPanel id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
                         <div class=PANEL>
-                            <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name}</h1>
+                            <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name.clone()}</h1>
                             <p class="mt-1 text-slate-600">{p.email}" · "{p.organisation}</p>
                             <p class="text-xs text-slate-500">{tr(l, "Created")}" "{p.created}</p>
                         </div>
@@ -198,6 +246,7 @@ pub fn PersonPage() -> impl IntoView {
                             <h3 class="mt-4 font-medium">{tr(l, "Deals")}</h3>
                             <DealTable deals=p.deals />
                         </div>
+                        <crate::crm::RecordWorkView kind="person" id=work_id.clone() w=p.work />
                     }.into_any(),
                     Ok(None) => {
                         // A missing and another workspace's person answer
@@ -207,7 +256,6 @@ pub fn PersonPage() -> impl IntoView {
                     Err(e) => error_view(e),
                 })}
             </Suspense>
-            <crate::crm::RecordWork kind="person" id=panel_id />
         </section>
     }
 }

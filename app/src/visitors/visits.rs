@@ -11,19 +11,19 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
     let ctx = require(Permission::VisitorsRead)?;
     let db = database()?;
     let l = crate::i18n::current();
-    let o = db.visitors_overview(&ctx, 30).await.map_err(failure)?;
     // Which visiting companies are already organisations (by name; the
-    // company-level attribution never names a person).
-    let crm_orgs = if ctx.can(Permission::PersonsRead) {
-        db.crm_choices(&ctx).await.map_err(failure)?.1
-    } else {
-        Vec::new()
-    };
+    // company-level attribution never names a person): read in the
+    // overview's own snapshot, for a role that may read the CRM.
+    let mut o = db
+        .visitors_overview(&ctx, 30, ctx.can(Permission::PersonsRead))
+        .await
+        .map_err(failure)?;
+    let crm_orgs = std::mem::take(&mut o.crm_organisations);
     let crm_id = |name: &Option<String>| {
         name.as_ref().and_then(|n| {
             crm_orgs
                 .iter()
-                .find(|(_, o)| o.eq_ignore_ascii_case(n))
+                .find(|(_, o)| o.to_lowercase() == n.to_lowercase())
                 .map(|(id, _)| id.to_string())
         })
     };

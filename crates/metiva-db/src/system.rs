@@ -80,6 +80,9 @@ pub struct IsolationFacts {
     /// Lint findings (a tenant table without forced RLS or its policies).
     pub findings: usize,
     pub tenant_tables: i64,
+    /// Tenant tables whose row-level security is not enabled or not
+    /// forced (the public Trust Center shows forced / all).
+    pub unforced_tables: usize,
     pub superuser: bool,
     pub bypass_rls: bool,
     /// Roles with SUPERUSER or BYPASSRLS the runtime role is a member of.
@@ -137,9 +140,15 @@ impl Database {
     async fn compute_isolation_facts(&self) -> Result<IsolationFacts, DbError> {
         let posture = self.read_role_posture().await?;
         let (findings, tables) = self.lint_catalog().await?;
+        let unforced: std::collections::BTreeSet<&str> = findings
+            .iter()
+            .filter(|f| matches!(f.rule, "enable_rls" | "force_rls"))
+            .map(|f| f.object.as_str())
+            .collect();
         Ok(IsolationFacts {
             findings: findings.len(),
             tenant_tables: tables,
+            unforced_tables: unforced.len(),
             superuser: posture.superuser,
             bypass_rls: posture.bypass_rls,
             privileged_memberships: posture.privileged_memberships.len(),

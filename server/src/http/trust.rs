@@ -3,8 +3,9 @@
 //! (in `trust_walkthrough`) the form's plain `POST /trust/walkthrough`.
 //!
 //! Every fact is read from the running system when the page is served:
-//! the role registry, the database catalog (cached for at most
-//! [`CATALOG_TTL`]), the loaded keys, `METIVA_REGION`, the consent and
+//! the role registry, the database catalog (the pool's shared isolation
+//! facts, [`Database::isolation_facts`]: at most a minute old), the loaded
+//! keys, `METIVA_REGION`, the consent and
 //! retention defaults in the code, and the `METIVA_SUBPROCESSOR_*`
 //! variables.
 //!
@@ -13,8 +14,9 @@
 //!   data. The catalog read is the runtime role's own global catalog read
 //!   (`Database::lint_catalog`, `read_role_posture`), the same one the
 //!   startup check runs; it returns counts, never rows.
-//! - The expensive catalog read is cached so a flood of page loads costs
-//!   at most one catalog query a minute, never one per request.
+//! - The expensive catalog read is cached (once per pool, shared with the
+//!   security page) so a flood of page loads costs at most one catalog
+//!   query a minute, never one per request.
 //! - The page's CSP allows scripts from our own origin only (the consent
 //!   snippet and the form helper) and no inline script. Inline *styles*
 //!   are allowed because the consent banner styles its own shadow root
@@ -22,7 +24,6 @@
 //!   script-execution path.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use app::i18n::Lang;
 use app::trust::{
@@ -37,12 +38,8 @@ use axum::routing::{get, post};
 use leptos::prelude::*;
 use metiva_db::Database;
 use metiva_db::retention as ret;
-use tokio::sync::Mutex;
 
 use super::ui;
-
-/// How long a catalog reading is reused.
-pub const CATALOG_TTL: Duration = Duration::from_secs(60);
 
 /// The operator workspace's site key that `seed-demo` registers; another
 /// deployment names its own with `METIVA_TRUST_SITE_KEY`.
@@ -54,8 +51,6 @@ pub struct TrustState {
     data: app::DataHandling,
     pub(super) site_key: String,
     subprocessors: Vec<SubProcessor>,
-    catalog_ttl: Duration,
-    catalog: Mutex<Option<(Instant, Isolation)>>,
 }
 
 impl std::fmt::Debug for TrustState {
@@ -78,18 +73,16 @@ impl TrustState {
                 .filter(|k| super::collect::is_site_key(k))
                 .unwrap_or_else(|| DEFAULT_TRUST_SITE_KEY.to_string()),
             |name| std::env::var(name).ok(),
-            CATALOG_TTL,
         )
     }
 
-    /// As [`TrustState::new`], with the site key, the variables and the
-    /// cache lifetime given (tests).
+    /// As [`TrustState::new`], with the site key and the variables given
+    /// (tests).
     pub fn with(
         db: Database,
         data: app::DataHandling,
         site_key: String,
         var: impl Fn(&str) -> Option<String>,
-        catalog_ttl: Duration,
     ) -> Arc<Self> {
         let region = region_fact(data.region.as_deref());
         let subprocessors = subprocessors(&region, var);
@@ -98,27 +91,22 @@ impl TrustState {
             data,
             site_key,
             subprocessors,
-            catalog_ttl,
-            catalog: Mutex::new(None),
         })
     }
 
-    /// The catalog lint's verdict, at most `catalog_ttl` old. One reader
-    /// at a time refreshes it; the others wait for its answer.
+    /// The catalog lint's verdict: the pool's shared isolation facts
+    /// ([`Database::isolation_facts`], the security page's too), computed
+    /// at startup and after a migration and at most a minute old.
     async fn isolation(&self) -> Isolation {
-        let mut cached = self.catalog.lock().await;
-        if let Some((at, i)) = cached.as_ref()
-            && at.elapsed() < self.catalog_ttl
-        {
-            return i.clone();
+        match self.db.isolation_facts().await {
+            Ok(f) => isolation_of(&f),
+            Err(e) => {
+                // Fail closed: an unreadable catalog is "unknown", never an
+                // old "holds" (errors are not cached; the next view retries).
+                tracing::warn!(error = %e, "trust: the catalog could not be read");
+                Isolation::Unknown
+            }
         }
-        let fresh = read_isolation(&self.db).await;
-        // An unreadable catalog is not remembered: the next request tries
-        // again rather than repeating "unknown" for a minute.
-        if fresh != Isolation::Unknown {
-            *cached = Some((Instant::now(), fresh.clone()));
-        }
-        fresh
     }
 
     pub(super) async fn facts(&self) -> TrustFacts {
@@ -152,33 +140,23 @@ impl TrustState {
     }
 }
 
-/// Reads the catalog lint and the runtime role's posture: holds only when
-/// both are clean (the same rule as the startup check).
-async fn read_isolation(db: &Database) -> Isolation {
-    let (lint, posture) = tokio::join!(db.lint_catalog(), db.read_role_posture());
-    let (Ok((findings, tables)), Ok(posture)) = (lint, posture) else {
-        tracing::warn!("trust: the catalog could not be read");
-        return Isolation::Unknown;
-    };
-    let checked_at = chrono::Utc::now()
-        .format("%Y-%m-%d %H:%M:%S UTC")
-        .to_string();
-    let role_problems = usize::from(posture.superuser)
-        + usize::from(posture.bypass_rls)
-        + posture.privileged_memberships.len()
-        + posture.owned_tenant_tables.len();
-    if findings.is_empty() && role_problems == 0 {
+/// The facts as the public page states them: holds only when the lint and
+/// the runtime role's posture are both clean (the same rule as the startup
+/// check).
+fn isolation_of(f: &metiva_db::system::IsolationFacts) -> Isolation {
+    let tables = f.tenant_tables;
+    let checked_at = f.checked_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    if f.isolated() {
         return Isolation::Holds { tables, checked_at };
     }
-    let unforced: std::collections::BTreeSet<&str> = findings
-        .iter()
-        .filter(|f| matches!(f.rule, "enable_rls" | "force_rls"))
-        .map(|f| f.object.as_str())
-        .collect();
+    let role_problems = usize::from(f.superuser)
+        + usize::from(f.bypass_rls)
+        + f.privileged_memberships
+        + f.owned_tenant_tables;
     Isolation::Broken {
         tables,
-        forced: tables - i64::try_from(unforced.len()).unwrap_or(tables),
-        problems: findings.len() + role_problems,
+        forced: tables - i64::try_from(f.unforced_tables).unwrap_or(tables),
+        problems: f.findings + role_problems,
         checked_at,
     }
 }

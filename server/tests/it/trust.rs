@@ -2,8 +2,6 @@
 //! follow the running system (a catalog broken on the test database, the
 //! encryption key), and the walkthrough form as a plain post.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use diesel_async::SimpleAsyncConnection;
@@ -117,13 +115,15 @@ async fn trust_is_public_in_english_and_dutch_with_live_facts() {
 #[tokio::test]
 async fn the_page_follows_the_catalog_and_the_key() {
     let w = World::new().await;
+    // One pool for these routers: they share its isolation facts, as the
+    // security page and /trust do in the server.
+    let db = w.tdb.database();
     let router = |dh| {
         trust_router(TrustState::with(
-            w.tdb.database(),
+            db.clone(),
             dh,
             "pk_metiva_trust_center".into(),
             |_| None,
-            Duration::ZERO,
         ))
     };
     let configured = router(data_handling(true, false, Some("eu-central-1")));
@@ -147,6 +147,13 @@ async fn the_page_follows_the_catalog_and_the_key() {
         .await
         .unwrap();
     let tables = w.tdb.database().lint_catalog().await.unwrap().1;
+    // Within the minute the page still states the facts it last read...
+    let r = call(&configured, page("/trust", None)).await;
+    assert!(r.body.contains("every one with row-level security"));
+    // ...and once they are computed again (as after `metiva migrate`, or
+    // when the minute is over) it follows the catalog.
+    let facts = db.refresh_isolation_facts().await.unwrap();
+    assert_eq!((facts.unforced_tables, facts.isolated()), (1, false));
     let r = call(&configured, page("/trust", None)).await;
     assert!(
         !r.body.contains("every one with row-level security"),
@@ -173,6 +180,7 @@ async fn the_page_follows_the_catalog_and_the_key() {
     su.batch_execute("ALTER TABLE notes FORCE ROW LEVEL SECURITY")
         .await
         .unwrap();
+    db.refresh_isolation_facts().await.unwrap();
     let r = call(&configured, page("/trust", None)).await;
     assert!(r.body.contains("every one with row-level security"));
 

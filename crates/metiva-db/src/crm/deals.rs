@@ -192,19 +192,6 @@ pub struct Board {
     pub cards: Vec<BoardDeal>,
 }
 
-type CardRow = (
-    Uuid,
-    String,
-    i64,
-    String,
-    String,
-    Option<NaiveDate>,
-    Option<Uuid>,
-    Option<Uuid>,
-    i32,
-    DateTime<Utc>,
-);
-
 /// The names of the contacts and organisations some deals link to, by id
 /// (one query each, whatever the number of deals).
 #[allow(clippy::type_complexity)]
@@ -244,58 +231,8 @@ impl Database {
                 .select((deals::stage, diesel::dsl::count_star()))
                 .load(tc.conn())
                 .await?;
-            let mut rows: Vec<CardRow> = Vec::new();
-            for stage in &stage_list {
-                if !counts.iter().any(|(k, n)| *k == stage.key && *n > 0) {
-                    continue;
-                }
-                let cap = if stage.outcome == "open" {
-                    OPEN_COLUMN_LIMIT
-                } else {
-                    CLOSED_COLUMN_LIMIT
-                };
-                let column: Vec<CardRow> = deals::table
-                    .filter(deals::company_id.eq(&company))
-                    .filter(deals::stage.eq(&stage.key))
-                    .order((deals::updated_at.desc(), deals::id.desc()))
-                    .limit(cap)
-                    .select((
-                        deals::id,
-                        deals::title,
-                        deals::value_cents,
-                        deals::currency,
-                        deals::stage,
-                        deals::expected_close,
-                        deals::person_id,
-                        deals::organisation_id,
-                        deals::version,
-                        deals::updated_at,
-                    ))
-                    .load(tc.conn())
-                    .await?;
-                rows.extend(column);
-            }
-            let person_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.6).collect();
-            let org_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.7).collect();
-            let (people, orgs) = linked_names(tc, &person_ids, &org_ids).await?;
-            let name = |list: &[(Uuid, String)], id: Option<Uuid>| {
-                id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
-            };
-            let cards = rows
-                .into_iter()
-                .map(|r| BoardDeal {
-                    id: r.0,
-                    title: r.1,
-                    value_cents: r.2,
-                    currency: r.3,
-                    stage: r.4,
-                    expected_close: r.5,
-                    person: name(&people, r.6),
-                    organisation: name(&orgs, r.7),
-                    version: r.8,
-                    updated_at: r.9,
-                })
-                .collect();
+            // Every column and its names in one statement (issue 15).
+            let cards = super::board::columns(tc, &stage_list, &counts).await?;
             Ok(Board {
                 stages: stage_list,
                 counts,

@@ -6,6 +6,7 @@
 //! version it read, and a stale one changes nothing (409, no lost update).
 //! Deletes are audited with ids only.
 
+mod board;
 pub mod contacts;
 pub mod deal_list;
 pub mod deals;
@@ -172,17 +173,9 @@ impl crate::Database {
         &self,
         ctx: &crate::TenantCtx,
     ) -> Result<(Vec<(Uuid, String)>, Vec<(Uuid, String)>), DbError> {
-        use crate::schema::users;
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
             let company = tc.company().as_str().to_string();
-            let members: Vec<(Uuid, String)> = memberships::table
-                .inner_join(users::table.on(users::id.eq(memberships::user_id)))
-                .filter(memberships::company_id.eq(&company))
-                .filter(memberships::status.eq("active"))
-                .order(users::name.asc())
-                .select((memberships::user_id, users::name))
-                .load(tc.conn())
-                .await?;
+            let members = active_members(tc).await?;
             let organisations: Vec<(Uuid, String)> = orgs::table
                 .filter(orgs::company_id.eq(&company))
                 .order(orgs::name.asc())
@@ -194,4 +187,71 @@ impl crate::Database {
         })
         .await
     }
+
+    /// The deal forms' pickers in one snapshot: members, organisations and
+    /// contacts (id and name only). Callers load them only for a role that
+    /// sees the form.
+    pub async fn deal_pickers(&self, ctx: &crate::TenantCtx) -> Result<DealPickers, DbError> {
+        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
+            let company = tc.company().as_str().to_string();
+            let members = active_members(tc).await?;
+            let organisations = orgs::table
+                .filter(orgs::company_id.eq(&company))
+                .order(orgs::name.asc())
+                .limit(organisations::LIST_LIMIT)
+                .select((orgs::id, orgs::name))
+                .load(tc.conn())
+                .await?;
+            let contacts = contact_choices(tc).await?;
+            Ok(DealPickers {
+                members,
+                organisations,
+                contacts,
+            })
+        })
+        .await
+    }
+}
+
+/// What the deal forms offer to choose from (id, name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DealPickers {
+    pub members: Vec<(Uuid, String)>,
+    pub organisations: Vec<(Uuid, String)>,
+    pub contacts: Vec<(Uuid, String)>,
+}
+
+/// The workspace's active members (id, name), by name: the owner and
+/// assignee pickers and the note authors. In the caller's transaction, so
+/// a page reads them in the same round trips as its records.
+pub(crate) async fn active_members(
+    tc: &mut TenantConn<'_>,
+) -> Result<Vec<(Uuid, String)>, DbError> {
+    use crate::schema::users;
+    let company = tc.company().as_str().to_string();
+    Ok(memberships::table
+        .inner_join(users::table.on(users::id.eq(memberships::user_id)))
+        .filter(memberships::company_id.eq(&company))
+        .filter(memberships::status.eq("active"))
+        .order(users::name.asc())
+        .select((memberships::user_id, users::name))
+        .load(tc.conn())
+        .await?)
+}
+
+/// The contact picker (id, name), by name, at most
+/// [`organisations::LIST_LIMIT`]: only the two columns, with none of the
+/// person list's per-row counts.
+pub(crate) async fn contact_choices(
+    tc: &mut TenantConn<'_>,
+) -> Result<Vec<(Uuid, String)>, DbError> {
+    use crate::schema::persons;
+    let company = tc.company().as_str().to_string();
+    Ok(persons::table
+        .filter(persons::company_id.eq(&company))
+        .order((persons::name.asc(), persons::id.asc()))
+        .limit(organisations::LIST_LIMIT)
+        .select((persons::id, persons::name))
+        .load(tc.conn())
+        .await?)
 }

@@ -186,52 +186,19 @@ impl Database {
         .await
     }
 
-    /// A record's tasks (open first) and notes (newest first).
+    /// A record's tasks (open first) and notes (newest first), and the
+    /// workspace's active members (assignees, note authors), in one
+    /// snapshot: one transaction for the record's work panel (issue 15).
+    #[allow(clippy::type_complexity)]
     pub async fn tasks_and_notes(
         &self,
         ctx: &TenantCtx,
         link: Link,
-    ) -> Result<(Vec<Task>, Vec<Note>), DbError> {
-        let (p, d, o) = link.ids();
+    ) -> Result<(Vec<Task>, Vec<Note>, Vec<(Uuid, String)>), DbError> {
         self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
-            let company = tc.company().as_str().to_string();
-            let mut tq = tasks::table
-                .filter(tasks::company_id.eq(&company))
-                .into_boxed();
-            let mut nq = notes::table
-                .filter(notes::company_id.eq(&company))
-                .into_boxed();
-            match (p, d, o) {
-                (Some(p), _, _) => {
-                    tq = tq.filter(tasks::person_id.eq(p));
-                    nq = nq.filter(notes::person_id.eq(p));
-                }
-                (_, Some(d), _) => {
-                    tq = tq.filter(tasks::deal_id.eq(d));
-                    nq = nq.filter(notes::deal_id.eq(d));
-                }
-                (_, _, Some(o)) => {
-                    tq = tq.filter(tasks::organisation_id.eq(o));
-                    nq = nq.filter(notes::organisation_id.eq(o));
-                }
-                _ => {}
-            }
-            let t = tq
-                .order((
-                    tasks::done_at.is_not_null(),
-                    tasks::due_at.asc().nulls_last(),
-                ))
-                .limit(200)
-                .select(Task::as_select())
-                .load(tc.conn())
-                .await?;
-            let n = nq
-                .order(notes::at.desc())
-                .limit(200)
-                .select((notes::id, notes::body, notes::author_user_id, notes::at))
-                .load(tc.conn())
-                .await?;
-            Ok((t, n))
+            let (t, n) = record_work(tc, link).await?;
+            let members = super::active_members(tc).await?;
+            Ok((t, n, members))
         })
         .await
     }
@@ -349,4 +316,44 @@ async fn complete(tc: &mut TenantConn<'_>, id: Uuid, version: i32) -> Result<(),
         .await
         .optional()?;
     Err(stale_or_missing(there.is_some()))
+}
+
+/// A record's tasks (open first) and notes (newest first), at most 200
+/// each, in the caller's transaction (a record page reads them in its own
+/// one). One fixed statement per link kind, so each is a cached prepared
+/// statement (a boxed query would be planned on every call).
+pub(crate) async fn record_work(
+    tc: &mut TenantConn<'_>,
+    link: Link,
+) -> Result<(Vec<Task>, Vec<Note>), DbError> {
+    let company = tc.company().as_str().to_string();
+    macro_rules! work {
+        ($task_col:expr, $note_col:expr, $id:expr) => {{
+            let t = tasks::table
+                .filter(tasks::company_id.eq(&company))
+                .filter($task_col.eq($id))
+                .order((
+                    tasks::done_at.is_not_null(),
+                    tasks::due_at.asc().nulls_last(),
+                ))
+                .limit(200)
+                .select(Task::as_select())
+                .load(tc.conn())
+                .await?;
+            let n = notes::table
+                .filter(notes::company_id.eq(&company))
+                .filter($note_col.eq($id))
+                .order(notes::at.desc())
+                .limit(200)
+                .select((notes::id, notes::body, notes::author_user_id, notes::at))
+                .load(tc.conn())
+                .await?;
+            Ok((t, n))
+        }};
+    }
+    match link {
+        Link::Person(p) => work!(tasks::person_id, notes::person_id, p),
+        Link::Deal(d) => work!(tasks::deal_id, notes::deal_id, d),
+        Link::Organisation(o) => work!(tasks::organisation_id, notes::organisation_id, o),
+    }
 }

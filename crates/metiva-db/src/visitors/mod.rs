@@ -157,6 +157,17 @@ pub struct VisitorsOverview {
     pub days: Vec<DayCount>,
     pub consented: Vec<ConsentedVisitor>,
     pub recent: Vec<RecentView>,
+    /// The CRM organisations named like a listed visiting company (the
+    /// lowercased names compared), when asked for: id and name.
+    pub crm_organisations: Vec<(Uuid, String)>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+struct IdName {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
 }
 
 /// Everything the consent page shows, in one transaction.
@@ -171,17 +182,25 @@ mod records;
 mod reveal;
 mod sites;
 
-pub use records::{DealRecord, DealSummary, LinkedVisitor, PersonRecord, PersonSummary};
+pub use records::{
+    DealRecord, DealSummary, LinkedVisitor, PERSON_PAGE_MAX, PersonCursor, PersonRecord,
+    PersonSummary,
+};
 pub use reveal::Reveal;
 pub use sites::Site;
 
 impl Database {
     /// Company-level visits over the last `days` days, the per-day counts,
     /// the consented visitors and the most recent views.
+    ///
+    /// With `crm_match`, also the CRM organisations named like the listed
+    /// companies, in the same snapshot (the caller asks only for a role
+    /// that may read the CRM).
     pub async fn visitors_overview(
         &self,
         ctx: &TenantCtx,
         days: i32,
+        crm_match: bool,
     ) -> Result<VisitorsOverview, DbError> {
         // One snapshot: the per-day counts, the organisations and the
         // recent views must describe the same moment.
@@ -194,26 +213,28 @@ impl Database {
             // Raw SQL: a CTE with grouping, a window function and ordered
             // aggregates, which Diesel's DSL does not express.
             let organisations: Vec<OrganisationVisits> = cached::sql(
-                "WITH recent AS (
-                     SELECT organisation, org_source, path, views, first_at, last_at
+                // One pass over the window's rollup rows (issue 15): grouped
+                // by organisation and page first, then the few groups are
+                // ranked and folded per organisation (no second scan, no
+                // count(DISTINCT) sort).
+                "WITH per_page AS (
+                     SELECT organisation, path, min(org_source) AS source,
+                            sum(views) AS views, min(first_at) AS first_at,
+                            max(last_at) AS last_at
                      FROM page_view_daily
-                     WHERE company_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2),
-                 per_page AS (
-                     SELECT organisation, path,
-                            row_number() OVER (PARTITION BY organisation
-                                               ORDER BY sum(views) DESC, path) AS rank
-                     FROM recent GROUP BY organisation, path),
-                 top AS (
-                     SELECT organisation, array_agg(path ORDER BY rank) AS top_pages
-                     FROM per_page WHERE rank <= 3 GROUP BY organisation)
-                 SELECT g.organisation, g.source, g.views, g.pages,
-                        COALESCE(t.top_pages, '{}') AS top_pages, g.first_seen, g.last_seen
-                 FROM (SELECT organisation, min(org_source) AS source, sum(views)::bigint AS views,
-                              count(DISTINCT path) AS pages, min(first_at) AS first_seen,
-                              max(last_at) AS last_seen
-                       FROM recent GROUP BY organisation) g
-                 LEFT JOIN top t ON t.organisation IS NOT DISTINCT FROM g.organisation
-                 ORDER BY g.organisation IS NULL, g.views DESC, g.organisation
+                     WHERE company_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2
+                     GROUP BY organisation, path),
+                 ranked AS (
+                     SELECT *, row_number() OVER (PARTITION BY organisation
+                                                  ORDER BY views DESC, path) AS rank
+                     FROM per_page)
+                 SELECT organisation, min(source) AS source, sum(views)::bigint AS views,
+                        count(*) AS pages,
+                        COALESCE(array_agg(path ORDER BY rank) FILTER (WHERE rank <= 3), '{}')
+                          AS top_pages,
+                        min(first_at) AS first_seen, max(last_at) AS last_seen
+                 FROM ranked GROUP BY organisation
+                 ORDER BY organisation IS NULL, views DESC, organisation
                  LIMIT 100",
             )
             .bind::<Text, _>(&company)
@@ -270,12 +291,33 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
+            // Only the listed names, by the (company_id, lower(name))
+            // index: not the whole organisation picker (issue 15). Raw SQL:
+            // an expression index's lower() with an array bind.
+            let crm_organisations: Vec<(Uuid, String)> = if crm_match {
+                let names: Vec<String> = organisations
+                    .iter()
+                    .filter_map(|o| o.organisation.as_deref().map(str::to_lowercase))
+                    .collect();
+                let rows: Vec<IdName> = cached::sql(
+                    "SELECT id, name FROM organisations
+                     WHERE company_id = $1 AND lower(name) = ANY($2)",
+                )
+                .bind::<Text, _>(&company)
+                .bind::<Array<Text>, _>(names)
+                .load(tc.conn())
+                .await?;
+                rows.into_iter().map(|r| (r.id, r.name)).collect()
+            } else {
+                Vec::new()
+            };
             Ok(VisitorsOverview {
                 networks,
                 organisations,
                 days: days_rows,
                 consented,
                 recent,
+                crm_organisations,
             })
         })
         .await

@@ -16,6 +16,11 @@ pub struct PersonRecord {
     pub person: crate::repo::persons::Person,
     pub visitors: Vec<LinkedVisitor>,
     pub deals: Vec<crate::repo::deals::Deal>,
+    /// The record's tasks and notes and the active members (assignees,
+    /// note authors): the page's work panel, read in the same transaction.
+    pub tasks: Vec<crate::crm::tasks::Task>,
+    pub notes: Vec<crate::crm::tasks::Note>,
+    pub members: Vec<(Uuid, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -83,28 +88,26 @@ pub struct DealSummary {
 }
 
 impl Database {
-    /// Persons of the workspace, newest first, with how many deals and
-    /// consented visitors each has.
-    pub async fn person_list(&self, ctx: &TenantCtx) -> Result<Vec<PersonSummary>, DbError> {
+    /// One page of the workspace's persons, most recently updated first,
+    /// with how many deals and visitors each has: at most `limit` rows
+    /// after `after` (the last row of the previous page; keyset, so a deep
+    /// page costs what the first does).
+    pub async fn person_list(
+        &self,
+        ctx: &TenantCtx,
+        after: Option<PersonCursor>,
+        limit: i64,
+    ) -> Result<Vec<PersonSummary>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            // Raw SQL: correlated count subqueries in the select list, which Diesel's DSL does
-            // not express.
-            Ok(cached::sql(
-                "SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
-                        (SELECT count(*) FROM deals d WHERE d.company_id = p.company_id AND d.person_id = p.id) AS deals,
-                        (SELECT count(*) FROM visitors v WHERE v.company_id = p.company_id AND v.person_id = p.id) AS visitors
-                 FROM persons p WHERE p.company_id = $1
-                 ORDER BY p.updated_at DESC, p.name LIMIT 500",
-            )
-            .bind::<Text, _>(tc.company().as_str().to_string())
-            .load(tc.conn())
-            .await?)
+            person_page(tc, after, limit).await
         })
         .await
     }
 
-    /// One person with the chain: the visitors that led to them and their
-    /// deals. `None` when not found (another tenant's person is not found).
+    /// One person with the chain (the visitors that led to them and their
+    /// deals) and the work panel (tasks, notes, members): the whole person
+    /// page in one transaction, so one tenant binding (issue 15). `None`
+    /// when not found (another tenant's person is not found).
     pub async fn person_record(
         &self,
         ctx: &TenantCtx,
@@ -116,10 +119,16 @@ impl Database {
             };
             let visitors = linked_visitors(tc, id).await?;
             let deals = crate::repo::deals::list_for_person(tc, id).await?;
+            let (tasks, notes) =
+                crate::crm::tasks::record_work(tc, crate::crm::tasks::Link::Person(id)).await?;
+            let members = crate::crm::active_members(tc).await?;
             Ok(Some(PersonRecord {
                 person,
                 visitors,
                 deals,
+                tasks,
+                notes,
+                members,
             }))
         })
         .await
@@ -151,6 +160,81 @@ impl Database {
         })
         .await
     }
+}
+
+/// Where a page of the person list starts: the previous page's last row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonCursor {
+    pub updated_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// The most rows one page of the person list holds.
+pub const PERSON_PAGE_MAX: i64 = 200;
+
+// Raw SQL below: row-value keyset comparisons and aggregates joined once
+// over the page's ids, which Diesel's DSL does not express. The counts are
+// one grouped index scan per table over the page's persons (not a
+// correlated subquery per row); the page itself is an index range scan on
+// `persons_updated_id_idx` (company_id, updated_at DESC, id DESC), so the
+// RLS predicate and the sort key are one index (migration
+// `page_shapes`). `company_id = $1` beside RLS on every table.
+const PERSON_PAGE_FIRST: &str = "WITH page AS (
+         SELECT id, name, email, organisation, updated_at FROM persons
+         WHERE company_id = $1
+         ORDER BY updated_at DESC, id DESC LIMIT $2)
+     SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
+            COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
+     FROM page p
+     LEFT JOIN (SELECT person_id, count(*) AS n FROM deals
+                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
+                GROUP BY person_id) d ON d.person_id = p.id
+     LEFT JOIN (SELECT person_id, count(*) AS n FROM visitors
+                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
+                GROUP BY person_id) v ON v.person_id = p.id
+     ORDER BY p.updated_at DESC, p.id DESC";
+
+const PERSON_PAGE_AFTER: &str = "WITH page AS (
+         SELECT id, name, email, organisation, updated_at FROM persons
+         WHERE company_id = $1 AND (updated_at, id) < ($3, $4)
+         ORDER BY updated_at DESC, id DESC LIMIT $2)
+     SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
+            COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
+     FROM page p
+     LEFT JOIN (SELECT person_id, count(*) AS n FROM deals
+                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
+                GROUP BY person_id) d ON d.person_id = p.id
+     LEFT JOIN (SELECT person_id, count(*) AS n FROM visitors
+                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
+                GROUP BY person_id) v ON v.person_id = p.id
+     ORDER BY p.updated_at DESC, p.id DESC";
+
+/// One page of the person list, in the caller's transaction.
+pub(crate) async fn person_page(
+    tc: &mut TenantConn<'_>,
+    after: Option<PersonCursor>,
+    limit: i64,
+) -> Result<Vec<PersonSummary>, DbError> {
+    let company = tc.company().as_str().to_string();
+    let limit = limit.clamp(1, PERSON_PAGE_MAX);
+    Ok(match after {
+        None => {
+            cached::sql(PERSON_PAGE_FIRST)
+                .bind::<Text, _>(company)
+                .bind::<BigInt, _>(limit)
+                .load(tc.conn())
+                .await?
+        }
+        Some(c) => {
+            cached::sql(PERSON_PAGE_AFTER)
+                .bind::<Text, _>(company)
+                .bind::<BigInt, _>(limit)
+                .bind::<Timestamptz, _>(c.updated_at)
+                .bind::<SqlUuid, _>(c.id)
+                .load(tc.conn())
+                .await?
+        }
+    })
 }
 
 /// `NotFound` as `None` (another tenant's row is simply not found).

@@ -488,7 +488,7 @@ async fn a_new_lead_gets_a_first_response_task_and_records_take_tasks_and_notes(
         db.add_note(&a, Link::Person(id), &long).await,
         Err(CrmError::Invalid(_))
     ));
-    let (tasks, notes) = db
+    let (tasks, notes, _members) = db
         .tasks_and_notes(&a, Link::Person(id))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

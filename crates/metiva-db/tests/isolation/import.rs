@@ -10,7 +10,7 @@ use crate::fixtures::{A, B, exec, member_ctx, three_companies};
 /// The names of workspace `ctx`'s contacts, sorted.
 async fn contact_names(db: &metiva_db::Database, ctx: &metiva_db::TenantCtx) -> Vec<String> {
     let mut names: Vec<String> = db
-        .person_list(ctx)
+        .person_list(ctx, None, metiva_db::visitors::PERSON_PAGE_MAX)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
@@ -103,7 +103,10 @@ async fn a_staged_import_is_its_uploaders_and_is_written_all_or_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!((done.contacts, done.organisations), (3, 1));
-    let people = db.person_list(&a).await.unwrap_or_else(|e| panic!("{e}"));
+    let people = db
+        .person_list(&a, None, metiva_db::visitors::PERSON_PAGE_MAX)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let org_of = |n: &str| {
         people
             .iter()

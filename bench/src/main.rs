@@ -1,6 +1,6 @@
-//! `cargo xtask bench [isolation|auth|ingest|crm]`: the cost of isolation, the
+//! `cargo xtask bench [isolation|auth|ingest|crm|billing]`: the cost of isolation, the
 //! sign-in and tenant-guard figures (see `auth`), and the ingest figures
-//! (see `ingest`).
+//! (see `ingest`), and the job runner and billing figures (see `billing`).
 //!
 //! A tenant-scoped primary-key read through `TenantConn` against the same
 //! read as a plain query (`WHERE company_id = $1`) by a role without RLS
@@ -19,6 +19,7 @@
 )]
 
 mod auth;
+mod billing;
 mod crm;
 mod ingest;
 mod pages;
@@ -460,6 +461,9 @@ fn main() -> Result<()> {
         }
         if which.is_empty() || which == "crm" {
             crm::run().await?;
+        }
+        if which.is_empty() || which == "billing" {
+            billing::run().await?;
         }
         anyhow::Ok(())
     })

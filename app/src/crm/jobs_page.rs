@@ -70,11 +70,11 @@ pub async fn jobs_overview() -> Result<JobsDto, AppError> {
                 kind: c.kind.into(),
                 daily: match c.at {
                     At::Daily { hour, minute, tz } => Some((hour, minute, tz.name().into())),
-                    At::Hourly { .. } => None,
+                    At::Hourly { .. } | At::EveryMinute => None,
                 },
                 hourly_minute: match c.at {
                     At::Hourly { minute } => Some(minute),
-                    At::Daily { .. } => None,
+                    At::Daily { .. } | At::EveryMinute => None,
                 },
                 next_run: rfc3339(c.next_slot(now)),
             })
@@ -201,7 +201,7 @@ fn JobsPanel(d: JobsDto) -> impl IntoView {
             let when = match (&c.daily, c.hourly_minute) {
                 (Some((h, m, tz)), _) => format!("{} {h:02}:{m:02} {tz}", tr(l, "Daily at")),
                 (None, Some(m)) => format!("{} :{m:02}", tr(l, "Hourly at")),
-                (None, None) => String::new(),
+                (None, None) => tr(l, "Every minute").to_string(),
             };
             view! {
                 <li class="flex justify-between gap-3 py-2" data-testid=format!("cron-{}", c.name)>

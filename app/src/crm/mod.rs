@@ -6,6 +6,7 @@
 //! the failing fields named (`?invalid=field:code,…`, codes only, never
 //! what was typed) and, for scripts, a 422 envelope naming each field.
 
+mod alerts;
 mod contact_form;
 mod deal_form;
 mod deal_list;
@@ -21,6 +22,10 @@ mod privacy;
 mod search;
 mod tasks;
 
+pub use alerts::{
+    AlertsPage, NoticesPanel, confirm_phone_code, dismiss_notices, my_notices, my_phone,
+    request_phone_code, set_sms_alerts,
+};
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };

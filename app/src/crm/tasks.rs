@@ -13,6 +13,8 @@ pub struct TaskDto {
     pub overdue: bool,
     pub done: bool,
     pub first_response: bool,
+    /// The SLA sweep marked this first-response task breached.
+    pub breached: bool,
     /// Where the task's record is, and its kind.
     pub href: String,
     pub version: i32,
@@ -55,6 +57,7 @@ fn task_dto(t: metiva_db::crm::tasks::Task) -> TaskDto {
         overdue: t.done_at.is_none() && t.due_at.is_some_and(|d| d < chrono::Utc::now()),
         done: t.done_at.is_some(),
         first_response: t.purpose == "first_response",
+        breached: t.breached_at.is_some(),
         href,
         version: t.version,
     }
@@ -232,6 +235,7 @@ fn TaskLine(t: TaskDto, back: String, can_write: bool) -> impl IntoView {
     view! {
         <li class="flex flex-wrap items-center gap-2 border-t border-slate-100 py-2" data-testid="task-row">
             <span class=if t.done { "line-through text-slate-400" } else { "" }>{if t.first_response { label.to_string() } else { t.title.clone() }}</span>
+            {t.breached.then(|| view! { <span class="rounded bg-red-100 px-1.5 py-0.5 text-xs font-semibold text-red-800" data-testid="sla-breached">{tr(l, "SLA breached")}</span> })}
             {(!t.due.is_empty()).then(|| view! { <span class=due_class>{tr(l, "Due")}" "{t.due.clone()}{t.overdue.then(|| format!(" · {}", tr(l, "overdue")))}</span> })}
             {(!t.href.is_empty()).then(|| view! { <a class=LINK href=t.href.clone()>{tr(l, "Open record")}</a> })}
             {(can_write && !t.done).then(|| view! { <DoneButton t=t.clone() back=back.clone() /> })}
@@ -249,6 +253,8 @@ pub fn TasksPage() -> impl IntoView {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "My tasks")}</h1>
             {banner(l, &outcome)}
+            <super::NoticesPanel />
+            <p class="text-sm"><a class=LINK href="/settings/alerts">{tr(l, "SMS alerts")}</a></p>
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 6rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! { <p class="text-sm text-slate-600">{tr(l, "No open tasks.")}</p> }.into_any(),

@@ -116,6 +116,8 @@ pub fn stage(lang: Lang, key: &str) -> &'static str {
 }
 
 #[cfg(feature = "ssr")]
+mod alerts_catalog;
+#[cfg(feature = "ssr")]
 mod billing_catalog;
 mod catalog;
 #[cfg(feature = "ssr")]
@@ -129,6 +131,8 @@ mod login_catalog;
 #[cfg(feature = "ssr")]
 mod trust_catalog;
 
+#[cfg(feature = "ssr")]
+pub use alerts_catalog::ALERTS_CATALOG;
 #[cfg(feature = "ssr")]
 pub use billing_catalog::BILLING_CATALOG;
 pub use catalog::CATALOG;
@@ -145,7 +149,7 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 7] = [
+const CATALOGS: [&[(&str, &str)]; 8] = [
     CATALOG,
     CRM_CATALOG,
     LOGIN_CATALOG,
@@ -153,6 +157,7 @@ const CATALOGS: [&[(&str, &str)]; 7] = [
     JOBS_CATALOG,
     BILLING_CATALOG,
     INTEGRATIONS_CATALOG,
+    ALERTS_CATALOG,
 ];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the

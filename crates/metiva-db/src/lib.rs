@@ -8,6 +8,7 @@
 //! operations on it.
 
 pub mod adapters;
+pub mod alerts;
 pub mod audit_chain;
 pub mod audit_checks;
 pub mod billing;

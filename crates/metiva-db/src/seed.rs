@@ -220,6 +220,11 @@ impl Database {
                         )
                         .await?;
                     }
+                    if let (Some(owner), Some(person), true) =
+                        (owner, person_ids.iter().next().copied(), c.id == "cmp_8fa2c1")
+                    {
+                        breached_first_response(tc, owner, person).await?;
+                    }
                     Ok(true)
                 })
                 .await?;
@@ -414,6 +419,43 @@ impl Database {
         })
         .await
     }
+}
+
+/// One first-response task past its SLA deadline, already marked
+/// breached by the sweep and noticed to its assignee (the owner), so
+/// `/tasks` shows the breach marker in the demo (and in Playwright).
+async fn breached_first_response(
+    tc: &mut TenantConn<'_>,
+    owner: Uuid,
+    person: Uuid,
+) -> Result<(), DbError> {
+    use crate::schema::{notifications, tasks};
+    use diesel::ExpressionMethods;
+    let company = tc.company().as_str().to_string();
+    let now = chrono::Utc::now();
+    let task: Uuid = diesel::insert_into(tasks::table)
+        .values((
+            tasks::company_id.eq(&company),
+            tasks::title.eq("First response to the new lead"),
+            tasks::due_at.eq(Some(now - chrono::Duration::hours(2))),
+            tasks::assignee_user_id.eq(Some(owner)),
+            tasks::person_id.eq(Some(person)),
+            tasks::purpose.eq("first_response"),
+            tasks::breached_at.eq(Some(now - chrono::Duration::hours(1))),
+        ))
+        .returning(tasks::id)
+        .get_result(tc.conn())
+        .await?;
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::company_id.eq(&company),
+            notifications::user_id.eq(owner),
+            notifications::kind.eq("sla_breach"),
+            notifications::task_id.eq(task),
+        ))
+        .execute(tc.conn())
+        .await?;
+    Ok(())
 }
 
 /// The demo contacts' organisation names become organisations, linked (as

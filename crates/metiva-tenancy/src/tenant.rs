@@ -411,6 +411,25 @@ impl Database {
         self.run(company, None, Mode::Write, f).await
     }
 
+    /// Cross-tenant entry point, a Twilio status callback
+    /// (`POST /webhooks/twilio/{endpoint}`, public, outside the tenant
+    /// guard): one read-write transaction bound to the company whose
+    /// endpoint id was called, in which its Twilio auth token is opened,
+    /// the `X-Twilio-Signature` checked and the message status recorded.
+    ///
+    /// # Security
+    /// No member is signed in: the company comes from the directory
+    /// function `metiva_twilio_endpoint()` (company id only, active
+    /// companies only), and the request proves itself by the signature
+    /// checked inside this transaction with that company's own token.
+    /// It runs as the app role under FORCE'd RLS.
+    pub async fn for_twilio_webhook<T, F>(&self, company: &CompanyId, f: F) -> Result<T, DbError>
+    where
+        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
+    {
+        self.run(company, None, Mode::Write, f).await
+    }
+
     /// Cross-tenant entry point 6, the data keys (issue 16): reads or
     /// creates one company's wrapped data key, and rewraps it at rotation,
     /// under that company's own binding, so RLS keeps every other

@@ -25,7 +25,12 @@
     reason = "test support opens raw connections as each role on purpose"
 )]
 
+pub mod fake_google_ads;
+pub mod fake_meta;
 pub mod fake_stripe;
+pub mod fake_twilio;
+pub mod fake_webhook;
+pub mod recording_fake;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -23,6 +23,7 @@ pub mod trust;
 mod trust_walkthrough;
 pub mod ui;
 mod visits;
+pub mod twilio_webhook;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -168,6 +169,23 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 db.clone(),
                 keys.field_keys.clone(),
                 stripe,
+            ),
+        );
+        // SLA breach alerts (issue 18): SMS through Twilio via the adapter
+        // framework (METIVA_TWILIO_API_BASE), status callbacks on
+        // METIVA_APP_URL.
+        let sms_adapters = metiva_db::adapters::Adapters::new(
+            db.clone(),
+            metiva_db::adapters::ProviderBases::from_env(),
+        )
+        .map_err(|e| anyhow!("the adapter client: {e}"))?;
+        registry.register(
+            metiva_db::alerts::sms::NOTIFY_SMS,
+            metiva_db::alerts::sms::SendSms::new(
+                db.clone(),
+                keys.field_keys.clone(),
+                sms_adapters,
+                config.app_url.clone(),
             ),
         );
         let registry = std::sync::Arc::new(registry);

@@ -35,9 +35,11 @@ mod pipeline;
 mod privacy;
 mod revocation;
 mod security_page;
+mod sla_alerts;
 mod signing_keys;
 mod token_matrix;
 mod trust;
+mod twilio_sms;
 pub mod world;
 
 use axum::body::Body;

@@ -58,6 +58,9 @@ pub struct Task {
     pub purpose: String,
     pub done_at: Option<DateTime<Utc>>,
     pub version: i32,
+    /// When the SLA sweep found this first-response task past its
+    /// deadline (set once, see `alerts::sweep`).
+    pub breached_at: Option<DateTime<Utc>>,
 }
 
 /// A note on a record.

@@ -16,6 +16,8 @@ pub enum At {
     Daily { hour: u32, minute: u32, tz: Tz },
     /// Every hour at `minute` past.
     Hourly { minute: u32 },
+    /// Every minute, on the minute (the SLA breach sweep).
+    EveryMinute,
 }
 
 /// A schedule: one job of `kind` per active company per slot.
@@ -49,7 +51,7 @@ pub const SCHEDULES: [Cron; 5] = [
     Cron {
         name: "sla-sweep",
         kind: "crm.sla_sweep",
-        at: At::Hourly { minute: 30 },
+        at: At::EveryMinute,
     },
     // Issue 16: each workspace's audit chain, verified daily and recorded
     // (metiva_db::audit_checks), at a quiet hour.
@@ -80,6 +82,7 @@ impl Cron {
     /// The slot after the latest one (for the page's "next run").
     pub fn next_slot(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self.at {
+            At::EveryMinute => due_slot(&self.at, now) + TimeDelta::minutes(1),
             At::Hourly { .. } => due_slot(&self.at, now) + TimeDelta::hours(1),
             At::Daily { .. } => {
                 // The latest slot of tomorrow-or-later: step a day past the
@@ -93,6 +96,10 @@ impl Cron {
 /// The latest slot at or before `now`.
 pub fn due_slot(at: &At, now: DateTime<Utc>) -> DateTime<Utc> {
     match *at {
+        At::EveryMinute => now
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(now),
         At::Hourly { minute } => {
             let hour = now
                 .with_minute(0)
@@ -185,9 +192,23 @@ mod tests {
             due_slot(&at, utc("2026-12-07T10:30:00Z")),
             utc("2026-12-07T10:30:00Z")
         );
+    }
+
+    #[test]
+    fn the_sla_sweep_runs_every_minute() {
+        let sweep = SCHEDULES[2];
+        assert_eq!(sweep.at, At::EveryMinute);
         assert_eq!(
-            SCHEDULES[2].next_slot(utc("2026-12-07T10:31:00Z")),
-            utc("2026-12-07T11:30:00Z")
+            due_slot(&sweep.at, utc("2026-12-07T10:29:59Z")),
+            utc("2026-12-07T10:29:00Z")
+        );
+        assert_eq!(
+            sweep.next_slot(utc("2026-12-07T10:29:59Z")),
+            utc("2026-12-07T10:30:00Z")
+        );
+        assert_eq!(
+            sweep.key(utc("2026-12-07T10:29:00Z")),
+            "cron:sla-sweep:2026-12-07T10:29Z"
         );
     }
 }

@@ -120,10 +120,13 @@ pub async fn verify_and_record(tc: &mut TenantConn<'_>) -> Result<ChainReport, D
     Ok(report)
 }
 
+/// `checked_at`, `rows_checked`, `ok`, `broken_seq`, `broken_kind`.
+type CheckRow = (DateTime<Utc>, i64, bool, Option<i64>, Option<String>);
+
 /// The bound company's latest check.
 pub async fn last_check_of(tc: &mut TenantConn<'_>) -> Result<Option<LastCheck>, DbError> {
     let company = tc.company().as_str().to_string();
-    let row: Option<(DateTime<Utc>, i64, bool, Option<i64>, Option<String>)> = checks::table
+    let row: Option<CheckRow> = checks::table
         .filter(checks::company_id.eq(&company))
         .order(checks::checked_at.desc())
         .select((

@@ -221,7 +221,7 @@ impl Database {
                         .await?;
                     }
                     if let (Some(owner), Some(person), true) =
-                        (owner, person_ids.iter().next().copied(), c.id == "cmp_8fa2c1")
+                        (owner, <[Uuid]>::first(&person_ids).copied(), c.id == "cmp_8fa2c1")
                     {
                         breached_first_response(tc, owner, person).await?;
                     }

@@ -22,6 +22,15 @@ pub struct Notice {
     pub created_at: DateTime<Utc>,
 }
 
+type NoticeRow = (
+    Uuid,
+    String,
+    Uuid,
+    Option<Uuid>,
+    Option<DateTime<Utc>>,
+    DateTime<Utc>,
+);
+
 /// The most notices a page lists.
 pub const NOTICES_SHOWN: i64 = 20;
 
@@ -34,14 +43,7 @@ pub async fn unread(tc: &mut TenantConn<'_>, user: Uuid) -> Result<(Vec<Notice>,
         .filter(notifications::user_id.eq(user))
         .filter(notifications::read_at.is_null());
     let total: i64 = base.count().get_result(tc.conn()).await?;
-    let rows: Vec<(
-        Uuid,
-        String,
-        Uuid,
-        Option<Uuid>,
-        Option<DateTime<Utc>>,
-        DateTime<Utc>,
-    )> = base
+    let rows: Vec<NoticeRow> = base
         .inner_join(
             tasks::table.on(tasks::company_id
                 .eq(notifications::company_id)

@@ -81,7 +81,9 @@ pub struct SigningKeys {
     env_public: Vec<PublicKey>,
     issuer: String,
     audience: String,
-    bus: Arc<metiva_db::notify::CacheBus>,
+    /// The cache buses followed; the keys are trusted fresh while any
+    /// of them is (they all listen to the same database).
+    buses: RwLock<Vec<Arc<metiva_db::notify::CacheBus>>>,
     loaded: RwLock<Option<Arc<Loaded>>>,
     stale: AtomicBool,
     reload: tokio::sync::Mutex<Option<Instant>>,
@@ -127,12 +129,20 @@ impl SigningKeys {
             env_public: keys.public.clone(),
             issuer: issuer.to_string(),
             audience: audience.to_string(),
-            bus: bus.clone(),
+            buses: RwLock::new(Vec::new()),
             loaded: RwLock::new(None),
             stale: AtomicBool::new(true),
             reload: tokio::sync::Mutex::new(None),
         });
-        let weak: Weak<Self> = Arc::downgrade(&this);
+        this.follow(&bus);
+        this
+    }
+
+    /// Also follows `bus` (the login service, whose own pool may sit
+    /// behind a transaction-mode pooler, follows the app pool's listener,
+    /// which `DATABASE_LISTEN_URL` points at the server).
+    pub fn follow(self: &Arc<Self>, bus: &Arc<metiva_db::notify::CacheBus>) {
+        let weak: Weak<Self> = Arc::downgrade(self);
         bus.subscribe(move |event| {
             use metiva_db::notify::CacheEvent;
             let relevant = match event {
@@ -143,11 +153,19 @@ impl SigningKeys {
                 s.stale.store(true, Ordering::SeqCst);
             }
         });
-        this
+        if let Ok(mut buses) = self.buses.write() {
+            buses.push(bus.clone());
+        }
+        // Whatever was loaded may predate this bus's view.
+        self.stale.store(true, Ordering::SeqCst);
     }
 
     fn max_age(&self) -> Duration {
-        if self.bus.is_trusted() {
+        let trusted = self
+            .buses
+            .read()
+            .is_ok_and(|b| b.iter().any(|b| b.is_trusted()));
+        if trusted {
             TRUSTED_MAX_AGE
         } else {
             Duration::from_secs(SIGNER_GRACE_SECS.unsigned_abs())

@@ -7,8 +7,8 @@
 //!
 //! # Security
 //! - The bus is only trusted while the listener is connected, LISTENing
-//!   and has heard its own probe: every 5 s it sends `NOTIFY` on its own
-//!   connection and must hear it back within 2 s. Behind a
+//!   and has heard its own probe: every 5 s a `NOTIFY` sent on a second
+//!   connection (on the pool's URL) must reach it within 2 s. Behind a
 //!   transaction-mode pooler (PgBouncer), where LISTEN and NOTIFY may land
 //!   on different server connections and nothing is delivered, the probe
 //!   fails and the bus stays untrusted: every cache then falls back to its
@@ -135,6 +135,7 @@ impl Database {
         {
             *task = Some(tokio::spawn(run(
                 self.listen_url().clone(),
+                self.url().clone(),
                 Arc::downgrade(&bus),
             )));
         }
@@ -143,10 +144,10 @@ impl Database {
 }
 
 /// Reconnects with backoff for as long as the bus lives.
-async fn run(url: crate::DbUrl, bus: Weak<CacheBus>) {
+async fn run(url: crate::DbUrl, pool_url: crate::DbUrl, bus: Weak<CacheBus>) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match listen_once(&url, &bus).await {
+        match listen_once(&url, &pool_url, &bus).await {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!("cache listener: {e}; caches fall back to their short TTLs");
@@ -166,7 +167,11 @@ async fn run(url: crate::DbUrl, bus: Weak<CacheBus>) {
 }
 
 /// One connection's life. `Ok` only when the bus is gone.
-async fn listen_once(url: &crate::DbUrl, bus: &Weak<CacheBus>) -> Result<(), String> {
+async fn listen_once(
+    url: &crate::DbUrl,
+    pool_url: &crate::DbUrl,
+    bus: &Weak<CacheBus>,
+) -> Result<(), String> {
     use futures::StreamExt as _;
     let mut config = url.config().clone();
     config.application_name("metiva-cache-listener");
@@ -191,6 +196,22 @@ async fn listen_once(url: &crate::DbUrl, bus: &Weak<CacheBus>) -> Result<(), Str
         }
     });
     let _abort_driver = AbortOnDrop(driver);
+    // The probe's sender: a connection of its own on the pool's URL, the
+    // path real notifications take (through a pooler, if there is one).
+    // Security: a probe sent on the listener's own connection could come
+    // back even through a transaction-mode pooler (same backend, same
+    // client); from another connection it reaches the listener only when
+    // the listener truly holds a LISTENing session.
+    let mut probe_config = pool_url.config().clone();
+    probe_config.application_name("metiva-cache-probe");
+    probe_config.connect_timeout(Duration::from_secs(5));
+    let (prober, probe_connection) = pool_url
+        .client(&probe_config)
+        .await
+        .map_err(|e| format!("probe connect: {e}"))?;
+    let _abort_prober = AbortOnDrop(tokio::spawn(async move {
+        let _ = probe_connection.await;
+    }));
     client
         .batch_execute(&format!("LISTEN {CACHE_CHANNEL}"))
         .await
@@ -199,7 +220,7 @@ async fn listen_once(url: &crate::DbUrl, bus: &Weak<CacheBus>) -> Result<(), Str
     loop {
         // Probe: NOTIFY ourselves and wait for it (see the module docs).
         let token = format!("{PROBE}{}", uuid::Uuid::new_v4().simple());
-        client
+        prober
             .batch_execute(&format!("NOTIFY {CACHE_CHANNEL}, '{token}'"))
             .await
             .map_err(|e| format!("probe NOTIFY: {e}"))?;

@@ -184,6 +184,9 @@ impl LoginService {
 }
 
 pub fn login_router(service: Arc<LoginService>, config: &Config, health_db: Database) -> Router {
+    // Rotations reach the signer through the app pool's listener too
+    // (`DATABASE_LISTEN_URL`), whatever the login pool's URL is.
+    service.signing.follow(&health_db.cache_bus());
     let site = std::path::Path::new(&config.site_root);
     let static_files = Router::new()
         .route_service(

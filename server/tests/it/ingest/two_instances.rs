@@ -165,3 +165,26 @@ async fn a_migration_elsewhere_drops_the_cached_facts() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// An instance whose listener goes through the pool's URL: trusted when
+/// that is the server itself, never when it is a transaction-mode
+/// PgBouncer (`METIVA_TEST_PG_MODE=pgbouncer`, as in CI), where LISTEN
+/// cannot work; there the caches keep to their short TTLs.
+#[tokio::test]
+async fn a_listener_behind_a_transaction_pooler_is_never_trusted() {
+    let w = World::new().await;
+    let pooled = std::env::var("METIVA_TEST_PG_MODE").as_deref() == Ok("pgbouncer");
+    // No `with_listen_url`: the listener uses the pool's URL.
+    let db =
+        metiva_db::Database::connect(&w.tdb.app_url(), &metiva_testkit::pool_settings()).unwrap();
+    let bus = db.cache_bus();
+    let mut trusted_at_some_point = false;
+    for _ in 0..60 {
+        trusted_at_some_point |= bus.is_trusted();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Past one full probe period (5 s) too.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    trusted_at_some_point |= bus.is_trusted();
+    assert_eq!(trusted_at_some_point, !pooled, "pooled={pooled}");
+}

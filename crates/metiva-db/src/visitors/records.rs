@@ -169,8 +169,11 @@ pub struct PersonCursor {
     pub id: Uuid,
 }
 
-/// The most rows one page of the person list holds.
-pub const PERSON_PAGE_MAX: i64 = 200;
+/// The most rows one call reads: a page of 50 and one more, which tells
+/// whether another page follows. A literal in the statements below, so
+/// their generic plan is as good as a custom one and each is planned once
+/// per connection (a bound LIMIT made PostgreSQL plan it on every call).
+pub const PERSON_PAGE_MAX: i64 = 51;
 
 // Raw SQL below: row-value keyset comparisons and aggregates joined once
 // over the page's ids, which Diesel's DSL does not express. The counts are
@@ -182,7 +185,7 @@ pub const PERSON_PAGE_MAX: i64 = 200;
 const PERSON_PAGE_FIRST: &str = "WITH page AS (
          SELECT id, name, email, organisation, updated_at FROM persons
          WHERE company_id = $1
-         ORDER BY updated_at DESC, id DESC LIMIT $2)
+         ORDER BY updated_at DESC, id DESC LIMIT 51)
      SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
             COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
      FROM page p
@@ -196,8 +199,8 @@ const PERSON_PAGE_FIRST: &str = "WITH page AS (
 
 const PERSON_PAGE_AFTER: &str = "WITH page AS (
          SELECT id, name, email, organisation, updated_at FROM persons
-         WHERE company_id = $1 AND (updated_at, id) < ($3, $4)
-         ORDER BY updated_at DESC, id DESC LIMIT $2)
+         WHERE company_id = $1 AND (updated_at, id) < ($2, $3)
+         ORDER BY updated_at DESC, id DESC LIMIT 51)
      SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
             COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
      FROM page p
@@ -216,25 +219,25 @@ pub(crate) async fn person_page(
     limit: i64,
 ) -> Result<Vec<PersonSummary>, DbError> {
     let company = tc.company().as_str().to_string();
-    let limit = limit.clamp(1, PERSON_PAGE_MAX);
-    Ok(match after {
+    let limit = usize::try_from(limit.clamp(1, PERSON_PAGE_MAX)).unwrap_or(1);
+    let mut rows: Vec<PersonSummary> = match after {
         None => {
             cached::sql(PERSON_PAGE_FIRST)
                 .bind::<Text, _>(company)
-                .bind::<BigInt, _>(limit)
                 .load(tc.conn())
                 .await?
         }
         Some(c) => {
             cached::sql(PERSON_PAGE_AFTER)
                 .bind::<Text, _>(company)
-                .bind::<BigInt, _>(limit)
                 .bind::<Timestamptz, _>(c.updated_at)
                 .bind::<SqlUuid, _>(c.id)
                 .load(tc.conn())
                 .await?
         }
-    })
+    };
+    rows.truncate(limit);
+    Ok(rows)
 }
 
 /// `NotFound` as `None` (another tenant's row is simply not found).

@@ -132,7 +132,7 @@ pub fn validate(
             (Provider::Twilio, "from_number") => {
                 // E.164: + and 8..=15 digits, no leading zero.
                 let d = v.strip_prefix('+').unwrap_or("");
-                if !(digits(d, 8, 15) && !d.starts_with('0')) {
+                if !digits(d, 8, 15) || d.starts_with('0') {
                     c.fail(f, "invalid");
                 }
                 v.to_string()

@@ -476,7 +476,6 @@ pub const CATALOG: &[(&str, &str)] = &[
         "Not rotated yet: the key from the environment signs, and its age is not recorded",
         "Nog niet geroteerd: de sleutel uit de omgeving ondertekent, en zijn leeftijd is niet vastgelegd"
     ),
-    ("key id", "sleutel-id"),
     ("in use for", "al in gebruik:"),
     ("days", "dagen"),
     ("next key published:", "volgende sleutel gepubliceerd:"),

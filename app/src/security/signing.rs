@@ -25,8 +25,7 @@ pub fn signing_key_line(
     };
     let days = current.age(now).num_days().max(0);
     let mut line = format!(
-        "{} {}, {} {days} {}",
-        tr(l, "key id"),
+        "{}, {} {days} {}",
         current.public.kid,
         tr(l, "in use for"),
         tr(l, "days")

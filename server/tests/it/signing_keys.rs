@@ -188,7 +188,7 @@ async fn the_key_age_is_shown_and_flagged_past_90_days() {
     .await;
     assert!(
         page.body
-            .contains(&format!("key id {}, in use for 0 days", report.current)),
+            .contains(&format!("{}, in use for 0 days", report.current)),
         "{}",
         page.body
     );

@@ -32,6 +32,8 @@ pub struct NoticesDto {
     pub unread: i64,
 }
 
+/// Where the plain forms return (used by the server functions only).
+#[cfg(feature = "ssr")]
 const BACK: &str = "/settings/alerts";
 
 /// The message for a refusal code (also the `?error=` of a plain form).

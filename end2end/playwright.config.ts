@@ -9,6 +9,14 @@ const loginPort = process.env.METIVA_E2E_LOGIN_PORT ?? "3101";
 const bin = process.env.METIVA_E2E_BIN ?? "../target/release/metiva";
 const dataDir = process.env.METIVA_E2E_DATA_DIR ?? ".e2e/data";
 const siteRoot = process.env.METIVA_E2E_SITE_ROOT ?? "../target/site";
+// The fake providers (issue 18): Stripe, Twilio, Google Ads, Meta and a
+// webhook receiver on five ports from this one (`metiva-fakes`, a test-kit
+// binary built with the release build).
+const fakesBase = Number(process.env.METIVA_E2E_FAKES_PORT ?? "4110");
+const fakesBin = process.env.METIVA_E2E_FAKES_BIN ?? "../target/release/metiva-fakes";
+export const fakeUrl = (offset: number) => `http://127.0.0.1:${fakesBase + offset}`;
+export const fakeGoogleAds = fakeUrl(2);
+export const fakeWebhook = fakeUrl(4);
 export const appUrl = `http://127.0.0.1:${appPort}`;
 export const loginUrl = `http://127.0.0.1:${loginPort}`;
 
@@ -40,22 +48,41 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    // The demo workspaces and users (bcrypt cost 12, as in production),
-    // then the real server.
-    command: `${bin} seed-demo && exec ${bin} serve`,
-    url: `${appUrl}/readyz`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: "pipe",
-    stderr: "pipe",
-    gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
-    env: {
-      METIVA_APP_ADDR: `127.0.0.1:${appPort}`,
-      METIVA_LOGIN_ADDR: `127.0.0.1:${loginPort}`,
-      METIVA_DATA_DIR: dataDir,
-      LEPTOS_SITE_ROOT: siteRoot,
-      RUST_LOG: "warn",
+  webServer: [
+    {
+      command: `exec ${fakesBin} --port-base ${fakesBase}`,
+      url: `${fakeGoogleAds}/_fake/log`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
     },
-  },
+    {
+      // The demo workspaces and users (bcrypt cost 12, as in production),
+      // then the real server.
+      command: `${bin} seed-demo && exec ${bin} serve`,
+      url: `${appUrl}/readyz`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: "pipe",
+      stderr: "pipe",
+      gracefulShutdown: { signal: "SIGTERM", timeout: 10_000 },
+      env: {
+        METIVA_APP_ADDR: `127.0.0.1:${appPort}`,
+        METIVA_LOGIN_ADDR: `127.0.0.1:${loginPort}`,
+        METIVA_DATA_DIR: dataDir,
+        LEPTOS_SITE_ROOT: siteRoot,
+        RUST_LOG: "warn",
+        METIVA_STRIPE_API_BASE: fakeUrl(0),
+        METIVA_TWILIO_API_BASE: fakeUrl(1),
+        METIVA_GOOGLE_ADS_API_BASE: fakeUrl(2),
+        METIVA_META_API_BASE: fakeUrl(3),
+        // The webhook destination in the tests is the loopback fake.
+        METIVA_WEBHOOK_ALLOW_PRIVATE: "1",
+        // The worker polls often so a won deal's upload shows quickly.
+        METIVA_JOBS_POLL_MS: "200",
+      },
+    },
+  ],
 });

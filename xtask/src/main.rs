@@ -160,7 +160,77 @@ fn leptos_build(release: bool) -> Result<()> {
     if let Some(sha) = git_sha() {
         cmd.env("METIVA_GIT_SHA", sha);
     }
-    sh(&mut cmd)
+    sh(&mut cmd)?;
+    // The fake providers (issue 18) for `run` and Playwright: a binary of
+    // the test kit, never part of `metiva` itself.
+    let mut fakes = cargo();
+    fakes.args(["build", "-p", "metiva-testkit", "--bin", "metiva-fakes"]);
+    if release {
+        fakes.arg("--release");
+    }
+    sh(&mut fakes)
+}
+
+/// The fake providers' first port for `cargo xtask run`
+/// (`METIVA_FAKES_PORT_BASE`, default 4010; five ports from there).
+fn fakes_port_base() -> u16 {
+    std::env::var("METIVA_FAKES_PORT_BASE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4010)
+}
+
+/// Starts `metiva-fakes` (Stripe, Twilio, Google Ads, Meta, a webhook
+/// receiver) and points `cmd` at it, unless the provider bases are set
+/// already (then nothing is started: the operator chose real providers or
+/// their own fakes). The child shares the terminal's process group, so
+/// Ctrl-C stops it with `metiva`.
+fn start_fakes(release: bool, cmd: &mut Command) -> Result<()> {
+    const BASES: [&str; 4] = [
+        "METIVA_STRIPE_API_BASE",
+        "METIVA_TWILIO_API_BASE",
+        "METIVA_GOOGLE_ADS_API_BASE",
+        "METIVA_META_API_BASE",
+    ];
+    if BASES.iter().any(|b| std::env::var_os(b).is_some()) {
+        eprintln!("provider base URLs set: not starting the fake providers");
+        return Ok(());
+    }
+    let bin = target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join("metiva-fakes");
+    let base = fakes_port_base();
+    let mut child = Command::new(&bin)
+        .args(["--port-base", &base.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("metiva-fakes has no stdout"))?;
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(out).lines() {
+        let line = line?;
+        if line == "metiva-fakes ready" {
+            break;
+        }
+        if let Some((name, value)) = line
+            .strip_prefix("export ")
+            .and_then(|l| l.split_once('='))
+        {
+            cmd.env(name, value);
+        }
+    }
+    eprintln!(
+        "fake providers on 127.0.0.1:{base}..{}; the webhook receiver is http://127.0.0.1:{}/leads",
+        base + 4,
+        base + 4
+    );
+    // Development only: the demo's webhook destination is the loopback
+    // fake, which the adapter framework refuses unless allowed.
+    cmd.env("METIVA_WEBHOOK_ALLOW_PRIVATE", "1");
+    Ok(())
 }
 
 fn run(release: bool) -> Result<()> {
@@ -185,6 +255,7 @@ fn run(release: bool) -> Result<()> {
     cmd.arg("serve")
         .current_dir(root())
         .env("LEPTOS_SITE_ROOT", root().join("target/site"));
+    start_fakes(release, &mut cmd)?;
     // Replace this process with metiva, so signals reach it directly.
     use std::os::unix::process::CommandExt;
     let err = cmd.exec();
@@ -524,6 +595,7 @@ fn end_to_end_with(config: Option<&str>) -> Result<()> {
         .args(config.map(|c| ["--config", c]).into_iter().flatten())
         .current_dir(root().join("end2end"))
         .env("METIVA_E2E_BIN", target_dir().join("release/metiva"))
+        .env("METIVA_E2E_FAKES_BIN", target_dir().join("release/metiva-fakes"))
         .env("METIVA_E2E_SITE_ROOT", root().join("target/site"))
         .env("METIVA_E2E_DATA_DIR", &data)
         .env("METIVA_E2E_APP_PORT", free_port()?.to_string())

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod contact_form;
+mod conversions;
 mod deal_form;
 mod deal_list;
 mod deals;
@@ -31,6 +32,7 @@ pub use contact_form::{
 };
 pub use deal_form::{DealEditPanel, deal_form_data, delete_deal, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
+pub use conversions::{ConversionPanel, conversion_uploads};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
 pub use erasure::erase_contact;
 #[cfg(feature = "ssr")]

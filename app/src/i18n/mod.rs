@@ -121,6 +121,8 @@ mod alerts_catalog;
 mod billing_catalog;
 mod catalog;
 #[cfg(feature = "ssr")]
+mod conversions_catalog;
+#[cfg(feature = "ssr")]
 mod crm_catalog;
 #[cfg(feature = "ssr")]
 mod integrations_catalog;
@@ -137,6 +139,8 @@ pub use alerts_catalog::ALERTS_CATALOG;
 pub use billing_catalog::BILLING_CATALOG;
 pub use catalog::CATALOG;
 #[cfg(feature = "ssr")]
+pub use conversions_catalog::CONVERSIONS_CATALOG;
+#[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
 #[cfg(feature = "ssr")]
 pub use integrations_catalog::INTEGRATIONS_CATALOG;
@@ -149,15 +153,16 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 8] = [
+const CATALOGS: [&[(&str, &str)]; 9] = [
     CATALOG,
     CRM_CATALOG,
     LOGIN_CATALOG,
     TRUST_CATALOG,
     JOBS_CATALOG,
     BILLING_CATALOG,
-    INTEGRATIONS_CATALOG,
     ALERTS_CATALOG,
+    INTEGRATIONS_CATALOG,
+    CONVERSIONS_CATALOG,
 ];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the

@@ -231,7 +231,10 @@ pub fn PersonPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
-            <crate::crm::ContactPanel id=panel_id />
+            <crate::crm::ContactPanel id=panel_id.clone() />
+            // Outside the record's Suspense: a resource made inside it
+            // would be made again each time the record resolves.
+            <crate::crm::ConversionPanel kind="person" id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
@@ -270,6 +273,7 @@ pub fn DealPage() -> impl IntoView {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
             <crate::crm::DealStagePanel id=panel_id.clone() />
+            <crate::crm::ConversionPanel kind="deal" id=panel_id.clone() />
             <crate::crm::DealEditPanel id=panel_id.clone() />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {

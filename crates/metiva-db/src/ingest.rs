@@ -461,15 +461,18 @@ async fn capture(tc: &mut TenantConn<'_>, f: &CaptureForm) -> Result<CaptureOutc
     .execute(tc.conn())
     .await?;
     if v.marketing {
-        diesel::insert_into(forwards::table)
+        let forward: Uuid = diesel::insert_into(forwards::table)
             .values((
                 forwards::company_id.eq(&company),
                 forwards::visitor_id.eq(v.id),
                 forwards::person_id.eq(Some(person.id)),
                 forwards::event.eq("lead"),
             ))
-            .execute(tc.conn())
+            .returning(forwards::id)
+            .get_result(tc.conn())
             .await?;
+        // Issue 18: sent by a job, which re-checks consent at send.
+        crate::conversions::forwards::enqueue_send(tc, forward).await?;
     }
     Ok(CaptureOutcome::Captured {
         person_id: person.id,

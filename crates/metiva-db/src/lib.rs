@@ -7,11 +7,12 @@
 //! the ways in. [`Database`] here is the core's handle with the domain's
 //! operations on it.
 
-pub mod adapters;
 pub mod alerts;
+pub mod adapters;
 pub mod audit_chain;
 pub mod audit_checks;
 pub mod billing;
+pub mod conversions;
 mod database;
 pub(crate) use metiva_tenancy::schema;
 pub mod crm;

@@ -270,6 +270,9 @@ const DEMO_PATHS: &[&str] = &[
 
 /// A fixed visitor key for the seeded consented visitor.
 const DEMO_VISITOR_KEY: Uuid = Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0001);
+/// The seeded visitor who also granted marketing (issue 18).
+const DEMO_MARKETING_VISITOR_KEY: Uuid =
+    Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0002);
 
 impl Database {
     /// Registers De Vries Media's demo site with its known networks, a few
@@ -347,6 +350,43 @@ impl Database {
                     .load(tc.conn())
                     .await?;
             if let (Some(v), Some(p)) = (decision.visitor_id, anouk.as_slice().first()) {
+                // Raw SQL: seeding, run once by the operator; kept beside its neighbours.
+                diesel::sql_query("UPDATE visitors SET person_id = $2 WHERE company_id = $1 AND id = $3")
+                    .bind::<Text, _>(company.as_str())
+                    .bind::<SqlUuid, _>(p.id)
+                    .bind::<SqlUuid, _>(v)
+                    .execute(tc.conn())
+                    .await?;
+            }
+            // Issue 18: a second visitor who also granted marketing,
+            // linked to Ruben Kok (an open deal), so winning his deal
+            // uploads a conversion while Anouk's (no marketing consent)
+            // is "not sent: no marketing consent".
+            let marketing = crate::ingest::record_decision(
+                tc,
+                &Decision {
+                    site_id: site.id,
+                    visitor_key: Some(DEMO_MARKETING_VISITOR_KEY),
+                    purposes: Purposes {
+                        analytics: true,
+                        identification: true,
+                        marketing: true,
+                    },
+                    withdrawal: false,
+                    banner_version: demo.banner_version.into(),
+                    lang: demo.lang.into(),
+                    text_hash: demo.text_hash.clone(),
+                },
+            )
+            .await?;
+            // Raw SQL: seeding, run once by the operator; kept beside its neighbours.
+            let ruben: Vec<Id> =
+                diesel::sql_query("SELECT id FROM persons WHERE company_id = $1 AND email = $2")
+                    .bind::<Text, _>(company.as_str())
+                    .bind::<Text, _>("ruben@kokfietsen.example")
+                    .load(tc.conn())
+                    .await?;
+            if let (Some(v), Some(p)) = (marketing.visitor_id, ruben.as_slice().first()) {
                 // Raw SQL: seeding, run once by the operator; kept beside its neighbours.
                 diesel::sql_query("UPDATE visitors SET person_id = $2 WHERE company_id = $1 AND id = $3")
                     .bind::<Text, _>(company.as_str())

@@ -188,6 +188,29 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 config.app_url.clone(),
             ),
         );
+        // Conversion uploads and lead forwards (issue 18, C): Google Ads,
+        // Meta and the workspace's webhook through the adapter framework
+        // (METIVA_GOOGLE_ADS_API_BASE, METIVA_META_API_BASE), consent
+        // re-checked at send.
+        let ads_adapters = metiva_db::adapters::Adapters::new(
+            db.clone(),
+            metiva_db::adapters::ProviderBases::from_env(),
+        )
+        .map_err(|e| anyhow!("the adapter client: {e}"))?;
+        registry.register(
+            metiva_db::conversions::UPLOAD,
+            metiva_db::conversions::UploadConversion::new(
+                keys.field_keys.clone(),
+                ads_adapters.clone(),
+            ),
+        );
+        registry.register(
+            metiva_db::conversions::forwards::SEND,
+            metiva_db::conversions::forwards::SendForward::new(
+                keys.field_keys.clone(),
+                ads_adapters,
+            ),
+        );
         let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();
         // Production logs are JSON lines only (issue 19): the worker's

@@ -34,7 +34,7 @@ use crate::world::{BROUWER, DE_VRIES, World};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn cmp(c: &str) -> CompanyId {
+pub(crate) fn cmp(c: &str) -> CompanyId {
     CompanyId::parse(c).unwrap()
 }
 
@@ -42,13 +42,13 @@ fn sha(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-struct Fakes {
-    google: RecordingFake,
-    meta: RecordingFake,
-    webhook: RecordingFake,
+pub(crate) struct Fakes {
+    pub google: RecordingFake,
+    pub meta: RecordingFake,
+    pub webhook: RecordingFake,
 }
 
-async fn fakes() -> Fakes {
+pub(crate) async fn fakes() -> Fakes {
     Fakes {
         google: fake_google_ads::start().await,
         meta: fake_meta::start().await,
@@ -56,7 +56,7 @@ async fn fakes() -> Fakes {
     }
 }
 
-async fn connect(w: &World, company: &str, provider: Provider, fields: &[(&str, &str)]) {
+pub(crate) async fn connect(w: &World, company: &str, provider: Provider, fields: &[(&str, &str)]) {
     let db = w.tdb.database();
     let keys = w.auth.field_keys.clone();
     metiva_db::billing::connection::load_key(&db, &keys, &cmp(company))
@@ -105,7 +105,12 @@ async fn connect_ads(w: &World, company: &str, f: &Fakes) {
     .await;
 }
 
-fn adapters(w: &World, f: &Fakes, clock: Option<ManualClock>, threshold: u32) -> Adapters {
+pub(crate) fn adapters(
+    w: &World,
+    f: &Fakes,
+    clock: Option<ManualClock>,
+    threshold: u32,
+) -> Adapters {
     let a = Adapters::new(
         w.tdb.database(),
         ProviderBases {
@@ -162,7 +167,7 @@ async fn make_due(w: &World) {
 }
 
 /// The owner's context, as the guard resolves it (a real session).
-async fn owner_ctx(w: &World, email: &str, company: &str) -> TenantCtx {
+pub(crate) async fn owner_ctx(w: &World, email: &str, company: &str) -> TenantCtx {
     #[derive(QueryableByName)]
     struct S {
         #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -694,4 +699,47 @@ async fn uploads_are_isolated_per_workspace() {
         .await
         .unwrap();
     assert_eq!(brouwer_rows, 0);
+}
+
+#[tokio::test]
+async fn the_deal_and_person_pages_say_uploaded_or_not_sent_in_english_and_dutch() {
+    let w = World::new().await;
+    let f = fakes().await;
+    connect_ads(&w, DE_VRIES, &f).await;
+    let ctx = owner_ctx(&w, "owner@devries.example", DE_VRIES).await;
+    let (yes, _) = captured(&w, "ana@example.nl", true).await;
+    let (no, no_key) = captured(&w, "bo@example.nl", true).await;
+    decide(&w, no_key, false, false).await;
+    let sent = won_deal(&w, &ctx, yes).await;
+    let refused = won_deal(&w, &ctx, no).await;
+    run_jobs(&w, &a_default(&w, &f)).await;
+    let token = w.sign_in("sales@devries.example", DE_VRIES).await;
+    let page = async |uri: String| {
+        crate::world::call(
+            &w.dashboard,
+            crate::world::get_with(&uri, &[("metiva_session", &token)]),
+        )
+        .await
+    };
+    let r = page(format!("/deals/{sent}")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains(r#"data-state="uploaded""#), "{}", r.body);
+    assert!(r.body.contains("Google Ads") && r.body.contains("uploaded<"));
+    let r = page(format!("/deals/{refused}")).await;
+    assert!(
+        r.body.contains("not sent: no marketing consent"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(r#"data-state="uploaded""#));
+    let r = page(format!("/deals/{refused}?lang=nl")).await;
+    assert!(r.body.contains("niet verzonden: geen marketingtoestemming"));
+    let r = page(format!("/persons/{no}")).await;
+    assert!(
+        r.body.contains("not sent: no marketing consent"),
+        "{}",
+        r.body
+    );
+    let r = page(format!("/persons/{yes}?lang=nl")).await;
+    assert!(r.body.contains("geüpload"));
 }

@@ -598,6 +598,10 @@ async fn move_to(
         ))
         .execute(tc.conn())
         .await?;
+    if target.outcome == "won" {
+        // Issue 18: the conversion uploads, in this same transaction.
+        crate::conversions::on_deal_won(tc, id).await?;
+    }
     Ok(saved)
 }
 

@@ -17,6 +17,8 @@
 
 use super::*;
 
+/// Where the plain forms return (used by the server functions only).
+#[cfg(feature = "ssr")]
 const BACK: &str = "/settings/integrations";
 
 /// One credential field of a provider's connect form.

@@ -215,10 +215,7 @@ fn start_fakes(release: bool, cmd: &mut Command) -> Result<()> {
         if line == "metiva-fakes ready" {
             break;
         }
-        if let Some((name, value)) = line
-            .strip_prefix("export ")
-            .and_then(|l| l.split_once('='))
-        {
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
             cmd.env(name, value);
         }
     }
@@ -595,7 +592,10 @@ fn end_to_end_with(config: Option<&str>) -> Result<()> {
         .args(config.map(|c| ["--config", c]).into_iter().flatten())
         .current_dir(root().join("end2end"))
         .env("METIVA_E2E_BIN", target_dir().join("release/metiva"))
-        .env("METIVA_E2E_FAKES_BIN", target_dir().join("release/metiva-fakes"))
+        .env(
+            "METIVA_E2E_FAKES_BIN",
+            target_dir().join("release/metiva-fakes"),
+        )
         .env("METIVA_E2E_SITE_ROOT", root().join("target/site"))
         .env("METIVA_E2E_DATA_DIR", &data)
         .env("METIVA_E2E_APP_PORT", free_port()?.to_string())

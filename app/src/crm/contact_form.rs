@@ -246,7 +246,7 @@ pub fn ContactPanel(id: String) -> impl IntoView {
                             <form method="post" action="/api/delete_contact" class="mt-6 border-t border-slate-100 pt-4">
                                 <input type="hidden" name="id" value=id />
                                 <input type="hidden" name="version" value=version />
-                                <p class="text-sm text-slate-600">{tr(l, "Deleting removes the contact; its deals and visitors stay, unlinked. The deletion is audited.")}</p>
+                                <p class="text-sm text-slate-600">{tr(l, "Deleting is for a contact added by mistake: it goes with its notes and tasks, and its deals stay, unlinked. A contact with website visits or consent is erased by a member who may erase personal data. The deletion is audited.")}</p>
                                 {refused.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-contact">{e}</p> })}
                                 <button type="submit" class=format!("mt-2 {DANGER}")>{tr(l, "Delete contact")}</button>
                             </form>

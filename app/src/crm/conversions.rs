@@ -18,7 +18,8 @@ pub struct UploadDto {
     pub at: String,
 }
 
-/// The status line of one upload.
+/// The status line of one upload (rendered on the server).
+#[cfg(feature = "ssr")]
 pub fn status_text(l: Lang, state: &str, reason: Option<&str>) -> String {
     match (state, reason) {
         ("uploaded", _) => tr(l, "uploaded").to_string(),

@@ -471,13 +471,19 @@ pub const CATALOG: &[(&str, &str)] = &[
     ),
     ("Register", "Registreren"),
     // The token signing key on the security page (issue 19).
-    ("Token signing key", "Sleutel voor het ondertekenen van tokens"),
+    (
+        "Token signing key",
+        "Sleutel voor het ondertekenen van tokens",
+    ),
     (
         "Not rotated yet: the key from the environment signs, and its age is not recorded",
-        "Nog niet geroteerd: de sleutel uit de omgeving ondertekent, en zijn leeftijd is niet vastgelegd"
+        "Nog niet geroteerd: de sleutel uit de omgeving ondertekent, en zijn leeftijd is niet vastgelegd",
     ),
     ("in use for", "al in gebruik:"),
     ("days", "dagen"),
     ("next key published:", "volgende sleutel gepubliceerd:"),
-    ("OLDER THAN 90 DAYS, rotate it:", "OUDER DAN 90 DAGEN, roteer hem:"),
+    (
+        "OLDER THAN 90 DAYS, rotate it:",
+        "OUDER DAN 90 DAGEN, roteer hem:",
+    ),
 ];

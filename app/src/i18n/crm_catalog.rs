@@ -45,7 +45,10 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "a row was changed or put in between",
         "een regel is gewijzigd of ertussen gezet",
     ),
-    ("rows were cut off the end", "regels zijn aan het eind weggehaald"),
+    (
+        "rows were cut off the end",
+        "regels zijn aan het eind weggehaald",
+    ),
     ("the chain was rewritten", "de keten is herschreven"),
     ("BROKEN at seq", "GEBROKEN bij volgnummer"),
     ("checked at", "gecontroleerd op"),
@@ -54,12 +57,21 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited.",
         "Voor een inzageverzoek: een ZIP met alle gegevens over deze contactpersoon (JSON en CSV) en een toelichting. De export wordt vastgelegd in het auditlogboek.",
     ),
-    ("Export this person's data", "Gegevens van deze persoon exporteren"),
+    (
+        "Export this person's data",
+        "Gegevens van deze persoon exporteren",
+    ),
     // Erasure found by email (/settings/privacy).
-    ("Erase a person found by email", "Iemand wissen die u op e-mailadres zoekt"),
+    (
+        "Erase a person found by email",
+        "Iemand wissen die u op e-mailadres zoekt",
+    ),
     ("Email address", "E-mailadres"),
     ("Find", "Zoeken"),
-    ("Enter a whole email address.", "Vul een volledig e-mailadres in."),
+    (
+        "Enter a whole email address.",
+        "Vul een volledig e-mailadres in.",
+    ),
     (
         "No contact in this workspace has that email address.",
         "Geen contactpersoon in deze werkruimte heeft dat e-mailadres.",

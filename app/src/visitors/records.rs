@@ -3,7 +3,8 @@
 
 use super::*;
 
-/// Rows on one page of `/persons`.
+/// Rows on one page of `/persons` (the server reads one more to know of a next page).
+#[cfg(feature = "ssr")]
 pub const PERSONS_PER_PAGE: i64 = 50;
 
 #[server(endpoint = "person_list")]

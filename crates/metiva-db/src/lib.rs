@@ -7,8 +7,8 @@
 //! the ways in. [`Database`] here is the core's handle with the domain's
 //! operations on it.
 
-pub mod alerts;
 pub mod adapters;
+pub mod alerts;
 pub mod audit_chain;
 pub mod audit_checks;
 pub mod billing;

@@ -220,9 +220,11 @@ impl Database {
                         )
                         .await?;
                     }
-                    if let (Some(owner), Some(person), true) =
-                        (owner, <[Uuid]>::first(&person_ids).copied(), c.id == "cmp_8fa2c1")
-                    {
+                    if let (Some(owner), Some(person), true) = (
+                        owner,
+                        <[Uuid]>::first(&person_ids).copied(),
+                        c.id == "cmp_8fa2c1",
+                    ) {
                         breached_first_response(tc, owner, person).await?;
                     }
                     Ok(true)
@@ -271,8 +273,7 @@ const DEMO_PATHS: &[&str] = &[
 /// A fixed visitor key for the seeded consented visitor.
 const DEMO_VISITOR_KEY: Uuid = Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0001);
 /// The seeded visitor who also granted marketing (issue 18).
-const DEMO_MARKETING_VISITOR_KEY: Uuid =
-    Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0002);
+const DEMO_MARKETING_VISITOR_KEY: Uuid = Uuid::from_u128(0x6d65_7469_7661_4000_8000_0000_0000_0002);
 
 impl Database {
     /// Registers De Vries Media's demo site with its known networks, a few

@@ -5,6 +5,11 @@
 //! each event under its `event_id` (Meta's own de-duplication key). See
 //! [`crate::recording_fake`].
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "serde_json::Value indexed by a key or number never panics: a missing entry is Null"
+)]
+
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 

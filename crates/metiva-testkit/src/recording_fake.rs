@@ -268,7 +268,8 @@ async fn set_mode(State(st): State<Shared>, body: Bytes) -> Response {
         {
             Some(retry_after_secs) => Mode::RateLimited { retry_after_secs },
             None => {
-                return (StatusCode::BAD_REQUEST, "up | down | rate_limited:<secs>").into_response();
+                return (StatusCode::BAD_REQUEST, "up | down | rate_limited:<secs>")
+                    .into_response();
             }
         },
     };

@@ -62,11 +62,8 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     let webhooks = super::webhooks::webhooks_router(db.clone(), auth.field_keys.clone());
     // Twilio's SMS status callbacks (issue 18): the same, verified against
     // the public URL from METIVA_APP_URL; see `twilio_webhook`.
-    let twilio = super::twilio_webhook::twilio_router(
-        db.clone(),
-        auth.field_keys.clone(),
-        &config.app_url,
-    );
+    let twilio =
+        super::twilio_webhook::twilio_router(db.clone(), auth.field_keys.clone(), &config.app_url);
     let options = leptos_options(config);
     let routes = generate_route_list(app::App);
     let context_db = db.clone();

@@ -21,9 +21,9 @@ mod site_cache;
 mod text_input;
 pub mod trust;
 mod trust_walkthrough;
+pub mod twilio_webhook;
 pub mod ui;
 mod visits;
-pub mod twilio_webhook;
 pub mod webhooks;
 
 use std::net::SocketAddr;

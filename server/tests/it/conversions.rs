@@ -176,10 +176,6 @@ pub(crate) async fn owner_ctx(w: &World, email: &str, company: &str) -> TenantCt
     w.sign_in(email, company).await;
     let user = w.user_id(email).await;
     let mut c = w.tdb.connect_as("metiva_owner").await;
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "a fixture reads the session it just made"
-    )]
     let s: S = diesel::sql_query(
         "SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
     )

@@ -12,7 +12,7 @@ use crate::world::{BROUWER, DE_VRIES, World, call, get_with};
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 
-fn twilio<'a>(token: &'a str) -> Vec<(&'a str, &'a str)> {
+fn twilio(token: &str) -> Vec<(&str, &str)> {
     vec![
         ("provider", "twilio"),
         ("account_sid", SID),

@@ -507,7 +507,9 @@ async fn the_status_callback_signature_matrix() {
     ];
     let good = sign(TOKEN, &url, &params);
     let status = async || messages(&w, DE_VRIES).await[0].status.clone();
-    let cases: Vec<(&str, Vec<(&str, &str)>, Option<String>)> = vec![
+    // (case name, the POST parameters, the X-Twilio-Signature header)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<String>);
+    let cases: Vec<Case> = vec![
         ("missing header", params.to_vec(), None),
         ("empty header", params.to_vec(), Some(String::new())),
         (

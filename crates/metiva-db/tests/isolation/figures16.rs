@@ -10,7 +10,7 @@ use std::time::Instant;
 use metiva_db::erasure::ErasureForm;
 use metiva_db::offboarding::{Actor, Options};
 use metiva_db::repo::audit::{self, AuditEntry};
-use metiva_db::retention::{SweepOutcome, Sweeper};
+use metiva_db::retention::SweepOutcome;
 use metiva_testkit::TestDb;
 use uuid::Uuid;
 

@@ -65,10 +65,19 @@ impl<S: Sweeper> RetentionSweep<S> {
 impl<S: Sweeper> Handler for RetentionSweep<S> {
     fn run<'a>(
         &'a self,
-        _tc: &'a mut TenantConn<'_>,
+        tc: &'a mut TenantConn<'_>,
         job: &'a JobInfo,
     ) -> BoxFuture<'a, Result<(), JobError>> {
-        Box::pin(sweep_one(&self.sweeper, &job.company))
+        Box::pin(async move {
+            // The runner's own bookkeeping: finished cron rows past their
+            // keep time (the every-minute SLA sweep adds 1,440 a day).
+            let before = chrono::Utc::now() - metiva_db::jobs::CRON_ROWS_KEPT;
+            let pruned = metiva_db::jobs::prune_finished_cron(tc, before).await?;
+            if pruned > 0 {
+                tracing::info!(company = %job.company, pruned, "jobs: finished cron rows pruned");
+            }
+            sweep_one(&self.sweeper, &job.company).await
+        })
     }
 }
 

@@ -304,6 +304,8 @@ fn production_refuses_a_remote_database_without_verify_full() {
             ("METIVA_TOKEN_SIGNING_KEY", sign.as_str()),
             ("METIVA_APP_URL", "https://app.metiva.example"),
             ("METIVA_LOGIN_URL", "https://login.metiva.example"),
+            // Past the file-store check, to the database one under test.
+            ("METIVA_FILES_ALLOW_LOCAL", "1"),
         ];
         let out = metiva(&["serve"], &env);
         assert_one_clear_line(&out, &format!("sslmode={mode} for a remote host"));

@@ -111,8 +111,9 @@ pub use cron::{At, Cron, SCHEDULES, due_slot};
 pub use futures::future::BoxFuture;
 pub use page::PAGE_LIMIT;
 pub use store::{
-    Claimed, Enqueued, JobRow, JobState, NewJob, Outcome, by_key, claim, discard, enqueue, execute,
-    fail_claimed, get, job_companies, list_open, release, retry_now,
+    CRON_ROWS_KEPT, Claimed, Enqueued, JobRow, JobState, NewJob, Outcome, by_key, claim, discard,
+    enqueue, execute, fail_claimed, get, job_companies, list_open, prune_finished_cron, release,
+    retry_now,
 };
 
 /// A kind of job: its name and its retry policy. Declare it as a `const`

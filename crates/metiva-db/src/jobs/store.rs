@@ -554,3 +554,30 @@ async fn audit_change(
     )
     .await
 }
+
+/// How long a finished cron job's row is kept (its slot is long past, so
+/// its key can never be enqueued again: the cron only enqueues the
+/// current slot). The every-minute SLA sweep alone leaves 1,440 rows per
+/// company per day, so the hourly retention sweep removes these.
+pub const CRON_ROWS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Deletes this company's finished (`done`) cron jobs last updated before
+/// `before`. Other keyed jobs keep their rows for good (their key is the
+/// at-most-once guarantee, e.g. `invoice:{id}:issue`); dead, failed and
+/// discarded cron jobs stay for a person to see. Returns the rows deleted.
+pub async fn prune_finished_cron(
+    tc: &mut TenantConn<'_>,
+    before: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    let c = tc.company().as_str().to_string();
+    let n = diesel::delete(
+        jobs::table
+            .filter(jobs::company_id.eq(&c))
+            .filter(jobs::state.eq("done"))
+            .filter(jobs::job_key.like("cron:%"))
+            .filter(jobs::updated_at.lt(before)),
+    )
+    .execute(tc.conn())
+    .await?;
+    Ok(n)
+}

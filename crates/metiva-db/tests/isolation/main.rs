@@ -15,6 +15,7 @@ mod export_cleanup;
 mod figures16;
 mod fixtures;
 mod import;
+mod job_pruning;
 mod pipeline;
 mod pool_leak;
 mod probes;

@@ -41,7 +41,7 @@ test("a role without billing.read has no Billing link and is refused", async ({ 
 });
 
 test("/settings/jobs lists the jobs and a failed job is retried now", async ({ page }) => {
-  await signIn(page, "owner@devries.example");
+  await signIn(page, "owner@devries.example", "De Vries Media");
   await page.getByRole("link", { name: "Jobs" }).click();
   await expect(page).toHaveURL(/\/settings\/jobs$/);
   await expect(page.getByTestId("cron-retainer-billing")).toBeVisible();

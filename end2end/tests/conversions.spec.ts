@@ -36,7 +36,7 @@ test.describe("conversion uploads", () => {
     await signIn(page, "owner@devries.example", "De Vries Media");
     await page.goto("/settings/integrations");
     const panel = page.getByTestId("integration-google_ads");
-    await panel.getByText("Connect").click();
+    await panel.locator("summary", { hasText: "Connect" }).click();
     const form = panel.getByTestId("connect-google_ads");
     await form.getByLabel("Customer ID").fill("123-456-7890");
     await form.getByLabel("Conversion action").fill("987654");

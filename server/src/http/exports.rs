@@ -307,7 +307,7 @@ pub async fn get_script() -> Response {
 fn page(lang: Lang, title: &str, head_extra: &str, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title} · Metiva</title><link rel=\"stylesheet\" href=\"/pkg/metiva.css\">{head_extra}</head>\
+<title>{title} · Metiva</title><link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/pkg/metiva.css\">{head_extra}</head>\
 <body class=\"p-6 max-w-3xl mx-auto\"><p><a href=\"/settings/privacy\">{back}</a></p><h1 class=\"text-2xl font-semibold my-4\">{title}</h1>{body}</body></html>",
         l = if lang == Lang::Nl { "nl" } else { "en" },
         back = t(lang, "← Privacy settings", "← Privacyinstellingen"),

@@ -34,6 +34,7 @@ pub mod signing_keys;
 pub mod system;
 pub mod visitors;
 pub mod walkthrough;
+mod webhook_endpoints;
 
 pub use database::Database;
 pub use metiva_tenancy::{

@@ -144,37 +144,14 @@ impl Database {
         &self,
         endpoint: &str,
     ) -> Result<Option<CompanyId>, DbError> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            company_id: String,
-        }
-        let shaped = endpoint.len() == 36
-            && endpoint.starts_with("twe_")
-            && endpoint
-                .bytes()
-                .skip(4)
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !shaped {
-            return Ok(None);
-        }
-        let rows: Vec<Row> = self
-            .global(async |conn| {
-                Ok(
-                    diesel::sql_query("SELECT company_id FROM metiva_twilio_endpoint($1)")
-                        .bind::<diesel::sql_types::Text, _>(endpoint)
-                        .load(conn)
-                        .await?,
-                )
-            })
-            .await?;
-        let mut it = rows.into_iter();
-        match (it.next(), it.next()) {
-            (Some(r), None) => CompanyId::parse(&r.company_id)
-                .map(Some)
-                .map_err(|e| DbError::Internal(e.to_string())),
-            _ => Ok(None),
-        }
+        self.endpoint_company(
+            &crate::webhook_endpoints::EndpointDirectory {
+                prefix: "twe_",
+                sql: "SELECT company_id FROM metiva_twilio_endpoint($1)",
+            },
+            endpoint,
+        )
+        .await
     }
 
     /// One status callback for `company` (from the endpoint id): opens the

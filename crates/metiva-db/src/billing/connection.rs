@@ -317,41 +317,14 @@ impl Database {
         &self,
         endpoint: &str,
     ) -> Result<Option<CompanyId>, DbError> {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            company_id: String,
-        }
-        // Shape first: anything that cannot be an endpoint id is not
-        // looked up at all.
-        let shaped = endpoint.len() == 36
-            && endpoint.starts_with("whe_")
-            && endpoint
-                .bytes()
-                .skip(4)
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !shaped {
-            return Ok(None);
-        }
-        let rows: Vec<Row> = self
-            .global(async |conn| {
-                // Raw SQL: a set-returning definer function in FROM.
-                Ok(
-                    diesel::sql_query("SELECT company_id FROM metiva_stripe_endpoint($1)")
-                        .bind::<diesel::sql_types::Text, _>(endpoint)
-                        .load(conn)
-                        .await?,
-                )
-            })
-            .await?;
-        // Fail closed: no row, or (impossibly) more than one, is unknown.
-        let mut it = rows.into_iter();
-        match (it.next(), it.next()) {
-            (Some(r), None) => CompanyId::parse(&r.company_id)
-                .map(Some)
-                .map_err(|e| DbError::Internal(e.to_string())),
-            _ => Ok(None),
-        }
+        self.endpoint_company(
+            &crate::webhook_endpoints::EndpointDirectory {
+                prefix: "whe_",
+                sql: "SELECT company_id FROM metiva_stripe_endpoint($1)",
+            },
+            endpoint,
+        )
+        .await
     }
 }
 

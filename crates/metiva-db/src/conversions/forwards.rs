@@ -38,7 +38,7 @@ use super::NO_MARKETING_CONSENT;
 use super::consent::{Subject, marketing_consent};
 use super::identity::HashedIds;
 use crate::adapters::{self, Adapters, OutboundRequest, Provider};
-use crate::jobs::{Backoff, Handler, JobError, JobInfo, JobKind, NewJob, enqueue};
+use crate::jobs::{Backoff, Handler, JobError, JobInfo, JobKind};
 use crate::schema::{forwards, persons};
 use crate::{DbError, TenantConn};
 
@@ -57,19 +57,13 @@ struct ForwardPayload {
 /// Enqueues the sending of `forward` in the caller's transaction (the
 /// capture's), key `forward:{id}`.
 pub async fn enqueue_send(tc: &mut TenantConn<'_>, forward: Uuid) -> Result<(), DbError> {
-    let payload = serde_json::to_string(&ForwardPayload { forward })
-        .map_err(|e| DbError::Internal(e.to_string()))?;
-    enqueue(
+    super::enqueue_send(
         tc,
-        &NewJob {
-            kind: &SEND,
-            payload: &payload,
-            key: Some(&format!("forward:{forward}")),
-            run_at: None,
-        },
+        &SEND,
+        &ForwardPayload { forward },
+        &format!("forward:{forward}"),
     )
-    .await?;
-    Ok(())
+    .await
 }
 
 /// Why a secret cannot sign.
@@ -109,7 +103,34 @@ impl SendForward {
     }
 }
 
-type ForwardRow = (Uuid, Option<Uuid>, String, String, DateTime<Utc>);
+/// A pending forward, locked for its send.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = forwards)]
+struct PendingForward {
+    visitor_id: Uuid,
+    person_id: Option<Uuid>,
+    event: String,
+    status: String,
+    created_at: DateTime<Utc>,
+}
+
+/// Locks `id` (a second worker waits, then finds it finished); `None`
+/// when it is gone (erased) or no longer pending (sent, cancelled).
+async fn lock_pending(
+    tc: &mut TenantConn<'_>,
+    id: Uuid,
+) -> Result<Option<PendingForward>, DbError> {
+    let company = tc.company().as_str().to_string();
+    let row: Option<PendingForward> = forwards::table
+        .filter(forwards::company_id.eq(&company))
+        .filter(forwards::id.eq(id))
+        .select(PendingForward::as_select())
+        .for_update()
+        .first(tc.conn())
+        .await
+        .optional()?;
+    Ok(row.filter(|f| f.status == "pending"))
+}
 
 async fn mark(
     tc: &mut TenantConn<'_>,
@@ -150,31 +171,18 @@ impl Handler for SendForward {
         job: &'a JobInfo,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
-            let p: ForwardPayload = serde_json::from_str(&job.payload)
-                .map_err(|_| JobError::permanent("payload is not a forward id"))?;
+            let p: ForwardPayload = super::send_payload(job, "payload is not a forward id")?;
             let company = tc.company().as_str().to_string();
-            let row: Option<ForwardRow> = forwards::table
-                .filter(forwards::company_id.eq(&company))
-                .filter(forwards::id.eq(p.forward))
-                .select((
-                    forwards::visitor_id,
-                    forwards::person_id,
-                    forwards::event,
-                    forwards::status,
-                    forwards::created_at,
-                ))
-                .for_update()
-                .first(tc.conn())
-                .await
-                .optional()
-                .map_err(DbError::from)?;
-            // Erased (gone) or already sent or cancelled: nothing to do.
-            let Some((visitor, person, event, status, created_at)) = row else {
+            let Some(PendingForward {
+                visitor_id: visitor,
+                person_id: person,
+                event,
+                created_at,
+                ..
+            }) = lock_pending(tc, p.forward).await?
+            else {
                 return Ok(());
             };
-            if status != "pending" {
-                return Ok(());
-            }
             let Some(consent) = marketing_consent(tc, Subject::Visitor(visitor)).await? else {
                 mark(tc, p.forward, "cancelled", Some(NO_MARKETING_CONSENT)).await?;
                 return Ok(());

@@ -34,7 +34,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::access::TenantCtx;
-use crate::jobs::{Backoff, JobKind, NewJob, enqueue};
+use crate::jobs::{Backoff, JobError, JobInfo, JobKind, NewJob, enqueue};
 use crate::schema::{conversion_uploads as uploads, deals, integrations};
 use crate::{Database, DbError, TenantConn};
 
@@ -101,20 +101,47 @@ pub async fn on_deal_won(tc: &mut TenantConn<'_>, deal: Uuid) -> Result<(), DbEr
             .await
             .optional()?;
         let Some(id) = made else { continue };
-        let payload = serde_json::to_string(&UploadPayload { upload: id })
-            .map_err(|e| DbError::Internal(e.to_string()))?;
-        enqueue(
+        enqueue_send(
             tc,
-            &NewJob {
-                kind: &UPLOAD,
-                payload: &payload,
-                key: Some(&format!("conversion:{deal}:{platform}")),
-                run_at: None,
-            },
+            &UPLOAD,
+            &UploadPayload { upload: id },
+            &format!("conversion:{deal}:{platform}"),
         )
         .await?;
     }
     Ok(())
+}
+
+/// Enqueues one send job (an upload, a forward) in the caller's
+/// transaction: the JSON `payload` (ids only), at most once for good per
+/// `key`.
+pub(crate) async fn enqueue_send<T: serde::Serialize>(
+    tc: &mut TenantConn<'_>,
+    kind: &JobKind,
+    payload: &T,
+    key: &str,
+) -> Result<(), DbError> {
+    let payload = serde_json::to_string(payload).map_err(|e| DbError::Internal(e.to_string()))?;
+    enqueue(
+        tc,
+        &NewJob {
+            kind,
+            payload: &payload,
+            key: Some(key),
+            run_at: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The payload a send job was enqueued with. One that does not parse
+/// never will, so the job ends (`what` says what it should have been).
+pub(crate) fn send_payload<T: serde::de::DeserializeOwned>(
+    job: &JobInfo,
+    what: &'static str,
+) -> Result<T, JobError> {
+    serde_json::from_str(&job.payload).map_err(|_| JobError::permanent(what))
 }
 
 /// The key the platforms de-duplicate by (Google's `orderId`, Meta's

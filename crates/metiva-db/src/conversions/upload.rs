@@ -47,15 +47,34 @@ impl UploadConversion {
     }
 }
 
-type UploadRow = (
-    Option<Uuid>,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    DateTime<Utc>,
-);
+/// A pending upload, locked for its send.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = uploads)]
+struct PendingUpload {
+    person_id: Option<Uuid>,
+    platform: String,
+    state: String,
+    idempotency_key: String,
+    value_cents: i64,
+    currency: String,
+    won_at: DateTime<Utc>,
+}
+
+/// Locks `id` (a second worker waits, then finds it finished); `None`
+/// when it is gone (the deal was deleted, its uploads with it) or no
+/// longer pending.
+async fn lock_pending(tc: &mut TenantConn<'_>, id: Uuid) -> Result<Option<PendingUpload>, DbError> {
+    let company = tc.company().as_str().to_string();
+    let row: Option<PendingUpload> = uploads::table
+        .filter(uploads::company_id.eq(&company))
+        .filter(uploads::id.eq(id))
+        .select(PendingUpload::as_select())
+        .for_update()
+        .first(tc.conn())
+        .await
+        .optional()?;
+    Ok(row.filter(|u| u.state == "pending"))
+}
 
 async fn finish(
     tc: &mut TenantConn<'_>,
@@ -88,33 +107,20 @@ impl Handler for UploadConversion {
         job: &'a JobInfo,
     ) -> BoxFuture<'a, Result<(), JobError>> {
         Box::pin(async move {
-            let p: UploadPayload = serde_json::from_str(&job.payload)
-                .map_err(|_| JobError::permanent("payload is not an upload id"))?;
+            let p: UploadPayload = super::send_payload(job, "payload is not an upload id")?;
             let company = tc.company().as_str().to_string();
-            let row: Option<UploadRow> = uploads::table
-                .filter(uploads::company_id.eq(&company))
-                .filter(uploads::id.eq(p.upload))
-                .select((
-                    uploads::person_id,
-                    uploads::platform,
-                    uploads::state,
-                    uploads::idempotency_key,
-                    uploads::value_cents,
-                    uploads::currency,
-                    uploads::won_at,
-                ))
-                .for_update()
-                .first(tc.conn())
-                .await
-                .optional()
-                .map_err(DbError::from)?;
-            let Some((person, platform, state, key, value_cents, currency, won_at)) = row else {
-                // The deal was deleted (its uploads went with it).
+            let Some(PendingUpload {
+                person_id: person,
+                platform,
+                idempotency_key: key,
+                value_cents,
+                currency,
+                won_at,
+                ..
+            }) = lock_pending(tc, p.upload).await?
+            else {
                 return Ok(());
             };
-            if state != "pending" {
-                return Ok(());
-            }
             let Some(person) = person else {
                 finish(tc, p.upload, "cancelled", Some("person erased")).await?;
                 return Ok(());

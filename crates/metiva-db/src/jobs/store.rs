@@ -155,11 +155,13 @@ pub async fn job_companies(db: &Database) -> Result<Vec<CompanyId>, DbError> {
         })
         .await?;
     rows.into_iter()
-        .map(|r| {
-            CompanyId::parse(&r.company_id)
-                .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))
-        })
+        .map(|r| stored_company(&r.company_id))
         .collect()
+}
+
+/// A company id read back from the database (a bad one is a bug).
+fn stored_company(id: &str) -> Result<CompanyId, DbError> {
+    CompanyId::parse(id).map_err(|e| DbError::Internal(format!("company id in the database: {e}")))
 }
 
 /// How one run of a claimed job ended.
@@ -185,8 +187,7 @@ pub async fn execute(
     worker: &str,
     job: &Claimed,
 ) -> Result<Outcome, DbError> {
-    let company = CompanyId::parse(&job.company_id)
-        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    let company = stored_company(&job.company_id)?;
     let Some(reg) = registry.get(&job.kind) else {
         let err = JobError::retry(format!("no handler registered for kind {}", job.kind));
         return fail(db, &company, job, worker, None, &err).await;
@@ -250,13 +251,7 @@ async fn finish(tc: &mut TenantConn<'_>, id: Uuid, keyed: bool) -> Result<(), Db
         .filter(jobs::id.eq(id));
     if keyed {
         diesel::update(target)
-            .set((
-                jobs::state.eq(JobState::Done.as_str()),
-                jobs::locked_by.eq(None::<String>),
-                jobs::locked_at.eq(None::<DateTime<Utc>>),
-                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
-                jobs::updated_at.eq(now),
-            ))
+            .set((jobs::state.eq(JobState::Done.as_str()), unlocked()))
             .execute(tc.conn())
             .await?;
     } else {
@@ -274,8 +269,7 @@ pub async fn fail_claimed(
     kind: Option<&JobKind>,
     err: &JobError,
 ) -> Result<Outcome, DbError> {
-    let company = CompanyId::parse(&job.company_id)
-        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    let company = stored_company(&job.company_id)?;
     fail(db, &company, job, worker, kind, err).await
 }
 
@@ -304,36 +298,25 @@ async fn fail(
     // Issue 18: never before a provider's Retry-After.
     let retry_at = next_run_after(&backoff, job.attempts, Utc::now(), err.retry_after);
     let message: String = err.message.chars().take(2000).collect();
-    let updated = db
-        .for_job(company, async |tc: &mut TenantConn<'_>| {
-            let c = tc.company().as_str().to_string();
-            Ok(diesel::update(
-                jobs::table
-                    .filter(jobs::company_id.eq(&c))
-                    .filter(jobs::id.eq(job.id))
-                    .filter(jobs::state.eq(JobState::Running.as_str()))
-                    .filter(jobs::locked_by.eq(worker))
-                    .filter(jobs::attempts.eq(job.attempts)),
-            )
-            .set((
-                jobs::state.eq(if dead {
-                    JobState::Dead.as_str()
-                } else {
-                    JobState::Failed.as_str()
-                }),
-                jobs::run_at.eq(retry_at),
-                jobs::last_error.eq(&message),
-                jobs::locked_by.eq(None::<String>),
-                jobs::locked_at.eq(None::<DateTime<Utc>>),
-                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
-                jobs::updated_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?)
-        })
-        .await?;
+    let state = if dead {
+        JobState::Dead
+    } else {
+        JobState::Failed
+    };
+    let updated = settle(
+        db,
+        company,
+        job,
+        worker,
+        Settle::Failed {
+            state,
+            retry_at,
+            message: &message,
+        },
+    )
+    .await?;
     Ok(match (updated, dead) {
-        (0, _) => Outcome::Lost,
+        (false, _) => Outcome::Lost,
         (_, true) => Outcome::Dead,
         (_, false) => Outcome::Retry(retry_at),
     })
@@ -352,35 +335,21 @@ async fn defer(
     err: &JobError,
 ) -> Result<Outcome, DbError> {
     let message: String = err.message.chars().take(2000).collect();
-    let updated = db
-        .for_job(company, async |tc: &mut TenantConn<'_>| {
-            let c = tc.company().as_str().to_string();
-            Ok(diesel::update(
-                jobs::table
-                    .filter(jobs::company_id.eq(&c))
-                    .filter(jobs::id.eq(job.id))
-                    .filter(jobs::state.eq(JobState::Running.as_str()))
-                    .filter(jobs::locked_by.eq(worker))
-                    .filter(jobs::attempts.eq(job.attempts)),
-            )
-            .set((
-                jobs::state.eq(JobState::Queued.as_str()),
-                jobs::attempts.eq((job.attempts - 1).max(0)),
-                jobs::run_at.eq(at),
-                jobs::last_error.eq(&message),
-                jobs::locked_by.eq(None::<String>),
-                jobs::locked_at.eq(None::<DateTime<Utc>>),
-                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
-                jobs::updated_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?)
-        })
-        .await?;
-    Ok(if updated == 0 {
-        Outcome::Lost
-    } else {
+    let updated = settle(
+        db,
+        company,
+        job,
+        worker,
+        Settle::Deferred {
+            at,
+            message: &message,
+        },
+    )
+    .await?;
+    Ok(if updated {
         Outcome::Retry(at)
+    } else {
+        Outcome::Lost
     })
 }
 
@@ -388,32 +357,107 @@ async fn defer(
 /// (its handler was cut off after the grace period). The attempt is not
 /// counted, and the job is due at once for another worker.
 pub async fn release(db: &Database, worker: &str, job: &Claimed) -> Result<bool, DbError> {
-    let company = CompanyId::parse(&job.company_id)
-        .map_err(|e| DbError::Internal(format!("company id in the database: {e}")))?;
+    let company = stored_company(&job.company_id)?;
+    settle(db, &company, job, worker, Settle::GivenBack).await
+}
+
+/// What a claimed job's run left to record.
+enum Settle<'a> {
+    /// Failed (`Failed` or `Dead`); due again at `retry_at`.
+    Failed {
+        state: JobState,
+        retry_at: DateTime<Utc>,
+        message: &'a str,
+    },
+    /// Deferred to `at` without counting the attempt.
+    Deferred { at: DateTime<Utc>, message: &'a str },
+    /// Given back at shutdown: due now, the attempt not counted.
+    GivenBack,
+}
+
+/// Records how a claimed job's run ended and lets go of its lease, in a
+/// transaction of its own, only while this worker still holds the job
+/// (running, locked by `worker`; for a failure or deferral also still at
+/// this attempt): a worker whose lease expired and was taken over changes
+/// nothing. `false` when it no longer held the job.
+async fn settle(
+    db: &Database,
+    company: &CompanyId,
+    job: &Claimed,
+    worker: &str,
+    how: Settle<'_>,
+) -> Result<bool, DbError> {
     let n = db
-        .for_job(&company, async |tc: &mut TenantConn<'_>| {
+        .for_job(company, async |tc: &mut TenantConn<'_>| {
             let c = tc.company().as_str().to_string();
-            Ok(diesel::update(
-                jobs::table
-                    .filter(jobs::company_id.eq(&c))
-                    .filter(jobs::id.eq(job.id))
-                    .filter(jobs::state.eq(JobState::Running.as_str()))
-                    .filter(jobs::locked_by.eq(worker)),
-            )
-            .set((
-                jobs::state.eq(JobState::Queued.as_str()),
-                jobs::attempts.eq(jobs::attempts - 1),
-                jobs::run_at.eq(now),
-                jobs::locked_by.eq(None::<String>),
-                jobs::locked_at.eq(None::<DateTime<Utc>>),
-                jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
-                jobs::updated_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?)
+            let held = jobs::table
+                .filter(jobs::company_id.eq(&c))
+                .filter(jobs::id.eq(job.id))
+                .filter(jobs::state.eq(JobState::Running.as_str()))
+                .filter(jobs::locked_by.eq(worker));
+            let this_attempt = jobs::attempts.eq(job.attempts);
+            let n = match how {
+                Settle::Failed {
+                    state,
+                    retry_at,
+                    message,
+                } => {
+                    diesel::update(held.filter(this_attempt))
+                        .set((
+                            jobs::state.eq(state.as_str()),
+                            jobs::run_at.eq(retry_at),
+                            jobs::last_error.eq(message),
+                            unlocked(),
+                        ))
+                        .execute(tc.conn())
+                        .await?
+                }
+                Settle::Deferred { at, message } => {
+                    diesel::update(held.filter(this_attempt))
+                        .set((
+                            jobs::state.eq(JobState::Queued.as_str()),
+                            jobs::attempts.eq((job.attempts - 1).max(0)),
+                            jobs::run_at.eq(at),
+                            jobs::last_error.eq(message),
+                            unlocked(),
+                        ))
+                        .execute(tc.conn())
+                        .await?
+                }
+                Settle::GivenBack => {
+                    diesel::update(held)
+                        .set((
+                            jobs::state.eq(JobState::Queued.as_str()),
+                            jobs::attempts.eq(jobs::attempts - 1),
+                            jobs::run_at.eq(now),
+                            unlocked(),
+                        ))
+                        .execute(tc.conn())
+                        .await?
+                }
+            };
+            Ok(n)
         })
         .await?;
     Ok(n > 0)
+}
+
+type Unlocked = (
+    diesel::dsl::Eq<jobs::locked_by, Option<String>>,
+    diesel::dsl::Eq<jobs::locked_at, Option<DateTime<Utc>>>,
+    diesel::dsl::Eq<jobs::lock_expires_at, Option<DateTime<Utc>>>,
+    diesel::dsl::Eq<jobs::updated_at, now>,
+);
+
+/// The lease let go (no worker, no lock times), touched now: part of
+/// every change that ends a run.
+fn unlocked() -> Unlocked {
+    (
+        jobs::locked_by.eq(None::<String>),
+        jobs::locked_at.eq(None::<DateTime<Utc>>),
+        jobs::lock_expires_at.eq(None::<DateTime<Utc>>),
+        jobs::updated_at.eq(now),
+    )
 }
 
 /// A job as the page shows it.

@@ -16,12 +16,7 @@ use crate::fixtures::{A, B, cid};
 
 #[tokio::test]
 async fn the_breaker_opens_after_n_half_opens_after_the_cool_down_and_closes_on_success() {
-    let World {
-        tdb: _tdb,
-        db,
-        stub,
-        clock,
-    } = World::new(t0()).await;
+    let (_tdb, db, stub, clock) = World::new(t0()).await.parts();
     let ad = adapters(&db, &stub, &clock, 3);
     let a = cid(A);
     let mut timeline = Vec::new();
@@ -113,12 +108,7 @@ async fn the_breaker_opens_after_n_half_opens_after_the_cool_down_and_closes_on_
 
 #[tokio::test]
 async fn two_workers_on_two_pools_agree_on_the_breaker() {
-    let World {
-        tdb,
-        db: db1,
-        stub,
-        clock,
-    } = World::new(t0()).await;
+    let (tdb, db1, stub, clock) = World::new(t0()).await.parts();
     // A second pool: another worker.
     let db2 = tdb.database();
     let (w1, w2) = (
@@ -146,12 +136,7 @@ async fn two_workers_on_two_pools_agree_on_the_breaker() {
 
 #[tokio::test]
 async fn a_short_retry_after_is_slept_in_the_call() {
-    let World {
-        tdb: _tdb,
-        db,
-        stub,
-        clock,
-    } = World::new(t0()).await;
+    let (_tdb, db, stub, clock) = World::new(t0()).await.parts();
     let ad = adapters(&db, &stub, &clock, 5);
     stub.answer(429, Some("1"));
     let started = Instant::now();
@@ -167,12 +152,7 @@ async fn a_short_retry_after_is_slept_in_the_call() {
 
 #[tokio::test]
 async fn one_workspace_cannot_see_or_write_another_workspaces_breakers() {
-    let World {
-        tdb: _tdb,
-        db,
-        stub,
-        clock,
-    } = World::new(t0()).await;
+    let (_tdb, db, stub, clock) = World::new(t0()).await.parts();
     let ad = adapters(&db, &stub, &clock, 1);
     stub.answer(503, None);
     assert!(ad.call(&cid(A), Provider::Meta, get(&stub)).await.is_err());

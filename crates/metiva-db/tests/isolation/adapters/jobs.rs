@@ -112,12 +112,7 @@ async fn enqueue(db: &Database, kind: &JobKind) {
 
 #[tokio::test]
 async fn a_long_retry_after_reschedules_the_job_not_before_it() {
-    let World {
-        tdb: _tdb,
-        db,
-        stub,
-        clock,
-    } = World::new(Utc::now()).await;
+    let (_tdb, db, stub, clock) = World::new(Utc::now()).await.parts();
     let ad = adapters(&db, &stub, &clock, 5);
     let kind = JobKind {
         max_attempts: 5,
@@ -146,12 +141,7 @@ async fn a_long_retry_after_reschedules_the_job_not_before_it() {
 
 #[tokio::test]
 async fn an_open_breaker_defers_the_job_without_using_an_attempt() {
-    let World {
-        tdb,
-        db,
-        stub,
-        clock,
-    } = World::new(Utc::now()).await;
+    let (tdb, db, stub, clock) = World::new(Utc::now()).await.parts();
     let ad = adapters(&db, &stub, &clock, 1);
     // One failed call opens it (N = 1).
     stub.answer(503, None);

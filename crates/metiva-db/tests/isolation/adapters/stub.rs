@@ -161,4 +161,10 @@ impl World {
             clock: ManualClock::new(start),
         }
     }
+
+    /// The test database (keep it bound: dropping it ends the cluster),
+    /// the pool, the stub and the clock.
+    pub fn parts(self) -> (TestDb, Database, Stub, ManualClock) {
+        (self.tdb, self.db, self.stub, self.clock)
+    }
 }

@@ -65,8 +65,14 @@ pub async fn conversion_uploads(kind: String, id: String) -> Result<Vec<UploadDt
         .conversion_uploads(&ctx, of(uid))
         .await
         .map_err(db_failure)?;
-    Ok(rows
-        .into_iter()
+    Ok(upload_dtos(l, rows))
+}
+
+/// The uploads as the panel shows them (the person page reads them in its
+/// record's transaction, the deal page through [`conversion_uploads`]).
+#[cfg(feature = "ssr")]
+pub fn upload_dtos(l: Lang, rows: Vec<metiva_db::conversions::UploadStatus>) -> Vec<UploadDto> {
+    rows.into_iter()
         .map(|u| UploadDto {
             deal: u.deal_id.to_string(),
             platform: match u.platform.as_str() {
@@ -82,13 +88,13 @@ pub async fn conversion_uploads(kind: String, id: String) -> Result<Vec<UploadDt
                 .format("%Y-%m-%d %H:%M UTC")
                 .to_string(),
         })
-        .collect())
+        .collect()
 }
 
-/// The uploads panel; renders nothing when there are none.
+/// The uploads panel of a deal, loaded on its own; renders nothing when
+/// there are none.
 #[component]
 pub fn ConversionPanel(kind: &'static str, id: String) -> impl IntoView {
-    let l = crate::i18n::current();
     let data = Resource::new(
         move || id.clone(),
         move |id| conversion_uploads(kind.to_string(), id),
@@ -96,27 +102,41 @@ pub fn ConversionPanel(kind: &'static str, id: String) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
-                Ok(list) if list.is_empty() => ().into_any(),
-                Ok(list) => {
-                    let rows = list.into_iter().map(|u| view! {
-                        <li class="text-sm" data-testid="conversion-upload" data-state=u.state.clone()>
-                            <span class="font-medium">{u.platform}</span>": "{u.text}
-                            <span class="text-xs text-slate-500">" "{u.at}</span>
-                            {(kind == "person").then(|| view! {
-                                " "<a class=LINK href=format!("/deals/{}", u.deal)>{tr(l, "Deal")}</a>
-                            })}
-                        </li>
-                    }).collect_view();
-                    view! {
-                        <div class=PANEL data-testid="conversion-uploads">
-                            <h2 class="text-lg font-semibold">{tr(l, "Conversion uploads")}</h2>
-                            <p class="mt-1 text-xs text-slate-500">{tr(l, "Sent to the ad platforms only with the person's marketing consent on record at the moment of sending.")}</p>
-                            <ul class="mt-2 space-y-1">{rows}</ul>
-                        </div>
-                    }.into_any()
-                }
+                Ok(list) => view! { <ConversionList kind=kind list=list /> }.into_any(),
                 Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
             })}
         </Suspense>
     }
+}
+
+/// The uploads panel from data already read; renders nothing when there
+/// are none.
+#[component]
+pub fn ConversionList(kind: &'static str, list: Vec<UploadDto>) -> impl IntoView {
+    let l = crate::i18n::current();
+    if list.is_empty() {
+        return ().into_any();
+    }
+    let rows = list
+        .into_iter()
+        .map(|u| {
+            view! {
+                <li class="text-sm" data-testid="conversion-upload" data-state=u.state.clone()>
+                    <span class="font-medium">{u.platform}</span>": "{u.text}
+                    <span class="text-xs text-slate-500">" "{u.at}</span>
+                    {(kind == "person").then(|| view! {
+                        " "<a class=LINK href=format!("/deals/{}", u.deal)>{tr(l, "Deal")}</a>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class=PANEL data-testid="conversion-uploads">
+            <h2 class="text-lg font-semibold">{tr(l, "Conversion uploads")}</h2>
+            <p class="mt-1 text-xs text-slate-500">{tr(l, "Sent to the ad platforms only with the person's marketing consent on record at the moment of sending.")}</p>
+            <ul class="mt-2 space-y-1">{rows}</ul>
+        </div>
+    }
+    .into_any()
 }

@@ -30,7 +30,9 @@ pub use alerts::{
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
-pub use conversions::{ConversionPanel, conversion_uploads};
+pub use conversions::{ConversionList, ConversionPanel, UploadDto, conversion_uploads};
+#[cfg(feature = "ssr")]
+pub use conversions::upload_dtos;
 pub use deal_form::{DealEditPanel, deal_form_data, delete_deal, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};

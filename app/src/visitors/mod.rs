@@ -181,6 +181,8 @@ pub struct PersonDto {
     pub deals: Vec<DealRow>,
     /// Tasks and notes, read in the record's transaction.
     pub work: crate::crm::RecordWorkDto,
+    /// The conversion uploads, read in the record's transaction.
+    pub uploads: Vec<crate::crm::UploadDto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

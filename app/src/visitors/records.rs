@@ -80,6 +80,7 @@ pub async fn person_record(id: String) -> Result<Option<PersonDto>, AppError> {
         visitors: r.visitors.into_iter().map(|v| linked(l, v)).collect(),
         deals: r.deals.iter().map(|d| deal_row(l, d, me.clone())).collect(),
         work: crate::crm::work_dto(&ctx, r.tasks, r.notes, r.members),
+        uploads: crate::crm::upload_dtos(l, r.uploads),
     }))
 }
 
@@ -232,13 +233,13 @@ pub fn PersonPage() -> impl IntoView {
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
-            <crate::crm::ContactPanel id=panel_id.clone() />
-            // Outside the record's Suspense: a resource made inside it
-            // would be made again each time the record resolves.
-            <crate::crm::ConversionPanel kind="person" id=panel_id />
+            <crate::crm::ContactPanel id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(p)) => view! {
+                        // The conversion uploads come with the record, in
+                        // its one transaction (issue 15).
+                        <crate::crm::ConversionList kind="person" list=p.uploads />
                         <div class=PANEL>
                             <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name.clone()}</h1>
                             <p class="mt-1 text-slate-600">{p.email}" · "{p.organisation}</p>

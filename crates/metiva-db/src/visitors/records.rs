@@ -21,6 +21,9 @@ pub struct PersonRecord {
     pub tasks: Vec<crate::crm::tasks::Task>,
     pub notes: Vec<crate::crm::tasks::Note>,
     pub members: Vec<(Uuid, String)>,
+    /// The person's conversion uploads (issue 18's panel), read in the
+    /// same transaction rather than one of its own (issue 15).
+    pub uploads: Vec<crate::conversions::UploadStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -105,8 +108,9 @@ impl Database {
     }
 
     /// One person with the chain (the visitors that led to them and their
-    /// deals) and the work panel (tasks, notes, members): the whole person
-    /// page in one transaction, so one tenant binding (issue 15). `None`
+    /// deals), the work panel (tasks, notes, members) and the conversion
+    /// uploads: the whole person page in one transaction, so one tenant
+    /// binding (issue 15). `None`
     /// when not found (another tenant's person is not found).
     pub async fn person_record(
         &self,
@@ -122,6 +126,9 @@ impl Database {
             let (tasks, notes) =
                 crate::crm::tasks::record_work(tc, crate::crm::tasks::Link::Person(id)).await?;
             let members = crate::crm::active_members(tc).await?;
+            let uploads =
+                crate::conversions::uploads_of(tc, crate::conversions::UploadsOf::Person(id))
+                    .await?;
             Ok(Some(PersonRecord {
                 person,
                 visitors,
@@ -129,6 +136,7 @@ impl Database {
                 tasks,
                 notes,
                 members,
+                uploads,
             }))
         })
         .await

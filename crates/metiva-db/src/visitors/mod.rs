@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use metiva_security::cipher::FieldContext;
 use uuid::Uuid;
@@ -21,6 +21,8 @@ use crate::repo::cached::{self, BindCached as _};
 use crate::{Database, DbError, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
+
+mod window;
 
 /// Where a page view's IP lives, for the cipher's associated data.
 pub fn ip_context<'a>(company: &'a str, row: &'a str) -> FieldContext<'a> {
@@ -162,14 +164,6 @@ pub struct VisitorsOverview {
     pub crm_organisations: Vec<(Uuid, String)>,
 }
 
-#[derive(Debug, Clone, QueryableByName)]
-struct IdName {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
-    #[diesel(sql_type = Text)]
-    name: String,
-}
-
 /// Everything the consent page shows, in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentOverview {
@@ -208,52 +202,10 @@ impl Database {
             let company = tc.company().as_str().to_string();
             // From the daily rollups (migration `page_view_rollups`), kept
             // in the page views' own transactions, so this snapshot's
-            // rollups and its recent views agree. The window is the last
-            // `days` UTC days, today included, as in the per-day chart.
-            // Raw SQL: a CTE with grouping, a window function and ordered
-            // aggregates, which Diesel's DSL does not express.
-            let organisations: Vec<OrganisationVisits> = cached::sql(
-                // One pass over the window's rollup rows (issue 15): grouped
-                // by organisation and page first, then the few groups are
-                // ranked and folded per organisation (no second scan, no
-                // count(DISTINCT) sort).
-                "WITH per_page AS (
-                     SELECT organisation, path, min(org_source) AS source,
-                            sum(views) AS views, min(first_at) AS first_at,
-                            max(last_at) AS last_at
-                     FROM page_view_daily
-                     WHERE company_id = $1 AND day > (now() AT TIME ZONE 'UTC')::date - $2
-                     GROUP BY organisation, path),
-                 ranked AS (
-                     SELECT *, row_number() OVER (PARTITION BY organisation
-                                                  ORDER BY views DESC, path) AS rank
-                     FROM per_page)
-                 SELECT organisation, min(source) AS source, sum(views)::bigint AS views,
-                        count(*) AS pages,
-                        COALESCE(array_agg(path ORDER BY rank) FILTER (WHERE rank <= 3), '{}')
-                          AS top_pages,
-                        min(first_at) AS first_seen, max(last_at) AS last_seen
-                 FROM ranked GROUP BY organisation
-                 ORDER BY organisation IS NULL, views DESC, organisation
-                 LIMIT 100",
-            )
-            .bind::<Text, _>(&company)
-            .bind::<Integer, _>(days)
-            .load(tc.conn())
-            .await?;
-            // Raw SQL: generate_series joined to the rollups (days without
-            // views count 0).
-            let days_rows: Vec<DayCount> = cached::sql(
-                "SELECT d::date AS day, COALESCE(sum(r.views), 0)::bigint AS views
-                 FROM generate_series((now() AT TIME ZONE 'UTC')::date - ($2 - 1),
-                                      (now() AT TIME ZONE 'UTC')::date, interval '1 day') AS d
-                 LEFT JOIN page_view_daily r ON r.company_id = $1 AND r.day = d::date
-                 GROUP BY d ORDER BY d",
-            )
-            .bind::<Text, _>(&company)
-            .bind::<Integer, _>(days)
-            .load(tc.conn())
-            .await?;
+            // rollups and its recent views agree. The organisations and
+            // the per-day chart come from one scan of the window (issue
+            // 15, `window.rs`).
+            let (organisations, days_rows) = window::organisations_and_days(tc, days).await?;
             // Raw SQL: correlated count subqueries in the select list.
             let consented: Vec<ConsentedVisitor> = cached::sql(
                 "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,
@@ -291,23 +243,14 @@ impl Database {
             .bind::<Text, _>(&company)
             .load(tc.conn())
             .await?;
-            // Only the listed names, by the (company_id, lower(name))
-            // index: not the whole organisation picker (issue 15). Raw SQL:
-            // an expression index's lower() with an array bind.
+            // Only the listed names, not the whole organisation picker
+            // (issue 15).
             let crm_organisations: Vec<(Uuid, String)> = if crm_match {
                 let names: Vec<String> = organisations
                     .iter()
                     .filter_map(|o| o.organisation.as_deref().map(str::to_lowercase))
                     .collect();
-                let rows: Vec<IdName> = cached::sql(
-                    "SELECT id, name FROM organisations
-                     WHERE company_id = $1 AND lower(name) = ANY($2)",
-                )
-                .bind::<Text, _>(&company)
-                .bind::<Array<Text>, _>(names)
-                .load(tc.conn())
-                .await?;
-                rows.into_iter().map(|r| (r.id, r.name)).collect()
+                window::crm_organisations(tc, names).await?
             } else {
                 Vec::new()
             };

@@ -41,7 +41,17 @@ pub(super) async fn delete_page_views(
 }
 
 /// Contacts (persons) not changed since the cutoff, with no deal, and no
-/// note, task (open, created or done) or visit since the cutoff.
+/// note, task (open, created or done) or visit since the cutoff, and no
+/// forward from one of their visitors (a forward's proof is kept, as for
+/// visitors).
+///
+/// A contact goes as an erasure takes it: its visitors' consent decisions
+/// stay as proof under a fresh random tombstone per contact (never
+/// derived from the subject, so irreversible), exactly the column an
+/// erasure fills, and its visitors go (their page views stay, unlinked,
+/// until their own period ends). Without this the decisions stayed linked
+/// to a visitor key of a person no longer on record, and the visitor
+/// sweep later deleted that proof outright.
 pub(super) async fn delete_contacts(
     tc: &mut TenantConn<'_>,
     cutoff: DateTime<Utc>,
@@ -79,6 +89,16 @@ pub(super) async fn delete_contacts(
                 .filter(visitors::person_id.eq(persons::id.nullable()))
                 .filter(visitors::last_seen.ge(cutoff)),
         )))
+        .filter(not(exists(
+            visitors::table
+                .filter(visitors::company_id.eq(persons::company_id))
+                .filter(visitors::person_id.eq(persons::id.nullable()))
+                .filter(exists(
+                    forwards::table
+                        .filter(forwards::company_id.eq(visitors::company_id))
+                        .filter(forwards::visitor_id.eq(visitors::id)),
+                )),
+        )))
         .select(persons::id)
         .limit(BATCH)
         .load(tc.conn())
@@ -86,6 +106,27 @@ pub(super) async fn delete_contacts(
     if ids.is_empty() {
         return Ok(0);
     }
+    // Raw SQL: one tombstone per contact needs a volatile value per row of
+    // the contact list (gen_random_uuid() in a subquery PostgreSQL does
+    // not flatten); the tombstone-only trigger checks the update's shape.
+    diesel::sql_query(
+        "UPDATE consent_decisions c SET visitor_id = NULL, erased_subject = t.tombstone
+         FROM (SELECT v.id AS visitor_id, p.tombstone
+                 FROM visitors v
+                 JOIN (SELECT id, gen_random_uuid() AS tombstone
+                         FROM unnest($2::uuid[]) AS id) p ON v.person_id = p.id
+                WHERE v.company_id = $1) t
+         WHERE c.company_id = $1 AND c.visitor_id = t.visitor_id",
+    )
+    .bind::<diesel::sql_types::Text, _>(&company)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+    .execute(tc.conn())
+    .await?;
+    diesel::sql_query("DELETE FROM visitors WHERE company_id = $1 AND person_id = ANY($2)")
+        .bind::<diesel::sql_types::Text, _>(&company)
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+        .execute(tc.conn())
+        .await?;
     let n = diesel::delete(
         persons::table
             .filter(persons::company_id.eq(&company))

@@ -48,6 +48,12 @@
 //! Its consent decisions go first, in batches, then the visitor rows that
 //! have none left.
 //!
+//! # Contacts
+//! A contact the sweep removes takes its visitors with it, and their
+//! consent decisions stay as proof under a random tombstone, as in an
+//! erasure (see `batches::delete_contacts`); a contact whose visitor has
+//! a forward stays, as such a visitor does.
+//!
 //! # Not swept
 //! The audit log: the app role may not delete audit rows, and cutting its
 //! hash chain needs a signed checkpoint row so `metiva audit verify` still

@@ -23,6 +23,7 @@ mod property;
 mod property_crm;
 mod registry;
 mod retention;
+mod retention_tombstone;
 mod rollups;
 mod schema_file;
 mod tls;

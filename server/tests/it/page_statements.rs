@@ -26,14 +26,15 @@ use crate::world::{DE_VRIES, World, call, get_with, post_form};
 /// pickers load only for a role that sees a form (this viewer sees none).
 /// `/visitors` 9 -> 8 (session 11): the organisations and the per-day
 /// chart are one scan of the rollup window, one statement.
-/// The person page's record is 9 of its 19: the conversion panel (issue
-/// 18) reads in transactions of its own. `/settings/security` reads the
+/// `/persons/{id}` 19 -> 10 (session 11): the conversion uploads (issue 18)
+/// are read in the record's transaction, not by a panel of their own.
+/// `/settings/security` reads the
 /// workspaces, the upkeep status (the audit chain's daily check, issue 16)
 /// and the last self-test.
 const BUDGET: &[(&str, usize)] = &[
     ("/", 4),
     ("/persons", 4),
-    ("/persons/{id}", 19),
+    ("/persons/{id}", 10),
     ("/deals", 6),
     ("/visitors", 8),
     ("/settings/security", 15),

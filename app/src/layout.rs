@@ -50,6 +50,7 @@ pub fn Header() -> impl IntoView {
         .unwrap_or(false);
     #[cfg(not(feature = "ssr"))]
     let show_integrations = false;
+    let settings_here = is_settings_path(&path);
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     view! {
         <header class="border-b border-slate-200 bg-white">
@@ -80,37 +81,116 @@ pub fn Header() -> impl IntoView {
                     <A href="/consent" attr:class=link>
                         {tr(l, "Consent")}
                     </A>
-                    <A href="/members" attr:class=link>
-                        {tr(l, "Members")}
-                    </A>
-                    <A href="/settings/security" attr:class=link>
-                        {tr(l, "Security")}
-                    </A>
-                    {show_billing.then(|| view! {
-                        <A href="/billing" attr:class=link>
-                            {tr(l, "Billing")}
-                        </A>
-                    })}
-                    {show_jobs.then(|| view! {
-                        <A href="/settings/jobs" attr:class=link>
-                            {tr(l, "Jobs")}
-                        </A>
-                    })}
-                    {show_integrations.then(|| view! {
-                        <A href="/settings/integrations" attr:class=link>
-                            {tr(l, "Integrations")}
-                        </A>
-                    })}
-                    {show_system.then(|| view! {
-                        <A href="/system" attr:class=link>
-                            {tr(l, "System")}
-                        </A>
-                    })}
+                    <SettingsMenu
+                        lang=l
+                        here=settings_here
+                        billing=show_billing
+                        jobs=show_jobs
+                        integrations=show_integrations
+                        system=show_system
+                    />
                 </nav>
-                <crate::crm::SearchBox />
-                <LanguageLinks lang=l base=path />
+                // Search and language stay together at the right (on a
+                // row of their own when the links leave no room).
+                <div class="ml-auto flex flex-wrap items-center gap-4">
+                    <crate::crm::SearchBox />
+                    <LanguageLinks lang=l base=path />
+                </div>
             </div>
         </header>
+    }
+}
+
+/// The workspace's settings pages, each a path the Settings menu links.
+const SETTINGS_PATHS: [&str; 4] = ["/members", "/settings", "/billing", "/system"];
+
+/// Whether `path` is one of the pages the Settings menu holds (so its
+/// summary is marked current).
+fn is_settings_path(path: &str) -> bool {
+    SETTINGS_PATHS.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// The settings pages in one disclosure: a `<details>`/`<summary>` opens
+/// and closes without JavaScript, by mouse, touch or keyboard (the
+/// summary is focusable; Enter or Space toggles it), and the browser
+/// tells assistive technology whether it is expanded. Below `sm` the list
+/// opens in the header's flow (no panel off the edge of a phone's
+/// screen); from `sm` up it is a panel under the summary. A link is
+/// offered only to the roles that may open its page.
+#[component]
+fn SettingsMenu(
+    lang: Lang,
+    here: bool,
+    billing: bool,
+    jobs: bool,
+    integrations: bool,
+    system: bool,
+) -> impl IntoView {
+    let l = lang;
+    let link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
+    view! {
+        <details class="group relative open:basis-full sm:open:basis-auto" data-testid="settings-menu">
+            <summary
+                class="flex cursor-pointer list-none items-center gap-1 rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 data-[current=true]:bg-indigo-50 data-[current=true]:text-indigo-700 [&::-webkit-details-marker]:hidden"
+                data-current=here.then_some("true")
+            >
+                {tr(l, "Settings")}
+                <span aria-hidden="true" class="text-xs transition-transform group-open:rotate-180">"▾"</span>
+            </summary>
+            <div class="mt-1 flex flex-col gap-0.5 rounded-md border border-slate-200 bg-white p-1 sm:absolute sm:left-0 sm:z-20 sm:w-52 sm:shadow-lg">
+                <A href="/members" attr:class=link>
+                    {tr(l, "Members")}
+                </A>
+                <A href="/settings/security" attr:class=link>
+                    {tr(l, "Security")}
+                </A>
+                {billing.then(|| view! {
+                    <A href="/billing" attr:class=link>
+                        {tr(l, "Billing")}
+                    </A>
+                })}
+                {jobs.then(|| view! {
+                    <A href="/settings/jobs" attr:class=link>
+                        {tr(l, "Jobs")}
+                    </A>
+                })}
+                {integrations.then(|| view! {
+                    <A href="/settings/integrations" attr:class=link>
+                        {tr(l, "Integrations")}
+                    </A>
+                })}
+                {system.then(|| view! {
+                    <A href="/system" attr:class=link>
+                        {tr(l, "System")}
+                    </A>
+                })}
+            </div>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_settings_path;
+
+    #[test]
+    fn the_settings_menu_is_current_on_its_pages_only() {
+        for p in [
+            "/members",
+            "/settings/security",
+            "/settings/jobs",
+            "/billing",
+            "/billing/invoices/x/pdf",
+            "/system",
+        ] {
+            assert!(is_settings_path(p), "{p}");
+        }
+        for p in ["/", "/persons", "/membership", "/systems", "/deals"] {
+            assert!(!is_settings_path(p), "{p}");
+        }
     }
 }
 

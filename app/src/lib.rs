@@ -11,6 +11,7 @@ pub mod consent_text;
 pub mod cookies;
 pub mod crm;
 pub mod error;
+pub mod form_refusal;
 pub mod i18n;
 mod layout;
 #[cfg(feature = "ssr")]

@@ -1,4 +1,4 @@
-import { test, expect, signIn } from "./fixtures";
+import { test, expect, openSettings, signIn } from "./fixtures";
 
 // The demo seed (`metiva seed-demo`) gives De Vries Media a retainer for
 // Bloemenhuis Hendriks, billed at once: last month's and this month's
@@ -8,7 +8,7 @@ import { test, expect, signIn } from "./fixtures";
 
 test("/billing shows the demo retainer, its invoices and a downloadable PDF", async ({ page }) => {
   await signIn(page, "finance@devries.example");
-  await page.getByRole("link", { name: "Billing" }).click();
+  await (await openSettings(page)).getByRole("link", { name: "Billing" }).click();
   await expect(page).toHaveURL(/\/billing$/);
   await expect(
     page.getByTestId("retainer-row").filter({ hasText: "Website & SEO retainer" }),
@@ -35,14 +35,16 @@ test("/billing shows the demo retainer, its invoices and a downloadable PDF", as
 
 test("a role without billing.read has no Billing link and is refused", async ({ page }) => {
   await signIn(page, "sales@devries.example");
-  await expect(page.getByRole("link", { name: "Billing" })).toHaveCount(0);
+  // The menu is open (its Members link is visible), and holds no Billing.
+  const nav = await openSettings(page);
+  await expect(nav.getByRole("link", { name: "Billing" })).toHaveCount(0);
   const r = await page.request.get("/billing/invoices/00000000-0000-4000-8000-000000000000/pdf");
   expect(r.status()).toBe(403);
 });
 
 test("/settings/jobs lists the jobs and a failed job is retried now", async ({ page }) => {
   await signIn(page, "owner@devries.example", "De Vries Media");
-  await page.getByRole("link", { name: "Jobs" }).click();
+  await (await openSettings(page)).getByRole("link", { name: "Jobs" }).click();
   await expect(page).toHaveURL(/\/settings\/jobs$/);
   await expect(page.getByTestId("cron-retainer-billing")).toBeVisible();
   // The demo's issuing jobs fail (Stripe is not connected here).

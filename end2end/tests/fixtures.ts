@@ -24,6 +24,18 @@ export async function hydrated(page: Page) {
   await expect(page.locator("#hydration")).toHaveAttribute("data-hydrated", "true");
 }
 
+/**
+ * Opens the header's Settings menu (a <details> disclosure holding the
+ * workspace's settings pages: Members, Security, Billing, Jobs,
+ * Integrations, System) and answers the main navigation.
+ */
+export async function openSettings(page: Page) {
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.locator("summary", { hasText: "Settings" }).click();
+  await expect(nav.getByRole("link", { name: "Members" })).toBeVisible();
+  return nav;
+}
+
 export const PASSWORD = "metiva-demo";
 
 /**

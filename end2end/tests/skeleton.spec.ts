@@ -1,4 +1,4 @@
-import { test, expect, hydrated, signIn } from "./fixtures";
+import { test, expect, hydrated, openSettings, signIn } from "./fixtures";
 
 test.beforeEach(async ({ page }) => {
   await signIn(page, "owner@devries.example", "De Vries Media");
@@ -49,7 +49,8 @@ test.describe("with JavaScript off", () => {
 test("navigation works and unknown pages say so", async ({ page }) => {
   await page.goto("/");
   await hydrated(page);
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "System" }).click();
+  // System sits in the header's Settings menu.
+  await (await openSettings(page)).getByRole("link", { name: "System" }).click();
   await expect(page).toHaveURL(/\/system$/);
   await expect(page.getByRole("heading", { name: "System" })).toBeVisible();
   const resp = await page.request.get("/definitely-not-here");

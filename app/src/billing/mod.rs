@@ -73,22 +73,7 @@ fn billing_refusal(e: metiva_db::billing::BillingError) -> AppError {
         E::NotFound => AppError::not_found(tr(l, "Not found.")),
         E::NotConnected => AppError::conflict(tr(l, "Connect Stripe first.")),
         E::Db(db) => crate::api::ssr::db_failure(db),
-        E::Invalid(fields) => {
-            let list = fields
-                .iter()
-                .map(|f| format!("{}:{}", f.field, f.code))
-                .collect::<Vec<_>>()
-                .join(",");
-            if crate::member_forms::ssr::plain_form() {
-                leptos_axum::redirect(&format!("/billing?invalid={}", crate::query_escape(&list)));
-            }
-            let msg = fields
-                .iter()
-                .map(|f| format!("{}: {}", f.field, tr(l, code_text(f.code))))
-                .collect::<Vec<_>>()
-                .join(" ");
-            AppError::validation(msg)
-        }
+        E::Invalid(fields) => crate::form_refusal::ssr::refused(&fields, "/billing", code_text),
     }
 }
 
@@ -307,14 +292,9 @@ pub fn BillingPage() -> impl IntoView {
     let l = crate::i18n::current();
     let q = leptos_router::hooks::use_query_map().read_untracked();
     let done = q.get("done");
-    let invalid: Vec<(String, String)> = q
+    let invalid = q
         .get("invalid")
-        .map(|v| {
-            v.split(',')
-                .filter_map(|p| p.split_once(':'))
-                .map(|(f, c)| (f.to_string(), c.to_string()))
-                .collect()
-        })
+        .map(|v| crate::form_refusal::parse_invalid(&v))
         .unwrap_or_default();
     let data = Resource::new(|| (), |_| billing_overview());
     let banner = match (done.as_deref(), invalid.is_empty()) {

@@ -111,22 +111,7 @@ fn refusal(e: metiva_db::adapters::integrations::IntegrationError) -> AppError {
         E::Forbidden => AppError::forbidden(tr(l, "Your role may not manage integrations.")),
         E::NotConnected => AppError::not_found(tr(l, "This provider is not connected.")),
         E::Db(db) => crate::api::ssr::db_failure(db),
-        E::Invalid(fields) => {
-            let list = fields
-                .iter()
-                .map(|f| format!("{}:{}", f.field, f.code))
-                .collect::<Vec<_>>()
-                .join(",");
-            if crate::member_forms::ssr::plain_form() {
-                leptos_axum::redirect(&format!("{BACK}?invalid={}", crate::query_escape(&list)));
-            }
-            let msg = fields
-                .iter()
-                .map(|f| format!("{}: {}", f.field, tr(l, code_text(f.code))))
-                .collect::<Vec<_>>()
-                .join(" ");
-            AppError::validation(msg)
-        }
+        E::Invalid(fields) => crate::form_refusal::ssr::refused(&fields, BACK, code_text),
     }
 }
 
@@ -358,9 +343,8 @@ fn outcome_banner(l: Lang) -> Option<AnyView> {
         view! { <p role="alert" data-testid="integrations-refused" class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900">{text}</p> }.into_any()
     };
     if let Some(list) = q.get("invalid") {
-        let text = list
-            .split(',')
-            .filter_map(|p| p.split_once(':'))
+        let text = crate::form_refusal::parse_invalid(&list)
+            .iter()
             .map(|(f, c)| format!("{}: {}", tr(l, field_label(f)), tr(l, code_text(c))))
             .collect::<Vec<_>>()
             .join(" ");

@@ -8,6 +8,7 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("Security", "Beveiliging"),
     ("System", "Systeem"),
     ("Main", "Hoofdmenu"),
+    ("Settings", "Instellingen"),
     ("Language", "Taal"),
     (
         "Metiva: compliance by architecture, for Dutch agencies.",

@@ -48,6 +48,22 @@ const REASONS: [(&str, &str); 4] = [
 /// The erasure form under a contact's edit form.
 #[component]
 pub(super) fn EraseContactForm(id: String, outcome: Outcome) -> impl IntoView {
+    view! {
+        <EraseForm id=id outcome=outcome action="/api/erase_contact" button="Erase contact"
+            intro="Erasing removes this contact and everything that identifies them: their visitors and page views, notes, tasks and search terms. Deals stay without the contact; consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited." />
+    }
+}
+
+/// An erasure form (contact or visitor): a reason from the fixed list, a
+/// short note without personal data, posted to `action` with `id`.
+#[component]
+pub(super) fn EraseForm(
+    id: String,
+    outcome: Outcome,
+    action: &'static str,
+    intro: &'static str,
+    button: &'static str,
+) -> impl IntoView {
     let l = crate::i18n::current();
     let reason_error = outcome.error_for(l, "reason");
     let note_error = outcome.error_for(l, "note");
@@ -56,9 +72,9 @@ pub(super) fn EraseContactForm(id: String, outcome: Outcome) -> impl IntoView {
         .map(|(code, label)| view! { <option value=code>{tr(l, label)}</option> })
         .collect_view();
     view! {
-        <form method="post" action="/api/erase_contact" class="mt-6 space-y-3 border-t border-slate-100 pt-4" data-testid="erase-form">
+        <form method="post" action=action class="mt-6 space-y-3 border-t border-slate-100 pt-4" data-testid="erase-form">
             <input type="hidden" name="id" value=id />
-            <p class="text-sm text-slate-600">{tr(l, "Erasing removes this contact and everything that identifies them: their visitors and page views, notes, tasks and search terms. Deals stay without the contact; consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited.")}</p>
+            <p class="text-sm text-slate-600">{tr(l, intro)}</p>
             <div>
                 <label class=LABEL for="f-reason">{tr(l, "Reason")}</label>
                 <select class=INPUT id="f-reason" name="reason" required=true aria-invalid=reason_error.is_some().then_some("true")>
@@ -72,7 +88,7 @@ pub(super) fn EraseContactForm(id: String, outcome: Outcome) -> impl IntoView {
                 <input class=INPUT id="f-note" name="note" type="text" maxlength="200" aria-invalid=note_error.is_some().then_some("true") />
                 {note_error.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-note">{e}</p> })}
             </div>
-            <button type="submit" class=DANGER>{tr(l, "Erase contact")}</button>
+            <button type="submit" class=DANGER>{tr(l, button)}</button>
         </form>
     }
 }
@@ -97,11 +113,23 @@ pub(super) fn erased_banner(l: Lang, receipt: &str) -> AnyView {
 #[component]
 pub(super) fn ExportSubjectForm(id: String) -> impl IntoView {
     let l = crate::i18n::current();
-    let action = format!("/persons/{id}/export");
+    view! {
+        <ExportForm action=format!("/persons/{id}/export") button="Export this person's data"
+            intro="For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited." />
+    }
+}
+
+/// An access-request export form posting to `action`.
+#[component]
+pub(super) fn ExportForm(
+    action: String,
+    intro: &'static str,
+    button: &'static str,
+) -> impl IntoView {
     view! {
         <form method="post" action=action class="space-y-2" data-testid="export-subject-form">
-            <p class="text-sm text-slate-600">{tr(l, "For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited.")}</p>
-            <button type="submit" class=PRIMARY data-testid="export-subject">{tr(l, "Export this person's data")}</button>
+            <p class="text-sm text-slate-600">{tr(l, intro)}</p>
+            <button type="submit" class=PRIMARY data-testid="export-subject">{tr(l, button)}</button>
         </form>
     }
 }

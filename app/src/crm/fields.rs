@@ -38,6 +38,7 @@ pub fn label(field: &str) -> &'static str {
         "contacts_months" => "Contacts without a deal or activity",
         "audit_months" => "Audit log",
         "note" => "Note",
+        "visitor" => "Visitor",
         _ => "Field",
     }
 }
@@ -71,6 +72,9 @@ pub fn code_text(code: &str) -> &'static str {
         "month.format" => "Enter a month, like 2027-03.",
         "retention.months" => "Enter a whole number of months within the allowed range.",
         "note.personal" => "The note must not name the person.",
+        "visitor.has_contact" => {
+            "This visitor is linked to a contact: erase the contact, which erases this visitor too."
+        }
         "contact.has_trail" => {
             "This contact has website visits or consent on record: erase it instead (a member who may erase personal data can)."
         }

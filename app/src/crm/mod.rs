@@ -25,6 +25,7 @@ mod tasks;
 
 pub use alerts::{
     AlertsPage, NoticesPanel, confirm_phone_code, dismiss_notices, my_notices, my_phone,
+mod visitor_page;
     request_phone_code, set_sms_alerts,
 };
 pub use contact_form::{
@@ -67,6 +68,7 @@ use crate::i18n::{Lang, tr};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use visitor_page::{VisitorPage, erase_visitor, load_visitor};
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
 const TD: &str = "px-3 py-2 align-top";

@@ -524,3 +524,50 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Die paginalink is niet geldig.",
     ),
 ];
+    // A visitor's record and its erasure and export (issue 16).
+    ("← Visitors", "← Bezoekers"),
+    ("none", "geen"),
+    ("Consent decisions", "Toestemmingsbesluiten"),
+    ("Forwarded conversions", "Doorgestuurde conversies"),
+    ("No such visitor in this workspace.", "Deze bezoeker bestaat niet in deze werkruimte."),
+    ("Erase visitor", "Bezoeker wissen"),
+    ("Open the contact", "Contactpersoon openen"),
+    (
+        "This visitor is linked to a contact. Erase the contact: that erases this visitor too.",
+        "Deze bezoeker is gekoppeld aan een contactpersoon. Wis de contactpersoon: dat wist deze bezoeker ook.",
+    ),
+    (
+        "This visitor is linked to a contact: erase the contact, which erases this visitor too.",
+        "Deze bezoeker is gekoppeld aan een contactpersoon: wis de contactpersoon, dat wist deze bezoeker ook.",
+    ),
+    (
+        "Erasing removes this visitor and everything that identifies it: the visitor record, its page views with their encrypted IP addresses, and its forwarded conversions. Consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited.",
+        "Wissen verwijdert deze bezoeker en alles wat hem identificeert: het bezoekersrecord, de paginaweergaven met hun versleutelde IP-adressen en de doorgestuurde conversies. Toestemmingsbesluiten blijven als bewijs bewaard onder een anoniem id. Een bewijs zonder persoonsgegevens wordt bewaard en het wissen wordt gelogd.",
+    ),
+    ("Export this visitor's data", "Gegevens van deze bezoeker exporteren"),
+    (
+        "For an access request: a ZIP with every row about this visitor (JSON and CSV) and a README. The export is audited.",
+        "Voor een inzageverzoek: een ZIP met elke rij over deze bezoeker (JSON en CSV) en een README. De export wordt gelogd.",
+    ),
+    // The IP reveal's reason code and note (issue 16).
+    ("Reason (recorded in the audit log)", "Reden (komt in het auditlogboek)"),
+    ("Abuse report", "Melding van misbruik"),
+    ("Security incident", "Beveiligingsincident"),
+    ("Request from an authority", "Verzoek van een instantie"),
+    ("The visitor's own request", "Verzoek van de bezoeker zelf"),
+    (
+        "Note (optional; do not write personal data)",
+        "Notitie (optioneel; schrijf geen persoonsgegevens)",
+    ),
+    (
+        "Choose a reason from the list; it is recorded in the audit log.",
+        "Kies een reden uit de lijst; die komt in het auditlogboek.",
+    ),
+    (
+        "Say why in the note when the reason is \"other\".",
+        "Leg in de notitie uit waarom als de reden \"anders\" is.",
+    ),
+    (
+        "The note is at most 200 characters of plain text, with no personal data (no names, email addresses or phone numbers).",
+        "De notitie is hooguit 200 tekens platte tekst, zonder persoonsgegevens (geen namen, e-mailadressen of telefoonnummers).",
+    ),

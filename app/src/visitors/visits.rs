@@ -70,7 +70,8 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
             .consented
             .into_iter()
             .map(|v| ConsentedRow {
-                visitor: short(v.id),
+                // The whole id: the row links the visitor's record.
+                visitor: v.id.to_string(),
                 purposes: purposes(l, v.analytics, v.identification, v.marketing),
                 first_seen: when(v.first_seen),
                 last_seen: when(v.last_seen),
@@ -110,6 +111,16 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
         asn_ranges: use_context::<crate::AsnStatus>().map_or(0, |a| a.ranges),
     })
 }
+
+/// Why an IP is revealed: the stored codes (`metiva_db::visitors::
+/// REVEAL_REASONS`) and their labels.
+const REVEAL_REASONS: [(&str, &str); 5] = [
+    ("abuse_report", "Abuse report"),
+    ("security_incident", "Security incident"),
+    ("legal_request", "Request from an authority"),
+    ("subject_request", "The visitor's own request"),
+    ("other", "Other (say why in the note)"),
+];
 
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
@@ -230,7 +241,7 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
             let purposes = v.purposes.into_iter().map(|p| view! { <span class=GRANTED>{p}</span> }).collect_view();
             view! {
                 <tr class="border-t border-slate-100" data-testid="consented-row">
-                    <td class=format!("{TD} font-mono text-xs")>{v.visitor}</td>
+                    <td class=format!("{TD} font-mono text-xs")><a class=LINK href=format!("/visitors/{}", v.visitor) data-testid="visitor-link">{v.visitor.chars().take(8).collect::<String>()}</a></td>
                     <td class=TD><div class="flex flex-wrap gap-1">{purposes}</div></td>
                     <td class=TD>{v.views}</td>
                     <td class=TD>{person}</td>
@@ -250,8 +261,14 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
                 <details>
                     <summary class="cursor-pointer text-xs font-medium text-indigo-700">{tr(l, "Reveal IP")}</summary>
                     <form method="post" action=action class="mt-2 flex flex-wrap items-end gap-2">
-                        <label class="text-xs text-slate-600">{tr(l, "Reason (recorded in the audit log; no personal data)")}
-                            <input name="reason" required minlength="3" maxlength="200" class="mt-1 block w-56 rounded-md border border-slate-300 px-2 py-1 text-sm" />
+                        <label class="text-xs text-slate-600">{tr(l, "Reason (recorded in the audit log)")}
+                            <select name="reason" required=true class="mt-1 block w-56 rounded-md border border-slate-300 px-2 py-1 text-sm">
+                                <option value="">{tr(l, "— choose —")}</option>
+                                {REVEAL_REASONS.into_iter().map(|(code, label)| view! { <option value=code>{tr(l, label)}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="text-xs text-slate-600">{tr(l, "Note (optional; do not write personal data)")}
+                            <input name="note" maxlength="200" class="mt-1 block w-56 rounded-md border border-slate-300 px-2 py-1 text-sm" />
                         </label>
                         <button type="submit" class="rounded-md bg-indigo-600 px-2 py-1 text-xs font-medium text-white hover:bg-indigo-700 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">{tr(l, "Reveal")}</button>
                     </form>

@@ -5,7 +5,11 @@
 //! recomputes every hash independently from the stored fields and names the
 //! first row where the chain breaks.
 //!
-//! # Format (version `metiva.audit.v1`)
+//! # Format (version `metiva.audit.v2`; rows written before it, `v1`)
+//! Each row records the format it was hashed under (`format`, 1 or 2).
+//! Version 2 (migration `audit_reason_note`) appends the reason's short
+//! note: `… ‖ field(reason) ‖ field(note)` under the tag
+//! `metiva.audit.v2`. Version 1, which rows written before it keep:
 //! ```text
 //! hash = SHA-256(prev_hash ‖ field("metiva.audit.v1") ‖ field(company_id)
 //!                ‖ field(seq) ‖ field(id) ‖ field(at) ‖ field(actor_user_id)
@@ -45,8 +49,11 @@ use uuid::Uuid;
 use crate::schema::audit_log;
 use crate::{CompanyId, Database, DbError, TenantConn};
 
-/// The format's version tag, the first field of every hashed row.
+/// The first format's version tag (rows with `format` 1).
 pub const FORMAT: &str = "metiva.audit.v1";
+
+/// The current format's version tag (rows with `format` 2: the note too).
+pub const FORMAT_V2: &str = "metiva.audit.v2";
 
 /// The `prev_hash` of a company's first row.
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -64,6 +71,9 @@ pub const HASHED_COLUMNS: &[&str] = &[
     "target_id",
     "request_id",
     "reason",
+    "note",
+    // Not a field of its own: it picks the version tag, the first field.
+    "format",
 ];
 
 /// How many rows verify reads per query.
@@ -85,6 +95,10 @@ pub struct ChainRow {
     pub reason: Option<String>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// The reason's short note (format 2).
+    pub note: Option<String>,
+    /// The format the row was hashed under: 1 or 2.
+    pub format: i16,
 }
 
 fn text(s: &Option<String>) -> Option<&[u8]> {
@@ -106,11 +120,18 @@ fn field(buf: &mut Vec<u8>, v: Option<&[u8]>) {
 }
 
 /// The hash of `row` chained after `prev`, computed from its fields alone
-/// (its stored `prev_hash` and `hash` are not read).
+/// (its stored `prev_hash` and `hash` are not read), under the format the
+/// row records. An unknown format hashes to nothing any row can carry
+/// (all ones), so such a row shows as altered: fail closed.
 pub fn chain_hash(prev: &[u8], row: &ChainRow) -> [u8; 32] {
+    let tag = match row.format {
+        1 => FORMAT,
+        2 => FORMAT_V2,
+        _ => return [0xff; 32],
+    };
     let mut buf = Vec::with_capacity(256);
     buf.extend_from_slice(prev);
-    field(&mut buf, Some(FORMAT.as_bytes()));
+    field(&mut buf, Some(tag.as_bytes()));
     field(&mut buf, Some(row.company_id.as_bytes()));
     field(&mut buf, Some(&row.seq.to_be_bytes()));
     field(&mut buf, Some(&row.id.to_be_bytes()));
@@ -124,6 +145,9 @@ pub fn chain_hash(prev: &[u8], row: &ChainRow) -> [u8; 32] {
     field(&mut buf, text(&row.target_id));
     field(&mut buf, text(&row.request_id));
     field(&mut buf, text(&row.reason));
+    if row.format >= 2 {
+        field(&mut buf, text(&row.note));
+    }
     metiva_security::secret::sha256(&buf)
 }
 
@@ -416,7 +440,34 @@ mod tests {
             reason: None,
             prev_hash: GENESIS.to_vec(),
             hash: Vec::new(),
+            note: None,
+            format: 1,
         }
+    }
+
+    #[test]
+    fn the_format_is_bound_and_v2_hashes_the_note() {
+        let v1 = row();
+        let v2 = ChainRow { format: 2, ..row() };
+        // The same fields under another format: another hash (a row's
+        // format cannot be flipped unseen).
+        assert_ne!(chain_hash(&GENESIS, &v1), chain_hash(&GENESIS, &v2));
+        // v1 ignores a note (it did not exist); v2 binds it.
+        let v1_note = ChainRow {
+            note: Some("x".into()),
+            ..row()
+        };
+        assert_eq!(chain_hash(&GENESIS, &v1), chain_hash(&GENESIS, &v1_note));
+        let v2_note = ChainRow {
+            note: Some("x".into()),
+            ..v2.clone()
+        };
+        assert_ne!(chain_hash(&GENESIS, &v2), chain_hash(&GENESIS, &v2_note));
+        // An unknown format never verifies.
+        assert_eq!(
+            chain_hash(&GENESIS, &ChainRow { format: 3, ..row() }),
+            [0xff; 32]
+        );
     }
 
     #[test]

@@ -1,4 +1,11 @@
-//! Erasure of one data subject (a contact), with a receipt.
+//! Erasure of one data subject (a contact, or a website visitor not linked
+//! to a contact), with a receipt.
+//!
+//! A visitor's erasure is the visitor part of a contact's: the visitor
+//! row, its page views (sealed IPs), its forwards (the lead events its
+//! captures queued) and its consent decisions moved to the tombstone
+//! ([`erase_visitor_rows`], shared). A visitor linked to a contact is
+//! refused: erasing the contact takes its visitors with it.
 //!
 //! One transaction removes everything that identifies the person: the
 //! person row, the visitors linked to it with their page views (which hold
@@ -193,9 +200,47 @@ impl Database {
         req: &ErasureRequest,
         request_id: &str,
     ) -> Result<Erased, CrmError> {
+        self.erase_subject(ctx, Subject::Person(person), req, request_id)
+            .await
+    }
+
+    /// Erases the website visitor `visitor` (one not linked to a contact:
+    /// a linked one is refused as the `visitor` field's
+    /// `visitor.has_contact`, since the contact's erasure covers it) in
+    /// one transaction: the visitor row, its page views with their sealed
+    /// IPs, its forwards, and its consent decisions moved to the
+    /// receipt's tombstone. Idempotent and 404 across workspaces like
+    /// [`Self::erase_person`].
+    pub async fn erase_visitor(
+        &self,
+        ctx: &TenantCtx,
+        visitor: Uuid,
+        req: &ErasureRequest,
+        request_id: &str,
+    ) -> Result<Erased, CrmError> {
+        self.erase_subject(ctx, Subject::Visitor(visitor), req, request_id)
+            .await
+    }
+
+    /// Erases `subject` and returns its receipt (the first one when the
+    /// subject was erased before).
+    ///
+    /// # Security
+    /// Needs `privacy.erase`, checked here too (fail closed): the pages
+    /// check it first, but a domain call without it erases nothing.
+    pub async fn erase_subject(
+        &self,
+        ctx: &TenantCtx,
+        subject: Subject,
+        req: &ErasureRequest,
+        request_id: &str,
+    ) -> Result<Erased, CrmError> {
+        if !ctx.can(metiva_roles::Permission::PrivacyErase) {
+            return Err(CrmError::NotFound);
+        }
         let actor = ctx.user_id();
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
-            split(erase(tc, person, req, actor, request_id).await)
+            split(erase(tc, subject, req, actor, request_id).await)
         })
         .await?
     }
@@ -275,12 +320,13 @@ async fn earlier_receipt(tc: &mut TenantConn<'_>, subject: Uuid) -> Result<Optio
         .optional()?)
 }
 
-/// Whether `note` names the subject (its email or full name, any case).
-fn names_subject(note: &str, name: &str, email: Option<&str>) -> bool {
+/// Whether `note` names the subject (any of `words`, any case).
+fn names_subject(note: &str, words: &[String]) -> bool {
     let note = note.to_lowercase();
-    let name = name.trim().to_lowercase();
-    (!name.is_empty() && note.contains(&name))
-        || email.is_some_and(|e| note.contains(&e.to_lowercase()))
+    words.iter().any(|w| {
+        let w = w.trim().to_lowercase();
+        !w.is_empty() && note.contains(&w)
+    })
 }
 
 fn line(table: &str, erased: usize, retained: usize) -> ReceiptLine {
@@ -293,66 +339,114 @@ fn line(table: &str, erased: usize, retained: usize) -> ReceiptLine {
     }
 }
 
-async fn erase(
-    tc: &mut TenantConn<'_>,
-    person: Uuid,
-    req: &ErasureRequest,
-    actor: Uuid,
-    request_id: &str,
-) -> Result<Erased, CrmError> {
-    let company = tc.company().as_str().to_string();
-    // The row lock makes a concurrent second erasure wait for this one,
-    // then find the person gone and answer the first receipt.
-    let subject: Option<(String, Option<String>)> = persons::table
-        .filter(persons::company_id.eq(&company))
-        .filter(persons::id.eq(person))
-        .select((persons::name, persons::email))
-        .for_update()
-        .first(tc.conn())
-        .await
-        .optional()?;
-    let Some((name, email)) = subject else {
-        return match earlier_receipt(tc, person).await? {
-            Some(receipt_id) => Ok(Erased {
-                receipt_id,
-                already: true,
-            }),
-            None => Err(CrmError::NotFound),
-        };
-    };
-    if req
-        .note
-        .as_deref()
-        .is_some_and(|n| names_subject(n, &name, email.as_deref()))
-    {
-        return Err(CrmError::field("note", "note.personal"));
+/// Whom an erasure is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A contact: the person row and everything about it.
+    Person(Uuid),
+    /// A website visitor not linked to a contact: its own rows only.
+    Visitor(Uuid),
+}
+
+impl Subject {
+    pub fn id(self) -> Uuid {
+        match self {
+            Subject::Person(id) | Subject::Visitor(id) => id,
+        }
     }
 
-    let (receipt_id, tombstone): (Uuid, Uuid) = diesel::insert_into(erasure_receipts::table)
-        .values((
-            erasure_receipts::company_id.eq(&company),
-            erasure_receipts::actor_user_id.eq(actor),
-            erasure_receipts::subject_kind.eq("person"),
-            erasure_receipts::reason.eq(req.reason),
-            erasure_receipts::note.eq(&req.note),
-        ))
-        .returning((erasure_receipts::id, erasure_receipts::tombstone))
-        .get_result(tc.conn())
-        .await?;
+    /// The receipt's `subject_kind`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Subject::Person(_) => "person",
+            Subject::Visitor(_) => "visitor",
+        }
+    }
+}
 
-    let visitor_ids: Vec<Uuid> = visitors::table
-        .filter(visitors::company_id.eq(&company))
-        .filter(visitors::person_id.eq(person))
-        .select(visitors::id)
-        .for_update()
-        .load(tc.conn())
-        .await?;
+/// What identifies the subject, read (and row-locked) before erasing.
+struct Identity {
+    /// Words a note must not contain (name, email, visitor id and key).
+    words: Vec<String>,
+    email: Option<String>,
+}
 
+/// Locks the subject's row and reads what identifies it; `Ok(None)` when
+/// there is no such subject (any more) in this workspace.
+///
+/// The row lock makes a concurrent second erasure wait for this one, then
+/// find the subject gone and answer the first receipt.
+async fn lock_subject(
+    tc: &mut TenantConn<'_>,
+    subject: Subject,
+) -> Result<Option<Identity>, CrmError> {
+    let company = tc.company().as_str().to_string();
+    match subject {
+        Subject::Person(person) => {
+            let row: Option<(String, Option<String>)> = persons::table
+                .filter(persons::company_id.eq(&company))
+                .filter(persons::id.eq(person))
+                .select((persons::name, persons::email))
+                .for_update()
+                .first(tc.conn())
+                .await
+                .optional()?;
+            Ok(row.map(|(name, email)| Identity {
+                words: std::iter::once(name).chain(email.clone()).collect(),
+                email,
+            }))
+        }
+        Subject::Visitor(visitor) => {
+            let row: Option<(Uuid, Option<Uuid>)> = visitors::table
+                .filter(visitors::company_id.eq(&company))
+                .filter(visitors::id.eq(visitor))
+                .select((visitors::visitor_key, visitors::person_id))
+                .for_update()
+                .first(tc.conn())
+                .await
+                .optional()?;
+            let Some((key, person)) = row else {
+                return Ok(None);
+            };
+            // A visitor linked to a contact is the contact's: erasing the
+            // visitor alone would leave the person (and what the capture
+            // stored) behind while the receipt claims the subject erased.
+            // Refused; the contact's erasure takes its visitors with it.
+            if person.is_some() {
+                return Err(CrmError::field("visitor", "visitor.has_contact"));
+            }
+            Ok(Some(Identity {
+                words: vec![visitor.to_string(), key.to_string()],
+                email: None,
+            }))
+        }
+    }
+}
+
+/// What erasing a set of visitors removed and kept.
+struct VisitorRows {
+    consent_kept: usize,
+    forwards: usize,
+    page_views: usize,
+    visitors: usize,
+}
+
+/// Erases `visitor_ids` (row-locked by the caller) with their page views
+/// (which hold the sealed, truncated IPs), their forwards (the captures'
+/// lead events, and `person`'s when given) and moves their consent
+/// decisions to `tombstone`: the part of an erasure every subject shares.
+async fn erase_visitor_rows(
+    tc: &mut TenantConn<'_>,
+    visitor_ids: &[Uuid],
+    person: Option<Uuid>,
+    tombstone: Uuid,
+) -> Result<VisitorRows, DbError> {
+    let company = tc.company().as_str().to_string();
     // Kept as proof, under the tombstone instead of the visitor.
-    let consent = diesel::update(
+    let consent_kept = diesel::update(
         consent_decisions::table
             .filter(consent_decisions::company_id.eq(&company))
-            .filter(consent_decisions::visitor_id.eq_any(&visitor_ids)),
+            .filter(consent_decisions::visitor_id.eq_any(visitor_ids)),
     )
     .set((
         consent_decisions::visitor_id.eq(None::<Uuid>),
@@ -360,32 +454,61 @@ async fn erase(
     ))
     .execute(tc.conn())
     .await?;
-    let forwards_erased = diesel::delete(
-        forwards::table
-            .filter(forwards::company_id.eq(&company))
-            .filter(
-                forwards::visitor_id
-                    .eq_any(&visitor_ids)
-                    .or(forwards::person_id.eq(person)),
-            ),
-    )
-    .execute(tc.conn())
-    .await?;
-    let views = diesel::delete(
+    let forwards = match person {
+        Some(p) => {
+            diesel::delete(
+                forwards::table
+                    .filter(forwards::company_id.eq(&company))
+                    .filter(
+                        forwards::visitor_id
+                            .eq_any(visitor_ids)
+                            .or(forwards::person_id.eq(p)),
+                    ),
+            )
+            .execute(tc.conn())
+            .await?
+        }
+        None => {
+            diesel::delete(
+                forwards::table
+                    .filter(forwards::company_id.eq(&company))
+                    .filter(forwards::visitor_id.eq_any(visitor_ids)),
+            )
+            .execute(tc.conn())
+            .await?
+        }
+    };
+    let page_views = diesel::delete(
         page_views::table
             .filter(page_views::company_id.eq(&company))
-            .filter(page_views::visitor_id.eq_any(&visitor_ids)),
+            .filter(page_views::visitor_id.eq_any(visitor_ids)),
     )
     .execute(tc.conn())
     .await?;
-    let visitors_erased = diesel::delete(
+    let visitors = diesel::delete(
         visitors::table
             .filter(visitors::company_id.eq(&company))
-            .filter(visitors::id.eq_any(&visitor_ids)),
+            .filter(visitors::id.eq_any(visitor_ids)),
     )
     .execute(tc.conn())
     .await?;
+    Ok(VisitorRows {
+        consent_kept,
+        forwards,
+        page_views,
+        visitors,
+    })
+}
 
+/// The person-only part of a contact's erasure: deals kept without the
+/// contact, notes, tasks and search terms erased with the person row, and
+/// a member's staged import naming the email counted as kept.
+async fn erase_person_rows(
+    tc: &mut TenantConn<'_>,
+    person: Uuid,
+    email: Option<&str>,
+) -> Result<Vec<ReceiptLine>, DbError> {
+    let company = tc.company().as_str().to_string();
     // Kept: the client's business record, without the contact.
     let kept_deals: Vec<Uuid> = diesel::update(
         deals::table
@@ -432,7 +555,7 @@ async fn erase(
 
     // A member's staged import that mentions the email stays until it
     // expires (within the hour); the receipt says so.
-    let staged: Vec<Uuid> = match email.as_deref() {
+    let staged: Vec<Uuid> = match email {
         Some(e) => {
             crm_imports::table
                 .filter(crm_imports::company_id.eq(&company))
@@ -444,19 +567,11 @@ async fn erase(
         }
         None => Vec::new(),
     };
-
     let mut lines = vec![
         line("persons", 1, 0),
-        line("visitors", visitors_erased, 0),
-        line("page_views", views, 0),
-        line("forwards", forwards_erased, 0),
         line("notes", notes_n as usize, 0),
         line("tasks", tasks_n, 0),
         line("search_terms", terms_n as usize, 0),
-        ReceiptLine {
-            basis: Some(BASIS_PROOF_OF_CONSENT.into()),
-            ..line("consent_decisions", 0, consent)
-        },
         ReceiptLine {
             basis: Some(BASIS_BUSINESS_RECORD.into()),
             retained_ids: kept_deals.iter().copied().map(Some).collect(),
@@ -469,6 +584,72 @@ async fn erase(
             retained_ids: staged.iter().copied().map(Some).collect(),
             ..line("crm_imports", 0, staged.len())
         });
+    }
+    Ok(lines)
+}
+
+async fn erase(
+    tc: &mut TenantConn<'_>,
+    subject: Subject,
+    req: &ErasureRequest,
+    actor: Uuid,
+    request_id: &str,
+) -> Result<Erased, CrmError> {
+    let company = tc.company().as_str().to_string();
+    let Some(identity) = lock_subject(tc, subject).await? else {
+        return match earlier_receipt(tc, subject.id()).await? {
+            Some(receipt_id) => Ok(Erased {
+                receipt_id,
+                already: true,
+            }),
+            None => Err(CrmError::NotFound),
+        };
+    };
+    if req
+        .note
+        .as_deref()
+        .is_some_and(|n| names_subject(n, &identity.words))
+    {
+        return Err(CrmError::field("note", "note.personal"));
+    }
+
+    let (receipt_id, tombstone): (Uuid, Uuid) = diesel::insert_into(erasure_receipts::table)
+        .values((
+            erasure_receipts::company_id.eq(&company),
+            erasure_receipts::actor_user_id.eq(actor),
+            erasure_receipts::subject_kind.eq(subject.kind()),
+            erasure_receipts::reason.eq(req.reason),
+            erasure_receipts::note.eq(&req.note),
+        ))
+        .returning((erasure_receipts::id, erasure_receipts::tombstone))
+        .get_result(tc.conn())
+        .await?;
+
+    let (visitor_ids, person) = match subject {
+        Subject::Person(person) => (
+            visitors::table
+                .filter(visitors::company_id.eq(&company))
+                .filter(visitors::person_id.eq(person))
+                .select(visitors::id)
+                .for_update()
+                .load(tc.conn())
+                .await?,
+            Some(person),
+        ),
+        Subject::Visitor(visitor) => (vec![visitor], None),
+    };
+    let v = erase_visitor_rows(tc, &visitor_ids, person, tombstone).await?;
+    let mut lines = vec![
+        line("visitors", v.visitors, 0),
+        line("page_views", v.page_views, 0),
+        line("forwards", v.forwards, 0),
+        ReceiptLine {
+            basis: Some(BASIS_PROOF_OF_CONSENT.into()),
+            ..line("consent_decisions", 0, v.consent_kept)
+        },
+    ];
+    if let Some(person) = person {
+        lines.extend(erase_person_rows(tc, person, identity.email.as_deref()).await?);
     }
     let rows: Vec<_> = lines
         .iter()
@@ -491,7 +672,7 @@ async fn erase(
     diesel::insert_into(erased_subjects::table)
         .values((
             erased_subjects::company_id.eq(&company),
-            erased_subjects::subject_id.eq(person),
+            erased_subjects::subject_id.eq(subject.id()),
             erased_subjects::receipt_id.eq(receipt_id),
         ))
         .execute(tc.conn())

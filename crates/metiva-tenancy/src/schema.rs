@@ -47,6 +47,8 @@ diesel::table! {
         seq -> BigInt,
         prev_hash -> Bytea,
         hash -> Bytea,
+        note -> Nullable<Text>,
+        format -> SmallInt,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `privacy.export`:
 //!
 //! - `POST /persons/{id}/export`: a contact's access-request ZIP;
+//! - `POST /visitors/{id}/export`: a website visitor's access-request ZIP;
 //! - `GET /privacy/exports`: the workspace exports page (request form,
 //!   the latest exports); `POST /privacy/exports` requests one;
 //! - `GET /privacy/exports/{id}`: one export's status page, with a
@@ -45,6 +46,7 @@ use super::ui::{self, Lang};
 pub fn routes(store: ExportStore) -> Router<Arc<DashboardAuth>> {
     Router::new()
         .route("/persons/{id}/export", post(post_subject_export))
+        .route("/visitors/{id}/export", post(post_visitor_export))
         .route("/privacy/exports", get(get_page).post(post_request))
         .route("/privacy/exports.js", get(get_script))
         .route("/privacy/exports/{id}", get(get_status_page))
@@ -104,16 +106,62 @@ pub async fn post_subject_export(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let lang = ui::negotiate(None, &headers);
+    subject_export(&auth, &ctx, &rid, &headers, &id, false).await
+}
+
+/// `POST /visitors/{id}/export`: the website visitor's access-request ZIP.
+pub async fn post_visitor_export(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    subject_export(&auth, &ctx, &rid, &headers, &id, true).await
+}
+
+/// One subject's ZIP: 403 without `privacy.export`, 404 for an id that
+/// is not a subject of this workspace (a malformed one too).
+async fn subject_export(
+    auth: &DashboardAuth,
+    ctx: &TenantCtx,
+    rid: &RequestId,
+    headers: &HeaderMap,
+    id: &str,
+    visitor: bool,
+) -> Response {
+    use metiva_db::erasure::Subject;
+    let lang = ui::negotiate(None, headers);
     if !ctx.can(Permission::PrivacyExport) {
         return forbidden(lang);
     }
-    let Ok(id) = Uuid::parse_str(&id) else {
-        return AppError::not_found("No such contact in this workspace.").into_response();
+    let missing = || {
+        AppError::not_found(if visitor {
+            t(
+                lang,
+                "No such visitor in this workspace.",
+                "Deze bezoeker bestaat niet in deze werkruimte.",
+            )
+        } else {
+            t(
+                lang,
+                "No such contact in this workspace.",
+                "Dit contact bestaat niet in deze werkruimte.",
+            )
+        })
+        .into_response()
+    };
+    let Ok(id) = Uuid::parse_str(id) else {
+        return missing();
+    };
+    let subject = if visitor {
+        Subject::Visitor(id)
+    } else {
+        Subject::Person(id)
     };
     match auth
         .db
-        .export_subject(&ctx, id, &rid.0, &auth.field_keys)
+        .export_data_subject(ctx, subject, &rid.0, &auth.field_keys)
         .await
     {
         Ok(zip) => attachment(
@@ -122,10 +170,8 @@ pub async fn post_subject_export(
             Some(zip.bytes.len() as u64),
             Body::from(zip.bytes),
         ),
-        Err(ExportError::NotFound) => {
-            AppError::not_found("No such contact in this workspace.").into_response()
-        }
-        Err(e) => export_error(&rid, lang, e),
+        Err(ExportError::NotFound) => missing(),
+        Err(e) => export_error(rid, lang, e),
     }
 }
 

@@ -4,7 +4,11 @@
 //! # Security
 //! - Needs `ip.reveal` (checked here, from the [`TenantCtx`] the guard
 //!   put on the request; the workspace is never read from the request).
-//! - A reason is required, 3 to 200 characters.
+//! - A reason is required: a code from a fixed list, with an optional
+//!   short note (required for "other"; at most 200 characters, no email
+//!   address; the form says to write no personal data). An older
+//!   client's free-text reason is kept as "other" with the text as the
+//!   note ([`metiva_db::visitors::RevealReason::parse`]).
 //! - The decryption and its audit row (who, which row, why) share one
 //!   transaction (`Database::reveal_ip`): no audit row, no IP.
 //! - What is revealed is the truncated address (/24 or /48), which is all
@@ -32,6 +36,8 @@ use leptos::view;
 pub struct RevealForm {
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// A refused form post: a page with a way back for browsers, JSON for
@@ -93,28 +99,36 @@ pub async fn post_reveal(
     let Ok(view) = Uuid::parse_str(&id) else {
         return AppError::not_found("No such visit in this workspace.").into_response();
     };
-    let reason = form.reason.trim();
-    let reason_len = reason.chars().count();
-    if !(3..=200).contains(&reason_len) || reason.chars().any(char::is_control) {
-        let msg = app::i18n::tr(
-            lang,
-            "Give a reason of 3 to 200 characters (no personal data); it is recorded in the audit log.",
-        );
-        return if html {
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                app::i18n::tr(lang, "Reason required"),
-                msg,
-            )
-        } else {
-            AppError::validation(msg)
-                .with_code("reason_required")
-                .into_response()
-        };
-    }
+    let reason = match metiva_db::visitors::RevealReason::parse(&form.reason, form.note.as_deref())
+    {
+        Ok(r) => r,
+        Err(code) => {
+            let msg = app::i18n::tr(
+                lang,
+                match code {
+                    "reason_required" | "reason_unknown" => {
+                        "Choose a reason from the list; it is recorded in the audit log."
+                    }
+                    "note_required" => "Say why in the note when the reason is \"other\".",
+                    _ => {
+                        "The note is at most 200 characters of plain text, with no personal data (no names, email addresses or phone numbers)."
+                    }
+                },
+            );
+            return if html {
+                refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    app::i18n::tr(lang, "Reason required"),
+                    msg,
+                )
+            } else {
+                AppError::validation(msg).with_code(code).into_response()
+            };
+        }
+    };
     match auth
         .db
-        .reveal_ip(&ctx, view, reason, &rid.0, &auth.field_keys)
+        .reveal_ip(&ctx, view, &reason, &rid.0, &auth.field_keys)
         .await
     {
         Ok(Reveal::NotFound) => AppError::not_found("No such visit in this workspace.").into_response(),

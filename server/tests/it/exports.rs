@@ -22,7 +22,10 @@ use crate::crm::script;
 use crate::world::{BROUWER, DE_VRIES, World, call, get_with, post_form};
 
 /// Status, headers and the raw body bytes.
-async fn raw(w: &World, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+pub(crate) async fn raw(
+    w: &World,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let resp = w.dashboard.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -36,7 +39,7 @@ async fn raw(w: &World, req: Request<Body>) -> (StatusCode, axum::http::HeaderMa
     (status, headers, body)
 }
 
-fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
     (0..z.len())
         .map(|i| {
@@ -48,7 +51,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a str {
+pub(crate) fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a str {
     let (_, b) = files
         .iter()
         .find(|(n, _)| n == name)
@@ -56,7 +59,7 @@ fn file<'a>(files: &'a [(String, Vec<u8>)], name: &str) -> &'a str {
     std::str::from_utf8(b).unwrap()
 }
 
-fn assert_download_headers(h: &axum::http::HeaderMap) {
+pub(crate) fn assert_download_headers(h: &axum::http::HeaderMap) {
     assert_eq!(h[header::CONTENT_TYPE], "application/zip");
     assert!(
         h[header::CONTENT_DISPOSITION]

@@ -42,6 +42,7 @@ mod sla_alerts;
 mod token_matrix;
 mod trust;
 mod twilio_sms;
+mod visitor_privacy;
 pub mod world;
 
 use axum::body::Body;

@@ -1,6 +1,10 @@
 //! A data subject's access request (GDPR art. 15): every row about one
-//! contact, as JSON and CSV per table, with a README in Dutch and English,
-//! in one ZIP.
+//! contact or one website visitor, as JSON and CSV per table, with a
+//! README in Dutch and English, in one ZIP.
+//!
+//! A visitor's export is the visitor part of a contact's: the visitor row,
+//! its page views, consent decisions and forwards (audited with target
+//! type `visitor`).
 //!
 //! What "about the subject" means: the person row (its capture source
 //! included), the visitors linked to it and their page views, consent
@@ -35,6 +39,7 @@ use zip::write::SimpleFileOptions;
 
 use super::ExportError;
 use crate::access::TenantCtx;
+use crate::erasure::Subject;
 use crate::repo::audit::{self, AuditEntry};
 use crate::visitors::ip_context;
 use crate::{Database, DbError, TenantConn};
@@ -44,9 +49,21 @@ const OWN: &str = "t.company_id = (SELECT NULLIF(current_setting('app.company_id
 /// The subject's visitors.
 const VISITORS: &str = "(SELECT v.id FROM visitors v WHERE v.company_id = (SELECT NULLIF(current_setting('app.company_id', true), '')) AND v.person_id = $1)";
 
-/// The sections: file stem, table and the subject's rows in it.
-fn sections() -> [(&'static str, &'static str, String); 7] {
-    [
+/// The sections: file stem, table and the subject's rows in it (`$1` is
+/// the subject's id). The first section is the subject's own row.
+fn sections(subject: Subject) -> Vec<(&'static str, &'static str, String)> {
+    if let Subject::Visitor(_) = subject {
+        return vec![
+            ("visitor", "visitors", "t.id = $1".to_string()),
+            (
+                "consent_decisions",
+                "consent_decisions",
+                "t.visitor_id = $1".to_string(),
+            ),
+            ("forwards", "forwards", "t.visitor_id = $1".to_string()),
+        ];
+    }
+    vec![
         ("person", "persons", "t.id = $1".to_string()),
         ("visitors", "visitors", "t.person_id = $1".to_string()),
         (
@@ -63,6 +80,14 @@ fn sections() -> [(&'static str, &'static str, String); 7] {
         ("tasks", "tasks", "t.person_id = $1".to_string()),
         ("deals", "deals", "t.person_id = $1".to_string()),
     ]
+}
+
+/// The subject's page views.
+fn views_of(subject: Subject) -> String {
+    match subject {
+        Subject::Person(_) => format!("t.visitor_id IN {VISITORS}"),
+        Subject::Visitor(_) => "t.visitor_id = $1".to_string(),
+    }
 }
 
 #[derive(QueryableByName)]
@@ -101,6 +126,30 @@ impl Database {
         request_id: &str,
         keys: &KeyRing,
     ) -> Result<SubjectZip, ExportError> {
+        self.export_data_subject(ctx, Subject::Person(person), request_id, keys)
+            .await
+    }
+
+    /// The access-request ZIP for the website visitor `visitor`, audited.
+    pub async fn export_visitor(
+        &self,
+        ctx: &TenantCtx,
+        visitor: Uuid,
+        request_id: &str,
+        keys: &KeyRing,
+    ) -> Result<SubjectZip, ExportError> {
+        self.export_data_subject(ctx, Subject::Visitor(visitor), request_id, keys)
+            .await
+    }
+
+    /// The access-request ZIP for `subject`, audited.
+    pub async fn export_data_subject(
+        &self,
+        ctx: &TenantCtx,
+        subject: Subject,
+        request_id: &str,
+        keys: &KeyRing,
+    ) -> Result<SubjectZip, ExportError> {
         if !ctx.can(Permission::PrivacyExport) {
             return Err(ExportError::Forbidden);
         }
@@ -113,44 +162,50 @@ impl Database {
         }
         let files = self
             .in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
-                collect(tc, person, reveal, keys, user, request_id).await
+                collect(tc, subject, reveal, keys, user, request_id).await
             })
             .await?;
         let Some(files) = files else {
             return Err(ExportError::NotFound);
         };
-        let bytes =
-            build_zip(&files, reveal).map_err(|e| DbError::Internal(format!("zip: {e}")))?;
-        Ok(SubjectZip {
-            file_name: format!("metiva-subject-{person}.zip"),
-            bytes,
-        })
+        let readme = match subject {
+            Subject::Person(_) => README,
+            Subject::Visitor(_) => README_VISITOR,
+        };
+        let bytes = build_zip(&files, readme, reveal)
+            .map_err(|e| DbError::Internal(format!("zip: {e}")))?;
+        let file_name = match subject {
+            Subject::Person(id) => format!("metiva-subject-{id}.zip"),
+            Subject::Visitor(id) => format!("metiva-visitor-{id}.zip"),
+        };
+        Ok(SubjectZip { file_name, bytes })
     }
 }
 
 /// Each section's rows as JSON objects; `None` when there is no such
-/// person in this workspace.
+/// subject in this workspace.
 async fn collect(
     tc: &mut TenantConn<'_>,
-    person: Uuid,
+    subject: Subject,
     reveal: bool,
     keys: &KeyRing,
     user: Uuid,
     request_id: &str,
 ) -> Result<Option<Vec<(&'static str, Vec<serde_json::Value>)>>, DbError> {
     let company = tc.company().as_str().to_string();
+    let id = subject.id();
     let mut out = Vec::new();
-    for (stem, table, cond) in sections() {
+    for (i, (stem, table, cond)) in sections(subject).into_iter().enumerate() {
         // Raw SQL: whole rows as JSON (every column, so a new column is
         // exported without code changes); the table and conditions are
         // constants above.
         let rows: Vec<Line> = diesel::sql_query(format!(
             "SELECT row_to_json(t)::text AS line FROM {table} t WHERE {OWN} AND {cond}"
         ))
-        .bind::<SqlUuid, _>(person)
+        .bind::<SqlUuid, _>(id)
         .load(tc.conn())
         .await?;
-        if stem == "person" && rows.is_empty() {
+        if i == 0 && rows.is_empty() {
             return Ok(None);
         }
         let vals = rows
@@ -164,9 +219,10 @@ async fn collect(
     let views: Vec<ViewLine> = diesel::sql_query(format!(
         "SELECT (to_jsonb(t) - 'ip_key_id' - 'ip_nonce' - 'ip_ciphertext')::text AS line,
                 t.id::text AS id, t.ip_key_id, t.ip_nonce, t.ip_ciphertext
-         FROM page_views t WHERE {OWN} AND t.visitor_id IN {VISITORS} ORDER BY t.at"
+         FROM page_views t WHERE {OWN} AND {views} ORDER BY t.at",
+        views = views_of(subject)
     ))
-    .bind::<SqlUuid, _>(person)
+    .bind::<SqlUuid, _>(id)
     .load(tc.conn())
     .await?;
     let mut opened = 0usize;
@@ -199,13 +255,14 @@ async fn collect(
     }
     out.push(("page_views", pv));
 
-    let target = person.to_string();
+    let target = id.to_string();
+    let kind = subject.kind();
     audit::append(
         tc,
         &AuditEntry {
             actor_user_id: Some(user),
             action: "privacy.subject_exported",
-            target_type: Some("person"),
+            target_type: Some(kind),
             target_id: Some(&target),
             request_id: Some(request_id),
             reason: None,
@@ -213,17 +270,18 @@ async fn collect(
     )
     .await?;
     if opened > 0 {
-        let reason = format!("subject export: {opened} page views");
-        audit::append(
+        let note = format!("{opened} page views");
+        audit::append_with_note(
             tc,
             &AuditEntry {
                 actor_user_id: Some(user),
                 action: "visitor.ip_revealed",
-                target_type: Some("person"),
+                target_type: Some(kind),
                 target_id: Some(&target),
                 request_id: Some(request_id),
-                reason: Some(&reason),
+                reason: Some("subject_export"),
             },
+            Some(&note),
         )
         .await?;
     }
@@ -272,6 +330,7 @@ fn to_csv(rows: &[serde_json::Value]) -> Result<Vec<u8>, csv::Error> {
 
 fn build_zip(
     files: &[(&'static str, Vec<serde_json::Value>)],
+    readme: &str,
     revealed: bool,
 ) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -283,7 +342,7 @@ fn build_zip(
         zip.write_all(&to_csv(rows)?)?;
     }
     zip.start_file("README.txt", opts)?;
-    zip.write_all(README.as_bytes())?;
+    zip.write_all(readme.as_bytes())?;
     if !revealed {
         zip.write_all(README_WITHHELD.as_bytes())?;
     }
@@ -328,6 +387,40 @@ apostrophe).
 - forwards.json/.csv: conversions forwarded to ad platforms.
 - notes.json/.csv and tasks.json/.csv: notes and tasks about this person.
 - deals.json/.csv: deals this person is linked to.
+An empty file means: no records of that kind.
+";
+
+/// The README inside every visitor export, Dutch and English.
+pub const README_VISITOR: &str = "Metiva - inzageverzoek websitebezoeker / visitor access export
+===============================================================
+
+NEDERLANDS
+Dit archief bevat alle gegevens die deze werkruimte bewaart over deze
+websitebezoeker: een browser, herkend aan een willekeurige sleutel in een
+cookie (AVG artikel 15). Elk onderdeel staat er twee keer in: als JSON
+(exact) en als CSV (voor een spreadsheet; tekst die met = + - @ begint
+krijgt een apostrof ervoor).
+- visitor.json/.csv: de bezoeker zelf, met de toestemmingskeuzes
+  (analytics, identification, marketing) en eerste en laatste bezoek.
+- page_views.json/.csv: de bekeken pagina's, met het ingekorte
+  IP-adres (ip_truncated).
+- consent_decisions.json/.csv: het bewijs van elke toestemming en
+  intrekking (doel, beleidsversie, tijdstip).
+- forwards.json/.csv: doorgestuurde conversies naar advertentieplatformen.
+Een leeg bestand betekent: geen gegevens van die soort.
+
+ENGLISH
+This archive holds every record this workspace keeps about this website
+visitor: one browser, recognised by a random key in a cookie (GDPR
+article 15). Each part is included twice: as JSON (exact) and as CSV (for
+a spreadsheet; text starting with = + - @ gets a leading apostrophe).
+- visitor.json/.csv: the visitor itself, with its consent choices
+  (analytics, identification, marketing) and first and last visit.
+- page_views.json/.csv: the pages viewed, with the truncated IP address
+  (ip_truncated).
+- consent_decisions.json/.csv: proof of each consent and withdrawal
+  (purpose, policy version, time).
+- forwards.json/.csv: conversions forwarded to ad platforms.
 An empty file means: no records of that kind.
 ";
 

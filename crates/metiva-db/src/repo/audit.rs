@@ -19,8 +19,12 @@ pub struct AuditRow {
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub request_id: Option<String>,
-    /// Why, where an action asks for a reason (an IP reveal).
+    /// Why, as a fixed code, where an action asks for one (an IP reveal,
+    /// an erasure). Rows written before codes may hold free text.
     pub reason: Option<String>,
+    /// The reason's optional short note (no personal data, by the form's
+    /// instruction and the domain's check); swept with the row.
+    pub note: Option<String>,
 }
 
 /// One entry. Holds ids, never names, emails or IPs.
@@ -31,14 +35,25 @@ pub struct AuditEntry<'a> {
     pub target_type: Option<&'a str>,
     pub target_id: Option<&'a str>,
     pub request_id: Option<&'a str>,
-    /// A short reason the actor typed (IP reveal); never personal data by
-    /// instruction of the form, and capped at 200 characters.
+    /// Why, as a fixed code (lower case, digits, `_` and `.`; the table
+    /// refuses anything else). A short free-text note goes to
+    /// [`append_with_note`].
     pub reason: Option<&'a str>,
 }
 
 /// Appends in the caller's transaction, so the audit row commits (or not)
 /// together with the change it records.
 pub async fn append(tc: &mut TenantConn<'_>, e: &AuditEntry<'_>) -> Result<(), DbError> {
+    append_with_note(tc, e, None).await
+}
+
+/// [`append`] with the reason's short note (at most 200 characters, no
+/// personal data: the caller checks it; the table caps it).
+pub async fn append_with_note(
+    tc: &mut TenantConn<'_>,
+    e: &AuditEntry<'_>,
+    note: Option<&str>,
+) -> Result<(), DbError> {
     let company = tc.company().as_str().to_string();
     diesel::insert_into(audit_log::table)
         .values((
@@ -49,6 +64,7 @@ pub async fn append(tc: &mut TenantConn<'_>, e: &AuditEntry<'_>) -> Result<(), D
             audit_log::target_id.eq(e.target_id),
             audit_log::request_id.eq(e.request_id),
             audit_log::reason.eq(e.reason),
+            audit_log::note.eq(note),
         ))
         .execute(tc.conn())
         .await?;

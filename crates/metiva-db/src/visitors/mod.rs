@@ -172,6 +172,7 @@ pub struct ConsentOverview {
     pub ledger: Vec<LedgerEntry>,
 }
 
+mod record;
 mod records;
 mod reveal;
 mod sites;
@@ -180,7 +181,8 @@ pub use records::{
     DealRecord, DealSummary, LinkedVisitor, PERSON_PAGE_MAX, PersonCursor, PersonRecord,
     PersonSummary,
 };
-pub use reveal::Reveal;
+pub use record::VisitorRecord;
+pub use reveal::{MAX_REVEAL_NOTE, REVEAL_REASONS, Reveal, RevealReason};
 pub use sites::Site;
 
 impl Database {

@@ -1,5 +1,9 @@
 //! The audited IP reveal: one page view's sealed, truncated address is
 //! opened only together with its audit row, in one transaction.
+//!
+//! Why a member reveals is a code from a fixed list ([`REVEAL_REASONS`])
+//! plus an optional short note ([`RevealReason`]): the code goes to
+//! `audit_log.reason`, the note to `audit_log.note` (swept with the row).
 
 use super::ip_context;
 use crate::access::TenantCtx;
@@ -11,6 +15,67 @@ use diesel::{ExpressionMethods, QueryDsl, Queryable};
 use diesel_async::RunQueryDsl;
 use metiva_security::cipher::{KeyRing, Sealed};
 use uuid::Uuid;
+
+/// Why an IP is revealed: the form's fixed list, as stored codes.
+pub const REVEAL_REASONS: [&str; 5] = [
+    "abuse_report",
+    "security_incident",
+    "legal_request",
+    "subject_request",
+    "other",
+];
+
+/// The longest note (characters).
+pub const MAX_REVEAL_NOTE: usize = 200;
+
+/// A checked reveal reason: a code from [`REVEAL_REASONS`] and a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevealReason {
+    pub code: &'static str,
+    pub note: Option<String>,
+}
+
+impl RevealReason {
+    /// Checks a posted reason and note; `Err` is a stable error code:
+    /// `reason_required`, `note_required` ("other" needs one),
+    /// `note_too_long`, `note_invalid` (control characters) or
+    /// `note_personal` (it looks like an email address).
+    ///
+    /// A reason that is not a code is an older client's free text: it is
+    /// kept as "other" with the text as the note, under the note's checks
+    /// (so nothing free-form reaches `audit_log.reason` any more).
+    pub fn parse(reason: &str, note: Option<&str>) -> Result<Self, &'static str> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err("reason_required");
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        let (code, note) = match REVEAL_REASONS.into_iter().find(|c| *c == reason) {
+            Some(code) => (code, note),
+            None if note.is_none() => ("other", Some(reason)),
+            None => return Err("reason_unknown"),
+        };
+        if let Some(n) = note {
+            if n.chars().count() > MAX_REVEAL_NOTE {
+                return Err("note_too_long");
+            }
+            if n.chars().any(char::is_control) {
+                return Err("note_invalid");
+            }
+            // The form says "no personal data"; an email address is the
+            // one kind a check can see without guessing.
+            if n.contains('@') {
+                return Err("note_personal");
+            }
+        } else if code == "other" {
+            return Err("note_required");
+        }
+        Ok(Self {
+            code,
+            note: note.map(str::to_string),
+        })
+    }
+}
 
 /// What a reveal found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,13 +103,13 @@ struct SealedIp {
 
 impl Database {
     /// Opens one page view's sealed, truncated IP and writes the audit row
-    /// (who, which row, why), in the same transaction. The caller checks
-    /// the `ip.reveal` permission first; the reason is required.
+    /// (who, which row, why: the reason's code and note), in the same
+    /// transaction. The caller checks the `ip.reveal` permission first.
     pub async fn reveal_ip(
         &self,
         ctx: &TenantCtx,
         view: Uuid,
-        reason: &str,
+        reason: &RevealReason,
         request_id: &str,
         keys: &KeyRing,
     ) -> Result<Reveal, DbError> {
@@ -85,7 +150,7 @@ impl Database {
             } else {
                 "visitor.ip_reveal_failed"
             };
-            audit::append(
+            audit::append_with_note(
                 tc,
                 &AuditEntry {
                     actor_user_id: Some(user),
@@ -93,8 +158,9 @@ impl Database {
                     target_type: Some("page_view"),
                     target_id: Some(&row),
                     request_id: Some(request_id),
-                    reason: Some(reason),
+                    reason: Some(reason.code),
                 },
+                reason.note.as_deref(),
             )
             .await?;
             let audit_id: i64 = audit_log::table
@@ -110,5 +176,43 @@ impl Database {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reveal_reasons_are_codes_with_a_short_note() {
+        let ok = |r, n| RevealReason::parse(r, n);
+        assert_eq!(
+            ok("abuse_report", None),
+            Ok(RevealReason {
+                code: "abuse_report",
+                note: None
+            })
+        );
+        assert_eq!(
+            ok("legal_request", Some(" ticket 42 ")).map(|r| r.note),
+            Ok(Some("ticket 42".into()))
+        );
+        // An older client's free text: "other" with the text as its note.
+        assert_eq!(
+            ok("abuse report #42", None),
+            Ok(RevealReason {
+                code: "other",
+                note: Some("abuse report #42".into())
+            })
+        );
+        assert_eq!(ok("", None), Err("reason_required"));
+        assert_eq!(ok("other", Some("  ")), Err("note_required"));
+        assert_eq!(ok("whatever", Some("x")), Err("reason_unknown"));
+        assert_eq!(ok("other", Some(&"x".repeat(201))), Err("note_too_long"));
+        assert_eq!(ok("other", Some("a\u{7}b")), Err("note_invalid"));
+        assert_eq!(
+            ok("other", Some("mail jan@example.nl")),
+            Err("note_personal")
+        );
     }
 }

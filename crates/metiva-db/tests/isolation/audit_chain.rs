@@ -28,7 +28,7 @@ async fn append(db: &metiva_db::Database, company: &str, n: usize) {
                     target_type: Some("probe"),
                     target_id: (i % 3 != 0).then_some(target.as_str()),
                     request_id: Some(""),
-                    reason: (i % 2 == 1).then_some("a reason"),
+                    reason: (i % 2 == 1).then_some("a_reason"),
                 },
             )
             .await
@@ -172,8 +172,8 @@ async fn audit_tampering_by_owner_or_superuser_is_named_at_the_first_broken_row(
         &mut su,
         &format!(
             "UPDATE audit_log SET action = 'test.other' WHERE company_id = '{C}' AND seq = 3;
-             UPDATE audit_log SET hash = metiva_audit_hash(prev_hash, company_id, seq, id, at,
-                 actor_user_id, action, target_type, target_id, request_id, reason)
+             UPDATE audit_log SET hash = metiva_audit_hash_v2(prev_hash, company_id, seq, id, at,
+                 actor_user_id, action, target_type, target_id, request_id, reason, note)
                WHERE company_id = '{C}' AND seq = 3;"
         ),
     )
@@ -309,4 +309,103 @@ async fn audit_companies_are_listed_for_the_owner_only() {
     // The app role cannot verify (it cannot list the companies).
     let app = tdb.database();
     assert!(app.verify_audit_chains(None).await.is_err());
+}
+
+/// Rows hashed before the reason note (format 1) and after it (format 2)
+/// verify as one chain; the note is bound by the v2 hash, and a row's
+/// format cannot be flipped unseen; a free-text reason is refused for new
+/// rows (codes only), while old rows keep theirs.
+#[tokio::test]
+async fn audit_chain_verifies_v1_rows_before_v2_rows_and_binds_the_note() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let db = tdb.database();
+    append(&db, A, 4).await;
+    db.tenant(&cid(A), async |tc| {
+        audit::append_with_note(
+            tc,
+            &AuditEntry {
+                action: "visitor.ip_revealed",
+                reason: Some("other"),
+                ..Default::default()
+            },
+            Some("ticket 42"),
+        )
+        .await
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Rows 1-2 as the pre-migration trigger wrote them (format 1, the v1
+    // function, a free-text reason), rows 3-5 rechained after them:
+    // a chain that was extended across the migration.
+    let mut su = tdb.connect_as("postgres").await;
+    exec(
+        &mut su,
+        &format!(
+            "ALTER TABLE audit_log DISABLE TRIGGER USER;
+             ALTER TABLE audit_log DROP CONSTRAINT audit_log_reason_code;
+             UPDATE audit_log SET reason = 'free text from before' WHERE company_id = '{A}' AND seq = 2;
+             DO $$ BEGIN
+               FOR s IN 1..5 LOOP
+                 UPDATE audit_log a SET
+                   format = CASE WHEN s <= 2 THEN 1 ELSE 2 END,
+                   prev_hash = coalesce((SELECT p.hash FROM audit_log p WHERE p.company_id = a.company_id AND p.seq = s - 1),
+                                        '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+                 WHERE a.company_id = '{A}' AND a.seq = s;
+                 UPDATE audit_log a SET hash = CASE WHEN a.format = 1
+                     THEN metiva_audit_hash(a.prev_hash, company_id, seq, id, at, actor_user_id, action,
+                                            target_type, target_id, request_id, reason)
+                     ELSE metiva_audit_hash_v2(a.prev_hash, company_id, seq, id, at, actor_user_id, action,
+                                               target_type, target_id, request_id, reason, note) END
+                 WHERE a.company_id = '{A}' AND a.seq = s;
+               END LOOP;
+             END $$;
+             ALTER TABLE audit_log ADD CONSTRAINT audit_log_reason_code
+                 CHECK (reason IS NULL OR reason ~ '^[a-z][a-z0-9_.]{{0,62}}$') NOT VALID;
+             ALTER TABLE audit_log ENABLE TRIGGER USER;"
+        ),
+    )
+    .await;
+    let reports = verify(&tdb).await;
+    assert_eq!(report(&reports, A).broken, None, "{}", report(&reports, A));
+    assert_eq!(report(&reports, A).rows, 5);
+
+    // An honest append after the mixed chain: still intact.
+    append(&db, A, 1).await;
+    assert_eq!(report(&verify(&tdb).await, A).broken, None);
+
+    // A new row's reason must be a code.
+    let refused = db
+        .tenant(&cid(A), async |tc| {
+            audit::append(
+                tc,
+                &AuditEntry {
+                    action: "visitor.ip_revealed",
+                    reason: Some("Jan asked, see mail"),
+                    ..Default::default()
+                },
+            )
+            .await
+        })
+        .await;
+    assert!(refused.is_err(), "a free-text reason was stored");
+
+    // Changing the note, or flipping a row's format, breaks the chain there.
+    exec(
+        &mut su,
+        &format!("UPDATE audit_log SET note = 'ticket 43' WHERE company_id = '{A}' AND seq = 5"),
+    )
+    .await;
+    let b = report(&verify(&tdb).await, A).broken.clone();
+    assert_eq!(b.map(|b| (b.seq, b.why)), Some((5, Break::Altered)));
+    exec(
+        &mut su,
+        &format!(
+            "UPDATE audit_log SET note = 'ticket 42' WHERE company_id = '{A}' AND seq = 5;
+             UPDATE audit_log SET format = 2 WHERE company_id = '{A}' AND seq = 1;"
+        ),
+    )
+    .await;
+    let b = report(&verify(&tdb).await, A).broken.clone();
+    assert_eq!(b.map(|b| (b.seq, b.why)), Some((1, Break::Altered)));
 }

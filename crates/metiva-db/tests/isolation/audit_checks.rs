@@ -108,10 +108,10 @@ async fn audit_daily_check_records_and_its_anchor_catches_truncation_and_rewrite
                FOR s IN 2..5 LOOP
                  UPDATE audit_log a SET
                    prev_hash = (SELECT p.hash FROM audit_log p WHERE p.company_id = a.company_id AND p.seq = s - 1),
-                   hash = metiva_audit_hash(
+                   hash = metiva_audit_hash_v2(
                      (SELECT p.hash FROM audit_log p WHERE p.company_id = a.company_id AND p.seq = s - 1),
                      company_id, seq, id, at, actor_user_id, action, target_type, target_id,
-                     request_id, reason)
+                     request_id, reason, note)
                  WHERE a.company_id = '{B}' AND a.seq = s;
                END LOOP;
              END $$;"

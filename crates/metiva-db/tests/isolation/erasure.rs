@@ -63,7 +63,7 @@ async fn subject_with_a_trail(tdb: &TestDb, uploader: Uuid) {
     .await;
 }
 
-fn request(reason: &str, note: Option<&str>) -> ErasureRequest {
+pub(crate) fn request(reason: &str, note: Option<&str>) -> ErasureRequest {
     ErasureForm {
         reason: Some(reason),
         note,
@@ -109,7 +109,7 @@ async fn text_columns(conn: &mut AsyncPgConnection) -> Vec<TextColumn> {
 /// Where in workspace A any of `needles` (lower case) still occurs in a
 /// text or json column, outside the rows the receipt lists as kept:
 /// "table.column" for each hit.
-async fn scan(conn: &mut AsyncPgConnection, needles: &[String], receipt: &Receipt) -> Vec<String> {
+pub(crate) async fn scan(conn: &mut AsyncPgConnection, needles: &[String], receipt: &Receipt) -> Vec<String> {
     let columns = text_columns(conn).await;
     assert!(
         columns
@@ -151,7 +151,7 @@ async fn scan(conn: &mut AsyncPgConnection, needles: &[String], receipt: &Receip
 }
 
 /// Rows of `sql` (a count query) in workspace A, as the owner role.
-async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+pub(crate) async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
     let c: Count = diesel::sql_query(sql)
         .get_result(conn)
         .await
@@ -161,7 +161,7 @@ async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
 
 /// The owner role bound to workspace A (FORCE'd RLS applies to it too).
 /// Session-level on purpose: a private test connection, never pooled.
-async fn owner_in_a(tdb: &TestDb) -> AsyncPgConnection {
+pub(crate) async fn owner_in_a(tdb: &TestDb) -> AsyncPgConnection {
     let mut conn = tdb.connect_as("metiva_owner").await;
     exec(
         &mut conn,

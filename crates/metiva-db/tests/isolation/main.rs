@@ -27,3 +27,4 @@ mod retention_tombstone;
 mod rollups;
 mod schema_file;
 mod tls;
+mod visitor_erasure;

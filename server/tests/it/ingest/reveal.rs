@@ -59,7 +59,9 @@ async fn reveal_needs_the_permission_and_writes_an_audit_row() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].action, "visitor.ip_revealed");
     assert_eq!(rows[0].target_id.as_deref(), Some(view.as_str()));
-    assert_eq!(rows[0].reason.as_deref(), Some("abuse report #42"));
+    // An older client's free text is kept as "other" with a note.
+    assert_eq!(rows[0].reason.as_deref(), Some("other"));
+    assert_eq!(rows[0].note.as_deref(), Some("abuse report #42"));
     assert_eq!(
         rows[0].actor_user_id,
         Some(w.user_id("owner@devries.example").await)

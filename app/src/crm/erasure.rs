@@ -97,11 +97,13 @@ pub(super) fn EraseForm(
 pub(super) fn erased_banner(l: Lang, receipt: &str) -> AnyView {
     let json = format!("/erasures/{receipt}/receipt.json");
     let txt = format!("/erasures/{receipt}/receipt.txt");
+    let pdf = format!("/erasures/{receipt}/receipt.pdf");
     view! {
         <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900" data-testid="erased">
             {tr(l, "Erased. The receipt holds no personal data:")}" "
             <a class=LINK href=json download="">{tr(l, "receipt (JSON)")}</a>" · "
-            <a class=LINK href=txt download="">{tr(l, "receipt (text)")}</a>
+            <a class=LINK href=txt download="">{tr(l, "receipt (text)")}</a>" · "
+            <a class=LINK href=pdf download="">{tr(l, "receipt (PDF)")}</a>
         </p>
     }
     .into_any()

@@ -509,6 +509,7 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ),
     ("receipt (JSON)", "bewijs (JSON)"),
     ("receipt (text)", "bewijs (tekst)"),
+    ("receipt (PDF)", "bewijs (PDF)"),
     (
         "The note must not name the person.",
         "De notitie mag de persoon niet noemen.",

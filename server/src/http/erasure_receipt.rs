@@ -1,6 +1,7 @@
-//! `GET /erasures/{id}/receipt.json` and `/erasures/{id}/receipt.txt`: an
-//! erasure's receipt, for roles with `privacy.erase` or `audit.read` (the
-//! audit row of the erasure links here).
+//! `GET /erasures/{id}/receipt.json`, `/erasures/{id}/receipt.txt` and
+//! `/erasures/{id}/receipt.pdf`: an erasure's receipt, for roles with
+//! `privacy.erase` or `audit.read` (the audit row of the erasure links
+//! here). The PDF is the text, laid out by the invoice's PDF writer.
 //!
 //! # Security
 //! A receipt holds ids, codes and counts, never personal data; another
@@ -13,6 +14,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metiva_db::TenantCtx;
+use metiva_db::billing::pdf::{TextLine, render_lines};
 use metiva_db::erasure::Receipt;
 use metiva_roles::Permission;
 
@@ -32,9 +34,10 @@ pub async fn get_receipt(
         return AppError::forbidden("Your role does not allow reading erasure receipts.")
             .into_response();
     }
-    let as_json = match file.as_str() {
-        "receipt.json" => true,
-        "receipt.txt" => false,
+    let format = match file.as_str() {
+        "receipt.json" => Format::Json,
+        "receipt.txt" => Format::Text,
+        "receipt.pdf" => Format::Pdf,
         _ => return AppError::not_found("Not found.").into_response(),
     };
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
@@ -49,12 +52,19 @@ pub async fn get_receipt(
         }
         Err(e) => return AppError::internal(&rid.0, &e).into_response(),
     };
-    let (content_type, body) = if as_json {
-        ("application/json", json(&receipt).to_string())
-    } else {
-        ("text/plain; charset=utf-8", text(&receipt))
+    let (content_type, ext, body) = match format {
+        Format::Json => (
+            "application/json",
+            "json",
+            json(&receipt).to_string().into_bytes(),
+        ),
+        Format::Text => (
+            "text/plain; charset=utf-8",
+            "txt",
+            text(&receipt).into_bytes(),
+        ),
+        Format::Pdf => ("application/pdf", "pdf", pdf(&receipt)),
     };
-    let ext = if as_json { "json" } else { "txt" };
     (
         StatusCode::OK,
         [
@@ -71,6 +81,14 @@ pub async fn get_receipt(
         body,
     )
         .into_response()
+}
+
+/// The three downloads of one receipt.
+#[derive(Clone, Copy)]
+enum Format {
+    Json,
+    Text,
+    Pdf,
 }
 
 /// The receipt as JSON: stable field names and codes.
@@ -124,4 +142,20 @@ fn text(r: &Receipt) -> String {
     }
     let _ = writeln!(out, "\n{STAGED_IMPORTS}");
     out
+}
+
+/// The receipt as a PDF: the plain text's lines (the first as the title),
+/// so both say exactly the same and neither holds personal data.
+pub fn pdf(r: &Receipt) -> Vec<u8> {
+    let body = text(r);
+    let lines: Vec<TextLine<'_>> = body
+        .lines()
+        .enumerate()
+        .map(|(i, l)| TextLine {
+            bold: i == 0,
+            size: if i == 0 { 14 } else { 10 },
+            text: l,
+        })
+        .collect();
+    render_lines(&lines)
 }

@@ -17,6 +17,7 @@ mod crm;
 mod dashboard;
 mod envelope;
 mod erasure;
+mod erasure_receipt_pdf;
 mod exports;
 mod health;
 mod import;

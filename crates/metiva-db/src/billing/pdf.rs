@@ -175,24 +175,107 @@ pub fn render(p: &PdfInvoice<'_>) -> Vec<u8> {
     document(&page.ops)
 }
 
-/// The file around one page's content stream: catalog, pages, page,
-/// content, two fonts, the cross-reference table and the trailer.
+/// One line of a plain document ([`render_lines`]): bold or not, its
+/// font size, and the text (WinAnsi; other characters print as `?`).
+#[derive(Debug, Clone, Copy)]
+pub struct TextLine<'a> {
+    pub bold: bool,
+    pub size: u8,
+    pub text: &'a str,
+}
+
+/// Renders lines top to bottom on as many A4 pages as they need (the
+/// erasure receipt's PDF). Long lines are wrapped at spaces to the page
+/// width (an estimate: half an em per character).
+pub fn render_lines(lines: &[TextLine<'_>]) -> Vec<u8> {
+    const TOP: u32 = 60;
+    const BOTTOM: u32 = 800;
+    let mut pages = vec![Page { ops: String::new() }];
+    let mut y = TOP;
+    for l in lines {
+        let size = l.size.max(6);
+        let step = u32::from(size) + u32::from(size) / 2;
+        // 495 points of width, characters about size/2 points wide.
+        let width = (990 / usize::from(size)).max(20);
+        for part in wrap(l.text, width) {
+            if y + step > BOTTOM {
+                pages.push(Page { ops: String::new() });
+                y = TOP;
+            }
+            if let Some(page) = pages.last_mut() {
+                page.text(l.bold, size, 50, y, &part);
+            }
+            y += step;
+        }
+    }
+    let contents: Vec<&str> = pages.iter().map(|p| p.ops.as_str()).collect();
+    document_pages(&contents)
+}
+
+/// `s` cut at spaces into lines of at most `width` characters (a longer
+/// word is cut where it must be); an empty line stays one empty line.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split(' ') {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            out.push(head);
+        }
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    out.push(line);
+    out
+}
+
+/// The file around one page's content stream.
 fn document(content: &str) -> Vec<u8> {
-    let objects = [
+    document_pages(&[content])
+}
+
+/// The file around the pages' content streams: catalog, pages, each page
+/// and its content, two fonts, the cross-reference table and the trailer.
+/// With one page the objects are numbered as the invoice always had them
+/// (page 3, content 4, fonts 5 and 6).
+fn document_pages(contents: &[&str]) -> Vec<u8> {
+    let n = contents.len();
+    let font = 3 + 2 * n;
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
+    let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-         /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>"
-            .to_string(),
-        format!(
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")),
+    ];
+    for (i, content) in contents.iter().enumerate() {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R \
+             /Resources << /Font << /F1 {font} 0 R /F2 {} 0 R >> >> >>",
+            4 + 2 * i,
+            font + 1
+        ));
+        objects.push(format!(
             "<< /Length {} >>\nstream\n{content}endstream",
             content.len()
-        ),
+        ));
+    }
+    objects.push(
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
             .to_string(),
+    );
+    objects.push(
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
             .to_string(),
-    ];
+    );
     // A binary comment line tells transfer tools the file is binary.
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
@@ -242,17 +325,33 @@ pub async fn render_and_store(
     // Dutch invoices for a Dutch business; English for customers abroad
     // (reverse charge).
     let dutch = !inv.reverse_charge;
+    // The workspace's branding as saved now (settings, owners).
+    let brand = crate::branding::read(tc).await?;
     let branding = Branding {
         name,
-        ..Branding::default()
+        address: brand.address,
+        kvk: brand.kvk,
+        vat: brand.vat,
     };
-    let bytes = render(&PdfInvoice {
+    let mut bytes = render(&PdfInvoice {
         branding: &branding,
         customer: &customer,
         invoice: &inv,
         lines: &lines,
         dutch,
     });
+    if let Some(logo_id) = brand.logo_file_id
+        && let Some(f) = crate::branding::logo_file(tc, logo_id).await?
+    {
+        let raw = crate::files::open(files, keys, &company, &f).await?;
+        // Checked when it was uploaded; should it no longer decode, the
+        // invoice goes out without it rather than not at all.
+        if let Ok(img) = super::logo::decode(&raw)
+            && let Some(stamped) = super::logo::stamp(&bytes, &img)
+        {
+            bytes = stamped;
+        }
+    }
     let key = format!("invoices/{id}.pdf");
     let name = file_name(&inv, dutch);
     let file = crate::files::store(
@@ -262,6 +361,8 @@ pub async fn render_and_store(
         &NewFile {
             purpose: "invoice_pdf",
             invoice_id: Some(id),
+            deal_id: None,
+            organisation_id: None,
             key_suffix: &key,
             name: &name,
             content_type: "application/pdf",
@@ -400,6 +501,48 @@ mod tests {
         let content = body.get(..len).unwrap_or_default();
         assert!(body.get(len..).unwrap_or_default().starts_with("endstream"));
         content.to_string()
+    }
+
+    #[test]
+    fn plain_lines_wrap_and_one_page_keeps_the_invoice_layout() {
+        let long = vec!["word"; 60].join(" ");
+        let lines = [
+            TextLine {
+                bold: true,
+                size: 16,
+                text: "Erasure receipt (1)",
+            },
+            TextLine {
+                bold: false,
+                size: 10,
+                text: &long,
+            },
+        ];
+        let content = parse(&render_lines(&lines));
+        assert!(content.contains("/F2 16 Tf 50 782 Td (Erasure receipt \\(1\\)) Tj"));
+        // 299 characters at 99 a line: three lines.
+        assert_eq!(content.matches("(word word").count(), 3, "{content}");
+        assert_eq!(wrap("", 10), vec![String::new()]);
+        assert_eq!(wrap("abcdefghijkl xy", 5), vec!["abcde", "fghij", "kl xy"]);
+    }
+
+    #[test]
+    fn many_lines_flow_onto_more_pages() {
+        let texts: Vec<String> = (0..120).map(|i| format!("line {i}")).collect();
+        let lines: Vec<TextLine<'_>> = texts
+            .iter()
+            .map(|t| TextLine {
+                bold: false,
+                size: 10,
+                text: t,
+            })
+            .collect();
+        let pdf = render_lines(&lines);
+        let s = String::from_utf8_lossy(&pdf);
+        // 740 points a page at 15 a line: 49 lines a page, three pages.
+        assert!(s.contains("/Kids [3 0 R 5 0 R 7 0 R] /Count 3"), "{s}");
+        assert!(s.contains("(line 0)") && s.contains("(line 119)"));
+        assert!(s.contains("xref\n0 11\n"));
     }
 
     #[test]

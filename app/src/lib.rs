@@ -172,6 +172,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("sessions")) view=security::SessionsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("pipeline")) view=crm::PipelinePage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("privacy")) view=crm::PrivacyPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("offboarding")) view=crm::OffboardingPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("jobs")) view=crm::JobsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("integrations")) view=crm::IntegrationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("alerts")) view=crm::AlertsPage ssr=SsrMode::Async />

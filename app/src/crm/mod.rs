@@ -15,6 +15,7 @@ mod deals;
 mod erasure;
 mod fields;
 mod import;
+mod offboarding_page;
 mod integrations_page;
 mod jobs_page;
 mod organisations;
@@ -49,6 +50,7 @@ pub use integrations_page::{
     test_integration,
 };
 pub use jobs_page::{JobsPage, discard_job, jobs_overview, retry_job};
+pub use offboarding_page::{OffboardingDto, OffboardingPage, offboarding_info};
 pub use organisations::{
     OrganisationPage, OrganisationsPage, delete_organisation, organisation_page, organisations,
     save_organisation,

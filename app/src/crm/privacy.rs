@@ -308,6 +308,7 @@ pub fn PrivacyPage() -> impl IntoView {
                 })}
             </Suspense>
             <ErasureSearch />
+            <p class="text-sm"><a class=LINK href="/settings/offboarding" data-testid="offboarding-link">{tr(l, "Offboard this workspace")}</a></p>
         </section>
     }
 }

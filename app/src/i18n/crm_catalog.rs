@@ -3,6 +3,29 @@
 pub const CRM_CATALOG: &[(&str, &str)] = &[
     // Privacy and retention (/settings/privacy).
     ("Privacy and retention", "Privacy en bewaartermijnen"),
+    // Offboarding the workspace (/settings/offboarding).
+    ("Offboard this workspace", "Deze werkruimte opheffen"),
+    ("1. Export everything first", "1. Exporteer eerst alles"),
+    (
+        "Offboarding deletes every record of this workspace, its files and its data key. Download the full workspace export first: afterwards there is no copy left to give you.",
+        "Opheffen verwijdert elk record van deze werkruimte, de bestanden en de gegevenssleutel. Download eerst de volledige export van de werkruimte: daarna is er geen kopie meer die we u kunnen geven.",
+    ),
+    ("Request the full workspace export", "Volledige export van de werkruimte aanvragen"),
+    ("2. Confirm with the workspace's name", "2. Bevestig met de naam van de werkruimte"),
+    (
+        "Every member loses access at once and you are signed out of this workspace. Metiva then deletes its rows and files and destroys its data key; a receipt with counts only is kept.",
+        "Alle leden verliezen meteen hun toegang en u wordt uit deze werkruimte afgemeld. Metiva verwijdert daarna de rijen en bestanden en vernietigt de gegevenssleutel; een bewijs met alleen aantallen blijft bewaard.",
+    ),
+    ("Type the workspace's name to confirm:", "Typ ter bevestiging de naam van de werkruimte:"),
+    ("Offboard workspace", "Werkruimte opheffen"),
+    (
+        "The name you typed is not this workspace's name. Nothing was changed.",
+        "De getypte naam is niet de naam van deze werkruimte. Er is niets gewijzigd.",
+    ),
+    (
+        "Only an owner can offboard this workspace.",
+        "Alleen een eigenaar kan deze werkruimte opheffen.",
+    ),
     ("Retention", "Bewaartermijnen"),
     (
         "Data older than its period is deleted by the hourly sweep, in small batches. The audit log's period is kept but not swept yet.",

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod login;
 pub mod members;
 pub mod offboarding;
+pub mod offboarding_request;
 pub mod repo;
 pub mod retention;
 pub mod seed;

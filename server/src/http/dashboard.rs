@@ -124,6 +124,10 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             "/erasures/{id}/{file}",
             get(super::erasure_receipt::get_receipt),
         )
+        .route(
+            "/settings/offboarding/confirm",
+            post(super::offboarding::post_confirm),
+        )
         .route("/api/visits/{id}/reveal", post(super::visits::post_reveal))
         .route(
             "/api/known-networks",

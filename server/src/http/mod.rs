@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod invoice_files;
 pub mod login;
 mod members;
+mod offboarding;
 mod site_cache;
 mod text_input;
 pub mod trust;

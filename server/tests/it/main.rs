@@ -33,6 +33,7 @@ mod logs;
 mod member_forms;
 mod metrics;
 mod offboarding;
+mod offboarding_page;
 mod page_statements;
 mod pipeline;
 mod privacy;

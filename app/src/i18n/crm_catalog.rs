@@ -54,6 +54,14 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("No sweep has run yet.", "Er is nog niet opgeschoond."),
     ("Retention sweep", "Opschoning (bewaartermijnen)"),
     ("last run at", "laatst uitgevoerd op"),
+    // The move of sealed values to the data key (/settings/security).
+    ("Data key migration", "Migratie naar de gegevenssleutel"),
+    ("of", "van"),
+    (
+        "sealed values under this workspace's data key",
+        "versleutelde waarden onder de gegevenssleutel van deze werkruimte",
+    ),
+    ("still under the master key", "nog onder de hoofdsleutel"),
     // The audit chain's daily check (/settings/security).
     ("Audit chain", "Auditketen"),
     (

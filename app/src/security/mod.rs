@@ -146,6 +146,19 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     // The last retention sweep and the daily audit-chain check, live, in
     // one read.
     let (last_sweep, last_check) = db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
+    // The move of values sealed under the master key to this workspace's
+    // data key (the hourly `keys.migrate_values` job): counts only.
+    let (under_dek, sealed) = db
+        .sealed_value_progress(&ctx)
+        .await
+        .map_err(ssr::db_failure)?;
+    let migration = format!(
+        "{under_dek} {} {sealed} {}; {} {}",
+        tr(l, "of"),
+        tr(l, "sealed values under this workspace's data key"),
+        sealed - under_dek,
+        tr(l, "still under the master key")
+    );
     let data_handling = vec![
         Fact::new(tr(l, "Consent"), tr(l, "Deny by default"), "fact-consent"),
         Fact::new(
@@ -165,6 +178,7 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             "fact-region",
         ),
         Fact::new(tr(l, "Encryption key"), key, "fact-key"),
+        Fact::new(tr(l, "Data key migration"), migration, "fact-key-migration"),
         Fact::new(
             tr(l, "Token signing key"),
             signing::signing_key_line(

@@ -263,7 +263,8 @@ impl Database {
     }
 }
 
-/// One batch of [`Database::migrate_sealed_values`] for the bound company.
+/// One batch of [`Database::migrate_sealed_values`] (and of the
+/// [`MIGRATE_VALUES`] job) for the bound company.
 async fn move_batch(tc: &mut TenantConn<'_>, keys: &KeyRing, batch: i64) -> Result<u64, DbError> {
     let company = tc.company().as_str().to_string();
     let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = page_views::table
@@ -315,6 +316,83 @@ async fn move_batch(tc: &mut TenantConn<'_>, keys: &KeyRing, batch: i64) -> Resu
         moved += 1;
     }
     Ok(moved)
+}
+
+/// The value move on the job runner: each run moves one batch of the
+/// job's company, in the job's own transaction (a crash rolls the batch
+/// back and the job runs again; a value already under the DEK is never
+/// read again), and enqueues the next run while values are left. The
+/// hourly cron starts it; with nothing left a run is one index lookup.
+pub const MIGRATE_VALUES: crate::jobs::JobKind = crate::jobs::JobKind {
+    name: "keys.migrate_values",
+    max_attempts: 5,
+    backoff: crate::jobs::Backoff::DEFAULT,
+};
+
+/// Values one run of [`MIGRATE_VALUES`] moves.
+pub const MIGRATE_BATCH: i64 = 1000;
+
+/// The handler of [`MIGRATE_VALUES`] (registered by `metiva serve`).
+pub struct MigrateValuesJob {
+    db: Database,
+    keys: std::sync::Arc<KeyRing>,
+}
+
+impl MigrateValuesJob {
+    pub fn new(db: Database, keys: std::sync::Arc<KeyRing>) -> Self {
+        Self { db, keys }
+    }
+}
+
+/// Whether the bound company has values still sealed under a master key.
+async fn any_master_sealed(tc: &mut TenantConn<'_>) -> Result<bool, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(diesel::select(diesel::dsl::exists(
+        page_views::table
+            .filter(page_views::company_id.eq(&company))
+            .filter(page_views::ip_key_id.not_like("d-%")),
+    ))
+    .get_result(tc.conn())
+    .await?)
+}
+
+impl crate::jobs::Handler for MigrateValuesJob {
+    fn run<'a>(
+        &'a self,
+        tc: &'a mut TenantConn<'_>,
+        job: &'a crate::jobs::JobInfo,
+    ) -> crate::jobs::BoxFuture<'a, Result<(), crate::jobs::JobError>> {
+        Box::pin(async move {
+            // Nothing to move: no key is loaded (or created) for it.
+            if !any_master_sealed(tc).await? {
+                return Ok(());
+            }
+            match KeyRing::load(self.keys.as_ref(), &self.db, job.company.as_str()).await {
+                Ok(()) => {}
+                // Offboarding: the key is gone with the values.
+                Err(CipherError::NoDataKey) => {
+                    return Err(crate::jobs::JobError::permanent(
+                        "the workspace has no data key",
+                    ));
+                }
+                Err(e) => return Err(crate::jobs::JobError::retry(format!("data key: {e}"))),
+            }
+            let moved = move_batch(tc, self.keys.as_ref(), MIGRATE_BATCH).await?;
+            if i64::try_from(moved).unwrap_or(i64::MAX) >= MIGRATE_BATCH {
+                crate::jobs::enqueue(
+                    tc,
+                    &crate::jobs::NewJob {
+                        kind: &MIGRATE_VALUES,
+                        payload: "{}",
+                        key: None,
+                        run_at: None,
+                    },
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// What a rotation did.

@@ -147,6 +147,12 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 metiva_db::exports::ExportStore::new(config.data_dir.clone()),
             ),
         );
+        // Issue 16: values sealed under the master key move to the data
+        // keys on the runner, a batch per job.
+        registry.register(
+            metiva_db::data_keys::MIGRATE_VALUES,
+            metiva_db::data_keys::MigrateValuesJob::new(db.clone(), keys.field_keys.clone()),
+        );
         // Billing (issue 17): the daily retainer run and Stripe issuing
         // (METIVA_STRIPE_API_BASE, default Stripe itself).
         registry.register(

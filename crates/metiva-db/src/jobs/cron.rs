@@ -33,7 +33,7 @@ pub struct Cron {
 
 /// Every schedule. The page lists these; the worker enqueues the ones
 /// whose kind it has a handler for.
-pub const SCHEDULES: [Cron; 5] = [
+pub const SCHEDULES: [Cron; 7] = [
     Cron {
         name: "retainer-billing",
         kind: "billing.retainer_run",
@@ -70,6 +70,27 @@ pub const SCHEDULES: [Cron; 5] = [
         name: "export-cleanup",
         kind: "privacy.export_cleanup",
         at: At::Hourly { minute: 15 },
+    },
+    // Issue 19: the token signing key rotates once the current key has
+    // signed for METIVA_SIGNING_KEY_MAX_AGE_DAYS (default 90; see
+    // server::key_rotation). Global work: every company's job checks, the
+    // first rotates under the table lock, the rest find a fresh key.
+    Cron {
+        name: "signing-key-rotation",
+        kind: "keys.rotate_signing",
+        at: At::Daily {
+            hour: 4,
+            minute: 10,
+            tz: chrono_tz::Europe::Amsterdam,
+        },
+    },
+    // Issue 16: values still sealed under the master key move to their
+    // workspace's data key, a batch per job (metiva_db::data_keys); a run
+    // with nothing left is one index lookup.
+    Cron {
+        name: "value-migration",
+        kind: "keys.migrate_values",
+        at: At::Hourly { minute: 45 },
     },
 ];
 

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod config;
 pub mod database;
 pub mod http;
+pub mod key_rotation;
 pub mod keys;
 pub mod limits;
 pub mod metrics;

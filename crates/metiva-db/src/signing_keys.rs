@@ -1,6 +1,8 @@
 //! The token signing keys (migration `token_signing_keys`): global rows
-//! read by every instance, written only by the owner's
-//! `metiva keys rotate-signing`.
+//! read by every instance, written by the owner's
+//! `metiva keys rotate-signing` and by the scheduled rotation
+//! (`keys.rotate_signing`, as the login role, which already holds the
+//! seeds).
 //!
 //! # Security
 //! - The private seed is sealed with the master key (field cipher, bound to
@@ -224,6 +226,36 @@ impl Database {
         bootstrap: Option<&[u8; 32]>,
         keep_retired: Duration,
     ) -> Result<RotationReport, DbError> {
+        self.rotate_signing_keys_inner(ring, bootstrap, keep_retired, None)
+            .await?
+            .ok_or_else(|| DbError::Internal("the rotation did not happen".into()))
+    }
+
+    /// The scheduled rotation (`keys.rotate_signing`): the same rotation,
+    /// but only when the current key has signed for at least `max_age`,
+    /// decided under the rotation's table lock, so any number of workers
+    /// at once rotate once. `None`: nothing to do (the key is younger, or
+    /// the table was never rotated: the environment key's age is unknown
+    /// and the operator's first `metiva keys rotate-signing` starts the
+    /// clock). Runs as the owner or the login role (migration
+    /// `signing_key_rotation`).
+    pub async fn rotate_signing_keys_if_older(
+        &self,
+        ring: &KeyRing,
+        max_age: Duration,
+        keep_retired: Duration,
+    ) -> Result<Option<RotationReport>, DbError> {
+        self.rotate_signing_keys_inner(ring, None, keep_retired, Some(max_age))
+            .await
+    }
+
+    async fn rotate_signing_keys_inner(
+        &self,
+        ring: &KeyRing,
+        bootstrap: Option<&[u8; 32]>,
+        keep_retired: Duration,
+        only_older_than: Option<Duration>,
+    ) -> Result<Option<RotationReport>, DbError> {
         let keep_secs = i64::try_from(keep_retired.as_secs()).unwrap_or(i64::MAX / 2);
         // Keys are made before the transaction (random, sealed in memory).
         let fresh_next = sealed_key(ring, &rand::random())?;
@@ -243,6 +275,16 @@ impl Database {
             .await?;
             let infos = rows.into_iter().map(Row::info).collect::<Result<Vec<_>, _>>()?;
             let find = |s: KeyState| infos.iter().find(|k| k.state == s).map(|k| k.public.kid.clone());
+            if let Some(max_age) = only_older_than {
+                let max_age = chrono::Duration::from_std(max_age)
+                    .map_err(|_| DbError::Internal("the key age limit is out of range".into()))?;
+                let now = Utc::now();
+                match infos.iter().find(|k| k.state == KeyState::Current) {
+                    Some(k) if k.age(now) >= max_age => {}
+                    // Younger, or never rotated: nothing to do.
+                    _ => return Ok(None),
+                }
+            }
             let mut initialised = false;
             let (mut current, mut next) = (find(KeyState::Current), find(KeyState::Next));
             if current.is_none() {
@@ -287,13 +329,13 @@ impl Database {
             .bind::<diesel::sql_types::Double, _>(keep_secs as f64)
             .execute(&mut *conn)
             .await?;
-            Ok(RotationReport {
+            Ok(Some(RotationReport {
                 initialised,
                 retired: Some(old),
                 current: promoted,
                 next: fresh_next.0.clone(),
                 pruned,
-            })
+            }))
         })
         .await
     }

@@ -218,6 +218,24 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
                 ads_adapters,
             ),
         );
+        // Issue 19: the scheduled signing-key rotation, where this process
+        // holds the login role's pool (see crate::key_rotation).
+        match (crate::key_rotation::max_age_from_env()?, &open.login) {
+            (Some(max_age), Some(login)) => {
+                registry.register(
+                    crate::key_rotation::KIND,
+                    crate::key_rotation::RotateSigningKey::new(
+                        login.database().clone(),
+                        keys.field_keys.clone(),
+                        max_age,
+                    ),
+                );
+            }
+            (None, _) => tracing::info!("scheduled signing-key rotation is off"),
+            (Some(_), None) => tracing::info!(
+                "scheduled signing-key rotation runs where the login service runs, not here"
+            ),
+        }
         let registry = std::sync::Arc::new(registry);
         let cfg = crate::worker::WorkerConfig::from_env();
         // Production logs are JSON lines only (issue 19): the worker's

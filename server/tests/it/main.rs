@@ -26,6 +26,7 @@ mod integrations_page;
 mod jobs;
 mod jobs_page;
 mod jobs_process;
+mod key_rotation_job;
 mod keys;
 mod lifecycle;
 mod limits;

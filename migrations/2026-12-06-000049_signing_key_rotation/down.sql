@@ -1,0 +1,1 @@
+REVOKE INSERT, UPDATE, DELETE ON token_signing_keys FROM metiva_login;

@@ -1,0 +1,11 @@
+-- Scheduled token signing-key rotation (issue 19): the worker's
+-- `keys.rotate_signing` job rotates through the login role's pool
+-- (metiva_db::signing_keys::rotate_signing_keys_if_older), the same
+-- transaction `metiva keys rotate-signing` runs as the owner.
+--
+-- Security: metiva_login already reads every sealed seed and signs with the
+-- current key, so letting it write the key table adds no power it does not
+-- already hold (it can mint any token today). The dashboard's role
+-- (metiva_app) still reads public keys only and writes nothing here.
+-- UPDATE also lets the role take the rotation's EXCLUSIVE table lock.
+GRANT INSERT, UPDATE, DELETE ON token_signing_keys TO metiva_login;

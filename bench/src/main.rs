@@ -21,6 +21,7 @@
 mod auth;
 mod billing;
 mod crm;
+mod footprint;
 mod ingest;
 mod pages;
 mod pages_http;
@@ -444,6 +445,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let which = std::env::args().nth(1).unwrap_or_default();
+    if which == "footprint" {
+        // Issue 19: the release binary's size, start and memory.
+        let rest: Vec<String> = std::env::args().skip(2).collect();
+        return rt.block_on(footprint::run(&rest));
+    }
     if which == "pages" {
         // Not part of the default run: it needs the release binary and wrk.
         let rest: Vec<String> = std::env::args().skip(2).collect();

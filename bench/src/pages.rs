@@ -141,7 +141,7 @@ impl Drop for Served {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
@@ -210,7 +210,7 @@ async fn start(o: &Opts) -> Result<Served> {
 }
 
 /// The postmaster's pid and socket directory, from `postmaster.pid`.
-fn postmaster(dir: &Path) -> Result<(u32, PathBuf)> {
+pub(crate) fn postmaster(dir: &Path) -> Result<(u32, PathBuf)> {
     let text = std::fs::read_to_string(dir.join("pgdata/postmaster.pid"))?;
     let lines: Vec<&str> = text.lines().collect();
     let pid = <[&str]>::first(&lines)
@@ -411,7 +411,7 @@ async fn top(su: &mut AsyncPgConnection, n: i64, requests: f64) -> Result<()> {
 const TICK: f64 = 0.01;
 
 /// utime + stime (+ reaped children's when `children`), in seconds.
-fn proc_cpu(pid: u32, children: bool) -> f64 {
+pub(crate) fn proc_cpu(pid: u32, children: bool) -> f64 {
     let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
@@ -439,7 +439,7 @@ fn ppid(pid: u32) -> Option<u32> {
 }
 
 /// The postmaster's CPU with its live and reaped children.
-fn postgres_cpu(postmaster: u32) -> f64 {
+pub(crate) fn postgres_cpu(postmaster: u32) -> f64 {
     let mut t = proc_cpu(postmaster, true);
     if let Ok(d) = std::fs::read_dir("/proc") {
         for e in d.flatten() {

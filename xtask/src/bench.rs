@@ -21,3 +21,24 @@ pub fn pages(args: &[String]) -> Result<()> {
         .args(["run", "--quiet", "-p", "metiva-bench", "--", "pages"])
         .args(args))
 }
+
+/// `cargo xtask bench footprint [flags]`: the release binary's sizes, cold
+/// start to /readyz (embedded and external PostgreSQL), memory idle and
+/// under a /collect load, and /trust's first byte and weight (issue 19;
+/// see bench/src/footprint.rs). Needs the release binary, wrk and curl;
+/// starts its own private clusters, never the test cluster.
+pub fn footprint(args: &[String]) -> Result<()> {
+    for tool in ["wrk", "curl"] {
+        if std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            bail!("{tool} is missing: apt-get install -y {tool}");
+        }
+    }
+    crate::tools::ensure_postgres()?;
+    sh(cargo()
+        .args(["run", "--quiet", "-p", "metiva-bench", "--", "footprint"])
+        .args(args))
+}

@@ -31,6 +31,8 @@ Usage: cargo xtask <command>
                     `page` times pages in Chromium
   bench pages [--views N …]
                     the pages under wrk against the release binary
+  bench footprint [--bin P]
+                    image/binary size, cold start, memory, /trust weight
   install           only install what is missing
   test-db           start the test cluster (socket, TLS, PgBouncer), print
                     the environment for `cargo nextest run`, wait for Enter
@@ -265,6 +267,9 @@ fn bench() -> Result<()> {
     let only: Vec<String> = std::env::args().skip(2).collect();
     if only.first().is_some_and(|a| a == "pages") {
         return bench::pages(only.get(1..).unwrap_or_default());
+    }
+    if only.first().is_some_and(|a| a == "footprint") {
+        return bench::footprint(only.get(1..).unwrap_or_default());
     }
     let page = only.is_empty() || only.iter().any(|a| a == "page");
     let rest: Vec<&String> = only.iter().filter(|a| *a != "page").collect();

@@ -3,6 +3,11 @@
 //! `main.rs` is a thin shell around it so integration tests can drive the
 //! routers in process.
 
+// The visits table's row (a reveal form with a reason select inside a
+// <details>) nests Leptos view types deeper than rustc's default 128
+// query depth allows when laying out its async render.
+#![recursion_limit = "256"]
+
 pub mod checks;
 pub mod config;
 pub mod database;

@@ -176,6 +176,7 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("jobs")) view=crm::JobsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("integrations")) view=crm::IntegrationsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("alerts")) view=crm::AlertsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("settings"), StaticSegment("branding")) view=crm::BrandingPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("visitors") view=visitors::VisitorsPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />

@@ -7,6 +7,8 @@
 //! what was typed) and, for scripts, a 422 envelope naming each field.
 
 mod alerts;
+mod attachments;
+mod branding_page;
 mod contact_form;
 mod conversions;
 mod deal_form;
@@ -32,6 +34,8 @@ mod visitor_page;
 pub use contact_form::{
     ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
+pub use attachments::{FileDto, FilesDto, FilesPanel, record_files};
+pub use branding_page::{BrandingDto, BrandingPage, branding_settings, save_branding};
 pub use conversions::{ConversionList, ConversionPanel, UploadDto, conversion_uploads};
 #[cfg(feature = "ssr")]
 pub use conversions::upload_dtos;

@@ -281,6 +281,7 @@ pub fn OrganisationPage() -> impl IntoView {
         .get("id")
         .unwrap_or_default();
     let work_id = id.clone();
+    let files_id = id.clone();
     let data = Resource::new(move || id.clone(), organisation_page);
     view! {
         <section class="space-y-6">
@@ -330,6 +331,7 @@ pub fn OrganisationPage() -> impl IntoView {
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
+            <crate::crm::FilesPanel kind="organisation" id=files_id />
             <crate::crm::RecordWork kind="organisation" id=work_id />
         </section>
     }

@@ -125,6 +125,8 @@ mod conversions_catalog;
 #[cfg(feature = "ssr")]
 mod crm_catalog;
 #[cfg(feature = "ssr")]
+mod files_catalog;
+#[cfg(feature = "ssr")]
 mod integrations_catalog;
 #[cfg(feature = "ssr")]
 mod jobs_catalog;
@@ -143,6 +145,8 @@ pub use conversions_catalog::CONVERSIONS_CATALOG;
 #[cfg(feature = "ssr")]
 pub use crm_catalog::CRM_CATALOG;
 #[cfg(feature = "ssr")]
+pub use files_catalog::FILES_CATALOG;
+#[cfg(feature = "ssr")]
 pub use integrations_catalog::INTEGRATIONS_CATALOG;
 #[cfg(feature = "ssr")]
 pub use jobs_catalog::JOBS_CATALOG;
@@ -153,7 +157,7 @@ pub use trust_catalog::TRUST_CATALOG;
 
 /// Every catalog `tr` searches, in order.
 #[cfg(feature = "ssr")]
-const CATALOGS: [&[(&str, &str)]; 9] = [
+const CATALOGS: [&[(&str, &str)]; 10] = [
     CATALOG,
     CRM_CATALOG,
     LOGIN_CATALOG,
@@ -163,6 +167,7 @@ const CATALOGS: [&[(&str, &str)]; 9] = [
     ALERTS_CATALOG,
     INTEGRATIONS_CATALOG,
     CONVERSIONS_CATALOG,
+    FILES_CATALOG,
 ];
 /// The islands word only the dashboard frame's strings; the CRM and login
 /// pages render on the server alone, so their catalogs stay out of the

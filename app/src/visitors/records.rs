@@ -277,6 +277,7 @@ pub fn DealPage() -> impl IntoView {
             <crate::crm::DealStagePanel id=panel_id.clone() />
             <crate::crm::ConversionPanel kind="deal" id=panel_id.clone() />
             <crate::crm::DealEditPanel id=panel_id.clone() />
+            <crate::crm::FilesPanel kind="deal" id=panel_id.clone() />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => {

@@ -36,6 +36,25 @@ pub const CONTENT_COLUMN: &str = "content";
 /// The upload and file limit (10 MB), as the table checks.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 
+/// The content type of `bytes` by their first bytes (never by a name or a
+/// declared type): PDF, PNG or JPEG; None for anything else.
+///
+/// # Security
+/// Only these three types are stored, and the type served on download is
+/// this one, so a file declared `image/png` that is really HTML is refused
+/// rather than stored under a type a browser might sniff past.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
 /// An object store for sealed file contents.
 #[derive(Clone)]
 pub struct FileStore {
@@ -100,6 +119,8 @@ pub struct StoredFile {
     pub object_key: String,
     pub key_id: String,
     pub nonce: Vec<u8>,
+    pub deal_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
 }
 
 /// What to store: the owner, name and type; the caller has checked the
@@ -107,6 +128,9 @@ pub struct StoredFile {
 pub struct NewFile<'a> {
     pub purpose: &'static str,
     pub invoice_id: Option<Uuid>,
+    /// An upload's record: a deal or an organisation (see `attachments`).
+    pub deal_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
     /// The object key below the company: `invoices/{id}.pdf`.
     pub key_suffix: &'a str,
     pub name: &'a str,
@@ -153,6 +177,8 @@ pub async fn store(
             stored_files::id.eq(id),
             stored_files::purpose.eq(f.purpose),
             stored_files::invoice_id.eq(f.invoice_id),
+            stored_files::deal_id.eq(f.deal_id),
+            stored_files::organisation_id.eq(f.organisation_id),
             stored_files::name.eq(f.name),
             stored_files::content_type.eq(f.content_type),
             stored_files::size_bytes.eq(i64::try_from(f.bytes.len()).unwrap_or(i64::MAX)),

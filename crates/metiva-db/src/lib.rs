@@ -9,9 +9,11 @@
 
 pub mod adapters;
 pub mod alerts;
+pub mod attachments;
 pub mod audit_chain;
 pub mod audit_checks;
 pub mod billing;
+pub mod branding;
 pub mod conversions;
 mod database;
 pub(crate) use metiva_tenancy::schema;

@@ -73,6 +73,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    company_branding (company_id) {
+        company_id -> Text,
+        address -> Nullable<Text>,
+        kvk -> Nullable<Text>,
+        vat -> Nullable<Text>,
+        logo_file_id -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     company_keys (company_id, id) {
         company_id -> Text,
         id -> Text,
@@ -652,6 +663,8 @@ diesel::table! {
         key_id -> Text,
         nonce -> Bytea,
         created_at -> Timestamptz,
+        deal_id -> Nullable<Uuid>,
+        organisation_id -> Nullable<Uuid>,
     }
 }
 
@@ -763,6 +776,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     auth_codes,
     companies,
+    company_branding,
     company_keys,
     consent_decisions,
     conversion_uploads,

@@ -33,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) fn body_limit(path: &str) -> usize {
     if path == super::crm_import::UPLOAD_PATH {
         super::crm_import::MAX_UPLOAD_BODY
+    } else if path.starts_with(super::attachments::UPLOAD_PREFIX) {
+        super::attachments::MAX_UPLOAD_BODY
     } else {
         MAX_BODY_BYTES
     }
@@ -154,6 +156,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             metiva_db::exports::ExportStore::new(config.data_dir.clone()),
         ))
         .merge(super::invoice_files::routes(config.data_dir.clone()))
+        .merge(super::attachments::routes(config.data_dir.clone()))
         .with_state(auth.clone());
     let limits = crate::limits::Limits::new(&config.limits);
     let guarded = pages

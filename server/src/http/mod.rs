@@ -1,6 +1,7 @@
 //! The HTTP side: one listener per service, shared shutdown, and the
 //! middleware every router gets.
 
+pub mod attachments;
 mod bcrypt_pool;
 pub mod collect;
 mod cookies;

@@ -4,6 +4,7 @@
 // Test helpers panic on purpose: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod attachments;
 mod auth_flow;
 mod bad_bytes;
 mod billing_demo;
@@ -11,6 +12,7 @@ mod billing_page;
 mod billing_process;
 mod billing_webhooks;
 mod binary;
+mod branding;
 mod conversions;
 mod conversions_figure;
 mod crm;

@@ -20,6 +20,7 @@ pub mod events;
 pub mod invoices;
 pub mod issue;
 pub mod jobs;
+pub mod logo;
 pub mod money;
 pub mod pdf;
 pub mod retainers;

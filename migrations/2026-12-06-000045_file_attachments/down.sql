@@ -1,0 +1,11 @@
+DELETE FROM stored_files WHERE purpose IN ('contract', 'signature');
+DROP INDEX stored_files_organisation_idx;
+DROP INDEX stored_files_deal_idx;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_organisation_fk;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_deal_fk;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_signature_image;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_invoice_only;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_attachment_owner;
+ALTER TABLE stored_files DROP CONSTRAINT stored_files_purpose_check;
+ALTER TABLE stored_files ADD CONSTRAINT stored_files_purpose_check CHECK (purpose IN ('invoice_pdf'));
+ALTER TABLE stored_files DROP COLUMN organisation_id, DROP COLUMN deal_id;

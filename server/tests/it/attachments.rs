@@ -242,7 +242,7 @@ async fn uploads_are_checked_by_content_stored_sealed_listed_and_downloaded_audi
             &owner,
             &deal_path,
             "contract",
-            "../Contract \"Hendriks\".pdf",
+            "../../Contract Hendriks;v2.pdf",
             PDF,
             false,
         ),
@@ -285,7 +285,7 @@ async fn uploads_are_checked_by_content_stored_sealed_listed_and_downloaded_audi
         page.body
     );
     assert!(
-        page.body.contains("Contract _Hendriks_.pdf"),
+        page.body.contains("Contract Hendriks_v2.pdf"),
         "{}",
         page.body
     );
@@ -329,7 +329,7 @@ async fn uploads_are_checked_by_content_stored_sealed_listed_and_downloaded_audi
     assert_eq!(h("content-type"), "application/pdf");
     assert_eq!(
         h("content-disposition"),
-        "attachment; filename=\"Contract _Hendriks_.pdf\""
+        "attachment; filename=\"Contract Hendriks_v2.pdf\""
     );
     assert_eq!(h("x-content-type-options"), "nosniff");
     assert_eq!(h("cache-control"), "no-store");

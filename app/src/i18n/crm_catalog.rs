@@ -56,7 +56,6 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("last run at", "laatst uitgevoerd op"),
     // The move of sealed values to the data key (/settings/security).
     ("Data key migration", "Migratie naar de gegevenssleutel"),
-    ("of", "van"),
     (
         "sealed values under this workspace's data key",
         "versleutelde waarden onder de gegevenssleutel van deze werkruimte",

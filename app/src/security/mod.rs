@@ -153,8 +153,7 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
         .await
         .map_err(ssr::db_failure)?;
     let migration = format!(
-        "{under_dek} {} {sealed} {}; {} {}",
-        tr(l, "of"),
+        "{under_dek} / {sealed} {}; {} {}",
         tr(l, "sealed values under this workspace's data key"),
         sealed - under_dek,
         tr(l, "still under the master key")

@@ -118,7 +118,7 @@ fn jpeg(b: &[u8]) -> Result<PdfImage, LogoError> {
             if precision != 8 {
                 return Err(LogoError::Unsupported("an 8-bit JPEG"));
             }
-            if !matches!(marker, 0xC0 | 0xC1 | 0xC2) {
+            if !matches!(marker, 0xC0..=0xC2) {
                 return Err(LogoError::Unsupported("a baseline or progressive JPEG"));
             }
             bounded(w, h)?;

@@ -178,9 +178,9 @@ pub fn App() -> impl IntoView {
                         <Route path=(StaticSegment("settings"), StaticSegment("alerts")) view=crm::AlertsPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("settings"), StaticSegment("branding")) view=crm::BrandingPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("visitors") view=visitors::VisitorsPage ssr=SsrMode::Async />
+                        <Route path=(StaticSegment("visitors"), ParamSegment("id")) view=crm::VisitorPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("consent") view=visitors::ConsentPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("persons") view=visitors::PersonsPage ssr=SsrMode::Async />
-                        <Route path=(StaticSegment("visitors"), ParamSegment("id")) view=crm::VisitorPage ssr=SsrMode::Async />
                         <Route path=(StaticSegment("persons"), ParamSegment("id")) view=visitors::PersonPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("search") view=crm::SearchPage ssr=SsrMode::Async />
                         <Route path=StaticSegment("tasks") view=crm::TasksPage ssr=SsrMode::Async />

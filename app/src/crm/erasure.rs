@@ -114,7 +114,6 @@ pub(super) fn erased_banner(l: Lang, receipt: &str) -> AnyView {
 /// server checks `privacy.export` again and audits the export.
 #[component]
 pub(super) fn ExportSubjectForm(id: String) -> impl IntoView {
-    let l = crate::i18n::current();
     view! {
         <ExportForm action=format!("/persons/{id}/export") button="Export this person's data"
             intro="For an access request: a ZIP with every row about this contact (JSON and CSV) and a README. The export is audited." />
@@ -128,6 +127,7 @@ pub(super) fn ExportForm(
     intro: &'static str,
     button: &'static str,
 ) -> impl IntoView {
+    let l = crate::i18n::current();
     view! {
         <form method="post" action=action class="space-y-2" data-testid="export-subject-form">
             <p class="text-sm text-slate-600">{tr(l, intro)}</p>

@@ -25,20 +25,20 @@ mod pipeline;
 mod privacy;
 mod search;
 mod tasks;
+mod visitor_page;
 
 pub use alerts::{
     AlertsPage, NoticesPanel, confirm_phone_code, dismiss_notices, my_notices, my_phone,
-mod visitor_page;
     request_phone_code, set_sms_alerts,
-};
-pub use contact_form::{
-    ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
 };
 pub use attachments::{FileDto, FilesDto, FilesPanel, record_files};
 pub use branding_page::{BrandingDto, BrandingPage, branding_settings, save_branding};
-pub use conversions::{ConversionList, ConversionPanel, UploadDto, conversion_uploads};
+pub use contact_form::{
+    ContactFormDto, ContactPanel, NewContactPanel, contact_form_data, delete_contact, save_contact,
+};
 #[cfg(feature = "ssr")]
 pub use conversions::upload_dtos;
+pub use conversions::{ConversionList, ConversionPanel, UploadDto, conversion_uploads};
 pub use deal_form::{DealEditPanel, deal_form_data, delete_deal, save_deal};
 pub use deal_list::{DealListQuery, deal_list};
 pub use deals::{DealBoardPage, DealStagePanel, create_deal, deal_board, deal_history, move_deal};
@@ -68,13 +68,13 @@ pub use tasks::{
     RecordWork, RecordWorkDto, RecordWorkView, TasksPage, add_note, add_task, complete_task,
     my_tasks, record_work,
 };
+pub use visitor_page::{VisitorPage, erase_visitor, load_visitor};
 
 use crate::error::AppError;
 use crate::i18n::{Lang, tr};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use visitor_page::{VisitorPage, erase_visitor, load_visitor};
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
 const TD: &str = "px-3 py-2 align-top";

@@ -554,7 +554,6 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "That page link is not valid.",
         "Die paginalink is niet geldig.",
     ),
-];
     // A visitor's record and its erasure and export (issue 16).
     ("← Visitors", "← Bezoekers"),
     ("none", "geen"),
@@ -602,3 +601,4 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "The note is at most 200 characters of plain text, with no personal data (no names, email addresses or phone numbers).",
         "De notitie is hooguit 200 tekens platte tekst, zonder persoonsgegevens (geen namen, e-mailadressen of telefoonnummers).",
     ),
+];

@@ -10,13 +10,22 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Offboarding deletes every record of this workspace, its files and its data key. Download the full workspace export first: afterwards there is no copy left to give you.",
         "Opheffen verwijdert elk record van deze werkruimte, de bestanden en de gegevenssleutel. Download eerst de volledige export van de werkruimte: daarna is er geen kopie meer die we u kunnen geven.",
     ),
-    ("Request the full workspace export", "Volledige export van de werkruimte aanvragen"),
-    ("2. Confirm with the workspace's name", "2. Bevestig met de naam van de werkruimte"),
+    (
+        "Request the full workspace export",
+        "Volledige export van de werkruimte aanvragen",
+    ),
+    (
+        "2. Confirm with the workspace's name",
+        "2. Bevestig met de naam van de werkruimte",
+    ),
     (
         "Every member loses access at once and you are signed out of this workspace. Metiva then deletes its rows and files and destroys its data key; a receipt with counts only is kept.",
         "Alle leden verliezen meteen hun toegang en u wordt uit deze werkruimte afgemeld. Metiva verwijdert daarna de rijen en bestanden en vernietigt de gegevenssleutel; een bewijs met alleen aantallen blijft bewaard.",
     ),
-    ("Type the workspace's name to confirm:", "Typ ter bevestiging de naam van de werkruimte:"),
+    (
+        "Type the workspace's name to confirm:",
+        "Typ ter bevestiging de naam van de werkruimte:",
+    ),
     ("Offboard workspace", "Werkruimte opheffen"),
     (
         "The name you typed is not this workspace's name. Nothing was changed.",
@@ -559,7 +568,10 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("none", "geen"),
     ("Consent decisions", "Toestemmingsbesluiten"),
     ("Forwarded conversions", "Doorgestuurde conversies"),
-    ("No such visitor in this workspace.", "Deze bezoeker bestaat niet in deze werkruimte."),
+    (
+        "No such visitor in this workspace.",
+        "Deze bezoeker bestaat niet in deze werkruimte.",
+    ),
     ("Erase visitor", "Bezoeker wissen"),
     ("Open the contact", "Contactpersoon openen"),
     (
@@ -574,13 +586,19 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "Erasing removes this visitor and everything that identifies it: the visitor record, its page views with their encrypted IP addresses, and its forwarded conversions. Consent decisions stay as proof under an anonymous id. A receipt without personal data is kept and the erasure is audited.",
         "Wissen verwijdert deze bezoeker en alles wat hem identificeert: het bezoekersrecord, de paginaweergaven met hun versleutelde IP-adressen en de doorgestuurde conversies. Toestemmingsbesluiten blijven als bewijs bewaard onder een anoniem id. Een bewijs zonder persoonsgegevens wordt bewaard en het wissen wordt gelogd.",
     ),
-    ("Export this visitor's data", "Gegevens van deze bezoeker exporteren"),
+    (
+        "Export this visitor's data",
+        "Gegevens van deze bezoeker exporteren",
+    ),
     (
         "For an access request: a ZIP with every row about this visitor (JSON and CSV) and a README. The export is audited.",
         "Voor een inzageverzoek: een ZIP met elke rij over deze bezoeker (JSON en CSV) en een README. De export wordt gelogd.",
     ),
     // The IP reveal's reason code and note (issue 16).
-    ("Reason (recorded in the audit log)", "Reden (komt in het auditlogboek)"),
+    (
+        "Reason (recorded in the audit log)",
+        "Reden (komt in het auditlogboek)",
+    ),
     ("Abuse report", "Melding van misbruik"),
     ("Security incident", "Beveiligingsincident"),
     ("Request from an authority", "Verzoek van een instantie"),

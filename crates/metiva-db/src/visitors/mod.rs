@@ -177,11 +177,11 @@ mod records;
 mod reveal;
 mod sites;
 
+pub use record::VisitorRecord;
 pub use records::{
     DealRecord, DealSummary, LinkedVisitor, PERSON_PAGE_MAX, PersonCursor, PersonRecord,
     PersonSummary,
 };
-pub use record::VisitorRecord;
 pub use reveal::{MAX_REVEAL_NOTE, REVEAL_REASONS, Reveal, RevealReason};
 pub use sites::Site;
 

@@ -109,7 +109,11 @@ async fn text_columns(conn: &mut AsyncPgConnection) -> Vec<TextColumn> {
 /// Where in workspace A any of `needles` (lower case) still occurs in a
 /// text or json column, outside the rows the receipt lists as kept:
 /// "table.column" for each hit.
-pub(crate) async fn scan(conn: &mut AsyncPgConnection, needles: &[String], receipt: &Receipt) -> Vec<String> {
+pub(crate) async fn scan(
+    conn: &mut AsyncPgConnection,
+    needles: &[String],
+    receipt: &Receipt,
+) -> Vec<String> {
     let columns = text_columns(conn).await;
     assert!(
         columns

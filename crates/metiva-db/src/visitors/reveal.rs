@@ -208,7 +208,8 @@ mod tests {
         assert_eq!(ok("", None), Err("reason_required"));
         assert_eq!(ok("other", Some("  ")), Err("note_required"));
         assert_eq!(ok("whatever", Some("x")), Err("reason_unknown"));
-        assert_eq!(ok("other", Some(&"x".repeat(201))), Err("note_too_long"));
+        let long = "x".repeat(201);
+        assert_eq!(ok("other", Some(&long)), Err("note_too_long"));
         assert_eq!(ok("other", Some("a\u{7}b")), Err("note_invalid"));
         assert_eq!(
             ok("other", Some("mail jan@example.nl")),

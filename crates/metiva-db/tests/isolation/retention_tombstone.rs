@@ -123,9 +123,8 @@ async fn a_contact_the_sweep_removes_leaves_its_consent_proof_under_a_tombstone(
     assert!(tombstoned.iter().all(|r| r.visitor.is_none()));
     // One tombstone for the contact (both of its visitors), derived from
     // nothing about it.
-    let tomb = tombstoned
-        .iter()
-        .next()
+    // `<[_]>::first`: Diesel's RunQueryDsl::first is in scope here.
+    let tomb = <[_]>::first(&tombstoned)
         .and_then(|r| r.tombstone.clone())
         .unwrap_or_default();
     assert!(
@@ -139,7 +138,7 @@ async fn a_contact_the_sweep_removes_leaves_its_consent_proof_under_a_tombstone(
     // The forwarded contact's decision still proves its visitor's consent.
     assert_eq!(linked.len(), 1);
     assert_eq!(
-        linked.iter().next().and_then(|r| r.visitor.as_deref()),
+        <[_]>::first(&linked).and_then(|r| r.visitor.as_deref()),
         Some(V_FORWARDED)
     );
 

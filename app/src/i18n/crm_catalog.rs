@@ -66,10 +66,13 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     // The move of sealed values to the data key (/settings/security).
     ("Data key migration", "Migratie naar de gegevenssleutel"),
     (
-        "sealed values under this workspace's data key",
-        "versleutelde waarden onder de gegevenssleutel van deze werkruimte",
+        "Every sealed value is under this workspace's data key",
+        "Elke versleutelde waarde staat onder de gegevenssleutel van deze werkruimte",
     ),
-    ("still under the master key", "nog onder de hoofdsleutel"),
+    (
+        "sealed values still under the master key",
+        "versleutelde waarden nog onder de hoofdsleutel",
+    ),
     // The audit chain's daily check (/settings/security).
     ("Audit chain", "Auditketen"),
     (

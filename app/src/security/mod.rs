@@ -143,21 +143,19 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     } else {
         tr(l, "Missing").to_string()
     };
-    // The last retention sweep and the daily audit-chain check, live, in
-    // one read.
-    let (last_sweep, last_check) = db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
-    // The move of values sealed under the master key to this workspace's
-    // data key (the hourly `keys.migrate_values` job): counts only.
-    let (under_dek, sealed) = db
-        .sealed_value_progress(&ctx)
-        .await
-        .map_err(ssr::db_failure)?;
-    let migration = format!(
-        "{under_dek} / {sealed} {}; {} {}",
-        tr(l, "sealed values under this workspace's data key"),
-        sealed - under_dek,
-        tr(l, "still under the master key")
-    );
+    // The last retention sweep, the daily audit-chain check and what the
+    // hourly `keys.migrate_values` job has left to move from the master key
+    // to this workspace's data key (a count only), live, in one read.
+    let (last_sweep, last_check, master_left) =
+        db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
+    let migration = if master_left == 0 {
+        tr(l, "Every sealed value is under this workspace's data key").to_string()
+    } else {
+        format!(
+            "{master_left} {}",
+            tr(l, "sealed values still under the master key")
+        )
+    };
     let data_handling = vec![
         Fact::new(tr(l, "Consent"), tr(l, "Deny by default"), "fact-consent"),
         Fact::new(

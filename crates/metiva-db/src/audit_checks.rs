@@ -156,11 +156,12 @@ impl Database {
     pub async fn upkeep_status(
         &self,
         ctx: &TenantCtx,
-    ) -> Result<(Option<LastSweep>, Option<LastCheck>), DbError> {
+    ) -> Result<(Option<LastSweep>, Option<LastCheck>, i64), DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             Ok((
                 crate::retention::last_sweep_of(tc).await?,
                 last_check_of(tc).await?,
+                crate::data_keys::master_sealed_left(tc).await?,
             ))
         })
         .await

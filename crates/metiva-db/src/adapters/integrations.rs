@@ -27,7 +27,7 @@ use super::client::check_webhook_url;
 use super::{Adapters, CallError, Credentials, OutboundRequest, Provider};
 use crate::access::TenantCtx;
 use crate::crm::validate::{Check, FieldError};
-use crate::repo::audit::{AuditEntry, append};
+use crate::repo::audit::{AuditEntry, append, append_with_note};
 use crate::schema::integrations as ig;
 use crate::{Database, DbError, TenantConn};
 
@@ -535,22 +535,35 @@ impl Database {
                 Err(code) => TestOutcome::Failed(format!("webhook_url_{code}")),
             },
         };
-        // The audit reason is 3..=200 characters (the table's CHECK).
-        let reason: String = match &outcome {
-            TestOutcome::Ok => "result:ok".to_string(),
-            TestOutcome::Failed(m) => format!("result:{m}"),
-        }
-        .chars()
-        .take(200)
-        .collect();
+        // The audit reason is a fixed code (the table's CHECK since
+        // migration 000041); a failure's provider message goes to the
+        // short note: at most 200 characters, control characters blanked
+        // (the note's CHECK). It is the provider's error text, never
+        // credentials: those are not part of a CallError.
+        let (reason, note): (&str, Option<String>) = match &outcome {
+            TestOutcome::Ok => ("result.ok", None),
+            TestOutcome::Failed(m) => {
+                let note: String = m
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(200)
+                    .collect();
+                let note = note.trim().to_string();
+                ("result.failed", (!note.is_empty()).then_some(note))
+            }
+        };
         self.in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
-            audit(
+            append_with_note(
                 tc,
-                actor,
-                "integrations.tested",
-                provider,
-                request_id,
-                Some(&reason),
+                &AuditEntry {
+                    actor_user_id: Some(actor),
+                    action: "integrations.tested",
+                    target_type: Some("integration"),
+                    target_id: Some(provider.as_str()),
+                    request_id: Some(request_id),
+                    reason: Some(reason),
+                },
+                note.as_deref(),
             )
             .await
         })

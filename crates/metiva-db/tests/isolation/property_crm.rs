@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use metiva_db::TenantCtx;
 use metiva_db::crm::CrmError;
 use metiva_db::crm::deal_list::DealFilter;
-use metiva_db::crm::deals::DealForm;
+use metiva_db::crm::deals::{CLOSED_COLUMN_LIMIT, DealForm, OPEN_COLUMN_LIMIT};
 use metiva_db::crm::organisations::OrganisationForm;
 use metiva_testkit::TestDb;
 use proptest::prelude::*;
@@ -218,17 +218,32 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             _ => {}
         }
     }
-    // Finally each workspace's board holds exactly its own deals, in the
-    // stages the model says.
+    // Finally each workspace's board counts exactly its own deals per
+    // stage, and every card on it is its own deal in the stage the model
+    // says; a column shows its stage's deals up to its limit (the rest are
+    // in the list view).
     for (t, member) in ctx.iter().enumerate() {
         let board = db.deal_board(member).await.map_err(fail)?;
-        let seen: BTreeMap<Uuid, String> =
-            board.cards.into_iter().map(|c| (c.id, c.stage)).collect();
-        let want: BTreeMap<Uuid, String> = m.live_deals[t]
-            .iter()
-            .map(|(id, (s, _))| (*id, s.clone()))
-            .collect();
-        prop_assert_eq!(seen, want);
+        let mut want_counts: BTreeMap<String, i64> = BTreeMap::new();
+        for (s, _) in m.live_deals[t].values() {
+            *want_counts.entry(s.clone()).or_default() += 1;
+        }
+        let counts: BTreeMap<String, i64> = board.counts.into_iter().collect();
+        prop_assert_eq!(&counts, &want_counts);
+        let mut shown: BTreeMap<String, i64> = BTreeMap::new();
+        for c in &board.cards {
+            let want = m.live_deals[t].get(&c.id).map(|(s, _)| s.as_str());
+            prop_assert_eq!(want, Some(c.stage.as_str()), "card {} as {}", c.id, t);
+            *shown.entry(c.stage.clone()).or_default() += 1;
+        }
+        for (stage, n) in &want_counts {
+            let limit = if matches!(stage.as_str(), "won" | "lost") {
+                CLOSED_COLUMN_LIMIT
+            } else {
+                OPEN_COLUMN_LIMIT
+            };
+            prop_assert_eq!(shown.get(stage).copied().unwrap_or(0), (*n).min(limit));
+        }
     }
     Ok(())
 }

@@ -147,9 +147,18 @@ fn SettingsMenu(
                 <A href="/settings/security" attr:class=link>
                     {tr(l, "Security")}
                 </A>
+                // Every member may read the retention periods (only
+                // `security.manage` changes them); offboarding is linked
+                // from that page.
+                <A href="/settings/privacy" attr:class=link>
+                    {tr(l, "Privacy and retention")}
+                </A>
                 {billing.then(|| view! {
                     <A href="/billing" attr:class=link>
                         {tr(l, "Billing")}
+                    </A>
+                    <A href="/settings/branding" attr:class=link>
+                        {tr(l, "Invoice branding")}
                     </A>
                 })}
                 {jobs.then(|| view! {

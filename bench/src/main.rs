@@ -25,6 +25,7 @@ mod footprint;
 mod ingest;
 mod pages;
 mod pages_http;
+mod process;
 
 use std::time::{Duration, Instant};
 

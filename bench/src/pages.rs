@@ -125,18 +125,7 @@ pub(crate) struct Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        // SIGTERM: metiva drains and stops its embedded cluster.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
+        crate::process::stop(&mut self.child);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -59,3 +59,12 @@ test("/settings/jobs lists the jobs and a failed job is retried now", async ({ p
   await expect(page).toHaveURL(/\/settings\/jobs/);
   await expect(page.getByRole("status")).toBeVisible();
 });
+
+test("the Settings menu leads to invoice branding and to privacy", async ({ page }) => {
+  await signIn(page, "owner@devries.example", "De Vries Media");
+  await (await openSettings(page)).getByRole("link", { name: "Invoice branding" }).click();
+  await expect(page).toHaveURL(/\/settings\/branding$/);
+  await expect(page.getByRole("heading", { name: "Invoice branding" })).toBeVisible();
+  await (await openSettings(page)).getByRole("link", { name: "Privacy and retention" }).click();
+  await expect(page).toHaveURL(/\/settings\/privacy$/);
+});

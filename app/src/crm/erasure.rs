@@ -12,29 +12,59 @@ pub async fn erase_contact(
     reason: Option<String>,
     note: Option<String>,
 ) -> Result<String, AppError> {
-    use super::ssr::{done, parse_id, refuse};
+    ssr::erase(ssr::Erasable::Contact, &id, reason, note).await
+}
+
+#[cfg(feature = "ssr")]
+pub(super) mod ssr {
+    use super::super::ssr::{done, parse_id, refuse};
     use crate::api::ssr::{database, request_id, require};
+    use crate::error::AppError;
     use metiva_db::crm::CrmError;
     use metiva_db::erasure::ErasureForm;
-    let ctx = require(metiva_roles::Permission::PrivacyErase)?;
-    let id = parse_id(&id)?;
-    let back = format!("/persons/{id}");
-    let form = ErasureForm {
-        reason: reason.as_deref(),
-        note: note.as_deref(),
-    };
-    let req = form
-        .validate()
-        .map_err(|f| refuse(CrmError::Invalid(f), &back))?;
-    let erased = database()?
-        .erase_person(&ctx, id, &req, &request_id())
-        .await
+
+    /// What can be erased from its record page.
+    #[derive(Clone, Copy)]
+    pub enum Erasable {
+        Contact,
+        Visitor,
+    }
+
+    /// One erasure, contact or visitor: `privacy.erase`, the reason form
+    /// validated, refusals sent back to the record's page, and after it
+    /// the receipt's banner (the record itself is gone).
+    pub async fn erase(
+        what: Erasable,
+        id: &str,
+        reason: Option<String>,
+        note: Option<String>,
+    ) -> Result<String, AppError> {
+        let ctx = require(metiva_roles::Permission::PrivacyErase)?;
+        let id = parse_id(id)?;
+        let back = match what {
+            Erasable::Contact => format!("/persons/{id}"),
+            Erasable::Visitor => format!("/visitors/{id}"),
+        };
+        let form = ErasureForm {
+            reason: reason.as_deref(),
+            note: note.as_deref(),
+        };
+        let req = form
+            .validate()
+            .map_err(|f| refuse(CrmError::Invalid(f), &back))?;
+        let (db, rid) = (database()?, request_id());
+        let erased = match what {
+            Erasable::Contact => db.erase_person(&ctx, id, &req, &rid).await,
+            Erasable::Visitor => db.erase_visitor(&ctx, id, &req, &rid).await,
+        }
         .map_err(|e| refuse(e, &back))?;
-    done(&format!(
-        "/persons?done=erased&receipt={}",
-        erased.receipt_id
-    ));
-    Ok(erased.receipt_id.to_string())
+        let receipt = erased.receipt_id;
+        done(&match what {
+            Erasable::Contact => format!("/persons?done=erased&receipt={receipt}"),
+            Erasable::Visitor => format!("/visitors/{id}?done=erased&receipt={receipt}"),
+        });
+        Ok(receipt.to_string())
+    }
 }
 
 /// The reasons, as stored codes and their labels.

@@ -71,29 +71,8 @@ pub async fn erase_visitor(
     reason: Option<String>,
     note: Option<String>,
 ) -> Result<String, AppError> {
-    use super::ssr::{done, parse_id, refuse};
-    use crate::api::ssr::{database, request_id, require};
-    use metiva_db::crm::CrmError;
-    use metiva_db::erasure::ErasureForm;
-    let ctx = require(metiva_roles::Permission::PrivacyErase)?;
-    let id = parse_id(&id)?;
-    let back = format!("/visitors/{id}");
-    let form = ErasureForm {
-        reason: reason.as_deref(),
-        note: note.as_deref(),
-    };
-    let req = form
-        .validate()
-        .map_err(|f| refuse(CrmError::Invalid(f), &back))?;
-    let erased = database()?
-        .erase_visitor(&ctx, id, &req, &request_id())
-        .await
-        .map_err(|e| refuse(e, &back))?;
-    done(&format!(
-        "/visitors/{id}?done=erased&receipt={}",
-        erased.receipt_id
-    ));
-    Ok(erased.receipt_id.to_string())
+    use super::erasure::ssr::{Erasable, erase};
+    erase(Erasable::Visitor, &id, reason, note).await
 }
 
 #[component]

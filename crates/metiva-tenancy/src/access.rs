@@ -290,16 +290,29 @@ impl AccessCache {
 
 /// Keeps `cache` honest for as long as the returned handle lives: a task
 /// that LISTENs on [`ACCESS_CHANNEL`] with a connection of its own,
-/// reconnects with backoff, and health-checks the connection so a silently
-/// dead listener is noticed within seconds.
+/// reconnects with backoff, and self-checks: the cache is trusted only
+/// once a probe `NOTIFY`, sent from a second connection on the pool's
+/// URL (the path real changes take), has come back to the listener, and
+/// again every 5 s (within 2 s) for as long as it stays trusted.
+///
+/// # Security
+/// A listener that is connected and answers queries can still be deaf:
+/// LISTEN behind a transaction-mode pooler, or `DATABASE_LISTEN_URL`
+/// naming another database (notifications are per database). A plain
+/// `SELECT 1` would call that healthy and the cache would keep revoked
+/// access for its whole TTL; the probe round trip fails instead, and the
+/// cache is bypassed (every request asks the database) until it passes.
 pub fn spawn_access_listener(db: &Database, cache: Arc<AccessCache>) -> ListenerHandle {
     let url = db.listen_url().clone();
+    let pool_url = db.url().clone();
     let task = tokio::spawn(async move {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match listen_once(&url, &cache).await {
-                Ok(()) => backoff = Duration::from_millis(100),
-                Err(e) => tracing::warn!("access listener: {e}; bypassing the membership cache"),
+            let e = listen_once(&url, &pool_url, &cache).await;
+            tracing::warn!("access listener: {e}; bypassing the membership cache");
+            // A listener that had proven itself reconnects at once.
+            if cache.is_trusted() {
+                backoff = Duration::from_millis(100);
             }
             cache.set_trusted(false);
             tokio::time::sleep(backoff).await;
@@ -321,7 +334,22 @@ impl Drop for ListenerHandle {
     }
 }
 
-async fn listen_once(url: &crate::DbUrl, cache: &AccessCache) -> Result<(), String> {
+/// Payload prefix of the listener's own probe (ignored by every other
+/// instance's listener: a probe is not a change).
+const PROBE: &str = "probe:";
+
+async fn listen_once(url: &crate::DbUrl, pool_url: &crate::DbUrl, cache: &AccessCache) -> String {
+    match listen_until_failure(url, pool_url, cache).await {
+        Err(e) => e,
+    }
+}
+
+/// One connection's life; it only ends in failure.
+async fn listen_until_failure(
+    url: &crate::DbUrl,
+    pool_url: &crate::DbUrl,
+    cache: &AccessCache,
+) -> Result<std::convert::Infallible, String> {
     use futures::StreamExt as _;
     let mut config = url.config().clone();
     config.application_name("metiva-access-listener");
@@ -330,13 +358,13 @@ async fn listen_once(url: &crate::DbUrl, cache: &AccessCache) -> Result<(), Stri
         .client(&config)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(msg) = messages.next().await {
             match msg {
-                Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
-                    if tx.send(()).is_err() {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    if tx.send(n.payload().to_string()).is_err() {
                         break;
                     }
                 }
@@ -347,25 +375,59 @@ async fn listen_once(url: &crate::DbUrl, cache: &AccessCache) -> Result<(), Stri
         // Dropping `tx` tells the loop below the connection is gone.
     });
     let _abort_driver = AbortOnDrop(driver);
+    // The probe's sender: a connection of its own on the pool's URL (see
+    // `spawn_access_listener`; a probe sent on the listener's own
+    // connection could come back even through a transaction pooler).
+    let mut probe_config = pool_url.config().clone();
+    probe_config.application_name("metiva-access-probe");
+    probe_config.connect_timeout(Duration::from_secs(5));
+    let (prober, probe_connection) = pool_url
+        .client(&probe_config)
+        .await
+        .map_err(|e| format!("probe connect: {e}"))?;
+    let _abort_prober = AbortOnDrop(tokio::spawn(async move {
+        let _ = probe_connection.await;
+    }));
     client
         .batch_execute(&format!("LISTEN {ACCESS_CHANNEL}"))
         .await
         .map_err(|e| format!("LISTEN: {e}"))?;
-    cache.set_trusted(true);
-    tracing::debug!("access listener connected");
-    let mut health = tokio::time::interval(Duration::from_secs(5));
-    health.tick().await;
     loop {
-        tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(()) => cache.invalidate_all(),
-                None => return Err("listener connection closed".into()),
-            },
-            _ = health.tick() => {
-                let ping = tokio::time::timeout(Duration::from_secs(2), client.simple_query("SELECT 1")).await;
-                if !matches!(ping, Ok(Ok(_))) {
-                    return Err("listener connection is not answering".into());
+        let token = format!("{PROBE}{}", Uuid::new_v4().simple());
+        prober
+            .batch_execute(&format!("NOTIFY {ACCESS_CHANNEL}, '{token}'"))
+            .await
+            .map_err(|e| format!("probe NOTIFY: {e}"))?;
+        let deadline = tokio::time::sleep(Duration::from_secs(2));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(p) if p == token => break,
+                    Some(p) if p.starts_with(PROBE) => {}
+                    Some(_) => cache.invalidate_all(),
+                    None => return Err("listener connection closed".into()),
+                },
+                () = &mut deadline => {
+                    return Err("the listener's probe did not come back within 2 s (a transaction-mode pooler, or another database?)".into());
                 }
+            }
+        }
+        if !cache.is_trusted() {
+            // Clears, then trusts: nothing from before the proof is served.
+            cache.set_trusted(true);
+            tracing::debug!("access listener connected");
+        }
+        let next_probe = tokio::time::sleep(Duration::from_secs(5));
+        tokio::pin!(next_probe);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(p) if p.starts_with(PROBE) => {}
+                    Some(_) => cache.invalidate_all(),
+                    None => return Err("listener connection closed".into()),
+                },
+                () = &mut next_probe => break,
             }
         }
     }

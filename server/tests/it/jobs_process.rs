@@ -11,6 +11,7 @@ use metiva_db::jobs::{self, Enqueued, JobRow, NewJob};
 use metiva_db::{CompanyId, Database};
 use server::worker::test_support::SLEEP;
 
+use crate::process::{exit_within, signal};
 use crate::world::DE_VRIES;
 
 fn worker(tdb: &metiva_testkit::TestDb, sleep_ms: u64, lease_s: u64, grace_s: u64) -> Child {
@@ -30,26 +31,6 @@ fn worker(tdb: &metiva_testkit::TestDb, sleep_ms: u64, lease_s: u64, grace_s: u6
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn metiva: {e}"))
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "kill {sig} failed");
-}
-
-async fn exit_within(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(t.elapsed() < within, "still running after {within:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn enqueue(db: &Database, key: &str) {

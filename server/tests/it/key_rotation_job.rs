@@ -17,7 +17,8 @@ use metiva_db::signing_keys::KeyState;
 use server::key_rotation::{AUDIT_ACTION, KIND, RotateSigningKey};
 use server::worker::CronState;
 
-use crate::world::{SEED, World, api, call, keys};
+use crate::signing_keys::{kid, session_status};
+use crate::world::{SEED, World, keys};
 
 const NOORD: &str = "cmp_63ae02";
 const DAYS_90: Duration = Duration::from_secs(90 * 86_400);
@@ -80,21 +81,6 @@ async fn rotations_audited(db: &Database) -> Vec<(String, Option<String>)> {
         );
     }
     out
-}
-
-/// The `kid` in a token's header.
-fn kid(token: &str) -> String {
-    use base64::Engine as _;
-    let header = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    v["kid"].as_str().unwrap().to_string()
-}
-
-async fn session_status(router: &axum::Router, token: &str) -> StatusCode {
-    call(router, api("session", Some(token))).await.status
 }
 
 async fn current_kid(db: &Database) -> String {

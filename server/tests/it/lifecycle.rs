@@ -3,14 +3,9 @@
 //! embedded PostgreSQL cleanly, and the data persists across restarts.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+use crate::process::{self, free_port, http, signal};
 
 struct Instance {
     child: Child,
@@ -32,48 +27,22 @@ fn start(data_dir: &std::path::Path) -> Instance {
     Instance { child, app }
 }
 
-/// A minimal HTTP/1.1 GET over a raw socket: the status code, or None.
+/// `GET path`: the status code, or None when nothing answered.
 fn get_status(port: u16, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    buf.split_whitespace().nth(1)?.parse().ok()
+    match http(port, "GET", path, &[], "").0 {
+        0 => None,
+        status => Some(status),
+    }
 }
 
 /// Waits for `/readyz`; if the instance exits first (a port taken by
 /// another test, a refusal), fails with what it said.
 fn wait_ready(instance: &mut Instance, within: Duration) -> Duration {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if get_status(instance.app, "/readyz") == Some(200) {
-            return t.elapsed();
-        }
-        if let Ok(Some(status)) = instance.child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = instance.child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("metiva exited before ready ({status}): {err}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("not ready within {within:?}");
+    process::wait_ready(&mut instance.child, instance.app, within, None)
 }
 
 fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "kill -TERM failed");
+    signal(child, "-TERM");
 }
 
 #[test]

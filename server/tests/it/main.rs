@@ -40,6 +40,7 @@ mod offboarding_page;
 mod page_statements;
 mod pipeline;
 mod privacy;
+mod process;
 mod revocation;
 mod security_page;
 mod signing_keys;
@@ -47,6 +48,7 @@ mod sla_alerts;
 mod token_matrix;
 mod trust;
 mod twilio_sms;
+mod two_instances;
 mod visitor_privacy;
 pub mod world;
 

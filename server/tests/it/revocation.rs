@@ -131,3 +131,30 @@ async fn with_the_listener_down_the_cache_is_bypassed() {
         StatusCode::OK
     );
 }
+
+/// A listener that answers queries but hears nothing (its URL names
+/// another database, and notifications are per database; a transaction
+/// pooler is the other way to get there) is never trusted: its probe
+/// never comes back, so the membership cache is bypassed and no
+/// revocation can be missed.
+#[tokio::test]
+async fn a_deaf_listener_is_never_trusted() {
+    let w = World::new().await;
+    let elsewhere = metiva_testkit::TestDb::new().await;
+    let config = crate::test_config(&w.tdb.app_url());
+    let db = metiva_db::Database::connect(&w.tdb.app_url(), &metiva_testkit::pool_settings())
+        .unwrap()
+        .with_listen_url(&elsewhere.listen_url())
+        .unwrap();
+    let auth = server::http::guard::DashboardAuth::new(&config, db, &crate::world::keys());
+    let b = server::http::dashboard_router_with(&config, auth.clone());
+    let member = w.sign_in("marketing@devries.example", DE_VRIES).await;
+    // Past the probe's 2 s deadline.
+    for _ in 0..30 {
+        let r = call(&b, api("session", Some(&member))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!auth.cache.is_trusted());
+    assert_eq!(auth.cache.stats().hits, 0);
+}

@@ -15,7 +15,7 @@ use crate::world::{APP_URL, LOGIN_URL, SEED, World, api, call, keys};
 const NOORD: &str = "cmp_63ae02";
 
 /// The `kid` in a token's header.
-fn kid(token: &str) -> String {
+pub(crate) fn kid(token: &str) -> String {
     use base64::Engine as _;
     let header = token.split('.').next().unwrap();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -25,7 +25,7 @@ fn kid(token: &str) -> String {
     v["kid"].as_str().unwrap().to_string()
 }
 
-async fn session_status(router: &axum::Router, token: &str) -> StatusCode {
+pub(crate) async fn session_status(router: &axum::Router, token: &str) -> StatusCode {
     call(router, api("session", Some(token))).await.status
 }
 

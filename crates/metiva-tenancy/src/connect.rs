@@ -207,8 +207,16 @@ impl DbUrl {
         // server backends. Inside one, they reach one backend; the `SET`s
         // are session settings, which persist after COMMIT (and which
         // PgBouncer replays on whichever backend serves us next).
+        //
+        // `jit = off` in the same flight (issue 15): JIT compiles a plan on
+        // every execution above `jit_above_cost`, about 60 ms for the
+        // visitors page's rollup query, which runs in a few ms without it;
+        // short OLTP statements never gain from it. A session setting
+        // because the migrations' owner role cannot `ALTER ROLE`
+        // (NOCREATEROLE). A performance setting only: behind a pooler that
+        // drops it, queries are merely slower, never wrong.
         client
-            .batch_execute("BEGIN")
+            .batch_execute("BEGIN; SET jit = off")
             .await
             .map_err(|e| unavailable(&e))?;
         let conn = AsyncPgConnection::try_from(client)

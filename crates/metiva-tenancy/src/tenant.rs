@@ -82,6 +82,25 @@ impl<'c> TenantConn<'c> {
     pub fn conn(&mut self) -> &mut &'c AsyncPgConnection {
         &mut self.conn
     }
+
+    /// Another handle on this same transaction, so independent reads can
+    /// be sent in one pipelined flight (`futures::try_join!` over several
+    /// repository calls) instead of one round trip each (issue 15).
+    ///
+    /// # Security
+    /// Nothing new is opened or bound: the handle is the same connection
+    /// inside the same transaction, after the same `BEGIN` and tenant
+    /// binding, with the same company. It borrows for `'c`, the lease's
+    /// higher-ranked lifetime, so it cannot outlive the closure that got
+    /// it; the lease sends `COMMIT` only once the closure has finished,
+    /// and a query a dropped future had already sent still runs inside
+    /// this transaction (see the module docs).
+    pub fn fork(&self) -> TenantConn<'c> {
+        TenantConn {
+            conn: self.conn,
+            company: self.company,
+        }
+    }
 }
 
 /// A pooled connection that is detached (closed, not reused) unless the

@@ -305,10 +305,15 @@ fn subprocessors(region: &RegionFact, var: impl Fn(&str) -> Option<String>) -> V
 
 /// The routes, outside the tenant guard (see the module docs).
 pub fn trust_router(state: Arc<TrustState>) -> Router {
-    Router::new()
+    // The public pages and their script go out gzip-compressed when the
+    // browser asks (22 kB of HTML on every visit from a prospect).
+    let pages = Router::new()
         .route("/trust", get(get_trust))
         .route("/trust/processing", get(get_processing))
         .route(app::trust::WALKTHROUGH_SCRIPT, get(get_walkthrough_script))
+        .layer(compress_public_pages());
+    Router::new()
+        .merge(pages)
         .route(
             super::trust_walkthrough::THANKS_PATH,
             get(super::trust_walkthrough::get_thanks),
@@ -318,6 +323,36 @@ pub fn trust_router(state: Arc<TrustState>) -> Router {
             post(super::trust_walkthrough::post_walkthrough),
         )
         .with_state(state)
+}
+
+/// Gzip for the Trust Center's public GET pages (HTML) and its script,
+/// above 256 bytes, for a client that sends `Accept-Encoding: gzip`.
+///
+/// # Security
+/// The dashboard leaves HTML uncompressed because of BREACH: a compressed
+/// response that carries a secret next to attacker-influenced text can
+/// leak the secret through its length (see `dashboard::compress_assets`).
+/// These pages carry no secret: they are the same public facts for every
+/// visitor, with no session, token or per-visitor value in the body (the
+/// walkthrough form's only hidden field is the page language, and its
+/// write is guarded by the same-origin rule, not by a token). The form's
+/// POST answers are not compressed.
+fn compress_public_pages()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::Predicate as _;
+    let page_or_script =
+        |_: StatusCode, _: axum::http::Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| {
+                    ["text/html", "text/javascript", "application/javascript"]
+                        .iter()
+                        .any(|c| t.starts_with(c))
+                })
+        };
+    tower_http::compression::CompressionLayer::new()
+        .compress_when(page_or_script.and(tower_http::compression::predicate::SizeAbove::new(256)))
 }
 
 /// The language: `?lang=`, the remembered choice, `Accept-Language`.

@@ -164,3 +164,31 @@ async fn the_person_list_pages_by_keyset_and_refuses_a_bad_cursor() {
         r.body
     );
 }
+
+/// Issue 15: a guarded page never passes through a compression layer. It
+/// is not compressed even for a client that asks (BREACH: it carries the
+/// member's data next to text an attacker can influence), and so it has
+/// no `Vary: Accept-Encoding` either way.
+#[tokio::test]
+async fn guarded_pages_skip_the_compression_layer() {
+    use axum::http::header;
+    let w = World::new().await;
+    let token = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    for gzip in [false, true] {
+        let mut req = get_with("/persons", &[("metiva_session", &token)]);
+        if gzip {
+            req.headers_mut()
+                .insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+        }
+        let r = call(&w.dashboard, req).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.headers.get(header::CONTENT_ENCODING).is_none(), "{gzip}");
+        assert!(r.headers.get(header::VARY).is_none_or(|v| {
+            !v.to_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .contains("accept-encoding")
+        }));
+        assert!(r.body.contains("href=\"/persons/"), "{:.200}", r.body);
+    }
+}

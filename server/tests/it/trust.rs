@@ -329,3 +329,24 @@ async fn bad_walkthrough_input_is_a_4xx_naming_each_field() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(operator_persons(&w).await.is_empty());
 }
+
+/// Issue 15: the public Trust Center page goes out gzipped to a client
+/// that asks (it carries no secret, so BREACH does not apply), and plain
+/// to one that does not.
+#[tokio::test]
+async fn trust_is_gzipped_for_a_client_that_asks() {
+    let w = World::new().await;
+    with_operator(&w).await;
+    let mut req = page("/trust", None);
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+    let r = call(&w.dashboard, req).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.headers[header::CONTENT_ENCODING], "gzip");
+    // The gzip magic number, not HTML.
+    assert!(r.body.starts_with('\u{1f}'), "not gzip: {:.80}", r.body);
+    let plain = call(&w.dashboard, page("/trust", None)).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    assert!(plain.body.contains("Trust and Security Center"));
+}

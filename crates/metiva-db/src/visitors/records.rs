@@ -118,17 +118,24 @@ impl Database {
         id: Uuid,
     ) -> Result<Option<PersonRecord>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            let Some(person) = found(crate::repo::persons::get(tc, id).await)? else {
+            // One pipelined flight (issue 15): the reads do not depend on
+            // each other, so they go out together behind BEGIN and the
+            // binding instead of one round trip each (the notes follow
+            // the tasks). A missing person costs the other reads, which
+            // find nothing; the answer is the same `None`.
+            let (mut v, mut d, mut w, mut m, mut u) =
+                (tc.fork(), tc.fork(), tc.fork(), tc.fork(), tc.fork());
+            let (person, visitors, deals, (tasks, notes), members, uploads) = futures::try_join!(
+                async { found(crate::repo::persons::get(tc, id).await) },
+                linked_visitors(&mut v, id),
+                crate::repo::deals::list_for_person(&mut d, id),
+                crate::crm::tasks::record_work(&mut w, crate::crm::tasks::Link::Person(id)),
+                crate::crm::active_members(&mut m),
+                crate::conversions::uploads_of(&mut u, crate::conversions::UploadsOf::Person(id)),
+            )?;
+            let Some(person) = person else {
                 return Ok(None);
             };
-            let visitors = linked_visitors(tc, id).await?;
-            let deals = crate::repo::deals::list_for_person(tc, id).await?;
-            let (tasks, notes) =
-                crate::crm::tasks::record_work(tc, crate::crm::tasks::Link::Person(id)).await?;
-            let members = crate::crm::active_members(tc).await?;
-            let uploads =
-                crate::conversions::uploads_of(tc, crate::conversions::UploadsOf::Person(id))
-                    .await?;
             Ok(Some(PersonRecord {
                 person,
                 visitors,

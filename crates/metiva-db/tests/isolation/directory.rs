@@ -164,3 +164,75 @@ async fn an_ambiguous_site_key_resolves_to_nothing() {
     .await;
     assert!(dup.is_err());
 }
+
+/// Issue 15: the access assertion is a definer function (owned by the
+/// directory role, so RLS is not evaluated inside it). It must confine
+/// itself: a live access holds only under its own company's binding, and
+/// is refused without a binding, under another company's binding, with
+/// another role, and once its session is revoked. Only the app role may
+/// call it.
+#[tokio::test]
+async fn the_access_assertion_holds_only_under_its_own_binding() {
+    let tdb = TestDb::new().await;
+    crate::fixtures::three_companies(&tdb).await;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    crate::fixtures::exec(
+        &mut owner,
+        "INSERT INTO users (id, email, name)
+             VALUES ('00000000-0000-4000-8000-0000000000a1', 'aa@a.example', 'AA');
+         INSERT INTO sessions (id, user_id, secret_hash, expires_at)
+             VALUES ('00000000-0000-4000-8000-0000000000a2', '00000000-0000-4000-8000-0000000000a1',
+                     sha256('aa'), now() + interval '1 hour');
+         BEGIN; SELECT set_config('app.company_id', 'cmp_aaaaaa', true);
+         INSERT INTO memberships (company_id, user_id, role)
+             VALUES ('cmp_aaaaaa', '00000000-0000-4000-8000-0000000000a1', 'sales');
+         COMMIT;",
+    )
+    .await;
+    let mut su = tdb.connect_as("postgres").await;
+    assert!(
+        flag(
+            &mut su,
+            "SELECT (p.prosecdef AND pg_get_userbyid(p.proowner) = 'metiva_directory'
+                     AND has_function_privilege('metiva_app', p.oid, 'EXECUTE')
+                     AND NOT has_function_privilege('metiva_login', p.oid, 'EXECUTE')) AS ok
+             FROM pg_proc p WHERE p.proname = 'metiva_assert_access'"
+        )
+        .await
+    );
+    let mut app = tdb.connect_as("metiva_app").await;
+    let assert = |company: Option<&str>, role: &str| {
+        let bind = company.map_or(String::new(), |c| {
+            format!("SELECT set_config('app.company_id', '{c}', true);")
+        });
+        format!(
+            "BEGIN; {bind} SELECT metiva_assert_access('00000000-0000-4000-8000-0000000000a1',
+               '00000000-0000-4000-8000-0000000000a2', '{role}'); COMMIT;"
+        )
+    };
+    app.batch_execute(&assert(Some("cmp_aaaaaa"), "sales"))
+        .await
+        .unwrap_or_else(|e| panic!("a live access was refused: {e}"));
+    for (company, role) in [
+        (None, "sales"),
+        (Some("cmp_bbbbbb"), "sales"),
+        (Some("cmp_aaaaaa"), "owner"),
+    ] {
+        let err = app
+            .batch_execute(&assert(company, role))
+            .await
+            .expect_err("the assertion let a wrong access through");
+        assert!(err.to_string().contains("access revoked"), "{err}");
+        let _ = app.batch_execute("ROLLBACK").await;
+    }
+    crate::fixtures::exec(
+        &mut owner,
+        "UPDATE sessions SET revoked_at = now() WHERE id = '00000000-0000-4000-8000-0000000000a2'",
+    )
+    .await;
+    let err = app
+        .batch_execute(&assert(Some("cmp_aaaaaa"), "sales"))
+        .await
+        .expect_err("a revoked session still passed");
+    assert!(err.to_string().contains("access revoked"), "{err}");
+}

@@ -196,7 +196,8 @@ pub fn login_router(service: Arc<LoginService>, config: &Config, health_db: Data
         .route_service(
             "/favicon.svg",
             tower_http::services::ServeFile::new(site.join("favicon.svg")),
-        );
+        )
+        .layer(super::dashboard::compress_assets());
     let routes = Router::new()
         .route(
             "/",

@@ -106,7 +106,15 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(app::shell))
+        // Static files (the site's /pkg code and styles) come through the
+        // fallback: the one place the asset compression applies, so pages
+        // and APIs do not pass through a compression layer at all (it
+        // showed as ~9% of a page's CPU under wrk, which sends no
+        // Accept-Encoding; issue 15).
+        .fallback(axum::handler::Handler::layer(
+            leptos_axum::file_and_error_handler(app::shell),
+            compress_assets(),
+        ))
         .with_state(options);
     let auth_routes = Router::new()
         .route("/auth/callback", get(guard::get_callback))
@@ -204,8 +212,9 @@ pub fn common_layers(router: Router, public_origin: &str) -> Router {
             HeaderValue::from_static(value),
         )
     };
+    // No compression layer here: only static assets are compressed, by
+    // the routes that serve them (see `compress_assets`).
     router
-        .layer(compress_assets())
         .layer(middleware::from_fn(limit_body))
         .layer(middleware::from_fn_with_state(
             Origin::parse(public_origin).map(Arc::new),
@@ -218,7 +227,9 @@ pub fn common_layers(router: Router, public_origin: &str) -> Router {
 }
 
 /// Gzip for static code and styles (wasm, JavaScript, CSS): the bulk of
-/// the bytes.
+/// the bytes. Applied only to the routes that serve them (the dashboard's
+/// file fallback, the login service's stylesheet, the ingest snippet);
+/// the Trust Center's public pages have their own (`trust`).
 ///
 /// # Security
 /// HTML and API answers are left uncompressed on purpose: compressing a

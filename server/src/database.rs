@@ -347,8 +347,12 @@ pub async fn audit_verify(config: &Config, company: Option<&str>) -> anyhow::Res
         .map(metiva_db::CompanyId::parse)
         .transpose()
         .context("--company")?;
+    // The keys verify the retention checkpoints' signatures.
+    let keys = crate::keys::Keys::load(config)?;
     let (owner, cluster) = open_owner(config, "verify the audit log of").await?;
-    let reports = owner.verify_audit_chains(only.as_ref()).await;
+    let reports = owner
+        .verify_audit_chains(only.as_ref(), &keys.field_keys)
+        .await;
     OpenDatabase {
         db: owner,
         login: None,
@@ -365,7 +369,12 @@ pub async fn audit_verify(config: &Config, company: Option<&str>) -> anyhow::Res
         .filter_map(|r| {
             r.broken
                 .as_ref()
-                .map(|b| format!("{} at audit row id {}", r.company.as_str(), b.id))
+                .map(|b| match b.why {
+                    metiva_db::audit_chain::Break::Checkpoint { id } => {
+                        format!("{} at retention checkpoint {id}", r.company.as_str())
+                    }
+                    _ => format!("{} at audit row id {}", r.company.as_str(), b.id),
+                })
         })
         .collect();
     if !broken.is_empty() {

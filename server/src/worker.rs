@@ -76,19 +76,26 @@ impl WorkerConfig {
     }
 }
 
-/// Every handler `metiva serve` runs. Register new kinds here.
-pub fn registry(db: &Database) -> Registry {
+/// Every handler `metiva serve` runs. Register new kinds here. `keys`
+/// sign and verify the audit log's retention checkpoints.
+pub fn registry(
+    db: &Database,
+    keys: &std::sync::Arc<metiva_security::cipher::KeyRing>,
+) -> Registry {
     let mut r = Registry::default();
     r.register(
         crate::retention_sweep::KIND,
-        crate::retention_sweep::RetentionSweep::new(db.clone()),
+        crate::retention_sweep::RetentionSweep::new(metiva_db::retention::KeyedSweeper {
+            db: db.clone(),
+            keys: keys.clone(),
+        }),
     );
     // The SLA breach sweep (issue 18), every minute per company.
     r.register(metiva_db::alerts::SLA_SWEEP, metiva_db::alerts::SlaSweep);
     // Issue 16: the daily audit-chain verify, recorded per workspace.
     r.register(
         metiva_db::audit_checks::CHAIN_VERIFY,
-        metiva_db::audit_checks::ChainVerifyJob,
+        metiva_db::audit_checks::ChainVerifyJob::new(db.clone(), keys.clone()),
     );
     #[cfg(feature = "test-support")]
     if let Some(ms) = std::env::var("METIVA_JOBS_TEST_SLEEP_MS")

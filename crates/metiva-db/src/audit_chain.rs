@@ -25,6 +25,14 @@
 //! A column added to `audit_log` later must join the format under a new
 //! version tag; the isolation suite fails until it does.
 //!
+//! # Retention: checkpoints
+//! The retention sweep removes a chain's oldest rows and leaves signed
+//! checkpoints ([`crate::audit_checkpoint`]). The walk first checks every
+//! checkpoint (signature under the company's data key, each following the
+//! one before from seq 1), then starts after the last one: the first kept
+//! row must have `seq` = its `through_seq` + 1 and link to its
+//! `last_hash`. A forged or edited checkpoint is [`Break::Checkpoint`].
+//!
 //! # Security
 //! The chain detects a changed, inserted, reordered or removed row, even by
 //! the table's owner or a superuser, unless they rewrite every later hash
@@ -44,6 +52,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
+use metiva_security::cipher::KeyRing;
 use uuid::Uuid;
 
 use crate::schema::audit_log;
@@ -106,7 +115,7 @@ fn text(s: &Option<String>) -> Option<&[u8]> {
 }
 
 /// Appends one canonical field: its length and bytes, or the NULL marker.
-fn field(buf: &mut Vec<u8>, v: Option<&[u8]>) {
+pub(crate) fn field(buf: &mut Vec<u8>, v: Option<&[u8]>) {
     match v {
         None => buf.extend_from_slice(&u32::MAX.to_be_bytes()),
         Some(b) => {
@@ -169,6 +178,10 @@ pub enum Break {
     /// The row at the anchor's `seq` holds, but its hash is not the one an
     /// earlier check verified: the chain was rewritten at or before it.
     Rewritten,
+    /// The retention checkpoint with this id (which cut the chain up to
+    /// the broken `seq`) is not signed by the workspace's key: it was
+    /// forged or edited.
+    Checkpoint { id: i64 },
 }
 
 impl Break {
@@ -180,6 +193,7 @@ impl Break {
             Break::Unlinked => "unlinked",
             Break::Truncated { .. } => "truncated",
             Break::Rewritten => "rewritten",
+            Break::Checkpoint { .. } => "checkpoint",
         }
     }
 }
@@ -202,6 +216,10 @@ impl std::fmt::Display for Break {
             Break::Rewritten => f.write_str(
                 "its hash is not the one an earlier check verified: the chain was rewritten at or before this row",
             ),
+            Break::Checkpoint { id } => write!(
+                f,
+                "the retention checkpoint {id} that cut the chain up to here does not carry this workspace's signature: it was forged or edited"
+            ),
         }
     }
 }
@@ -220,6 +238,9 @@ pub struct ChainReport {
     pub company: CompanyId,
     /// Rows checked (up to and including a broken one).
     pub rows: u64,
+    /// The last `seq` removed by retention (its checkpoints verified): the
+    /// walk started after it. 0 when nothing was removed.
+    pub cut: i64,
     /// The last verified hash: the chain's head when it is intact.
     pub head: [u8; 32],
     /// The first broken row; `None` when the whole chain holds.
@@ -236,7 +257,15 @@ impl std::fmt::Display for ChainReport {
                     "{}: ok, {} row(s), head {head}…",
                     self.company.as_str(),
                     self.rows
-                )
+                )?;
+                if self.cut > 0 {
+                    write!(
+                        f,
+                        " (seq 1..={} removed by retention, checkpoints signed)",
+                        self.cut
+                    )?;
+                }
+                Ok(())
             }
             Some(b) if b.id == 0 => write!(
                 f,
@@ -276,6 +305,16 @@ impl Default for ChainWalk {
 }
 
 impl ChainWalk {
+    /// A walk that starts after a checkpoint: the next row is
+    /// `through_seq` + 1 and links to `last_hash`.
+    pub fn after(start: crate::audit_checkpoint::Start) -> Self {
+        Self {
+            next_seq: start.through_seq + 1,
+            prev: start.last_hash,
+            rows: 0,
+        }
+    }
+
     /// Checks the next row; `Err` names it when the chain breaks there.
     pub fn step(&mut self, row: &ChainRow) -> Result<(), BrokenRow> {
         self.rows += 1;
@@ -310,18 +349,49 @@ pub struct Anchor {
 }
 
 /// Walks the bound company's whole chain in `seq` order, in batches, on
-/// `tc` (the caller's binding and snapshot), and holds it against
+/// `tc` (the caller's binding and snapshot), after its retention
+/// checkpoints (checked with `keys`: the company's DEK must be loaded when
+/// it has any, [`Database::load_checkpoint_key`]), and holds it against
 /// `anchor` when one is given: the row at the anchor's `seq` must still
 /// carry the anchor's hash, and the chain must reach it.
 pub async fn walk_chain(
     tc: &mut TenantConn<'_>,
     anchor: Option<Anchor>,
+    keys: &KeyRing,
 ) -> Result<ChainReport, DbError> {
     let company = tc.company().clone();
-    let mut walk = ChainWalk::default();
-    let mut broken = None;
+    let cps = crate::audit_checkpoint::checkpoints(tc).await?;
+    let (mut walk, mut broken, cut) = match crate::audit_checkpoint::check(keys, &cps)? {
+        Ok(None) => (ChainWalk::default(), None, 0),
+        Ok(Some(start)) => (ChainWalk::after(start), None, start.through_seq),
+        Err(b) => {
+            return Ok(ChainReport {
+                company,
+                rows: 0,
+                cut: 0,
+                head: GENESIS,
+                broken: Some(b),
+            });
+        }
+    };
+    // The anchor's row was removed by retention: the last checkpoint's
+    // hash must still be the one verified when it was the row at that seq.
+    if let Some(a) = anchor
+        && cut > 0
+        && a.seq == cut
+        && a.hash != walk.prev
+    {
+        broken = Some(BrokenRow {
+            id: 0,
+            seq: a.seq,
+            why: Break::Rewritten,
+        });
+    }
     let mut after = 0_i64;
     'batches: loop {
+        if broken.is_some() {
+            break;
+        }
         let rows = audit_log::table
             .filter(audit_log::company_id.eq(company.as_str()))
             .filter(audit_log::seq.gt(after))
@@ -351,7 +421,7 @@ pub async fn walk_chain(
             break;
         }
     }
-    let verified = i64::try_from(walk.rows).unwrap_or(i64::MAX);
+    let verified = cut.saturating_add(i64::try_from(walk.rows).unwrap_or(i64::MAX));
     if let (None, Some(a)) = (&broken, anchor)
         && verified < a.seq
     {
@@ -364,6 +434,7 @@ pub async fn walk_chain(
     Ok(ChainReport {
         company,
         rows: walk.rows,
+        cut,
         head: walk.prev,
         broken,
     })
@@ -377,11 +448,13 @@ struct CompanyRow {
 
 impl Database {
     /// Checks the audit chain of `only`, or of every company, and reports
-    /// each. Needs a pool connected as the owner role: the list of
-    /// companies is an owner-only directory answer.
+    /// each; `keys` verify the retention checkpoints (each company's DEK
+    /// is loaded when it has any). Needs a pool connected as the owner
+    /// role: the list of companies is an owner-only directory answer.
     pub async fn verify_audit_chains(
         &self,
         only: Option<&CompanyId>,
+        keys: &KeyRing,
     ) -> Result<Vec<ChainReport>, DbError> {
         let ids = self
             .global(async |conn| {
@@ -406,17 +479,22 @@ impl Database {
         }
         let mut reports = Vec::with_capacity(companies.len());
         for company in companies {
-            reports.push(self.verify_audit_chain(&company).await?);
+            self.load_checkpoint_key(keys, &company).await?;
+            reports.push(self.verify_audit_chain(&company, keys).await?);
         }
         Ok(reports)
     }
 
     /// Checks one company's chain, read in one snapshot, in batches,
     /// against the latest intact daily check's head.
-    async fn verify_audit_chain(&self, company: &CompanyId) -> Result<ChainReport, DbError> {
+    async fn verify_audit_chain(
+        &self,
+        company: &CompanyId,
+        keys: &KeyRing,
+    ) -> Result<ChainReport, DbError> {
         self.for_audit_verify(company, async |tc| {
             let anchor = crate::audit_checks::anchor(tc).await?;
-            walk_chain(tc, anchor).await
+            walk_chain(tc, anchor, keys).await
         })
         .await
     }

@@ -28,9 +28,12 @@
 //! - The anchor is in the same database: an administrator who rewrites
 //!   both the chain and the checks escapes it (noted in the migration).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use metiva_security::cipher::KeyRing;
 
 use crate::access::TenantCtx;
 use crate::audit_chain::{Anchor, Break, ChainReport, walk_chain};
@@ -89,19 +92,25 @@ pub async fn anchor(tc: &mut TenantConn<'_>) -> Result<Option<Anchor>, DbError> 
 /// The head a report verified: the rows that held, and the last one's
 /// hash. A break found by a step (gap, altered, unlinked) was counted in
 /// `rows` but did not move the head.
+/// Rows removed by retention count too: the head is a `seq`.
 fn verified_head(report: &ChainReport) -> i64 {
     let rows = i64::try_from(report.rows).unwrap_or(i64::MAX);
-    match report.broken.as_ref().map(|b| b.why) {
+    let rows = match report.broken.as_ref().map(|b| b.why) {
         Some(Break::Gap { .. } | Break::Altered | Break::Unlinked) => (rows - 1).max(0),
         _ => rows,
-    }
+    };
+    report.cut.saturating_add(rows)
 }
 
 /// Walks the bound company's chain against the latest intact check and
-/// records the result, in `tc`'s transaction. Answers the report.
-pub async fn verify_and_record(tc: &mut TenantConn<'_>) -> Result<ChainReport, DbError> {
+/// records the result, in `tc`'s transaction. Answers the report. `keys`
+/// verify the retention checkpoints (the DEK loaded when there are any).
+pub async fn verify_and_record(
+    tc: &mut TenantConn<'_>,
+    keys: &KeyRing,
+) -> Result<ChainReport, DbError> {
     let anchor = anchor(tc).await?;
-    let report = walk_chain(tc, anchor).await?;
+    let report = walk_chain(tc, anchor, keys).await?;
     let company = tc.company().as_str().to_string();
     let broken = report.broken.as_ref();
     diesel::insert_into(checks::table)
@@ -169,8 +178,18 @@ impl Database {
 }
 
 /// The handler for [`CHAIN_VERIFY`]: verifies and records the job's
-/// company's chain in the job's own transaction.
-pub struct ChainVerifyJob;
+/// company's chain in the job's own transaction, its retention
+/// checkpoints with the company's DEK.
+pub struct ChainVerifyJob {
+    db: Database,
+    keys: Arc<KeyRing>,
+}
+
+impl ChainVerifyJob {
+    pub fn new(db: Database, keys: Arc<KeyRing>) -> Self {
+        Self { db, keys }
+    }
+}
 
 impl Handler for ChainVerifyJob {
     fn run<'a>(
@@ -181,12 +200,18 @@ impl Handler for ChainVerifyJob {
         Box::pin(async move {
             // The result, a break included, is the recorded row; only a
             // fault fails the job.
-            let _report = verify_and_record(tc).await.map_err(|e| {
+            let fault = |e: DbError| {
                 JobError::retry(format!(
                     "audit chain verify of {}: {e}",
                     job.company.as_str()
                 ))
-            })?;
+            };
+            // On the pool's own connection, before the walk reads.
+            self.db
+                .load_checkpoint_key(&self.keys, &job.company)
+                .await
+                .map_err(fault)?;
+            let _report = verify_and_record(tc, &self.keys).await.map_err(fault)?;
             Ok(())
         })
     }
@@ -202,6 +227,7 @@ mod tests {
         ChainReport {
             company: CompanyId::parse("cmp_aaaaaa").unwrap_or_else(|e| panic!("{e}")),
             rows,
+            cut: 0,
             head: [7; 32],
             broken: why.map(|why| BrokenRow { id: 9, seq: 5, why }),
         }
@@ -222,6 +248,12 @@ mod tests {
             3
         );
         assert_eq!(verified_head(&report(0, Some(Break::Altered))), 0);
+        // After retention removed seq 1..=100, the head is still a seq.
+        let cut = ChainReport {
+            cut: 100,
+            ..report(5, None)
+        };
+        assert_eq!(verified_head(&cut), 105);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod adapters;
 pub mod alerts;
 pub mod attachments;
 pub mod audit_chain;
+pub mod audit_checkpoint;
 pub mod audit_checks;
 pub mod billing;
 pub mod branding;

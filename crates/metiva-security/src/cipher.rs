@@ -191,6 +191,39 @@ impl KeyRing {
         kek.wrap(company, &wrapped.id, &dek).await.map(Some)
     }
 
+    /// HMAC-SHA-256 under the company's audit checkpoint key of the message
+    /// `msg` builds from the DEK's id (so the id can be signed too), and
+    /// that id. The DEK must be loaded ([`KeyRing::load`]).
+    ///
+    /// # Security
+    /// The MAC key is HKDF-SHA-256 of the company's DEK with the fixed
+    /// label [`crate::envelope::CHECKPOINT_MAC_LABEL`]: the database holds
+    /// the DEK only wrapped by the master key (or a KMS), which it never
+    /// sees, so a database administrator cannot compute it and cannot
+    /// forge a checkpoint. Master-key rotation rewraps the DEK without
+    /// changing it, so checkpoints signed before a rotation still verify;
+    /// destroying the DEK (offboarding) leaves nothing to verify, and
+    /// nothing of the company's log left either. A subkey, not the DEK, so
+    /// a MAC says nothing about the key that seals the company's values.
+    pub fn checkpoint_mac(
+        &self,
+        company: &str,
+        msg: impl FnOnce(&str) -> Vec<u8>,
+    ) -> Result<(String, [u8; 32]), CipherError> {
+        use hkdf::hmac::{Hmac, Mac};
+        if company.is_empty() {
+            return Err(CipherError::NoDataKey);
+        }
+        let dek = self
+            .deks
+            .get(company)
+            .ok_or(CipherError::DataKeyNotLoaded)?;
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&dek.checkpoint_mac)
+            .map_err(|_| CipherError::BadKey)?;
+        mac.update(&msg(&dek.id));
+        Ok((dek.id.clone(), mac.finalize().into_bytes().into()))
+    }
+
     /// Whether `key_id` names a master key (a value sealed before
     /// per-company keys, or a global one).
     pub fn is_master_key_id(&self, key_id: &str) -> bool {

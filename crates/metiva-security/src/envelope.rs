@@ -197,10 +197,17 @@ impl KeyEncryptionKey for LocalMasterKey {
     }
 }
 
+/// The HKDF label of the audit checkpoints' MAC key (see
+/// [`crate::cipher::KeyRing::checkpoint_mac`]).
+pub const CHECKPOINT_MAC_LABEL: &str = "metiva audit checkpoint mac v1";
+
 /// An unwrapped DEK, ready to seal and open.
 pub struct DataKey {
     pub(crate) id: String,
     pub(crate) cipher: Aes256Gcm,
+    /// HKDF(DEK, [`CHECKPOINT_MAC_LABEL`]): the audit checkpoints' HMAC
+    /// key, never the DEK itself.
+    pub(crate) checkpoint_mac: [u8; 32],
 }
 
 impl DataKey {
@@ -208,6 +215,7 @@ impl DataKey {
         Self {
             id: id.to_string(),
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
+            checkpoint_mac: crate::secret::derive_subkey(key, CHECKPOINT_MAC_LABEL),
         }
     }
 }

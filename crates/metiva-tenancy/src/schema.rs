@@ -34,6 +34,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_checkpoints (company_id, id) {
+        company_id -> Text,
+        id -> BigInt,
+        created_at -> Timestamptz,
+        first_seq -> BigInt,
+        through_seq -> BigInt,
+        last_hash -> Bytea,
+        removed -> BigInt,
+        from_at -> Timestamptz,
+        to_at -> Timestamptz,
+        key_id -> Text,
+        signature -> Bytea,
+    }
+}
+
+diesel::table! {
     audit_log (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -589,6 +605,7 @@ diesel::table! {
         visitors -> BigInt,
         consent_decisions -> BigInt,
         contacts -> BigInt,
+        audit_rows -> BigInt,
     }
 }
 
@@ -773,6 +790,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     adapter_breakers,
     audit_chain_checks,
+    audit_checkpoints,
     audit_log,
     auth_codes,
     companies,

@@ -132,7 +132,7 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         // The job worker (crate::worker): claims jobs, runs the cron, and
         // drains within its grace period at shutdown.
         let (db, stop) = (open.db.clone(), shutdown.clone().requested());
-        let mut registry = crate::worker::registry(&db);
+        let mut registry = crate::worker::registry(&db, &keys.field_keys);
         // The workspace export (issue 16) writes under the data directory.
         registry.register(
             metiva_db::exports::WORKSPACE_EXPORT,

@@ -6,7 +6,7 @@
 //! | page views | 13 months | 1..=60 |
 //! | visitors without activity | 13 months | 1..=60 |
 //! | contacts without a deal or activity | 24 months | 1..=60 |
-//! | audit log | 24 months | 12..=120 (stored, not swept yet) |
+//! | audit log | 24 months | 12..=120 |
 //! | invoices | 7 years | fixed by Dutch fiscal law (no table yet) |
 //!
 //! The sweep ([`Database::sweep_company`]) runs per company, each batch in
@@ -54,11 +54,19 @@
 //! erasure (see `batches::delete_contacts`); a contact whose visitor has
 //! a forward stays, as such a visitor does.
 //!
+//! # The audit log
+//! Swept last, oldest first, from the start of its hash chain (never the
+//! head, which the next append links to), in batches of at most
+//! [`BATCH`] rows, each leaving a checkpoint signed with a key derived
+//! from the company's data key, so `metiva audit verify` still passes and
+//! names a forged one. The app role still may not delete audit rows: each
+//! batch goes through the narrow `metiva_audit_cut()`. It needs the keys,
+//! so only a sweep given them ([`KeyedSweeper`],
+//! [`Database::sweep_company_with_keys`]) sweeps it; see
+//! [`crate::audit_checkpoint`].
+//!
 //! # Not swept
-//! The audit log: the app role may not delete audit rows, and cutting its
-//! hash chain needs a signed checkpoint row so `metiva audit verify` still
-//! passes; until that exists the audit period is stored and validated but
-//! nothing is removed. Organisations are not a retention class.
+//! Organisations are not a retention class.
 
 use std::future::Future;
 
@@ -69,6 +77,8 @@ use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use metiva_security::cipher::KeyRing;
+
 use crate::access::TenantCtx;
 use crate::crm::validate::{Check, FieldError, optional};
 use crate::crm::{CrmError, split};
@@ -76,7 +86,9 @@ use crate::schema::{retention_settings, retention_sweeps};
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 mod batches;
+mod record;
 use batches::{delete_consent_decisions, delete_contacts, delete_page_views, delete_visitors};
+use record::record;
 
 /// The most rows one sweep transaction deletes (cascades aside: a
 /// contact's own notes and tasks go with it).
@@ -187,6 +199,8 @@ pub struct SweepCounts {
     pub visitors: i64,
     pub consent_decisions: i64,
     pub contacts: i64,
+    /// Audit rows removed (each batch with its checkpoint).
+    pub audit_rows: i64,
     /// Transactions that deleted something.
     pub batches: i32,
 }
@@ -218,6 +232,29 @@ pub trait Sweeper: Send + Sync + 'static {
     ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send;
 }
 
+/// The sweep with the keys: every class, the audit log too (its
+/// checkpoints are signed with the company's DEK). What `metiva serve`
+/// runs.
+#[derive(Clone)]
+pub struct KeyedSweeper {
+    pub db: Database,
+    pub keys: std::sync::Arc<KeyRing>,
+}
+
+impl Sweeper for KeyedSweeper {
+    fn companies(&self) -> impl Future<Output = Result<Vec<CompanyId>, DbError>> + Send {
+        self.db.sweep_companies()
+    }
+
+    fn sweep_company(
+        &self,
+        company: &CompanyId,
+    ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
+        self.db.sweep_company_with_keys(company, Some(&self.keys))
+    }
+}
+
+/// Without the keys: every class but the audit log.
 impl Sweeper for Database {
     fn companies(&self) -> impl Future<Output = Result<Vec<CompanyId>, DbError>> + Send {
         self.sweep_companies()
@@ -244,6 +281,7 @@ enum Class {
     Contacts,
     ConsentDecisions,
     Visitors,
+    Audit,
 }
 
 /// The cutoffs, from one clock reading at the start of a sweep.
@@ -252,6 +290,7 @@ struct Cutoffs {
     page_views: DateTime<Utc>,
     visitors: DateTime<Utc>,
     contacts: DateTime<Utc>,
+    audit: DateTime<Utc>,
 }
 
 fn months_before(at: DateTime<Utc>, months: i32) -> DateTime<Utc> {
@@ -352,8 +391,19 @@ impl Database {
     /// Sweeps one company (see the module docs): claims it, deletes what
     /// outlived its periods in batches of at most [`BATCH`] rows, records
     /// the counts and closes the claim. [`SweepOutcome::Busy`] when another
-    /// sweep of this company is running.
+    /// sweep of this company is running. Without keys, so the audit log
+    /// stays ([`Database::sweep_company_with_keys`] sweeps it too).
     pub async fn sweep_company(&self, company: &CompanyId) -> Result<SweepOutcome, DbError> {
+        self.sweep_company_with_keys(company, None).await
+    }
+
+    /// As [`Database::sweep_company`]; with `keys`, the audit log too
+    /// (the company's DEK is loaded first, outside the batches).
+    pub async fn sweep_company_with_keys(
+        &self,
+        company: &CompanyId,
+        keys: Option<&KeyRing>,
+    ) -> Result<SweepOutcome, DbError> {
         let (settings, claim) = self
             .for_sweep(company, async |tc: &mut TenantConn<'_>| {
                 let c = tc.company().as_str().to_string();
@@ -388,17 +438,33 @@ impl Database {
             page_views: months_before(at, settings.page_views_months),
             visitors: months_before(at, settings.visitors_months),
             contacts: months_before(at, settings.contacts_months),
+            // Never under the minimum, whatever a row says.
+            audit: months_before(at, settings.audit_months.max(AUDIT.min)),
         };
         let mut counts = SweepCounts::default();
         let mut swept = Ok(());
-        for class in [
+        let mut classes = vec![
             Class::PageViews,
             Class::Contacts,
             Class::ConsentDecisions,
             Class::Visitors,
-        ] {
+        ];
+        if let Some(keys) = keys {
+            match KeyRing::load(keys, self, company.as_str()).await {
+                Ok(()) => classes.push(Class::Audit),
+                Err(e) => {
+                    swept = Err(DbError::Internal(format!(
+                        "audit sweep: loading the data key: {e}"
+                    )))
+                }
+            }
+        }
+        for class in classes {
+            if swept.is_err() {
+                break;
+            }
             swept = self
-                .sweep_class(company, run, class, &cut, &mut counts)
+                .sweep_class(company, run, class, &cut, keys, &mut counts)
                 .await;
             if swept.is_err() {
                 break;
@@ -436,6 +502,7 @@ impl Database {
         run: Uuid,
         class: Class,
         cut: &Cutoffs,
+        keys: Option<&KeyRing>,
         counts: &mut SweepCounts,
     ) -> Result<(), DbError> {
         loop {
@@ -448,6 +515,12 @@ impl Database {
                             delete_consent_decisions(tc, cut.visitors).await?
                         }
                         Class::Visitors => delete_visitors(tc, cut.visitors).await?,
+                        Class::Audit => match keys {
+                            Some(k) => {
+                                crate::audit_checkpoint::cut_batch(tc, k, cut.audit, BATCH).await?
+                            }
+                            None => 0,
+                        },
                     };
                     record(tc, run, class, n).await?;
                     Ok(n)
@@ -460,6 +533,7 @@ impl Database {
                     Class::Contacts => counts.contacts += n,
                     Class::ConsentDecisions => counts.consent_decisions += n,
                     Class::Visitors => counts.visitors += n,
+                    Class::Audit => counts.audit_rows += n,
                 }
             }
             if n < BATCH {
@@ -493,7 +567,7 @@ async fn settings_of(tc: &mut TenantConn<'_>) -> Result<RetentionSettings, DbErr
 }
 
 /// A sweep row as read back: when it finished, then the counts.
-type SweepRow = (Option<DateTime<Utc>>, i64, i64, i64, i64, i32);
+type SweepRow = (Option<DateTime<Utc>>, i64, i64, i64, i64, i64, i32);
 
 pub(crate) async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<LastSweep>, DbError> {
     let company = tc.company().as_str().to_string();
@@ -508,12 +582,13 @@ pub(crate) async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<Last
             retention_sweeps::visitors,
             retention_sweeps::consent_decisions,
             retention_sweeps::contacts,
+            retention_sweeps::audit_rows,
             retention_sweeps::batches,
         ))
         .first(tc.conn())
         .await
         .optional()?;
-    Ok(row.and_then(|(at, p, v, d, c, b)| {
+    Ok(row.and_then(|(at, p, v, d, c, a, b)| {
         Some(LastSweep {
             finished_at: at?,
             counts: SweepCounts {
@@ -521,67 +596,11 @@ pub(crate) async fn last_sweep_of(tc: &mut TenantConn<'_>) -> Result<Option<Last
                 visitors: v,
                 consent_decisions: d,
                 contacts: c,
+                audit_rows: a,
                 batches: b,
             },
         })
     }))
-}
-
-/// Adds a batch's count to the claim and refreshes its heartbeat, in the
-/// batch's own transaction; fails (rolling the batch back) when the claim
-/// was closed meanwhile.
-async fn record(tc: &mut TenantConn<'_>, run: Uuid, class: Class, n: i64) -> Result<(), DbError> {
-    use retention_sweeps as s;
-    let company = tc.company().as_str().to_string();
-    let target = s::table
-        .filter(s::company_id.eq(&company))
-        .filter(s::id.eq(run))
-        .filter(s::finished_at.is_null());
-    let batch = i32::from(n > 0);
-    let q = diesel::update(target);
-    let changed = match class {
-        Class::PageViews => {
-            q.set((
-                s::page_views.eq(s::page_views + n),
-                s::batches.eq(s::batches + batch),
-                s::heartbeat_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?
-        }
-        Class::Contacts => {
-            q.set((
-                s::contacts.eq(s::contacts + n),
-                s::batches.eq(s::batches + batch),
-                s::heartbeat_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?
-        }
-        Class::ConsentDecisions => {
-            q.set((
-                s::consent_decisions.eq(s::consent_decisions + n),
-                s::batches.eq(s::batches + batch),
-                s::heartbeat_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?
-        }
-        Class::Visitors => {
-            q.set((
-                s::visitors.eq(s::visitors + n),
-                s::batches.eq(s::batches + batch),
-                s::heartbeat_at.eq(now),
-            ))
-            .execute(tc.conn())
-            .await?
-        }
-    };
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Internal("retention sweep: claim lost".into()))
-    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ async fn verify(tdb: &TestDb) -> Vec<ChainReport> {
     let owner = metiva_db::Database::connect(&tdb.owner_url(), &metiva_testkit::pool_settings())
         .unwrap_or_else(|e| panic!("{e}"));
     owner
-        .verify_audit_chains(None)
+        .verify_audit_chains(None, &metiva_security::cipher::KeyRing::new())
         .await
         .unwrap_or_else(|e| panic!("verify: {e}"))
 }
@@ -260,7 +260,7 @@ async fn audit_chains_are_per_company() {
     let owner = metiva_db::Database::connect(&tdb.owner_url(), &metiva_testkit::pool_settings())
         .unwrap_or_else(|e| panic!("{e}"));
     let only = owner
-        .verify_audit_chains(Some(&cid(B)))
+        .verify_audit_chains(Some(&cid(B)), &metiva_security::cipher::KeyRing::new())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(only.len(), 1);
@@ -308,7 +308,11 @@ async fn audit_companies_are_listed_for_the_owner_only() {
     }
     // The app role cannot verify (it cannot list the companies).
     let app = tdb.database();
-    assert!(app.verify_audit_chains(None).await.is_err());
+    assert!(
+        app.verify_audit_chains(None, &metiva_security::cipher::KeyRing::new())
+            .await
+            .is_err()
+    );
 }
 
 /// Rows hashed before the reason note (format 1) and after it (format 2)

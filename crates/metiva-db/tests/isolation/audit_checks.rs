@@ -54,7 +54,13 @@ async fn run_daily_check(db: &metiva_db::Database, round: usize) {
         .unwrap_or_else(|e| panic!("enqueue {c}: {e}"));
     }
     let mut reg = Registry::default();
-    reg.register(CHAIN_VERIFY, ChainVerifyJob);
+    reg.register(
+        CHAIN_VERIFY,
+        ChainVerifyJob::new(
+            db.clone(),
+            std::sync::Arc::new(metiva_security::cipher::KeyRing::new()),
+        ),
+    );
     let claimed = jobs::claim(db, "audit-checks-test", 10, 60)
         .await
         .unwrap_or_else(|e| panic!("claim: {e}"));
@@ -125,7 +131,7 @@ async fn audit_daily_check_records_and_its_anchor_catches_truncation_and_rewrite
     let owner = metiva_db::Database::connect(&tdb.owner_url(), &metiva_testkit::pool_settings())
         .unwrap_or_else(|e| panic!("{e}"));
     let reports = owner
-        .verify_audit_chains(None)
+        .verify_audit_chains(None, &metiva_security::cipher::KeyRing::new())
         .await
         .unwrap_or_else(|e| panic!("verify: {e}"));
     let broken = |c: &str| {

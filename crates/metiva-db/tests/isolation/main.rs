@@ -4,6 +4,7 @@
 mod adapters;
 mod audit_chain;
 mod audit_checks;
+mod audit_retention;
 mod billing;
 mod binding;
 mod catalog_lint;

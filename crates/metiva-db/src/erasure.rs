@@ -4,7 +4,7 @@
 //! A visitor's erasure is the visitor part of a contact's: the visitor
 //! row, its page views (sealed IPs), its forwards (the lead events its
 //! captures queued) and its consent decisions moved to the tombstone
-//! ([`erase_visitor_rows`], shared). A visitor linked to a contact is
+//! ([`visitor_rows::erase_visitor_rows`], shared). A visitor linked to a contact is
 //! refused: erasing the contact takes its visitors with it.
 //!
 //! One transaction removes everything that identifies the person: the
@@ -41,10 +41,13 @@ use crate::access::TenantCtx;
 use crate::crm::validate::{self, Check, FieldError};
 use crate::crm::{CrmError, split};
 use crate::schema::{
-    consent_decisions, crm_imports, deals, erased_subjects, erasure_receipt_lines,
-    erasure_receipts, forwards, notes, page_views, persons, search_terms, tasks, visitors,
+    crm_imports, deals, erased_subjects, erasure_receipt_lines, erasure_receipts, notes, persons,
+    search_terms, tasks, visitors,
 };
 use crate::{Database, DbError, TenantConn};
+
+mod visitor_rows;
+use visitor_rows::erase_visitor_rows;
 
 /// Why a subject is erased: the form's fixed list, as stored codes.
 pub const REASONS: [&str; 4] = ["subject_request", "consent_withdrawn", "duplicate", "other"];
@@ -423,83 +426,6 @@ async fn lock_subject(
     }
 }
 
-/// What erasing a set of visitors removed and kept.
-struct VisitorRows {
-    consent_kept: usize,
-    forwards: usize,
-    page_views: usize,
-    visitors: usize,
-}
-
-/// Erases `visitor_ids` (row-locked by the caller) with their page views
-/// (which hold the sealed, truncated IPs), their forwards (the captures'
-/// lead events, and `person`'s when given) and moves their consent
-/// decisions to `tombstone`: the part of an erasure every subject shares.
-async fn erase_visitor_rows(
-    tc: &mut TenantConn<'_>,
-    visitor_ids: &[Uuid],
-    person: Option<Uuid>,
-    tombstone: Uuid,
-) -> Result<VisitorRows, DbError> {
-    let company = tc.company().as_str().to_string();
-    // Kept as proof, under the tombstone instead of the visitor.
-    let consent_kept = diesel::update(
-        consent_decisions::table
-            .filter(consent_decisions::company_id.eq(&company))
-            .filter(consent_decisions::visitor_id.eq_any(visitor_ids)),
-    )
-    .set((
-        consent_decisions::visitor_id.eq(None::<Uuid>),
-        consent_decisions::erased_subject.eq(Some(tombstone)),
-    ))
-    .execute(tc.conn())
-    .await?;
-    let forwards = match person {
-        Some(p) => {
-            diesel::delete(
-                forwards::table
-                    .filter(forwards::company_id.eq(&company))
-                    .filter(
-                        forwards::visitor_id
-                            .eq_any(visitor_ids)
-                            .or(forwards::person_id.eq(p)),
-                    ),
-            )
-            .execute(tc.conn())
-            .await?
-        }
-        None => {
-            diesel::delete(
-                forwards::table
-                    .filter(forwards::company_id.eq(&company))
-                    .filter(forwards::visitor_id.eq_any(visitor_ids)),
-            )
-            .execute(tc.conn())
-            .await?
-        }
-    };
-    let page_views = diesel::delete(
-        page_views::table
-            .filter(page_views::company_id.eq(&company))
-            .filter(page_views::visitor_id.eq_any(visitor_ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    let visitors = diesel::delete(
-        visitors::table
-            .filter(visitors::company_id.eq(&company))
-            .filter(visitors::id.eq_any(visitor_ids)),
-    )
-    .execute(tc.conn())
-    .await?;
-    Ok(VisitorRows {
-        consent_kept,
-        forwards,
-        page_views,
-        visitors,
-    })
-}
-
 /// The person-only part of a contact's erasure: deals kept without the
 /// contact, notes, tasks and search terms erased with the person row, and
 /// a member's staged import naming the email counted as kept.
@@ -643,6 +569,7 @@ async fn erase(
         line("visitors", v.visitors, 0),
         line("page_views", v.page_views, 0),
         line("forwards", v.forwards, 0),
+        line("jobs", v.jobs_cancelled, 0),
         ReceiptLine {
             basis: Some(BASIS_PROOF_OF_CONSENT.into()),
             ..line("consent_decisions", 0, v.consent_kept)

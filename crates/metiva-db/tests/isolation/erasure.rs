@@ -279,6 +279,7 @@ async fn erasure_removes_the_subject_keeps_deals_and_consent_and_leaves_a_receip
             ),
             ("deals", 0, 2, Some("business_record")),
             ("forwards", 1, 0, None),
+            ("jobs", 0, 0, None),
             ("notes", 1, 0, None),
             ("page_views", 2, 0, None),
             ("persons", 1, 0, None),

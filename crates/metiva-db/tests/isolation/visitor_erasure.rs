@@ -48,6 +48,11 @@ async fn visitor_with_a_trail(tdb: &TestDb) {
                         ('{A}', gen_random_uuid(), '{SITE}', '{VISITOR}', '/prijzen', {ip}),
                         ('{A}', gen_random_uuid(), '{SITE}', '{OTHER}', '/', {ip});
              INSERT INTO forwards (company_id, visitor_id, person_id, event) VALUES ('{A}', '{VISITOR}', '{PERSON}', 'lead');
+             INSERT INTO jobs (company_id, kind, payload, job_key, max_attempts)
+                 SELECT '{A}', 'forwards.send', json_build_object('forward', id)::text, 'forward:' || id, 12
+                   FROM forwards WHERE visitor_id = '{VISITOR}';
+             INSERT INTO jobs (company_id, kind, payload, job_key, max_attempts)
+                 VALUES ('{A}', 'forwards.send', '{{}}', 'forward:{OTHER}', 12);
              COMMIT;"
         ),
     )
@@ -147,10 +152,22 @@ async fn visitor_erasure_removes_the_visitors_rows_keeps_consent_and_leaves_a_re
         vec![
             ("consent_decisions", 0, 2, Some("proof_of_consent")),
             ("forwards", 1, 0, None),
+            ("jobs", 1, 0, None),
             ("page_views", 2, 0, None),
             ("visitors", 1, 0, None),
         ]
     );
+    // The forward's queued send job was cancelled with it; another
+    // forward's job still waits.
+    let jobs = async |conn: &mut diesel_async::AsyncPgConnection, state: &str| {
+        count(
+            conn,
+            &format!("SELECT count(*) AS n FROM jobs WHERE kind = 'forwards.send' AND state = '{state}'"),
+        )
+        .await
+    };
+    assert_eq!(jobs(&mut owner, "discarded").await, 1);
+    assert_eq!(jobs(&mut owner, "queued").await, 1);
 
     // The catalog scan (every text and json column of every tenant table)
     // finds neither the visitor's id nor its key; no uuid column points

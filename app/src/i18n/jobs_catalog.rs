@@ -29,5 +29,5 @@ pub const JOBS_CATALOG: &[(&str, &str)] = &[
         "That job is not here, or it is running.",
         "Die taak staat hier niet, of is bezig.",
     ),
-    ("Jobs", "Taken"),
+    ("Jobs", "Achtergrondtaken"),
 ];

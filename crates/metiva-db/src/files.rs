@@ -1,6 +1,7 @@
 //! Files in an object store (issue 17), behind one interface
 //! ([`FileStore`], the `object_store` crate): by default the local
-//! filesystem under the data directory (`<data dir>/files`).
+//! filesystem under the data directory (`<data dir>/files`), or an
+//! S3-compatible bucket in production ([`crate::object_s3`]).
 //!
 //! # Security
 //! - Contents are sealed with the field cipher before they are written,
@@ -58,17 +59,34 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 /// An object store for sealed file contents.
 #[derive(Clone)]
 pub struct FileStore {
-    store: Arc<dyn ObjectStore>,
+    /// The store, or why there is none: a configuration that did not
+    /// build is refused on every use (fail closed), never replaced by
+    /// another place to keep files.
+    store: Result<Arc<dyn ObjectStore>, String>,
 }
 
 impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FileStore({})", self.store)
+        match &self.store {
+            Ok(s) => write!(f, "FileStore({s})"),
+            Err(e) => write!(f, "FileStore(unusable: {e})"),
+        }
     }
 }
 
+/// An object store that fails (unreachable, refused credentials, 5xx
+/// after the retries) is unavailable, which callers answer with 503 and
+/// a "try again later" in the user's words; the detail goes to the log.
+/// A missing object is not an outage but a broken record: internal.
 fn store_err(e: object_store::Error) -> DbError {
-    DbError::Internal(format!("object store: {e}"))
+    match e {
+        object_store::Error::NotFound { .. } => DbError::Internal(format!("object store: {e}")),
+        e => DbError::Unavailable(format!("object store: {e}")),
+    }
+}
+
+fn parse_key(key: &str) -> Result<Path, DbError> {
+    Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))
 }
 
 impl FileStore {
@@ -79,19 +97,40 @@ impl FileStore {
             .map_err(|e| DbError::Internal(format!("creating {}: {e}", root.display())))?;
         let fs = LocalFileSystem::new_with_prefix(&root).map_err(store_err)?;
         Ok(Self {
-            store: Arc::new(fs),
+            store: Ok(Arc::new(fs)),
+        })
+    }
+
+    /// An S3-compatible bucket (see [`crate::object_s3`]).
+    pub fn s3(settings: &crate::object_s3::S3Settings) -> Result<Self, DbError> {
+        Ok(Self {
+            store: Ok(settings.build()?),
         })
     }
 
     /// Any `object_store` implementation (an S3-compatible bucket, or an
     /// in-memory store in tests).
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self { store: Ok(store) }
+    }
+
+    /// A store that refuses every use, saying why (a configuration that
+    /// did not build).
+    pub fn unusable(reason: impl Into<String>) -> Self {
+        Self {
+            store: Err(reason.into()),
+        }
+    }
+
+    fn inner(&self) -> Result<&Arc<dyn ObjectStore>, DbError> {
+        self.store
+            .as_ref()
+            .map_err(|e| DbError::Unavailable(format!("object store: {e}")))
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), DbError> {
-        let path = Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))?;
-        self.store
+        let path = parse_key(key)?;
+        self.inner()?
             .put(&path, PutPayload::from(bytes))
             .await
             .map_err(store_err)?;
@@ -99,9 +138,30 @@ impl FileStore {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, DbError> {
-        let path = Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))?;
-        let got = self.store.get(&path).await.map_err(store_err)?;
+        let path = parse_key(key)?;
+        let got = self.inner()?.get(&path).await.map_err(store_err)?;
         Ok(got.bytes().await.map_err(store_err)?.to_vec())
+    }
+
+    /// Deletes an object (a missing one is no error: deleting twice, or
+    /// after a crash between the two steps, converges).
+    pub async fn delete(&self, key: &str) -> Result<(), DbError> {
+        let path = parse_key(key)?;
+        match self.inner()?.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    /// Reaches the store with its credentials: a HEAD of a key that need
+    /// not exist (`metiva check`). Found or not found both mean reachable
+    /// and authorised; refused credentials or an outage are errors.
+    pub async fn probe(&self) -> Result<(), DbError> {
+        let path = parse_key(".metiva-probe")?;
+        match self.inner()?.head(&path).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_err(e)),
+        }
     }
 }
 

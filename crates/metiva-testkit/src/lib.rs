@@ -27,6 +27,7 @@
 
 pub mod fake_google_ads;
 pub mod fake_meta;
+pub mod fake_s3;
 pub mod fake_stripe;
 pub mod fake_twilio;
 pub mod fake_webhook;

@@ -8,6 +8,7 @@
 //!   google_ads  127.0.0.1:4012   METIVA_GOOGLE_ADS_API_BASE
 //!   meta        127.0.0.1:4013   METIVA_META_API_BASE
 //!   webhook     127.0.0.1:4014   (a workspace's lead destination URL)
+//!   s3          127.0.0.1:4015   METIVA_S3_ENDPOINT (bucket metiva-test)
 //! ```
 //!
 //! It prints one `export NAME=value` line per base URL, then
@@ -19,6 +20,7 @@
 //! A test and demo tool only: it lives in the test kit, never in the
 //! `metiva` binary, and binds loopback addresses only.
 
+use metiva_testkit::fake_s3::{self, FakeS3};
 use metiva_testkit::fake_stripe::FakeStripe;
 use metiva_testkit::{fake_google_ads, fake_meta, fake_twilio, fake_webhook};
 
@@ -58,11 +60,23 @@ async fn main() {
     let google = fake_google_ads::start_on(&at(2)).await;
     let meta = fake_meta::start_on(&at(3)).await;
     let webhook = fake_webhook::start_on(&at(4)).await;
+    let s3 = FakeS3::start_on(&at(5)).await;
     println!("export METIVA_STRIPE_API_BASE={}", stripe.base_url());
     println!("export METIVA_TWILIO_API_BASE={}", twilio.base_url());
     println!("export METIVA_GOOGLE_ADS_API_BASE={}", google.base_url());
     println!("export METIVA_META_API_BASE={}", meta.base_url());
     println!("# webhook receiver: {}/leads", webhook.base_url());
+    // The fake bucket's fixed test credentials (not secrets).
+    println!(
+        "# object store: METIVA_OBJECT_STORE=s3 METIVA_S3_BUCKET={} METIVA_S3_ENDPOINT={}",
+        fake_s3::BUCKET,
+        s3.endpoint()
+    );
+    println!(
+        "# AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+        fake_s3::ACCESS_KEY_ID,
+        fake_s3::SECRET_ACCESS_KEY
+    );
     println!("metiva-fakes ready");
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

@@ -190,6 +190,8 @@ pub mod ssr {
                     actor_id,
                     target,
                     request_id: r.request_id.unwrap_or_default(),
+                    reason: r.reason.unwrap_or_default(),
+                    note: r.note.unwrap_or_default(),
                 }
             })
             .collect();

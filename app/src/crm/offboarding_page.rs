@@ -43,7 +43,7 @@ fn owner_steps(l: Lang, name: String, invalid: &str) -> AnyView {
         </div>
         <div class=PANEL data-testid="offboard-confirm-step">
             <h2 class="text-lg font-semibold">{tr(l, "2. Confirm with the workspace's name")}</h2>
-            <p class="mt-1 text-sm text-slate-600">{tr(l, "Every member loses access at once and you are signed out of this workspace. Metiva then deletes its rows and files and destroys its data key; a receipt with counts only is kept.")}</p>
+            <p class="mt-1 text-sm text-slate-600">{tr(l, "Every member loses access at once and you are signed out of this workspace. Your request is recorded; the operator of this Metiva installation then completes the deletion with the offboarding command, which deletes its rows and files and destroys its data key. Until then the data stays stored, but nobody can reach it. A receipt with counts only is kept.")}</p>
             <form method="post" action="/settings/offboarding/confirm" class="mt-4 space-y-3" data-testid="offboard-form">
                 <label class=LABEL for="offboard-name">
                     {tr(l, "Type the workspace's name to confirm:")}" "

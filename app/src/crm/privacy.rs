@@ -61,6 +61,7 @@ pub async fn privacy_settings() -> Result<PrivacyDto, AppError> {
                     ("visitors_months".into(), c.visitors),
                     ("consent_decisions".into(), c.consent_decisions),
                     ("contacts_months".into(), c.contacts),
+                    ("audit_months".into(), c.audit_rows),
                 ],
             )
         }),
@@ -194,7 +195,7 @@ fn RetentionPanel(d: PrivacyDto, outcome: Outcome) -> impl IntoView {
     view! {
         <div class=PANEL data-testid="privacy-settings">
             <h2 class="text-lg font-semibold">{tr(l, "Retention")}</h2>
-            <p class="mt-1 text-sm text-slate-600">{tr(l, "Data older than its period is deleted by the hourly sweep, in small batches. The audit log's period is kept but not swept yet.")}</p>
+            <p class="mt-1 text-sm text-slate-600">{tr(l, "Data older than its period is deleted by the hourly sweep, in small batches. Audit log entries past their period go too, with their notes; a signed checkpoint keeps the audit chain verifiable.")}</p>
             <ul class="mt-4 divide-y divide-slate-100">{summary}{invoices}</ul>
             {manage.then(|| view! { <RetentionForm d=d.clone() outcome=outcome.clone() /> })}
         </div>

@@ -19,8 +19,8 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
         "2. Bevestig met de naam van de werkruimte",
     ),
     (
-        "Every member loses access at once and you are signed out of this workspace. Metiva then deletes its rows and files and destroys its data key; a receipt with counts only is kept.",
-        "Alle leden verliezen meteen hun toegang en u wordt uit deze werkruimte afgemeld. Metiva verwijdert daarna de rijen en bestanden en vernietigt de gegevenssleutel; een bewijs met alleen aantallen blijft bewaard.",
+        "Every member loses access at once and you are signed out of this workspace. Your request is recorded; the operator of this Metiva installation then completes the deletion with the offboarding command, which deletes its rows and files and destroys its data key. Until then the data stays stored, but nobody can reach it. A receipt with counts only is kept.",
+        "Alle leden verliezen meteen hun toegang en u wordt uit deze werkruimte afgemeld. Uw verzoek wordt vastgelegd; de beheerder van deze Metiva-installatie voltooit daarna de verwijdering met de opdracht voor opheffen, die de rijen en bestanden verwijdert en de gegevenssleutel vernietigt. Tot dan blijven de gegevens bewaard, maar kan niemand erbij. Een bewijs met alleen aantallen blijft bewaard.",
     ),
     (
         "Type the workspace's name to confirm:",
@@ -37,8 +37,8 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ),
     ("Retention", "Bewaartermijnen"),
     (
-        "Data older than its period is deleted by the hourly sweep, in small batches. The audit log's period is kept but not swept yet.",
-        "Gegevens ouder dan hun termijn worden elk uur in kleine porties verwijderd. De termijn van het auditlogboek wordt bewaard, maar nog niet toegepast.",
+        "Data older than its period is deleted by the hourly sweep, in small batches. Audit log entries past their period go too, with their notes; a signed checkpoint keeps the audit chain verifiable.",
+        "Gegevens ouder dan hun termijn worden elk uur in kleine porties verwijderd. Ook regels in het auditlogboek die hun termijn hebben overschreden verdwijnen, met hun toelichting; een ondertekend controlepunt houdt de auditketen controleerbaar.",
     ),
     ("Page views", "Paginaweergaven"),
     ("Visitors without activity", "Bezoekers zonder activiteit"),
@@ -90,6 +90,10 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     (
         "rows were cut off the end",
         "regels zijn aan het eind weggehaald",
+    ),
+    (
+        "a retention checkpoint was forged or edited",
+        "een controlepunt van de bewaartermijn is vervalst of gewijzigd",
     ),
     ("the chain was rewritten", "de keten is herschreven"),
     ("BROKEN at seq", "GEBROKEN bij volgnummer"),

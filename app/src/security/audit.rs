@@ -13,6 +13,14 @@ pub struct AuditRowDto {
     pub actor_id: String,
     pub target: String,
     pub request_id: String,
+    /// Why, as a fixed code (an IP reveal's reason, an integration
+    /// result); empty when the action has none.
+    #[serde(default)]
+    pub reason: String,
+    /// The reason's optional short note (no personal data, by the form's
+    /// instruction); swept with the row.
+    #[serde(default)]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +151,10 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
                     <td class="py-2 pr-4 font-mono text-xs">{r.action}</td>
                     <td class="py-2 pr-4" title=r.actor_id>{r.actor}</td>
                     <td class="py-2 pr-4 break-all">{target}</td>
+                    <td class="py-2 pr-4" data-testid="audit-reason">
+                        <span class="font-mono text-xs">{r.reason}</span>
+                        {(!r.note.is_empty()).then(|| view! { <p class="text-xs text-slate-600 break-words" data-testid="audit-note">{r.note}</p> })}
+                    </td>
                     <td class="py-2 font-mono text-xs text-slate-500 break-all">{r.request_id}</td>
                 </tr>
             }
@@ -172,6 +184,7 @@ fn AuditTable(p: AuditPageDto, action: String, actor: String) -> impl IntoView {
                         <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Action")}</th>
                         <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Actor")}</th>
                         <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Target")}</th>
+                        <th scope="col" class="pb-2 pr-4 font-medium">{tr(l, "Reason")}</th>
                         <th scope="col" class="pb-2 font-medium">{tr(l, "Request")}</th>
                     </tr>
                 </thead>

@@ -74,6 +74,7 @@ fn audit_chain_line(
         Some("altered") => tr(l, "a row was changed"),
         Some("unlinked") => tr(l, "a row was changed or put in between"),
         Some("truncated") => tr(l, "rows were cut off the end"),
+        Some("checkpoint") => tr(l, "a retention checkpoint was forged or edited"),
         _ => tr(l, "the chain was rewritten"),
     };
     format!(

@@ -38,6 +38,28 @@ async fn an_owner_offboards_the_workspace_from_its_page() {
     assert!(export < form, "the export is offered before the form");
     assert!(page.body.contains("href=\"/privacy/exports\""));
     assert!(page.body.contains("De Vries Media"));
+    // The copy says what really happens: the request is recorded and the
+    // operator's `metiva offboard` completes the deletion.
+    assert!(
+        page.body.contains("Your request is recorded; the operator")
+            && !page.body.contains("Metiva then deletes"),
+        "{}",
+        page.body
+    );
+    let nl = call(
+        &w.dashboard,
+        get_with(
+            "/settings/offboarding?lang=nl",
+            &[("metiva_session", &owner)],
+        ),
+    )
+    .await;
+    assert!(
+        nl.body
+            .contains("Uw verzoek wordt vastgelegd; de beheerder"),
+        "{}",
+        nl.body
+    );
     let page = call(
         &w.dashboard,
         get_with("/settings/offboarding", &[("metiva_session", &admin)]),

@@ -115,6 +115,29 @@ async fn the_audit_log_is_filtered_paginated_named_and_downloadable_with_audit_r
         "{}",
         r.body
     );
+    // A row's reason code and its short note are shown (an IP reveal's
+    // reason, an integration's result).
+    {
+        use diesel_async::SimpleAsyncConnection;
+        let mut conn = w.tdb.connect_as("metiva_owner").await;
+        conn.batch_execute(&format!(
+            "BEGIN; SELECT set_config('app.company_id', '{DE_VRIES}', true);
+             INSERT INTO audit_log (company_id, action, target_type, target_id, reason, note)
+             VALUES ('{DE_VRIES}', 'session.ip_revealed', 'session', 's-1', 'abuse_report', 'ticket 4711 from the host');
+             COMMIT;"
+        ))
+        .await
+        .unwrap();
+    }
+    let r = call(&w.dashboard, page("?action=session.ip_revealed")).await;
+    assert_eq!(r.body.matches(r#"data-testid="audit-row""#).count(), 1);
+    assert!(
+        r.body.contains("abuse_report")
+            && r.body.contains(r#"data-testid="audit-note""#)
+            && r.body.contains(">ticket 4711 from the host</p>"),
+        "{}",
+        r.body
+    );
     // LIKE wildcards in the filter match literally.
     let r = call(&w.dashboard, page("?action=%25")).await;
     assert_eq!(r.body.matches(r#"data-testid="audit-row""#).count(), 0);

@@ -386,6 +386,7 @@ mod tests {
             db_statement_cache: true,
             metrics_addr: Some("127.0.0.1:9464".parse().unwrap()),
             limits: crate::limits::LimitSettings::default(),
+            object_store: crate::file_store::ObjectStoreConfig::default(),
         }
     }
 

@@ -81,6 +81,9 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// The abuse limits (`METIVA_LIMIT_*`, see `limits`).
     pub limits: crate::limits::LimitSettings,
+    /// Where files live (`METIVA_OBJECT_STORE`, `METIVA_S3_*`, see
+    /// `file_store`).
+    pub object_store: crate::file_store::ObjectStoreConfig,
 }
 
 /// A database URL for `Debug`: user, hosts and TLS mode, never the
@@ -145,6 +148,8 @@ impl std::fmt::Debug for Config {
             .field("db_statement_cache", &self.db_statement_cache)
             .field("metrics_addr", &self.metrics_addr)
             .field("data_dir", &self.data_dir)
+            // S3Settings' Debug redacts the secret access key.
+            .field("object_store", &self.object_store)
             .finish_non_exhaustive()
     }
 }
@@ -183,6 +188,9 @@ pub const SECRET_VARS: &[&str] = &[
     "METIVA_ENCRYPTION_KEY",
     "METIVA_ENCRYPTION_KEYS_RETIRED",
     "METIVA_TOKEN_SIGNING_KEY",
+    // The object store's credentials (`file_store`).
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
 ];
 
 /// A secret from `NAME` or `NAME_FILE` (see [`SECRET_VARS`]).
@@ -275,6 +283,7 @@ impl Config {
             metrics_addr: None,
             // Tests and benchmarks send many events from one address.
             limits: crate::limits::LimitSettings::off(),
+            object_store: crate::file_store::ObjectStoreConfig::default(),
         }
     }
 
@@ -387,7 +396,12 @@ impl Config {
         }
         let metrics_addr = metrics_addr(mode)?;
         let limits = crate::limits::LimitSettings::from_env(var)?;
+        let object_store =
+            crate::file_store::ObjectStoreConfig::from_env(mode, var, |name| {
+                secret_from(name, var, |path| std::fs::read_to_string(path))
+            })?;
         Ok(Self {
+            object_store,
             metrics_addr,
             limits,
             mode,

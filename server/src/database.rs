@@ -307,6 +307,8 @@ pub fn demo_site(keys: &metiva_security::cipher::KeyRing) -> metiva_db::seed::De
 /// `metiva check`: every check on one line; an error if any failed.
 pub async fn check(config: &Config) -> anyhow::Result<()> {
     let mut all = checks::config_checks(config);
+    // Where files live, and that the store takes our credentials.
+    all.push(crate::file_store::check(config).await);
     let open = open_unchecked(config).await;
     match &open {
         Ok(o) => {

@@ -11,6 +11,7 @@
 pub mod checks;
 pub mod config;
 pub mod database;
+pub mod file_store;
 pub mod http;
 pub mod key_rotation;
 pub mod keys;

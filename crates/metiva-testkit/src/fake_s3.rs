@@ -3,7 +3,8 @@
 //! memory, behind real AWS Signature Version 4 verification.
 //!
 //! - **Calls.** Path-style `PUT`, `GET`, `HEAD` and `DELETE` of an object
-//!   (`/{bucket}/{key}`). Anything else (multipart uploads, listings,
+//!   (`/{bucket}/{key}`), and DeleteObjects (`POST /{bucket}?delete`, the
+//!   client's way to delete). Anything else (multipart uploads, listings,
 //!   `Range` reads) is a 501 `NotImplemented`: Metiva's files are at most
 //!   10 MB and written with one `PUT`, read whole, and never listed, so a
 //!   client change that starts using them shows up as a failing test.
@@ -390,6 +391,11 @@ fn answer(
         );
     }
     let key = percent_decode_str(key).decode_utf8_lossy().into_owned();
+    // DeleteObjects (`POST /{bucket}?delete`): how the client deletes,
+    // even a single object.
+    if *method == Method::POST && key.is_empty() && uri.query() == Some("delete") {
+        return delete_objects(s, body);
+    }
     let unsupported =
         key.is_empty() || uri.query().is_some() || headers.contains_key(header::RANGE);
     if unsupported {
@@ -440,4 +446,35 @@ fn answer(
             &path,
         ),
     }
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// DeleteObjects: every `<Key>` of the body is deleted (a missing one
+/// too, as S3 answers), each reported `<Deleted>`.
+fn delete_objects(s: &mut S3State, body: &[u8]) -> Response {
+    let body = String::from_utf8_lossy(body);
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
+    );
+    for part in body.split("<Key>").skip(1) {
+        let Some((raw, _)) = part.split_once("</Key>") else {
+            continue;
+        };
+        s.objects.remove(&xml_unescape(raw));
+        out.push_str(&format!("<Deleted><Key>{raw}</Key></Deleted>"));
+    }
+    out.push_str("</DeleteResult>");
+    let mut r = Response::new(Body::from(out));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/xml"),
+    );
+    r
 }

@@ -24,7 +24,6 @@
 //!   our origin), `X-Content-Type-Options: nosniff`, the checked type and
 //!   `Cache-Control: no-store`, and are audited before the bytes leave.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -54,12 +53,8 @@ pub const LOGO_PATH: &str = "/api/files/branding/logo";
 /// a larger body by the body limit while it is read.
 pub const MAX_UPLOAD_BODY: usize = MAX_FILE_BYTES + 1024 * 1024;
 
-/// Where the local object store lives: `<data dir>/files`.
-#[derive(Clone)]
-struct FilesRoot(PathBuf);
-
-/// The routes, with the local object store under `data_dir`.
-pub fn routes(data_dir: PathBuf) -> Router<Arc<DashboardAuth>> {
+/// The routes, with the configured object store (`crate::file_store`).
+pub fn routes(files: FileStore) -> Router<Arc<DashboardAuth>> {
     Router::new()
         .route(
             "/api/files/{record}/{id}",
@@ -70,7 +65,22 @@ pub fn routes(data_dir: PathBuf) -> Router<Arc<DashboardAuth>> {
             post(post_logo).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
         )
         .route("/files/{id}", get(get_file))
-        .layer(Extension(FilesRoot(data_dir)))
+        .layer(Extension(files))
+}
+
+/// The object store is unreachable or refuses our credentials (an
+/// outage or a misconfiguration, never the user's doing): 503 in the
+/// user's words, the detail only in the log under the request id.
+/// Security: fails closed (nothing is served or half-stored), and the
+/// answer names no bucket, endpoint or credential.
+pub fn store_unavailable(lang: Lang, request_id: &str, cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(request_id, error = %cause, "the object store is unavailable");
+    AppError::unavailable(if lang == Lang::Nl {
+        "De bestandsopslag is nu niet bereikbaar. Probeer het over een paar minuten opnieuw."
+    } else {
+        "File storage is unavailable right now. Try again in a few minutes."
+    })
+    .into_response()
 }
 
 /// The refusal in the user's words.
@@ -169,7 +179,7 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, AttachError> {
 async fn upload(
     auth: &DashboardAuth,
     ctx: &TenantCtx,
-    root: &FilesRoot,
+    files: &FileStore,
     record: Record,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
     request_id: &str,
@@ -177,12 +187,11 @@ async fn upload(
     let form = form.map_err(|_| AttachError::Invalid("file"))?;
     let upload = read_upload(form).await?;
     let kind = Kind::parse(upload.kind.trim()).ok_or(AttachError::Invalid("kind"))?;
-    let files = FileStore::local(&root.0)?;
     auth.db
         .attach_file(
             ctx,
             &auth.field_keys,
-            &files,
+            files,
             record,
             kind,
             &upload.name,
@@ -201,7 +210,7 @@ async fn post_upload(
     Extension(ctx): Extension<TenantCtx>,
     Extension(rid): Extension<RequestId>,
     Extension(lang): Extension<Lang>,
-    Extension(root): Extension<FilesRoot>,
+    Extension(files): Extension<FileStore>,
     headers: HeaderMap,
     Path((record, id)): Path<(String, String)>,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
@@ -214,7 +223,7 @@ async fn post_upload(
         Record::Deal(id) => format!("/deals/{id}"),
         Record::Organisation(id) => format!("/organisations/{id}"),
     };
-    match upload(&auth, &ctx, &root, record, form, &rid.0).await {
+    match upload(&auth, &ctx, &files, record, form, &rid.0).await {
         Ok(_) if html => Redirect::to(&format!("{back}?files=uploaded")).into_response(),
         Ok(id) => (
             StatusCode::CREATED,
@@ -222,6 +231,9 @@ async fn post_upload(
         )
             .into_response(),
         Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
+        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
+            store_unavailable(lang, &rid.0, &e)
+        }
         Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
         // A missing record has no page to go back to.
         Err(e) if html && !matches!(e, AttachError::NotFound) => {
@@ -237,15 +249,11 @@ async fn get_file(
     Extension(ctx): Extension<TenantCtx>,
     Extension(rid): Extension<RequestId>,
     Extension(lang): Extension<Lang>,
-    Extension(root): Extension<FilesRoot>,
+    Extension(files): Extension<FileStore>,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
         return refusal(lang, &AttachError::NotFound).into_response();
-    };
-    let files = match FileStore::local(&root.0) {
-        Ok(f) => f,
-        Err(e) => return AppError::internal(&rid.0, &e).into_response(),
     };
     match auth
         .db
@@ -272,6 +280,9 @@ async fn get_file(
             r
         }
         Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
+        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
+            store_unavailable(lang, &rid.0, &e)
+        }
         Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
         Err(e) => refusal(lang, &e).into_response(),
     }
@@ -286,7 +297,7 @@ async fn post_logo(
     Extension(ctx): Extension<TenantCtx>,
     Extension(rid): Extension<RequestId>,
     Extension(lang): Extension<Lang>,
-    Extension(root): Extension<FilesRoot>,
+    Extension(files): Extension<FileStore>,
     headers: HeaderMap,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
@@ -309,10 +320,6 @@ async fn post_logo(
             Err(AttachError::TooLarge) => return Err(BrandingError::Logo(LogoError::TooLarge)),
             _ => return Err(BrandingError::Logo(LogoError::Unsupported("no file"))),
         };
-        let files = match FileStore::local(&root.0) {
-            Ok(f) => f,
-            Err(e) => return Err(BrandingError::Db(e)),
-        };
         auth.db
             .save_logo(&ctx, &auth.field_keys, &files, &upload.file, &rid.0)
             .await
@@ -330,6 +337,9 @@ async fn post_logo(
                 .into_response();
         }
         Err(BrandingError::Db(metiva_db::DbError::AccessRevoked)) => return access_changed(),
+        Err(BrandingError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
+            return store_unavailable(lang, &rid.0, &e);
+        }
         Err(BrandingError::Db(e)) => return AppError::internal(&rid.0, &e).into_response(),
         Err(BrandingError::Forbidden) => (
             "forbidden",

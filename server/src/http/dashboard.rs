@@ -59,6 +59,10 @@ pub fn dashboard_router(config: &Config, db: Database, keys: &Keys) -> Router {
 /// look at the membership cache).
 pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Router {
     let db = auth.db.clone();
+    // Files (issue 17): one store for the invoice PDFs and attachments, as
+    // configured; if it did not build (serving checked it at startup)
+    // every use is refused rather than kept elsewhere.
+    let files = crate::file_store::router_store(config);
     // Stripe's webhooks: public, outside the guard and the common layers
     // (their own 256 KB limit, no same-origin rule); see `webhooks`.
     let webhooks = super::webhooks::webhooks_router(db.clone(), auth.field_keys.clone());
@@ -163,8 +167,8 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .merge(super::exports::routes(
             metiva_db::exports::ExportStore::new(config.data_dir.clone()),
         ))
-        .merge(super::invoice_files::routes(config.data_dir.clone()))
-        .merge(super::attachments::routes(config.data_dir.clone()))
+        .merge(super::invoice_files::routes(files.clone()))
+        .merge(super::attachments::routes(files))
         .with_state(auth.clone());
     let limits = crate::limits::Limits::new(&config.limits);
     let guarded = pages

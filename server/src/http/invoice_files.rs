@@ -12,7 +12,6 @@
 //!   carries `Content-Disposition: attachment`,
 //!   `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -25,36 +24,16 @@ use metiva_db::billing::BillingError;
 use metiva_db::files::FileStore;
 use uuid::Uuid;
 
-use crate::config::{Config, Mode};
-
 use super::error::AppError;
 use super::guard::{DashboardAuth, RequestId, access_changed};
 use super::ui::{self, Lang};
 
-/// Where the local object store lives: `<data dir>/files`.
-#[derive(Clone)]
-struct FilesRoot(PathBuf);
-
-/// The route, reading from the local object store under `data_dir`.
-pub fn routes(data_dir: PathBuf) -> Router<Arc<DashboardAuth>> {
+/// The route, reading from the configured object store (see
+/// `crate::file_store`).
+pub fn routes(files: FileStore) -> Router<Arc<DashboardAuth>> {
     Router::new()
         .route("/billing/invoices/{id}/pdf", get(get_pdf))
-        .layer(Extension(FilesRoot(data_dir)))
-}
-
-/// The object store `serve` uses: the local filesystem under the data
-/// directory. Production refuses it unless `METIVA_FILES_ALLOW_LOCAL=1`
-/// says the data directory is durable, backed-up storage: invoice PDFs
-/// are fiscal records (security: fail closed rather than lose them).
-pub fn file_store(config: &Config) -> anyhow::Result<FileStore> {
-    if config.mode == Mode::Production
-        && std::env::var("METIVA_FILES_ALLOW_LOCAL").ok().as_deref() != Some("1")
-    {
-        anyhow::bail!(
-            "production keeps files on the local filesystem only with METIVA_FILES_ALLOW_LOCAL=1 (the data directory must be durable and backed up)"
-        );
-    }
-    FileStore::local(&config.data_dir).map_err(|e| anyhow::anyhow!("the file store: {e}"))
+        .layer(Extension(files))
 }
 
 fn not_found(lang: Lang) -> Response {
@@ -71,17 +50,13 @@ async fn get_pdf(
     State(auth): State<Arc<DashboardAuth>>,
     Extension(ctx): Extension<TenantCtx>,
     Extension(rid): Extension<RequestId>,
-    Extension(root): Extension<FilesRoot>,
+    Extension(files): Extension<FileStore>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     let lang = ui::negotiate(None, &headers);
     let Ok(id) = Uuid::parse_str(&id) else {
         return not_found(lang);
-    };
-    let files = match FileStore::local(&root.0) {
-        Ok(f) => f,
-        Err(e) => return AppError::internal(&rid.0, &e).into_response(),
     };
     match auth
         .db
@@ -114,6 +89,9 @@ async fn get_pdf(
         .into_response(),
         Err(BillingError::NotFound) => not_found(lang),
         Err(BillingError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
+        Err(BillingError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
+            super::attachments::store_unavailable(lang, &rid.0, &e)
+        }
         Err(e) => AppError::internal(&rid.0, &e).into_response(),
     }
 }

@@ -88,7 +88,8 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
     let keys = crate::keys::Keys::load(&config)?;
     if want(Service::App) || want(Service::Worker) {
         // Production refuses a local file store unless allowed: at start.
-        invoice_files::file_store(&config)?;
+        crate::file_store::file_store(&config)?;
+        tracing::info!(files = %config.object_store.describe(&config), "object store");
     }
     let open = database::open(&config, want(Service::Login)).await?;
     // The security page's catalog and posture facts, computed at startup
@@ -166,7 +167,7 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
             metiva_db::billing::jobs::InvoicePdf::new(
                 db.clone(),
                 keys.field_keys.clone(),
-                invoice_files::file_store(&config)?,
+                crate::file_store::file_store(&config)?,
             ),
         );
         let stripe = metiva_db::billing::stripe_client::StripeClient::from_env()

@@ -538,6 +538,38 @@ mod tests {
     }
 
     #[test]
+    fn the_checkpoint_mac_is_per_company_needs_the_loaded_key_and_signs_its_id() {
+        let store = MemStore::default();
+        let r = ring();
+        let msg = |id: &str| format!("checkpoint {id}").into_bytes();
+        assert_eq!(
+            r.checkpoint_mac(HERE.company_id, msg),
+            Err(CipherError::DataKeyNotLoaded)
+        );
+        block(r.load(&store, HERE.company_id)).unwrap();
+        let (id, mac) = r.checkpoint_mac(HERE.company_id, msg).unwrap();
+        assert!(id.starts_with("d-"), "{id}");
+        // Deterministic, and the same in another process with the key table.
+        let again = ring();
+        block(again.load(&store, HERE.company_id)).unwrap();
+        assert_eq!(
+            again.checkpoint_mac(HERE.company_id, msg).unwrap(),
+            (id.clone(), mac)
+        );
+        // Another company's key signs the same message differently.
+        block(r.load(&store, "cmp_1d47b9")).unwrap();
+        assert_ne!(r.checkpoint_mac("cmp_1d47b9", msg).unwrap().1, mac);
+        // A changed message, another MAC; no company, no key.
+        assert_ne!(
+            r.checkpoint_mac(HERE.company_id, |_| b"x".to_vec())
+                .unwrap()
+                .1,
+            mac
+        );
+        assert!(r.checkpoint_mac("", msg).is_err());
+    }
+
+    #[test]
     fn a_destroyed_data_key_leaves_the_values_unreadable() {
         let store = MemStore::default();
         let r = ring();

@@ -28,4 +28,5 @@ mod retention_tombstone;
 mod rollups;
 mod schema_file;
 mod tls;
+mod value_migration_job;
 mod visitor_erasure;

@@ -336,7 +336,7 @@ pub async fn run() -> Result<()> {
             invoice: &inv,
             lines: &lines,
             dutch: true,
-        });
+        })?;
         render.push(t.elapsed());
         size = bytes.len();
     }

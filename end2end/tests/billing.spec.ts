@@ -29,8 +29,11 @@ test("/billing shows the demo retainer, its invoices and a downloadable PDF", as
   const path = await download.path();
   const fs = await import("node:fs");
   const bytes = fs.readFileSync(path);
-  expect(bytes.subarray(0, 8).toString("latin1")).toBe("%PDF-1.4");
-  expect(bytes.toString("latin1")).toContain("(Bloemenhuis Hendriks)");
+  // A PDF with an embedded font (printpdf): its text is glyph ids, so the
+  // names and totals are checked by the Rust tests that read it back
+  // (server/tests/it/billing_demo.rs); here the header and the end.
+  expect(bytes.subarray(0, 5).toString("latin1")).toBe("%PDF-");
+  expect(bytes.toString("latin1").trimEnd()).toMatch(/%%EOF$/);
 });
 
 test("a role without billing.read has no Billing link and is refused", async ({ page }) => {

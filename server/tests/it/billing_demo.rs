@@ -13,7 +13,7 @@ use metiva_db::CompanyId;
 use metiva_db::billing::demo::DEMO_RETAINER;
 
 use crate::crm::script;
-use crate::world::{DE_VRIES, World, call, get_with};
+use crate::world::{DE_VRIES, World, call, call_bytes, get_with};
 
 const KEPT: &str = "00000000-0000-4000-8000-0000000000d1";
 const BILLED: &str = "00000000-0000-4000-8000-0000000000d2";
@@ -214,7 +214,7 @@ async fn the_invoice_pdf_is_stored_sealed_and_downloads_with_a_permission_check(
     .await;
     let href = format!("/billing/invoices/{id}/pdf");
     assert!(p.body.contains(&href), "{}", p.body);
-    let r = call(
+    let (r, pdf_bytes) = call_bytes(
         &w.dashboard,
         get_with(&href, &[("metiva_session", &finance)]),
     )
@@ -232,12 +232,15 @@ async fn the_invoice_pdf_is_stored_sealed_and_downloads_with_a_permission_check(
     assert_eq!(h("x-content-type-options"), "nosniff");
     assert_eq!(h("cache-control"), "no-store");
     // EUR 1,250.00 + 21% = EUR 1,512.50, Dutch (a domestic customer).
-    assert!(r.body.starts_with("%PDF-1.4"), "{}", r.body);
+    // The text is in an embedded font (glyph ids): read it back through
+    // the font's /ToUnicode map.
+    assert!(pdf_bytes.starts_with(b"%PDF-"), "{}", r.body);
+    let runs = metiva_db::billing::pdf_text::text_runs(&pdf_bytes).unwrap();
     assert!(
-        r.body.contains("(Bloemenhuis Hendriks)") && r.body.contains("(\\200 1.512,50)"),
-        "{}",
-        r.body
+        runs.iter().any(|t| t == "Bloemenhuis Hendriks") && runs.iter().any(|t| t == "€ 1.512,50"),
+        "{runs:?}"
     );
+    assert!(metiva_db::billing::pdf_text::embeds_truetype_font(&pdf_bytes).unwrap());
     let audited = w
         .audit_rows(DE_VRIES)
         .await

@@ -341,3 +341,30 @@ impl World {
         .unwrap();
     }
 }
+
+/// Like [`call`], also answering the body's exact bytes (a PDF is binary:
+/// `Resp::body` is lossy UTF-8).
+pub async fn call_bytes(router: &axum::Router, req: Request<Body>) -> (Resp, Vec<u8>) {
+    let resp = router
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| match e {});
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let body = String::from_utf8_lossy(&bytes).into_owned();
+    (
+        Resp {
+            status,
+            headers,
+            body,
+        },
+        bytes,
+    )
+}

@@ -1,9 +1,7 @@
 //! The workspace's logo on its invoice PDFs (issue 17): the upload's
 //! check (PNG or JPEG by content, at most [`MAX_LOGO_BYTES`] and
-//! [`MAX_LOGO_SIDE`] pixels a side), its conversion into a PDF image, and
-//! the stamp that adds it to a rendered invoice as an incremental update
-//! (new objects and a new cross-reference section appended; the invoice
-//! writer itself is unchanged).
+//! [`MAX_LOGO_SIDE`] pixels a side) and its conversion into a PDF image
+//! (`pdf.rs` draws it at the top right of the invoice).
 //!
 //! # Security
 //! A logo is untrusted input that is decoded on every invoice run, so it
@@ -13,8 +11,6 @@
 //! non-interlaced PNGs and baseline/progressive JPEGs in grey or RGB are
 //! accepted; anything else is refused with a clear message, never
 //! guessed at.
-
-use std::fmt::Write as _;
 
 use miniz_oxide::deflate::compress_to_vec_zlib;
 use miniz_oxide::inflate::decompress_to_vec_zlib_with_limit;
@@ -288,110 +284,44 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
-/// Adds `logo` to the top right of a one-page invoice from
-/// `pdf::render` (page object 3, content 4, fonts 5 and 6) as an
-/// incremental update. None when `pdf` is not such a file.
-pub fn stamp(pdf: &[u8], logo: &PdfImage) -> Option<Vec<u8>> {
-    let tail = String::from_utf8_lossy(pdf.get(pdf.len().saturating_sub(64)..)?);
-    let prev_xref: usize = tail
-        .rsplit_once("startxref\n")?
-        .1
-        .lines()
-        .next()?
-        .trim()
-        .parse()
-        .ok()?;
-    let size_text = String::from_utf8_lossy(pdf.get(pdf.len().saturating_sub(160)..)?);
-    let size: usize = size_text
-        .rsplit_once("/Size ")?
-        .1
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    // At most 150 x 60 points, the aspect kept, 50 points from the right
-    // edge and 40 from the top.
-    let scale = (150.0 / f64::from(logo.width)).min(60.0 / f64::from(logo.height));
-    let (w, h) = (
-        f64::from(logo.width) * scale,
-        f64::from(logo.height) * scale,
-    );
-    let (x, y) = (595.0 - 50.0 - w, 842.0 - 40.0 - h);
-    let draw = format!("q {w:.2} 0 0 {h:.2} {x:.2} {y:.2} cm /Logo Do Q\n");
-    let img = size;
-    let smask = logo.smask.as_ref().map(|_| size + 1);
-    let content = size + usize::from(smask.is_some()) + 1;
-    let mut objects: Vec<(usize, Vec<u8>)> = Vec::new();
-    let mut image = format!(
-        "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /{} \
-         /BitsPerComponent 8 /Filter /{} /Length {}",
-        logo.width,
-        logo.height,
-        logo.color_space,
-        logo.filter,
-        logo.data.len()
-    );
-    if let Some(s) = smask {
-        let _ = write!(image, " /SMask {s} 0 R");
+/// The logo's pixels, uncompressed (colour components, 8 bits each), with
+/// any transparency blended onto white (the invoice page is white, so the
+/// logo looks as with its alpha channel): what printpdf takes as a raw
+/// image. None for a JPEG (it goes in as it is) or should the data not
+/// inflate to the size the image promises.
+pub fn pixels_on_white(img: &PdfImage) -> Option<Vec<u8>> {
+    if img.filter != "FlateDecode" {
+        return None;
     }
-    objects.push((img, stream(image, &logo.data)));
-    if let (Some(s), Some(alpha)) = (smask, &logo.smask) {
-        let dict = format!(
-            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray \
-             /BitsPerComponent 8 /Filter /FlateDecode /Length {}",
-            logo.width,
-            logo.height,
-            alpha.len()
-        );
-        objects.push((s, stream(dict, alpha)));
+    let pixels = (img.width as usize).checked_mul(img.height as usize)?;
+    let channels = if img.color_space == "DeviceGray" {
+        1
+    } else {
+        3
+    };
+    // Bounded: the sizes were checked (at most 2000 x 2000) at decoding.
+    let mut colour = decompress_to_vec_zlib_with_limit(&img.data, pixels * channels).ok()?;
+    if colour.len() != pixels * channels {
+        return None;
     }
-    objects.push((
-        content,
-        stream(format!("<< /Length {}", draw.len()), draw.as_bytes()),
-    ));
-    objects.push((
-        3,
-        format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [4 0 R {content} 0 R] \
-             /Resources << /Font << /F1 5 0 R /F2 6 0 R >> /XObject << /Logo {img} 0 R >> >> >>"
-        )
-        .into_bytes(),
-    ));
-    let mut out = pdf.to_vec();
-    let mut entries = Vec::new();
-    for (n, body) in &objects {
-        entries.push((*n, out.len()));
-        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
+    if let Some(mask) = &img.smask {
+        let alpha = decompress_to_vec_zlib_with_limit(mask, pixels).ok()?;
+        if alpha.len() != pixels {
+            return None;
+        }
+        for (px, a) in colour.chunks_exact_mut(channels).zip(alpha) {
+            for c in px {
+                // c * a + 255 * (1 - a), in 0..=255.
+                let v = (u32::from(*c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255;
+                *c = u8::try_from(v).unwrap_or(u8::MAX);
+            }
+        }
     }
-    entries.sort_unstable();
-    let xref = out.len();
-    let mut table = String::from("xref\n");
-    for (n, offset) in entries {
-        let _ = write!(table, "{n} 1\n{offset:010} 00000 n \n");
-    }
-    let _ = write!(
-        table,
-        "trailer\n<< /Size {} /Root 1 0 R /Prev {prev_xref} >>\nstartxref\n{xref}\n%%EOF\n",
-        content + 1
-    );
-    out.extend_from_slice(table.as_bytes());
-    Some(out)
-}
-
-/// A stream object's body: the dictionary (without its closing `>>`),
-/// then the data.
-fn stream(dict: String, data: &[u8]) -> Vec<u8> {
-    let mut out = dict.into_bytes();
-    out.extend_from_slice(b" >>\nstream\n");
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\nendstream");
-    out
+    Some(colour)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A PNG of `w` x `h` pixels of colour type `color` with the given
@@ -473,17 +403,12 @@ mod tests {
     }
 
     #[test]
-    fn the_stamp_appends_an_update_readers_follow() {
-        let base = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\nxref\n0 7\ntrailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n9\n%%EOF\n";
-        let logo = decode(&png_bytes(2, 1, 4, &[0, 0, 0, 255, 128])).unwrap();
-        let out = stamp(base, &logo).unwrap();
-        let text = String::from_utf8_lossy(&out);
-        assert!(out.starts_with(base));
-        assert!(text.contains("/Prev 9"), "{text}");
-        assert!(text.contains("/XObject << /Logo 7 0 R >>"), "{text}");
-        assert!(text.contains("/SMask 8 0 R"), "{text}");
-        assert!(text.contains("/Contents [4 0 R 9 0 R]"), "{text}");
-        assert!(text.contains("/Size 10 /Root 1 0 R"), "{text}");
-        assert!(text.ends_with("%%EOF\n"));
+    fn transparency_is_blended_onto_white() {
+        // 2 x 1 grey + alpha: black opaque, black fully transparent.
+        let img = decode(&png_bytes(2, 1, 4, &[0, 0, 255, 0, 0])).unwrap();
+        assert_eq!(pixels_on_white(&img).unwrap(), [0, 255]);
+        // Half transparent red over white: pink.
+        let img = decode(&png_bytes(1, 1, 6, &[0, 255, 0, 0, 128])).unwrap();
+        assert_eq!(pixels_on_white(&img).unwrap(), [255, 127, 127]);
     }
 }

@@ -23,6 +23,8 @@ pub mod jobs;
 pub mod logo;
 pub mod money;
 pub mod pdf;
+pub mod pdf_text;
+mod plain_pdf;
 pub mod retainers;
 pub mod signature;
 pub mod stripe_client;

@@ -206,7 +206,7 @@ pub async fn cut_batch(
     // A prefix: the chain is cut up to the first row inside the period.
     let old: Vec<&(i64, DateTime<Utc>, Vec<u8>)> =
         rows.iter().take_while(|(_, at, _)| *at < cutoff).collect();
-    let (Some(first), Some(last)) = (old.iter().next(), old.iter().next_back()) else {
+    let (Some(first), Some(last)) = (<[_]>::first(&old), <[_]>::last(&old)) else {
         return Ok(0);
     };
     let (from_at, to_at) = old.iter().fold((first.1, first.1), |(lo, hi), (_, at, _)| {

@@ -229,14 +229,15 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
-/// Checks the request's SigV4 signature; the refusal S3 would answer.
+/// Checks the request's SigV4 signature: None if it holds, else the
+/// refusal S3 would answer.
 fn verify(
     s: &S3State,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Response> {
+) -> Option<Response> {
     let path = uri.path();
     let denied = |code: &str, msg: &str| xml_error(StatusCode::FORBIDDEN, code, msg, path);
     let Some(auth) = headers
@@ -244,10 +245,10 @@ fn verify(
         .and_then(|v| v.to_str().ok())
         .and_then(parse_auth)
     else {
-        return Err(denied("AccessDenied", "Anonymous access is forbidden."));
+        return Some(denied("AccessDenied", "Anonymous access is forbidden."));
     };
     if auth.key_id != s.access_key_id {
-        return Err(denied(
+        return Some(denied(
             "InvalidAccessKeyId",
             "The AWS Access Key Id you provided does not exist in our records.",
         ));
@@ -263,7 +264,7 @@ fn verify(
         scope.next().unwrap_or_default(),
     );
     if amz_date.get(..8) != Some(scope_date) || service != "s3" {
-        return Err(denied(
+        return Some(denied(
             "AuthorizationHeaderMalformed",
             "The authorization header is malformed.",
         ));
@@ -273,7 +274,7 @@ fn verify(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if payload != "UNSIGNED-PAYLOAD" && payload != hex_sha256(body) {
-        return Err(xml_error(
+        return Some(xml_error(
             StatusCode::BAD_REQUEST,
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -317,12 +318,12 @@ fn verify(
     let k = hmac(&k, b"aws4_request");
     let expected = hex::encode(hmac(&k, to_sign.as_bytes()));
     if expected != auth.signature {
-        return Err(denied(
+        return Some(denied(
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
         ));
     }
-    Ok(())
+    None
 }
 
 fn object_headers(r: &mut Response, bytes: &[u8]) {
@@ -377,7 +378,7 @@ fn answer(
             ),
         };
     }
-    if let Err(r) = verify(s, method, uri, headers, body) {
+    if let Some(r) = verify(s, method, uri, headers, body) {
         return r;
     }
     let raw = path.trim_start_matches('/');

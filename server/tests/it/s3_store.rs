@@ -281,7 +281,7 @@ async fn an_invoice_pdf_is_stored_in_the_bucket_and_downloaded() {
     .unwrap()
     .unwrap();
     let key = format!("{DE_VRIES}/invoices/{id}.pdf");
-    assert_eq!(fake.keys(), [key.clone()]);
+    assert_eq!(fake.keys(), std::slice::from_ref(&key));
     let clear = String::from_utf8_lossy(&fake.object(&key).unwrap()).into_owned();
     assert!(!clear.contains("%PDF") && !clear.contains("Bloemenhuis"));
 

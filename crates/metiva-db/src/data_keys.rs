@@ -239,6 +239,15 @@ impl Database {
     }
 }
 
+/// The page views whose IP is still sealed under a master key (a data
+/// key's id starts `d-`). Written exactly as the partial index
+/// `page_views_master_sealed_idx` (migration 000052) so the planner reads
+/// through it; `starts_with` is LEAKPROOF, so forced RLS does not hold the
+/// condition back behind the policy as it did `NOT LIKE`.
+fn master_sealed() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("NOT starts_with(page_views.ip_key_id, 'd-')")
+}
+
 /// How many of the bound company's sealed values are still under the
 /// master key (the security page's migration line). Only the partial index
 /// `page_views_master_sealed_idx` is read: counting every page view would
@@ -247,7 +256,7 @@ pub(crate) async fn master_sealed_left(tc: &mut TenantConn<'_>) -> Result<i64, D
     let company = tc.company().as_str().to_string();
     Ok(page_views::table
         .filter(page_views::company_id.eq(&company))
-        .filter(page_views::ip_key_id.not_like("d-%"))
+        .filter(master_sealed())
         .count()
         .get_result(tc.conn())
         .await?)
@@ -259,7 +268,7 @@ async fn move_batch(tc: &mut TenantConn<'_>, keys: &KeyRing, batch: i64) -> Resu
     let company = tc.company().as_str().to_string();
     let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = page_views::table
         .filter(page_views::company_id.eq(&company))
-        .filter(page_views::ip_key_id.not_like("d-%"))
+        .filter(master_sealed())
         .select((
             page_views::id,
             page_views::ip_key_id,
@@ -340,7 +349,7 @@ async fn any_master_sealed(tc: &mut TenantConn<'_>) -> Result<bool, DbError> {
     Ok(diesel::select(diesel::dsl::exists(
         page_views::table
             .filter(page_views::company_id.eq(&company))
-            .filter(page_views::ip_key_id.not_like("d-%")),
+            .filter(master_sealed()),
     ))
     .get_result(tc.conn())
     .await?)

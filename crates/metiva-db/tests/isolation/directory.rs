@@ -56,16 +56,36 @@ async fn the_directory_role_is_contained() {
         );
         assert!(flag(&mut su, &sql).await, "{role} on {func}");
     }
-    // No definer function is owned by anyone but the directory role.
+    // No definer function is owned by anyone but the directory role, with
+    // one named exception: the audit retention cut (migration 000050),
+    // owned by the migration owner, which does not bypass RLS (the tables
+    // force it), so the cut stays inside the bound company's rows; only
+    // the app role may call it.
     assert!(
         flag(
             &mut su,
             "SELECT NOT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner
                JOIN pg_namespace n ON n.oid = p.pronamespace
-               WHERE p.prosecdef AND n.nspname = 'public' AND r.rolname <> 'metiva_directory') AS ok"
+               WHERE p.prosecdef AND n.nspname = 'public' AND r.rolname <> 'metiva_directory'
+                 AND NOT (p.proname = 'metiva_audit_cut' AND r.rolname = 'metiva_owner')) AS ok"
         )
         .await
     );
+    assert!(
+        flag(
+            &mut su,
+            "SELECT (NOT rolbypassrls AND NOT rolsuper) AS ok FROM pg_roles WHERE rolname = 'metiva_owner'"
+        )
+        .await,
+        "the audit cut's owner must not bypass RLS"
+    );
+    for (role, allowed) in [("metiva_app", true), ("metiva_login", false)] {
+        let sql = format!(
+            "SELECT bool_and(has_function_privilege('{role}', p.oid, 'EXECUTE') = {allowed}) AS ok
+               FROM pg_proc p WHERE p.proname = 'metiva_audit_cut'"
+        );
+        assert!(flag(&mut su, &sql).await, "{role} on metiva_audit_cut");
+    }
 }
 
 #[tokio::test]

@@ -231,3 +231,53 @@ async fn the_value_migration_job_moves_master_sealed_values_to_the_data_key_batc
         assert!(fresh.open(&sealed, &at).is_err(), "no DEK loaded: refused");
     }
 }
+
+/// The security page's count and the job's batch find the values still
+/// under the master key through the partial index, as the app role under
+/// forced RLS (migration 000052). With `NOT LIKE` (not LEAKPROOF) the
+/// policy held the condition back and every page view was scanned; with
+/// sequential scans disabled, the plan can only avoid one through the
+/// index if its predicate is proven under RLS. The SQL is the condition
+/// `data_keys::master_sealed` writes.
+#[tokio::test]
+async fn the_master_sealed_values_are_found_through_the_partial_index_under_rls() {
+    use diesel_async::SimpleAsyncConnection;
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let mut app = tdb.connect_as("metiva_app").await;
+    app.batch_execute(&format!(
+        "BEGIN; SELECT set_config('app.company_id', '{A}', true); SET LOCAL enable_seqscan = off"
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for sql in [
+        format!(
+            "EXPLAIN SELECT count(*) FROM page_views WHERE company_id = '{A}' \
+             AND NOT starts_with(page_views.ip_key_id, 'd-')"
+        ),
+        format!(
+            "EXPLAIN SELECT id FROM page_views WHERE company_id = '{A}' \
+             AND NOT starts_with(page_views.ip_key_id, 'd-') LIMIT 1000 FOR UPDATE SKIP LOCKED"
+        ),
+    ] {
+        let plan: Vec<Plan> = diesel::sql_query(&sql)
+            .load(&mut app)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text: Vec<String> = plan.into_iter().map(|p| p.line).collect();
+        assert!(
+            text.iter()
+                .any(|l| l.contains("page_views_master_sealed_idx")),
+            "{sql}: {text:#?}"
+        );
+        assert!(
+            !text.iter().any(|l| l.contains("Seq Scan")),
+            "{sql}: {text:#?}"
+        );
+    }
+}

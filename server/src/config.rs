@@ -396,10 +396,9 @@ impl Config {
         }
         let metrics_addr = metrics_addr(mode)?;
         let limits = crate::limits::LimitSettings::from_env(var)?;
-        let object_store =
-            crate::file_store::ObjectStoreConfig::from_env(mode, var, |name| {
-                secret_from(name, var, |path| std::fs::read_to_string(path))
-            })?;
+        let object_store = crate::file_store::ObjectStoreConfig::from_env(mode, var, |name| {
+            secret_from(name, var, |path| std::fs::read_to_string(path))
+        })?;
         Ok(Self {
             object_store,
             metrics_addr,

@@ -369,14 +369,12 @@ pub async fn audit_verify(config: &Config, company: Option<&str>) -> anyhow::Res
     let broken: Vec<String> = reports
         .iter()
         .filter_map(|r| {
-            r.broken
-                .as_ref()
-                .map(|b| match b.why {
-                    metiva_db::audit_chain::Break::Checkpoint { id } => {
-                        format!("{} at retention checkpoint {id}", r.company.as_str())
-                    }
-                    _ => format!("{} at audit row id {}", r.company.as_str(), b.id),
-                })
+            r.broken.as_ref().map(|b| match b.why {
+                metiva_db::audit_chain::Break::Checkpoint { id } => {
+                    format!("{} at retention checkpoint {id}", r.company.as_str())
+                }
+                _ => format!("{} at audit row id {}", r.company.as_str(), b.id),
+            })
         })
         .collect();
     if !broken.is_empty() {

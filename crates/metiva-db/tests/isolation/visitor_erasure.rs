@@ -162,7 +162,9 @@ async fn visitor_erasure_removes_the_visitors_rows_keeps_consent_and_leaves_a_re
     let jobs = async |conn: &mut diesel_async::AsyncPgConnection, state: &str| {
         count(
             conn,
-            &format!("SELECT count(*) AS n FROM jobs WHERE kind = 'forwards.send' AND state = '{state}'"),
+            &format!(
+                "SELECT count(*) AS n FROM jobs WHERE kind = 'forwards.send' AND state = '{state}'"
+            ),
         )
         .await
     };

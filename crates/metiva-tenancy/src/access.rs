@@ -97,9 +97,10 @@ impl Database {
                 None,
                 Mode::Read,
                 async |tc: &mut TenantConn<'_>| {
-                    // Raw SQL: kept word for word beside `metiva_assert_access`
-                    // (migration `typed_access_error`), which re-asserts the
-                    // same join inside every request's transaction.
+                    // Raw SQL: the same conditions as `metiva_assert_access`
+                    // (migration 000051, three key lookups there), which
+                    // re-asserts them inside every request's transaction;
+                    // change both together.
                     let rows: Vec<Binding> = diesel::sql_query(
                         "SELECT m.role, c.name AS company_name
                      FROM memberships m

@@ -42,14 +42,29 @@ const BUDGET: &[(&str, usize)] = &[
 
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 
+/// The statements' text, in order (the first 120 characters of each), so
+/// a page over its budget names what it ran.
+static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
 struct Counter;
 
 impl Instrumentation for Counter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
             STATEMENTS.fetch_add(1, Ordering::SeqCst);
+            let text: String = query.to_string().chars().take(120).collect();
+            if let Ok(mut seen) = SEEN.lock() {
+                seen.push(text);
+            }
         }
     }
+}
+
+/// The statements seen from index `from` on.
+fn seen_since(from: usize) -> Vec<String> {
+    SEEN.lock()
+        .map(|s| s.get(from..).unwrap_or_default().to_vec())
+        .unwrap_or_default()
 }
 
 fn counter() -> Option<Box<dyn Instrumentation>> {
@@ -92,13 +107,30 @@ async fn every_page_stays_within_its_statement_budget() {
         let get = || get_with(&uri, &[("metiva_session", &token)]);
         let warm = call(&w.dashboard, get()).await;
         assert_eq!(warm.status, StatusCode::OK, "{uri}: {}", warm.body);
-        let before = STATEMENTS.load(Ordering::SeqCst);
-        let r = call(&w.dashboard, get()).await;
-        let used = STATEMENTS.load(Ordering::SeqCst) - before;
-        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        // The fewest of up to three views: this process's background work
+        // (the membership listener's probe, a cache refresh) can only add
+        // statements to a window, never remove the page's own, so a page
+        // really over its budget is over on every try. On a loaded CI
+        // machine a late probe once bypassed the membership cache for a
+        // view (+3 statements on /settings/security under PgBouncer).
+        let mut fewest: Option<(usize, Vec<String>)> = None;
+        for _ in 0..3 {
+            let before = STATEMENTS.load(Ordering::SeqCst);
+            let seen_before = SEEN.lock().map(|s| s.len()).unwrap_or_default();
+            let r = call(&w.dashboard, get()).await;
+            let used = STATEMENTS.load(Ordering::SeqCst) - before;
+            assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+            if fewest.as_ref().is_none_or(|(n, _)| used < *n) {
+                fewest = Some((used, seen_since(seen_before)));
+            }
+            if used <= *budget {
+                break;
+            }
+        }
+        let (used, seen) = fewest.unwrap_or_default();
         println!("{page}: {used} statements (budget {budget})");
         if used > *budget {
-            over.push(format!("{page}: {used} > {budget}"));
+            over.push(format!("{page}: {used} > {budget}: {seen:#?}"));
         }
     }
     assert!(over.is_empty(), "over budget: {over:?}");

@@ -7,12 +7,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
-use metiva_db::CompanyId;
 
-use crate::world::{BROUWER, DE_VRIES, World, call, get_with};
+use crate::world::{BROUWER, DE_VRIES, World, call, error_message, get_with};
 
 const BOUNDARY: &str = "metiva-files-test-boundary";
 const PDF: &[u8] =
@@ -54,62 +50,22 @@ fn upload(
         .unwrap()
 }
 
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: uuid::Uuid,
-}
-
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// The first deal and organisation of a workspace.
 async fn records(w: &World, company: &str) -> (uuid::Uuid, uuid::Uuid) {
-    let company = CompanyId::parse(company).unwrap();
-    w.tdb
-        .database()
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let deal = diesel::sql_query("SELECT id FROM deals ORDER BY id LIMIT 1")
-                .get_result::<Id>(tc.conn())
-                .await?;
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let org = diesel::sql_query("SELECT id FROM organisations ORDER BY id LIMIT 1")
-                .get_result::<Id>(tc.conn())
-                .await?;
-            Ok((deal.id, org.id))
-        })
-        .await
-        .unwrap()
+    (
+        w.id_in(company, "SELECT id FROM deals ORDER BY id LIMIT 1")
+            .await,
+        w.id_in(company, "SELECT id FROM organisations ORDER BY id LIMIT 1")
+            .await,
+    )
 }
 
 async fn stored(w: &World) -> i64 {
-    let company = CompanyId::parse(DE_VRIES).unwrap();
-    w.tdb
-        .database()
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let n = diesel::sql_query(
-                "SELECT count(*) AS n FROM stored_files WHERE purpose IN ('contract', 'signature')",
-            )
-            .get_result::<N>(tc.conn())
-            .await?;
-            Ok(n.n)
-        })
-        .await
-        .unwrap()
+    w.count_in(
+        DE_VRIES,
+        "SELECT count(*) AS n FROM stored_files WHERE purpose IN ('contract', 'signature')",
+    )
+    .await
 }
 
 /// The objects under the workspace's attachments prefix.
@@ -118,13 +74,6 @@ fn objects() -> usize {
     std::fs::read_dir(data_dir.join(format!("files/{DE_VRIES}/attachments")))
         .map(|d| d.count())
         .unwrap_or(0)
-}
-
-fn error_message(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body).unwrap()["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]

@@ -6,9 +6,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use metiva_db::CompanyId;
 
 use crate::crm::{code, script};
@@ -37,35 +34,12 @@ fn logo(token: &str, file: &[u8]) -> Request<Body> {
         .unwrap()
 }
 
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: uuid::Uuid,
-}
-
 async fn logos(w: &World) -> i64 {
-    let company = CompanyId::parse(DE_VRIES).unwrap();
-    w.tdb
-        .database()
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let n =
-                diesel::sql_query("SELECT count(*) AS n FROM stored_files WHERE purpose = 'logo'")
-                    .get_result::<N>(tc.conn())
-                    .await?;
-            Ok(n.n)
-        })
-        .await
-        .unwrap()
+    w.count_in(
+        DE_VRIES,
+        "SELECT count(*) AS n FROM stored_files WHERE purpose = 'logo'",
+    )
+    .await
 }
 
 #[tokio::test]
@@ -154,20 +128,17 @@ async fn owners_brand_their_invoices_with_checked_details_and_a_logo() {
     let keys = w.auth.field_keys.clone();
     let files = FileStore::local(&crate::test_config(&w.tdb.app_url()).data_dir).unwrap();
     connection::load_key(&db, &keys, &company).await.unwrap();
-    let id = db
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let row = diesel::sql_query("SELECT id FROM invoices ORDER BY seq DESC LIMIT 1")
-                .get_result::<Id>(tc.conn())
-                .await?;
-            pdf::render_and_store(tc, &files, &keys, row.id).await?;
-            Ok(row.id)
-        })
-        .await
-        .unwrap();
+    let id = w
+        .id_in(
+            DE_VRIES,
+            "SELECT id FROM invoices ORDER BY seq DESC LIMIT 1",
+        )
+        .await;
+    db.tenant(&company, async |tc| {
+        pdf::render_and_store(tc, &files, &keys, id).await
+    })
+    .await
+    .unwrap();
     let finance = w.sign_in("finance@devries.example", DE_VRIES).await;
     let (r, pdf) = call_bytes(
         &w.dashboard,

@@ -13,16 +13,13 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use metiva_db::CompanyId;
 use metiva_db::files::FileStore;
 use metiva_db::object_s3::S3Settings;
 use metiva_testkit::fake_s3::{self, FakeS3, S3Fault};
 use server::file_store::ObjectStoreConfig;
 
-use crate::world::{DE_VRIES, World, call};
+use crate::world::{DE_VRIES, World, call, error_message};
 
 const BOUNDARY: &str = "metiva-s3-test-boundary";
 const PDF: &[u8] = b"%PDF-1.4\n% Contract Hendriks 2026 in the bucket\n%%EOF\n";
@@ -78,57 +75,13 @@ fn download(token: &str, path: &str, lang: &str) -> Request<Body> {
         .unwrap()
 }
 
-#[derive(QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: uuid::Uuid,
-}
-
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 async fn first_id(w: &World, sql: &'static str) -> uuid::Uuid {
-    let company = CompanyId::parse(DE_VRIES).unwrap();
-    w.tdb
-        .database()
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let row = diesel::sql_query(sql).get_result::<Id>(tc.conn()).await?;
-            Ok(row.id)
-        })
-        .await
-        .unwrap()
+    w.id_in(DE_VRIES, sql).await
 }
 
 async fn stored_rows(w: &World) -> i64 {
-    let company = CompanyId::parse(DE_VRIES).unwrap();
-    w.tdb
-        .database()
-        .tenant(&company, async |tc| {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "a test reads rows under the tenant binding"
-            )]
-            let n = diesel::sql_query("SELECT count(*) AS n FROM stored_files")
-                .get_result::<N>(tc.conn())
-                .await?;
-            Ok(n.n)
-        })
+    w.count_in(DE_VRIES, "SELECT count(*) AS n FROM stored_files")
         .await
-        .unwrap()
-}
-
-fn message(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body).unwrap()["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]
@@ -189,7 +142,7 @@ async fn attachments_round_trip_through_the_bucket_sealed_under_the_company() {
     let r = call(&router, upload(&owner, &path, "nl")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert!(
-        message(&r.body).contains("De bestandsopslag is nu niet bereikbaar"),
+        error_message(&r.body).contains("De bestandsopslag is nu niet bereikbaar"),
         "{}",
         r.body
     );
@@ -228,7 +181,7 @@ async fn a_wrong_secret_fails_closed_with_a_clear_answer() {
     let r = call(&bad, upload(&owner, &path, "en")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert_eq!(
-        message(&r.body),
+        error_message(&r.body),
         "File storage is unavailable right now. Try again in a few minutes."
     );
     assert_eq!(fake.requests().last().unwrap(), "PUT 403");
@@ -236,7 +189,7 @@ async fn a_wrong_secret_fails_closed_with_a_clear_answer() {
     assert_eq!(fake.keys().len(), 1);
     let r = call(&bad, download(&owner, &format!("/files/{id}"), "nl")).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
-    assert!(message(&r.body).contains("Probeer het over een paar minuten opnieuw"));
+    assert!(error_message(&r.body).contains("Probeer het over een paar minuten opnieuw"));
     assert_eq!(fake.requests().last().unwrap(), "GET 403");
 
     // The store's own error names S3's refusal, for the log and `check`.

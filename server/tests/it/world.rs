@@ -56,24 +56,7 @@ impl Resp {
 }
 
 pub async fn call(router: &axum::Router, req: Request<Body>) -> Resp {
-    let resp = router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {});
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    call_bytes(router, req).await.0
 }
 
 pub fn get_with(uri: &str, cookies: &[(&str, &str)]) -> Request<Body> {
@@ -330,6 +313,59 @@ impl World {
             .unwrap()
     }
 
+    /// `sql`'s one value, read as the app role under `company`'s tenant
+    /// binding (RLS applies): a count (`… AS n`).
+    pub async fn count_in(&self, company: &str, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let sql = sql.to_string();
+        self.read_in(company, async move |tc| {
+            use diesel_async::RunQueryDsl;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a test reads rows under the tenant binding"
+            )]
+            let row = diesel::sql_query(sql).get_result::<N>(tc.conn()).await?;
+            Ok(row.n)
+        })
+        .await
+    }
+
+    /// `sql`'s one `id`, read as [`Self::count_in`] reads.
+    pub async fn id_in(&self, company: &str, sql: &str) -> uuid::Uuid {
+        #[derive(diesel::QueryableByName)]
+        struct Id {
+            #[diesel(sql_type = diesel::sql_types::Uuid)]
+            id: uuid::Uuid,
+        }
+        let sql = sql.to_string();
+        self.read_in(company, async move |tc| {
+            use diesel_async::RunQueryDsl;
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a test reads rows under the tenant binding"
+            )]
+            let row = diesel::sql_query(sql).get_result::<Id>(tc.conn()).await?;
+            Ok(row.id)
+        })
+        .await
+    }
+
+    async fn read_in<T>(
+        &self,
+        company: &str,
+        f: impl AsyncFnOnce(&mut metiva_db::TenantConn<'_>) -> Result<T, metiva_db::DbError>,
+    ) -> T {
+        self.tdb
+            .database()
+            .tenant(&metiva_db::CompanyId::parse(company).unwrap(), f)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Runs SQL as the owner role with RLS out of the way (fixtures).
     pub async fn owner_sql(&self, sql: &str) {
         use diesel_async::SimpleAsyncConnection;
@@ -367,4 +403,16 @@ pub async fn call_bytes(router: &axum::Router, req: Request<Body>) -> (Resp, Vec
         },
         bytes,
     )
+}
+
+/// The `error.message` of a JSON error answer (empty when there is none).
+pub fn error_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .map(|v| {
+            v["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default()
 }

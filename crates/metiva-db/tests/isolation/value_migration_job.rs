@@ -99,6 +99,24 @@ async fn under_dek(tdb: &TestDb, company: &str) -> i64 {
 }
 
 /// Claims and runs every due job once; answers how many ran.
+/// Enqueues one `keys.migrate_values` run for workspace A.
+async fn enqueue_migration(db: &metiva_db::Database) {
+    db.for_job(&cid(A), async |tc| {
+        jobs::enqueue(
+            tc,
+            &NewJob {
+                kind: &MIGRATE_VALUES,
+                payload: "{}",
+                key: None,
+                run_at: None,
+            },
+        )
+        .await
+    })
+    .await
+    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+}
+
 async fn run_due(db: &metiva_db::Database, reg: &Registry) -> usize {
     let claimed = jobs::claim(db, "migrate-test", 10, 60)
         .await
@@ -139,20 +157,7 @@ async fn the_value_migration_job_moves_master_sealed_values_to_the_data_key_batc
     };
     assert_eq!(left().await, ROWS_A as i64);
 
-    db.for_job(&cid(A), async |tc| {
-        jobs::enqueue(
-            tc,
-            &NewJob {
-                kind: &MIGRATE_VALUES,
-                payload: "{}",
-                key: None,
-                run_at: None,
-            },
-        )
-        .await
-    })
-    .await
-    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    enqueue_migration(&db).await;
 
     // Each run moves one batch and enqueues the next while values are
     // left; each run is a fresh process (its own key ring).
@@ -180,20 +185,7 @@ async fn the_value_migration_job_moves_master_sealed_values_to_the_data_key_batc
 
     // Resumable and idempotent: a run with nothing left moves nothing and
     // enqueues nothing.
-    db.for_job(&cid(A), async |tc| {
-        jobs::enqueue(
-            tc,
-            &NewJob {
-                kind: &MIGRATE_VALUES,
-                payload: "{}",
-                key: None,
-                run_at: None,
-            },
-        )
-        .await
-    })
-    .await
-    .unwrap_or_else(|e| panic!("enqueue: {e}"));
+    enqueue_migration(&db).await;
     assert_eq!(run_due(&db, &registry(&db)).await, 1);
     assert_eq!(run_due(&db, &registry(&db)).await, 0);
     assert_eq!(under_dek(&tdb, A).await, ROWS_A as i64);

@@ -78,14 +78,14 @@ impl std::fmt::Debug for FileStore {
 /// after the retries) is unavailable, which callers answer with 503 and
 /// a "try again later" in the user's words; the detail goes to the log.
 /// A missing object is not an outage but a broken record: internal.
-fn store_err(e: object_store::Error) -> DbError {
+pub(crate) fn store_err(e: object_store::Error) -> DbError {
     match e {
         object_store::Error::NotFound { .. } => DbError::Internal(format!("object store: {e}")),
         e => DbError::Unavailable(format!("object store: {e}")),
     }
 }
 
-fn parse_key(key: &str) -> Result<Path, DbError> {
+pub(crate) fn parse_key(key: &str) -> Result<Path, DbError> {
     Path::parse(key).map_err(|e| DbError::Internal(e.to_string()))
 }
 
@@ -122,7 +122,9 @@ impl FileStore {
         }
     }
 
-    fn inner(&self) -> Result<&Arc<dyn ObjectStore>, DbError> {
+    /// The store itself, for streamed reads and multipart writes of
+    /// objects larger than one sealed value (`crate::sealed_stream`).
+    pub(crate) fn inner(&self) -> Result<&Arc<dyn ObjectStore>, DbError> {
         self.store
             .as_ref()
             .map_err(|e| DbError::Unavailable(format!("object store: {e}")))

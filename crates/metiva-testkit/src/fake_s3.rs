@@ -3,11 +3,13 @@
 //! memory, behind real AWS Signature Version 4 verification.
 //!
 //! - **Calls.** Path-style `PUT`, `GET`, `HEAD` and `DELETE` of an object
-//!   (`/{bucket}/{key}`), and DeleteObjects (`POST /{bucket}?delete`, the
-//!   client's way to delete). Anything else (multipart uploads, listings,
-//!   `Range` reads) is a 501 `NotImplemented`: Metiva's files are at most
-//!   10 MB and written with one `PUT`, read whole, and never listed, so a
-//!   client change that starts using them shows up as a failing test.
+//!   (`/{bucket}/{key}`), DeleteObjects (`POST /{bucket}?delete`, the
+//!   client's way to delete), and ListObjectsV2
+//!   (`GET /{bucket}?list-type=2`, with `prefix`, `delimiter`,
+//!   `start-after`, `max-keys` and continuation tokens; offboarding lists
+//!   a workspace's objects to delete them). Anything else (multipart
+//!   uploads, `Range` reads, other listings) is a 501 `NotImplemented`, so
+//!   a client change that starts using them shows up as a failing test.
 //! - **Signatures.** Every request must carry a SigV4 `Authorization`
 //!   header for the configured key id, whose signature is recomputed here
 //!   from the canonical request (method, path, sorted query, the signed
@@ -65,6 +67,9 @@ struct S3State {
     faults: Vec<S3Fault>,
     /// "METHOD status" per request, in order.
     log: Vec<String>,
+    /// The most keys one listing page holds (S3: 1,000), smaller in tests
+    /// of continuation tokens ([`FakeS3::set_list_page_size`]).
+    list_page_size: Option<usize>,
 }
 
 /// A running fake; stops when dropped.
@@ -129,6 +134,12 @@ impl FakeS3 {
         lock(&self.state)
             .faults
             .extend(std::iter::repeat_n(fault, n));
+    }
+
+    /// Listing pages hold at most `n` keys (at least 1), so a few objects
+    /// take several pages and continuation tokens.
+    pub fn set_list_page_size(&self, n: usize) {
+        lock(&self.state).list_page_size = Some(n.max(1));
     }
 
     /// The bytes stored under `key` (without the bucket).
@@ -397,6 +408,12 @@ fn answer(
     if *method == Method::POST && key.is_empty() && uri.query() == Some("delete") {
         return delete_objects(s, body);
     }
+    if *method == Method::GET && key.is_empty() {
+        let query = query_pairs(uri.query().unwrap_or_default());
+        if query.iter().any(|(k, v)| k == "list-type" && v == "2") {
+            return list_objects_v2(s, &query);
+        }
+    }
     let unsupported =
         key.is_empty() || uri.query().is_some() || headers.contains_key(header::RANGE);
     if unsupported {
@@ -472,6 +489,148 @@ fn delete_objects(s: &mut S3State, body: &[u8]) -> Response {
         out.push_str(&format!("<Deleted><Key>{raw}</Key></Deleted>"));
     }
     out.push_str("</DeleteResult>");
+    let mut r = Response::new(Body::from(out));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/xml"),
+    );
+    r
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// A query string's pairs, decoded (`+` is a space, as in forms).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// ListObjectsV2 (`GET /{bucket}?list-type=2`), as S3 answers it: keys in
+/// UTF-8 binary order under `prefix`, after `start-after` or the
+/// continuation token, at most `max-keys` (and the page size) per page,
+/// keys sharing a `delimiter` past the prefix rolled up into
+/// `CommonPrefixes`; `NextContinuationToken` while truncated. The token
+/// is opaque to the client: here the hex of the last key of the page.
+fn list_objects_v2(s: &S3State, query: &[(String, String)]) -> Response {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let prefix = param("prefix").unwrap_or_default();
+    let delimiter = param("delimiter").filter(|d| !d.is_empty());
+    let token = param("continuation-token");
+    let after = match token {
+        Some(t) => match hex::decode(t).ok().and_then(|b| String::from_utf8(b).ok()) {
+            Some(k) => Some(k),
+            None => {
+                return xml_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidArgument",
+                    "The continuation token provided is incorrect",
+                    &format!("/{}", s.bucket),
+                );
+            }
+        },
+        None => param("start-after").map(str::to_string),
+    };
+    let max_keys = param("max-keys")
+        .and_then(|m| m.parse::<usize>().ok())
+        .unwrap_or(1000)
+        .min(1000)
+        .min(s.list_page_size.unwrap_or(usize::MAX));
+    // (key, Some(object)) for an object, (prefix, None) for a rolled-up
+    // common prefix; each counts once towards max-keys.
+    let mut entries: Vec<(String, Option<&Vec<u8>>)> = Vec::new();
+    let mut truncated = false;
+    for (key, bytes) in s.objects.range::<String, _>((
+        after
+            .clone()
+            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+        std::ops::Bound::Unbounded,
+    )) {
+        let Some(rest) = key.strip_prefix(prefix) else {
+            continue;
+        };
+        let entry = match delimiter.and_then(|d| rest.find(d).map(|i| (d, i))) {
+            Some((d, i)) => (
+                format!("{prefix}{}{d}", rest.get(..i).unwrap_or_default()),
+                None,
+            ),
+            None => (key.clone(), Some(bytes)),
+        };
+        if entries
+            .last()
+            .is_some_and(|(k, o)| o.is_none() && *k == entry.0)
+        {
+            continue;
+        }
+        if entries.len() == max_keys {
+            truncated = true;
+            break;
+        }
+        entries.push(entry);
+    }
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>{}</Name><Prefix>{}</Prefix><KeyCount>{}</KeyCount><MaxKeys>{max_keys}</MaxKeys><IsTruncated>{truncated}</IsTruncated>",
+        xml_escape(&s.bucket),
+        xml_escape(prefix),
+        entries.len(),
+    );
+    if let Some(d) = delimiter {
+        out.push_str(&format!("<Delimiter>{}</Delimiter>", xml_escape(d)));
+    }
+    if let Some(t) = token {
+        out.push_str(&format!(
+            "<ContinuationToken>{}</ContinuationToken>",
+            xml_escape(t)
+        ));
+    }
+    for (key, object) in &entries {
+        match object {
+            Some(bytes) => out.push_str(&format!(
+                "<Contents><Key>{}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>&quot;{}&quot;</ETag><Size>{}</Size><StorageClass>STANDARD</StorageClass></Contents>",
+                xml_escape(key),
+                hex_sha256(bytes),
+                bytes.len()
+            )),
+            None => out.push_str(&format!(
+                "<CommonPrefixes><Prefix>{}</Prefix></CommonPrefixes>",
+                xml_escape(key)
+            )),
+        }
+    }
+    if truncated && let Some((last, object)) = entries.last() {
+        // The next page starts after the last entry: after every key a
+        // rolled-up common prefix stands for, too.
+        let resume = match object {
+            Some(_) => last.clone(),
+            None => format!("{last}\u{10FFFF}"),
+        };
+        out.push_str(&format!(
+            "<NextContinuationToken>{}</NextContinuationToken>",
+            hex::encode(resume)
+        ));
+    }
+    out.push_str("</ListBucketResult>");
     let mut r = Response::new(Body::from(out));
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -32,6 +32,7 @@ pub mod offboarding;
 pub mod offboarding_request;
 pub mod repo;
 pub mod retention;
+pub mod sealed_stream;
 pub mod seed;
 pub mod self_test;
 pub mod sessions;

@@ -469,32 +469,6 @@ mod tests {
         assert_ne!(a.associated_data().unwrap(), b.associated_data().unwrap());
     }
 
-    /// The key table, in memory.
-    #[derive(Default)]
-    struct MemStore(std::sync::Mutex<std::collections::HashMap<String, WrappedKey>>);
-
-    impl DataKeyStore for MemStore {
-        fn fetch<'a>(
-            &'a self,
-            company: &'a str,
-        ) -> crate::envelope::KeyFuture<'a, Option<WrappedKey>> {
-            let r = self.0.lock().unwrap().get(company).cloned();
-            Box::pin(async move { Ok(r) })
-        }
-        fn create<'a>(
-            &'a self,
-            company: &'a str,
-            key: &'a WrappedKey,
-        ) -> crate::envelope::KeyFuture<'a, Option<WrappedKey>> {
-            let mut m = self.0.lock().unwrap();
-            let r = m
-                .entry(company.to_string())
-                .or_insert_with(|| key.clone())
-                .clone();
-            Box::pin(async move { Ok(Some(r)) })
-        }
-    }
-
     fn block<T>(f: impl std::future::Future<Output = T>) -> T {
         let mut f = std::pin::pin!(f);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
@@ -506,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_company_value_is_sealed_with_its_own_loaded_data_key() {
-        let store = MemStore::default();
+        let store = crate::envelope::MemoryKeyStore::default();
         let r = ring();
         assert_eq!(r.seal(b"x", &HERE), Err(CipherError::DataKeyNotLoaded));
         block(r.load(&store, HERE.company_id)).unwrap();
@@ -539,7 +513,7 @@ mod tests {
 
     #[test]
     fn the_checkpoint_mac_is_per_company_needs_the_loaded_key_and_signs_its_id() {
-        let store = MemStore::default();
+        let store = crate::envelope::MemoryKeyStore::default();
         let r = ring();
         let msg = |id: &str| format!("checkpoint {id}").into_bytes();
         assert_eq!(
@@ -571,7 +545,7 @@ mod tests {
 
     #[test]
     fn a_destroyed_data_key_leaves_the_values_unreadable() {
-        let store = MemStore::default();
+        let store = crate::envelope::MemoryKeyStore::default();
         let r = ring();
         block(r.load(&store, HERE.company_id)).unwrap();
         let s = r.seal(b"203.0.113.0", &HERE).unwrap();
@@ -585,7 +559,7 @@ mod tests {
 
     #[test]
     fn rotation_rewraps_the_data_key_and_the_data_stays_readable() {
-        let store = MemStore::default();
+        let store = crate::envelope::MemoryKeyStore::default();
         let r = ring();
         block(r.load(&store, HERE.company_id)).unwrap();
         let s = r.seal(b"203.0.113.0", &HERE).unwrap();
@@ -621,7 +595,7 @@ mod tests {
     #[test]
     #[ignore = "a measurement, not a check"]
     fn per_op_cost() {
-        let store = MemStore::default();
+        let store = crate::envelope::MemoryKeyStore::default();
         let r = ring();
         block(r.load(&store, HERE.company_id)).unwrap();
         let n = 200_000u32;

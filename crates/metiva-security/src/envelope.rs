@@ -86,6 +86,41 @@ pub trait DataKeyStore: Send + Sync {
     ) -> KeyFuture<'a, Option<WrappedKey>>;
 }
 
+/// The key table in memory: for tests, and tools that never keep a key.
+/// Like the real table it keeps the first key created per company.
+#[derive(Default)]
+pub struct MemoryKeyStore(pub(crate) Mutex<HashMap<String, WrappedKey>>);
+
+impl DataKeyStore for MemoryKeyStore {
+    fn fetch<'a>(&'a self, company: &'a str) -> KeyFuture<'a, Option<WrappedKey>> {
+        let r = self
+            .0
+            .lock()
+            .map_err(|_| CipherError::Store("the key table's lock is poisoned".into()))
+            .map(|m| m.get(company).cloned());
+        Box::pin(async move { r })
+    }
+
+    fn create<'a>(
+        &'a self,
+        company: &'a str,
+        key: &'a WrappedKey,
+    ) -> KeyFuture<'a, Option<WrappedKey>> {
+        let r = self
+            .0
+            .lock()
+            .map_err(|_| CipherError::Store("the key table's lock is poisoned".into()))
+            .map(|mut m| {
+                Some(
+                    m.entry(company.to_string())
+                        .or_insert_with(|| key.clone())
+                        .clone(),
+                )
+            });
+        Box::pin(async move { r })
+    }
+}
+
 /// The wrap's associated data: company and DEK id, length-prefixed.
 fn wrap_aad(company: &str, dek_id: &str) -> Result<Vec<u8>, CipherError> {
     let mut out = b"metiva.dek.v1".to_vec();

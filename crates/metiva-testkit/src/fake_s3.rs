@@ -7,9 +7,12 @@
 //!   client's way to delete), and ListObjectsV2
 //!   (`GET /{bucket}?list-type=2`, with `prefix`, `delimiter`,
 //!   `start-after`, `max-keys` and continuation tokens; offboarding lists
-//!   a workspace's objects to delete them). Anything else (multipart
-//!   uploads, `Range` reads, other listings) is a 501 `NotImplemented`, so
-//!   a client change that starts using them shows up as a failing test.
+//!   a workspace's objects to delete them), and multipart uploads
+//!   (create, upload part, complete, abort; [`multipart`], with S3's
+//!   5 MiB minimum part size; workspace exports are uploaded this way).
+//!   Anything else (`Range` reads, other listings) is a 501
+//!   `NotImplemented`, so a client change that starts using them shows
+//!   up as a failing test.
 //! - **Signatures.** Every request must carry a SigV4 `Authorization`
 //!   header for the configured key id, whose signature is recomputed here
 //!   from the canonical request (method, path, sorted query, the signed
@@ -20,9 +23,10 @@
 //!   request time is not checked against the clock.)
 //! - **Faults.** [`FakeS3::fail_next`] answers the next `n` requests with
 //!   a 500 `InternalError` or a 503 `SlowDown`, before anything is stored.
-//! - **Inspection.** [`FakeS3::object`], [`FakeS3::keys`] and
-//!   [`FakeS3::requests`] show what is stored (the bytes at rest) and
-//!   what was asked.
+//! - **Inspection.** [`FakeS3::object`], [`FakeS3::keys`],
+//!   [`FakeS3::uploads_in_progress`] and [`FakeS3::requests`] show what is
+//!   stored (the bytes at rest), what was left unfinished and what was
+//!   asked.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -36,6 +40,8 @@ use axum::response::Response;
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use sha2::{Digest, Sha256};
+
+mod multipart;
 
 /// The fake's bucket, key id and secret when started with [`FakeS3::start`].
 pub const BUCKET: &str = "metiva-test";
@@ -70,6 +76,8 @@ struct S3State {
     /// The most keys one listing page holds (S3: 1,000), smaller in tests
     /// of continuation tokens ([`FakeS3::set_list_page_size`]).
     list_page_size: Option<usize>,
+    /// Multipart uploads in progress ([`multipart`]).
+    uploads: multipart::Uploads,
 }
 
 /// A running fake; stops when dropped.
@@ -145,6 +153,11 @@ impl FakeS3 {
     /// The bytes stored under `key` (without the bucket).
     pub fn object(&self, key: &str) -> Option<Vec<u8>> {
         lock(&self.state).objects.get(key).cloned()
+    }
+
+    /// Multipart uploads started and neither completed nor aborted.
+    pub fn uploads_in_progress(&self) -> usize {
+        lock(&self.state).uploads.in_progress()
     }
 
     /// Every stored key, sorted.
@@ -412,6 +425,12 @@ fn answer(
         let query = query_pairs(uri.query().unwrap_or_default());
         if query.iter().any(|(k, v)| k == "list-type" && v == "2") {
             return list_objects_v2(s, &query);
+        }
+    }
+    if !key.is_empty() && uri.query().is_some() {
+        let query = query_pairs(uri.query().unwrap_or_default());
+        if let Some(r) = multipart::answer(s, method, &key, &query, body, &path) {
+            return r;
         }
     }
     let unsupported =

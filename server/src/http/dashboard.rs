@@ -165,7 +165,7 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
             post(members::post_member_action),
         )
         .merge(super::exports::routes(
-            metiva_db::exports::ExportStore::new(config.data_dir.clone()),
+            metiva_db::exports::ExportStore::new(config.data_dir.clone(), files.clone()),
         ))
         .merge(super::invoice_files::routes(files.clone()))
         .merge(super::attachments::routes(files))

@@ -312,23 +312,30 @@ pub async fn get_download(
         Ok(id) => id,
         Err(e) => return export_error(&rid, lang, e),
     };
-    let path = store.path(ctx.company(), id);
-    let file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) => return AppError::internal(&rid.0, &e).into_response(),
+    // The row's size is the plaintext's, for Content-Length: a download
+    // cut short (a chunk that does not open ends the stream) is then
+    // visibly incomplete to the browser, never a shorter valid-looking
+    // file.
+    let len = match auth.db.export_status(&ctx, id).await {
+        Ok(Some(row)) => row.bytes.and_then(|b| u64::try_from(b).ok()),
+        Ok(None) => None,
+        Err(e) => return db_error(&rid, &e),
     };
-    let len = file.metadata().await.ok().map(|m| m.len());
-    // Streamed in 64 KiB chunks: the file is never held in memory.
-    let stream = futures::stream::try_unfold(file, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 64 * 1024];
-        let n = f.read(&mut buf).await?;
-        if n == 0 {
-            return Ok::<_, std::io::Error>(None);
+    let stream = match store
+        .open(&auth.db, auth.field_keys.clone(), ctx.company(), id)
+        .await
+    {
+        Ok(s) => s,
+        // The token is spent; a new one is a click away once the store
+        // answers again.
+        Err(e @ metiva_db::DbError::Unavailable(_)) => {
+            return super::attachments::store_unavailable(lang, &rid.0, &e);
         }
-        buf.truncate(n);
-        Ok(Some((axum::body::Bytes::from(buf), f)))
-    });
+        Err(e) => return db_error(&rid, &e),
+    };
+    // Streamed a 1 MiB chunk at a time, each authenticated before it is
+    // sent: the export is never held in memory.
+    let stream = futures::StreamExt::map(stream, |r| r.map(axum::body::Bytes::from));
     attachment(
         "application/zip",
         &format!("metiva-workspace-{}-{id}.zip", ctx.company().as_str()),

@@ -134,20 +134,22 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         // drains within its grace period at shutdown.
         let (db, stop) = (open.db.clone(), shutdown.clone().requested());
         let mut registry = crate::worker::registry(&db, &keys.field_keys);
-        // The workspace export (issue 16) writes under the data directory.
+        let files = crate::file_store::file_store(&config)?;
+        // The workspace export (issue 16) spools under the data directory
+        // and seals the finished ZIP into the object store ...
+        let exports = metiva_db::exports::ExportStore::new(config.data_dir.clone(), files.clone());
         registry.register(
             metiva_db::exports::WORKSPACE_EXPORT,
             metiva_db::exports::workspace::WorkspaceExportJob::new(
                 db.clone(),
-                metiva_db::exports::ExportStore::new(config.data_dir.clone()),
+                exports.clone(),
+                keys.field_keys.clone(),
             ),
         );
         // ... and its files go once their download window has passed.
         registry.register(
             metiva_db::exports::cleanup::EXPORT_CLEANUP,
-            metiva_db::exports::cleanup::ExportCleanupJob::new(
-                metiva_db::exports::ExportStore::new(config.data_dir.clone()),
-            ),
+            metiva_db::exports::cleanup::ExportCleanupJob::new(exports),
         );
         // Issue 16: values sealed under the master key move to the data
         // keys on the runner, a batch per job.
@@ -164,11 +166,7 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
         // Invoice PDFs, rendered and stored (sealed) in the object store.
         registry.register(
             metiva_db::billing::jobs::INVOICE_PDF,
-            metiva_db::billing::jobs::InvoicePdf::new(
-                db.clone(),
-                keys.field_keys.clone(),
-                crate::file_store::file_store(&config)?,
-            ),
+            metiva_db::billing::jobs::InvoicePdf::new(db.clone(), keys.field_keys.clone(), files),
         );
         let stripe = metiva_db::billing::stripe_client::StripeClient::from_env()
             .map_err(|e| anyhow!("the Stripe client: {e}"))?;

@@ -2,9 +2,11 @@
 //! ZIP parsed back (files, README, the subject's rows, nobody else's, IPs
 //! withheld without `ip.reveal`), 403 without `privacy.export` and 404
 //! across workspaces; the workspace export job crashing mid-way (nothing
-//! offered, only a partial file) and restarting to a manifest whose row
-//! counts match the catalog's and whose SHA-256s match the files; the
-//! download link used once, refused once expired, and audited.
+//! offered, only a spool file, no object) and restarting to a manifest
+//! whose row counts match the catalog's and whose SHA-256s match the
+//! files, with the workspace's stored files inside; the object at rest
+//! sealed (no ZIP structure, no file names); the download link used once,
+//! refused once expired, and audited.
 
 use std::io::{Cursor, Read};
 
@@ -14,6 +16,7 @@ use http_body_util::BodyExt;
 use metiva_db::CompanyId;
 use metiva_db::exports::ExportStore;
 use metiva_db::exports::workspace::{WorkspaceExportJob, catalog_counts};
+use metiva_db::files::FileStore;
 use metiva_db::jobs::{self, Outcome, Registry};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -26,7 +29,15 @@ pub(crate) async fn raw(
     w: &World,
     req: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let resp = w.dashboard.clone().oneshot(req).await.unwrap();
+    raw_on(&w.dashboard, req).await
+}
+
+/// As [`raw`], from any router.
+pub(crate) async fn raw_on(
+    router: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = router.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp
@@ -157,7 +168,7 @@ async fn a_subject_export_holds_the_subjects_rows_and_nobody_elses() {
 }
 
 /// Runs every due job once with `job`.
-async fn run_jobs(w: &World, job: WorkspaceExportJob) -> Vec<Outcome> {
+pub(crate) async fn run_jobs(w: &World, job: WorkspaceExportJob) -> Vec<Outcome> {
     let db = w.tdb.database();
     let mut reg = Registry::default();
     reg.register(metiva_db::exports::WORKSPACE_EXPORT, job);
@@ -168,7 +179,7 @@ async fn run_jobs(w: &World, job: WorkspaceExportJob) -> Vec<Outcome> {
     out
 }
 
-async fn status(w: &World, token: &str, id: &str) -> serde_json::Value {
+pub(crate) async fn status(w: &World, token: &str, id: &str) -> serde_json::Value {
     let r = call(
         &w.dashboard,
         get_with(
@@ -187,9 +198,36 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
     let sales = w.sign_in("sales@devries.example", DE_VRIES).await;
     let other = w.sign_in("owner@brouwer.example", BROUWER).await;
-    let store = ExportStore::new(crate::test_config(&w.tdb.app_url()).data_dir);
+    // The dashboard's own object store: the local one under the data
+    // directory, where an object's file is `<dir>/files/<key>`.
+    let dir = crate::test_config(&w.tdb.app_url()).data_dir;
+    let store = ExportStore::new(&dir, FileStore::local(&dir).unwrap());
     let db = w.tdb.database();
     let company = CompanyId::parse(DE_VRIES).unwrap();
+    let object = |id: uuid::Uuid| {
+        dir.join("files")
+            .join(ExportStore::object_key(&company, id))
+    };
+    // A stored file the export must carry: a contract on a deal.
+    let (deal, _) = crate::attachments::records(&w, DE_VRIES).await;
+    let contract = b"%PDF-1.4\n% a signed contract\n%%EOF\n";
+    let r = call(
+        &w.dashboard,
+        crate::attachments::upload(
+            &owner,
+            &format!("/api/files/deal/{deal}"),
+            "contract",
+            "Contract v2 (signed).pdf",
+            contract,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let contract_id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // Without privacy.export: 403 on the page and the request.
     let r = call(&w.dashboard, script("/privacy/exports", &sales, &[])).await;
@@ -238,7 +276,8 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     assert!(r.body.contains("/privacy/exports.js"));
 
     // A crash after the first rows: nothing offered, only a partial file.
-    let mut crashing = WorkspaceExportJob::new(db.clone(), store.clone());
+    let keys = w.auth.field_keys.clone();
+    let mut crashing = WorkspaceExportJob::new(db.clone(), store.clone(), keys.clone());
     crashing.fail_after_rows = Some(1);
     let out = run_jobs(&w, crashing).await;
     assert!(matches!(out.as_slice(), [Outcome::Retry(_)]), "{out:?}");
@@ -246,7 +285,10 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     assert_eq!(s["status"], "running", "{s}");
     assert_eq!(s["downloadable"], false);
     assert!(store.partial_path(&company, uuid).exists());
-    assert!(!store.path(&company, uuid).exists());
+    assert!(
+        !object(uuid).exists(),
+        "no object before the export is whole"
+    );
     let r = call(
         &w.dashboard,
         script(&format!("/privacy/exports/{id}/download"), &owner, &[]),
@@ -269,8 +311,27 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     })
     .await
     .unwrap();
-    let out = run_jobs(&w, WorkspaceExportJob::new(db.clone(), store.clone())).await;
+    let out = run_jobs(
+        &w,
+        WorkspaceExportJob::new(db.clone(), store.clone(), keys.clone()),
+    )
+    .await;
     assert_eq!(out, [Outcome::Done]);
+    // At rest: the sealed stream, not a ZIP; no entry name readable.
+    let at_rest = std::fs::read(object(uuid)).unwrap();
+    assert!(at_rest.starts_with(metiva_db::sealed_stream::MAGIC));
+    for clear in [
+        &b"PK\x03\x04"[..],
+        b"manifest.json",
+        b"tables/persons.csv",
+        b"signed contract",
+    ] {
+        assert!(
+            !at_rest.windows(clear.len()).any(|w| w == clear),
+            "{} readable at rest",
+            String::from_utf8_lossy(clear)
+        );
+    }
     // The catalog's counts as the export saw them: the completion's own
     // audit row came after the files were written.
     let mut counts = db
@@ -286,7 +347,10 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     assert_eq!(s["status"], "done", "{s}");
     assert_eq!(s["percent"], 100);
     assert_eq!(s["rows_done"], s["rows_total"]);
-    assert!(!store.partial_path(&company, uuid).exists());
+    assert!(
+        !store.partial_path(&company, uuid).exists(),
+        "the spool is removed"
+    );
 
     // A single-use link.
     let r = call(
@@ -300,6 +364,10 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     let (st, headers, body) = raw(&w, get_with(&link, &[("metiva_session", &owner)])).await;
     assert_eq!(st, StatusCode::OK);
     assert_download_headers(&headers);
+    assert_eq!(
+        headers[header::CONTENT_LENGTH].to_str().unwrap(),
+        body.len().to_string()
+    );
     let (st, _, _) = raw(&w, get_with(&link, &[("metiva_session", &owner)])).await;
     assert_eq!(st, StatusCode::GONE, "a second use");
     // The whole file's SHA-256 is the one the page shows.
@@ -332,6 +400,23 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
         );
     }
     assert!(rows_seen > 10, "the demo workspace has rows: {rows_seen}");
+    // The stored file, byte for byte, under a name that stays in files/.
+    let name = format!("files/{contract_id}-Contract_v2__signed_.pdf");
+    let inside = files.iter().find(|(f, _)| *f == name).unwrap_or_else(|| {
+        panic!(
+            "{name} not in the ZIP: {:?}",
+            files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        )
+    });
+    assert_eq!(inside.1, contract);
+    let listed = manifest["stored_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["file"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not in the manifest: {manifest}"));
+    assert_eq!(listed["sha256"], hex::encode(Sha256::digest(contract)));
+    assert_eq!(listed["deal_id"], deal.to_string());
     assert!(
         counts
             .iter()
@@ -396,7 +481,7 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
             "{action}: {audit:?}"
         );
     }
-    let _ = std::fs::remove_file(store.path(&company, uuid));
+    let _ = std::fs::remove_file(object(uuid));
 }
 
 fn csv_reader(b: &[u8]) -> csv::Reader<&[u8]> {
@@ -458,10 +543,15 @@ async fn figure_workspace_export_of_many_page_views() {
         .as_str()
         .unwrap()
         .to_string();
-    let store = ExportStore::new(std::env::temp_dir().join("metiva-export-figure"));
+    let dir = std::env::temp_dir().join("metiva-export-figure");
+    let store = ExportStore::new(&dir, FileStore::local(&dir).unwrap());
     let before = vm_hwm_kib();
     let t = std::time::Instant::now();
-    let out = run_jobs(&w, WorkspaceExportJob::new(db.clone(), store.clone())).await;
+    let out = run_jobs(
+        &w,
+        WorkspaceExportJob::new(db.clone(), store.clone(), w.auth.field_keys.clone()),
+    )
+    .await;
     let took = t.elapsed();
     assert_eq!(out, [Outcome::Done]);
     let s = status(&w, &owner, &id).await;
@@ -473,5 +563,5 @@ async fn figure_workspace_export_of_many_page_views() {
         before,
         vm_hwm_kib()
     );
-    let _ = std::fs::remove_file(store.path(&company, uuid::Uuid::parse_str(&id).unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
 }

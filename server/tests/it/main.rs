@@ -42,6 +42,7 @@ mod pipeline;
 mod privacy;
 mod process;
 mod revocation;
+mod s3_exports;
 mod s3_store;
 mod security_page;
 mod signing_keys;

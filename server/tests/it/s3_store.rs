@@ -24,7 +24,7 @@ use crate::world::{DE_VRIES, World, call, error_message};
 const BOUNDARY: &str = "metiva-s3-test-boundary";
 const PDF: &[u8] = b"%PDF-1.4\n% Contract Hendriks 2026 in the bucket\n%%EOF\n";
 
-fn settings(fake: &FakeS3, secret: &str) -> S3Settings {
+pub(crate) fn settings(fake: &FakeS3, secret: &str) -> S3Settings {
     S3Settings {
         bucket: fake_s3::BUCKET.into(),
         prefix: String::new(),
@@ -36,7 +36,7 @@ fn settings(fake: &FakeS3, secret: &str) -> S3Settings {
 }
 
 /// A dashboard on `w`'s database whose files live in the fake bucket.
-fn dashboard(w: &World, s: S3Settings) -> (server::config::Config, axum::Router) {
+pub(crate) fn dashboard(w: &World, s: S3Settings) -> (server::config::Config, axum::Router) {
     let config = server::config::Config {
         object_store: ObjectStoreConfig::S3(s),
         ..crate::test_config(&w.tdb.app_url())

@@ -9,10 +9,12 @@
 //! - A file is removed only once no download can still be issued or
 //!   redeemed for it: tokens expire at `finished_at + DOWNLOAD_TTL` and
 //!   the page offers an export only within that window; the cut-off here
-//!   adds [`MARGIN`] for clock skew between this host and the database. A
-//!   download already streaming keeps its open file (Unix semantics).
-//! - Paths come from the company id and the export id only
-//!   ([`ExportStore`]), never from stored text.
+//!   adds [`MARGIN`] for clock skew between this host and the database.
+//! - Paths and object keys come from the company id and the export id
+//!   only ([`ExportStore`]), never from stored text.
+//! - What goes: the sealed object in the object store, any spool file a
+//!   failed export left, and a finished file as versions before the
+//!   object store kept it under the data directory.
 //! - The job runs on its own transaction bound to the job's company
 //!   (`Database::for_job`, forced RLS), so it only sees that company's
 //!   exports. The files go first, then the rows are marked in the job's
@@ -25,7 +27,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use object_store::ObjectStoreExt;
+
 use super::{DOWNLOAD_TTL, ExportStore};
+use crate::files::{FileStore, parse_key, store_err};
 use crate::jobs::{Backoff, BoxFuture, Handler, JobError, JobInfo, JobKind};
 use crate::schema::{export_files_removed as removed, exports};
 use crate::{DbError, TenantConn};
@@ -50,6 +55,18 @@ fn remove(path: &std::path::Path) -> std::io::Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Deletes an object, answering whether it was there.
+async fn remove_object(files: &FileStore, key: &str) -> Result<bool, DbError> {
+    let path = parse_key(key)?;
+    match files.inner()?.head(&path).await {
+        Ok(_) => {}
+        Err(object_store::Error::NotFound { .. }) => return Ok(false),
+        Err(e) => return Err(store_err(e)),
+    }
+    files.delete(key).await?;
+    Ok(true)
 }
 
 /// Removes the bound company's export files past their window at `at`
@@ -82,7 +99,17 @@ pub async fn clean_expired(
         .map_err(DbError::from)?;
     let mut removed = 0;
     for id in &due {
-        for path in [store.path(&company, *id), store.partial_path(&company, *id)] {
+        let key = ExportStore::object_key(&company, *id);
+        if remove_object(store.files(), &key)
+            .await
+            .map_err(|e| JobError::retry(format!("export object {id}: {e}")))?
+        {
+            removed += 1;
+        }
+        for path in [
+            store.legacy_path(&company, *id),
+            store.partial_path(&company, *id),
+        ] {
             if remove(&path).map_err(|e| JobError::retry(format!("export file {id}: {e}")))? {
                 removed += 1;
             }

@@ -7,11 +7,14 @@
 //!    (`queued`) and one job of kind [`WORKSPACE_EXPORT`] (key
 //!    `export:<id>`), in one transaction, audited
 //!    (`privacy.export_requested`).
-//! 2. The job streams every tenant table the catalog lists into
+//! 2. The job streams every tenant table the catalog lists, and the
+//!    workspace's stored files, into a spool file
 //!    `<data dir>/exports/<company>/<id>.zip.partial`, records progress in
-//!    short transactions of their own (so the page sees it), renames the
-//!    file to `<id>.zip` once complete and flushed, and marks the row
-//!    `done` in the job's own transaction.
+//!    short transactions of their own (so the page sees it), then seals
+//!    the ZIP chunk by chunk into the object store
+//!    (`{company}/exports/{id}.zip.sealed`, one multipart upload), removes
+//!    the spool file, and marks the row `done` in the job's own
+//!    transaction.
 //! 3. A member with `privacy.export` asks for a download: a random token
 //!    (only its SHA-256 is stored) valid for one use within 24 hours, for
 //!    that member only; redeeming it is audited
@@ -19,19 +22,22 @@
 //!
 //! # Crash safety
 //! Only a row marked `done` is offered, and it is marked `done` only after
-//! the rename, in the transaction that also completes the job. A crash
-//! before that leaves the row `running` and the job claimed; once the
-//! lease expires the job runs again and restarts the export from the
-//! first table, overwriting the partial file. A file renamed but not yet
-//! marked (a crash between the rename and the commit) is simply written
-//! again. When the last attempt fails the row is marked `failed` and the
-//! partial file is removed.
+//! the upload completed, in the transaction that also completes the job.
+//! A crash before that leaves the row `running` and the job claimed; once
+//! the lease expires the job runs again and restarts the export from the
+//! first table, overwriting the spool file. An upload cut short never
+//! becomes an object (a multipart upload appears only when completed); an
+//! object uploaded but not yet marked (a crash between the upload and the
+//! commit) is simply written again under the same key. When the last
+//! attempt fails the row is marked `failed` and the spool file and any
+//! object are removed.
 
 pub mod cleanup;
 pub mod subject;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::dsl::now;
@@ -40,10 +46,14 @@ use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use metiva_security::cipher::KeyRing;
+
 use crate::access::TenantCtx;
+use crate::files::FileStore;
 use crate::jobs::{self, Backoff, JobKind, NewJob};
 use crate::repo::audit::{self, AuditEntry};
 use crate::schema::{export_downloads, exports};
+use crate::sealed_stream::{PlainStream, StreamContext};
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// The workspace export's job kind.
@@ -57,26 +67,42 @@ pub const WORKSPACE_EXPORT: JobKind = JobKind {
 /// token lives (never past the export's own expiry).
 pub const DOWNLOAD_TTL: TimeDelta = TimeDelta::hours(24);
 
-/// Where export files live: `<root>/exports/<company>/<id>.zip`. The
-/// path is derived from a validated company id and a uuid only, never
-/// from input text, so no request can point it elsewhere.
+/// Where exports live.
+///
+/// - The finished ZIP: the object store ([`FileStore`]), key
+///   `{company}/exports/{id}.zip.sealed`, sealed in chunks under the
+///   company's data key ([`crate::sealed_stream`]): the bucket holds
+///   ciphertext only, and offboarding's destroyed key makes a forgotten
+///   copy unreadable.
+/// - While it is written: a spool file, `<data dir>/exports/<company>/
+///   <id>.zip.partial`, never offered, removed once uploaded.
+///
+/// Paths and keys are derived from a validated company id and a uuid
+/// only, never from input text, so no request can point them elsewhere.
 #[derive(Debug, Clone)]
 pub struct ExportStore {
     root: PathBuf,
+    files: FileStore,
 }
 
 impl ExportStore {
-    /// `root` is the data directory (`METIVA_DATA_DIR`).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+    /// `root` is the data directory (`METIVA_DATA_DIR`), for the spool;
+    /// `files` the object store finished exports go to.
+    pub fn new(root: impl Into<PathBuf>, files: FileStore) -> Self {
+        Self {
+            root: root.into(),
+            files,
+        }
     }
 
+    /// The company's spool directory.
     pub fn dir(&self, company: &CompanyId) -> PathBuf {
         self.root.join("exports").join(company.as_str())
     }
 
-    /// The finished file.
-    pub fn path(&self, company: &CompanyId, id: Uuid) -> PathBuf {
+    /// A finished file as versions before the object store kept it
+    /// (removed by the clean-up, never offered).
+    pub fn legacy_path(&self, company: &CompanyId, id: Uuid) -> PathBuf {
         self.dir(company).join(format!("{id}.zip"))
     }
 
@@ -85,8 +111,49 @@ impl ExportStore {
         self.dir(company).join(format!("{id}.zip.partial"))
     }
 
+    /// The finished export's object key.
+    pub fn object_key(company: &CompanyId, id: Uuid) -> String {
+        format!("{}/exports/{id}.zip.sealed", company.as_str())
+    }
+
+    /// The finished export's place, for its chunks' associated data.
+    pub fn context(company: &CompanyId, id: Uuid) -> StreamContext {
+        StreamContext {
+            company: company.as_str().to_string(),
+            table: "exports",
+            column: "zip",
+            id: id.to_string(),
+        }
+    }
+
+    pub fn files(&self) -> &FileStore {
+        &self.files
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The finished export as a stream of plaintext chunks, each
+    /// authenticated before it is yielded. The company's data key is
+    /// loaded first (`db` is its store).
+    pub async fn open(
+        &self,
+        db: &Database,
+        keys: Arc<KeyRing>,
+        company: &CompanyId,
+        id: Uuid,
+    ) -> Result<PlainStream, DbError> {
+        KeyRing::load(&keys, db, company.as_str())
+            .await
+            .map_err(|e| DbError::Internal(format!("loading the data key: {e}")))?;
+        crate::sealed_stream::open(
+            &self.files,
+            keys,
+            &Self::object_key(company, id),
+            Self::context(company, id),
+        )
+        .await
     }
 }
 

@@ -1,13 +1,17 @@
 //! The whole-workspace export: a job that streams every tenant table the
 //! catalog lists (`metiva_tenancy::catalog::tenant_tables`, never a
-//! hand-written list) as one CSV per table, plus `manifest.json` (row
-//! count and SHA-256 per file) and `README.txt`, into a ZIP file.
+//! hand-written list) as one CSV per table, the workspace's stored files
+//! (invoice PDFs, attachments, logos) under `files/`, plus
+//! `manifest.json` (row count and SHA-256 per file) and `README.txt`,
+//! into a ZIP that ends up sealed in the object store.
 //!
 //! # Memory
 //! Rows are read through a server-side cursor in batches of
 //! [`BATCH`] rows and written through a deflate stream straight into a
-//! buffered file: memory holds one batch and the compressor's window,
-//! never the export.
+//! buffered spool file; stored files (at most 10 MB each) pass one at a
+//! time; the upload reads the spool back a 1 MiB chunk at a time
+//! (`crate::sealed_stream`): memory holds one batch, one file or a few
+//! upload parts, never the export.
 //!
 //! # Security
 //! - The rows are read in the job's own transaction, bound to the job's
@@ -22,10 +26,17 @@
 //! - A text value a spreadsheet would run as a formula (a leading
 //!   `= + - @`, tab or CR) gets a leading apostrophe (CSV injection);
 //!   numbers, dates and ids are written as PostgreSQL prints them.
-//! - The file's path comes from the company id and the export id only.
+//! - Stored files are opened (tag and SHA-256 checked) and written in the
+//!   clear into the ZIP, which is the point of an export; the ZIP itself
+//!   is sealed under the workspace's data key before it reaches the
+//!   object store, and the spool file is removed once uploaded.
+//! - The file's path and object key come from the company id and the
+//!   export id only; a stored file's name inside the ZIP is reduced to
+//!   safe characters after its id, so no name can climb out of `files/`.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::QueryableByName;
@@ -33,13 +44,15 @@ use diesel::dsl::now;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl;
+use metiva_security::cipher::KeyRing;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use zip::write::SimpleFileOptions;
 
 use super::{ExportStore, WORKSPACE_EXPORT};
+use crate::files::StoredFile;
 use crate::jobs::{BoxFuture, Handler, JobError, JobInfo};
-use crate::schema::exports;
+use crate::schema::{exports, stored_files};
 use crate::{CompanyId, Database, DbError, TenantConn};
 
 /// Rows per cursor fetch.
@@ -102,16 +115,18 @@ const OWN_ROWS: &str = "company_id = (SELECT NULLIF(current_setting('app.company
 pub struct WorkspaceExportJob {
     db: Database,
     store: ExportStore,
+    keys: Arc<KeyRing>,
     /// Fault injection for the crash tests: fail (as a killed process
     /// would stop) once this many rows are written.
     pub fail_after_rows: Option<i64>,
 }
 
 impl WorkspaceExportJob {
-    pub fn new(db: Database, store: ExportStore) -> Self {
+    pub fn new(db: Database, store: ExportStore, keys: Arc<KeyRing>) -> Self {
         Self {
             db,
             store,
+            keys,
             fail_after_rows: None,
         }
     }
@@ -137,9 +152,14 @@ impl Handler for WorkspaceExportJob {
                 Err(e) => {
                     if job.attempt >= job.max_attempts || !e.retry {
                         // The last attempt: never leave a row "running"
-                        // forever or a partial file behind.
+                        // forever, a spool file or an object behind.
                         let _ =
                             std::fs::remove_file(self.store.partial_path(&company, p.export_id));
+                        let _ = self
+                            .store
+                            .files()
+                            .delete(&ExportStore::object_key(&company, p.export_id))
+                            .await;
                         let msg: String = e.message.chars().take(400).collect();
                         let _ = self
                             .db
@@ -320,6 +340,11 @@ impl WorkspaceExportJob {
             return Ok(());
         }
 
+        // The workspace's data key opens its stored files and seals the
+        // ZIP; loaded on the key store's own connection.
+        KeyRing::load(&self.keys, &self.db, company.as_str())
+            .await
+            .map_err(|e| JobError::retry(format!("loading the data key: {e}")))?;
         let plans = plan(tc).await?;
         let rows_total: i64 = plans.iter().map(|p| p.rows).sum();
         let tables_total = i32::try_from(plans.len()).unwrap_or(i32::MAX);
@@ -447,6 +472,46 @@ impl WorkspaceExportJob {
             last = Instant::now();
         }
 
+        // The workspace's stored files, one at a time (at most 10 MB each).
+        let mut stored = Vec::new();
+        for f in stored_files_of(tc).await? {
+            let name = format!("files/{}-{}", f.id, safe_name(&f.name));
+            let bytes = match crate::files::open(
+                self.store.files(),
+                &self.keys,
+                company.as_str(),
+                &f,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(crate::DbError::Unavailable(m)) => return Err(JobError::retry(m)),
+                Err(e) => {
+                    // A file that no longer opens is named, not hidden: the
+                    // export says what it could not include (the error
+                    // names keys and ids, never contents).
+                    withheld.push(serde_json::json!({
+                        "file": f.id,
+                        "reason": format!("the stored file could not be read back: {e}"),
+                    }));
+                    continue;
+                }
+            };
+            zip.start_file(name.as_str(), opts).map_err(io)?;
+            zip.write_all(&bytes).map_err(io)?;
+            stored.push(serde_json::json!({
+                "file": name,
+                "id": f.id,
+                "purpose": f.purpose,
+                "content_type": f.content_type,
+                "bytes": bytes.len(),
+                "sha256": hex::encode(Sha256::digest(&bytes)),
+                "invoice_id": f.invoice_id,
+                "deal_id": f.deal_id,
+                "organisation_id": f.organisation_id,
+            }));
+        }
+
         let manifest = serde_json::json!({
             "format": "metiva-workspace-export/1",
             "company_id": company.as_str(),
@@ -454,6 +519,7 @@ impl WorkspaceExportJob {
             "created_at": chrono::Utc::now().to_rfc3339(),
             "csv": "RFC 4180, UTF-8, CRLF, header row; NULL and empty text are both empty fields",
             "files": entries,
+            "stored_files": stored,
             "withheld": withheld,
         });
         zip.start_file("manifest.json", opts).map_err(io)?;
@@ -462,15 +528,28 @@ impl WorkspaceExportJob {
         zip.write_all(README.as_bytes()).map_err(io)?;
         let buf = zip.finish().map_err(io)?;
         let file = buf.into_inner().map_err(|e| io(e.error()))?;
-        file.sync_all().map_err(io)?;
         drop(file);
-        let done = self.store.path(company, id);
-        std::fs::rename(&partial, &done).map_err(io)?;
-        if let Ok(d) = File::open(self.store.dir(company)) {
-            let _ = d.sync_all();
-        }
-        let (bytes, sha) = file_digest(&done).map_err(io)?;
-        let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+        // Sealed into the object store in one multipart upload; the
+        // object appears only once complete.
+        let written = crate::sealed_stream::put_file(
+            self.store.files(),
+            &self.keys,
+            &ExportStore::object_key(company, id),
+            &ExportStore::context(company, id),
+            &partial,
+        )
+        .await
+        .map_err(|e| match e {
+            DbError::Unavailable(m) => JobError::retry(m),
+            e => JobError::retry(e.to_string()),
+        })?;
+        // The spool is no longer needed (a crash before this leaves it for
+        // the next attempt, or the clean-up, to remove).
+        let _ = std::fs::remove_file(&partial);
+        let (bytes, sha) = (
+            i64::try_from(written.bytes).unwrap_or(i64::MAX),
+            written.sha256,
+        );
 
         // Done in the job's own transaction: it commits with the job's
         // completion, so "done" and "job finished" are one fact.
@@ -508,23 +587,38 @@ impl WorkspaceExportJob {
     }
 }
 
-/// The file's size and SHA-256, read back in 64 KiB chunks.
-fn file_digest(path: &std::path::Path) -> std::io::Result<(u64, String)> {
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if let Some(b) = buf.get(..n) {
-            h.update(b);
-        }
-        total += n as u64;
+/// The bound workspace's stored files, oldest first.
+async fn stored_files_of(tc: &mut TenantConn<'_>) -> Result<Vec<StoredFile>, DbError> {
+    let company = tc.company().as_str().to_string();
+    Ok(stored_files::table
+        .filter(stored_files::company_id.eq(&company))
+        .order((stored_files::created_at.asc(), stored_files::id.asc()))
+        .select(StoredFile::as_select())
+        .load(tc.conn())
+        .await?)
+}
+
+/// A stored file's name as a ZIP entry's tail: letters, digits, `.`, `-`
+/// and `_` only (others become `_`), no leading dot, at most 80
+/// characters; the id before it keeps entries apart.
+fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    let s = s.trim_start_matches('.');
+    if s.is_empty() {
+        "file".into()
+    } else {
+        s.into()
     }
-    Ok((total, hex::encode(h.finalize())))
 }
 
 /// The catalog's tenant tables with their readable columns and counts.
@@ -614,6 +708,10 @@ Dit archief bevat alle gegevens van uw werkruimte in Metiva.
   eerste regel = kolomnamen). Lege velden zijn leeg of NULL.
   Tekst die met = + - @ begint, krijgt een apostrof ervoor, zodat een
   spreadsheet hem niet als formule uitvoert.
+- files/<id>-<naam>: de opgeslagen bestanden van de werkruimte (facturen
+  als pdf, bijlagen, logo's), zoals ze zijn geüpload of gemaakt; het
+  manifest noemt per bestand het doel, het type, de grootte en de
+  SHA-256 onder \"stored_files\".
 - manifest.json: per bestand het aantal rijen en de SHA-256-controlesom,
   zodat u kunt nagaan dat niets ontbreekt of gewijzigd is.
   Tabellen die niet zijn meegenomen staan onder \"withheld\", met de
@@ -631,6 +729,9 @@ This archive holds all of your workspace's data in Metiva.
   line = column names). Empty fields are empty or NULL.
   Text starting with = + - @ gets a leading apostrophe so a spreadsheet
   does not run it as a formula.
+- files/<id>-<name>: the workspace's stored files (invoice PDFs,
+  attachments, logos) as uploaded or rendered; the manifest lists each
+  one's purpose, type, size and SHA-256 under \"stored_files\".
 - manifest.json: each file's row count and SHA-256 checksum, so you can
   verify nothing is missing or altered. Tables not included are listed
   under \"withheld\" with the reason: keys, credentials and Metiva's
@@ -664,5 +765,17 @@ mod tests {
             assert_eq!(excluded("public", t), None, "{t}");
         }
         assert_eq!(excluded("other", "jobs"), None);
+    }
+
+    #[test]
+    fn a_stored_files_name_cannot_leave_its_folder() {
+        assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_name("..."), "file");
+        assert_eq!(
+            safe_name("Contract v2 (signed).pdf"),
+            "Contract_v2__signed_.pdf"
+        );
+        assert_eq!(safe_name("offerte-é.pdf"), "offerte-_.pdf");
+        assert_eq!(safe_name(&"a".repeat(300)).len(), 80);
     }
 }

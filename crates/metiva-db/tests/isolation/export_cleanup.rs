@@ -6,6 +6,7 @@
 
 use metiva_db::exports::ExportStore;
 use metiva_db::exports::cleanup::{EXPORT_CLEANUP, ExportCleanupJob, clean_expired};
+use metiva_db::files::FileStore;
 use metiva_db::jobs::{self, NewJob, Outcome, Registry};
 use metiva_testkit::TestDb;
 use uuid::Uuid;
@@ -24,7 +25,13 @@ async fn export_files_go_after_their_download_window_and_only_then() {
     three_companies(&tdb).await;
     let db = tdb.database();
     let dir = std::env::temp_dir().join(format!("metiva-export-cleanup-{}", Uuid::new_v4()));
-    let store = ExportStore::new(&dir);
+    // The local object store under the same directory: an object's file
+    // is `<dir>/files/<key>`.
+    let store = ExportStore::new(
+        &dir,
+        FileStore::local(&dir).unwrap_or_else(|e| panic!("{e}")),
+    );
+    let object = |c: &str, id: Uuid| dir.join("files").join(ExportStore::object_key(&cid(c), id));
     let (old, fresh, failed, edge, other) = (
         Uuid::new_v4(),
         Uuid::new_v4(),
@@ -66,11 +73,12 @@ async fn export_files_go_after_their_download_window_and_only_then() {
         std::fs::write(&path, b"zip").unwrap_or_else(|e| panic!("{e}"));
         path
     };
-    let old_file = write(store.path(&cid(A), old));
-    let fresh_file = write(store.path(&cid(A), fresh));
+    let old_file = write(object(A, old));
+    let old_legacy = write(store.legacy_path(&cid(A), old));
+    let fresh_file = write(object(A, fresh));
     let failed_partial = write(store.partial_path(&cid(A), failed));
-    let edge_file = write(store.path(&cid(A), edge));
-    let other_file = write(store.path(&cid(B), other));
+    let edge_file = write(object(A, edge));
+    let other_file = write(object(B, other));
 
     // Through the runner, as the hourly cron enqueues it, for A only.
     db.for_job(&cid(A), async |tc| {
@@ -101,6 +109,10 @@ async fn export_files_go_after_their_download_window_and_only_then() {
     }
 
     assert!(!old_file.exists(), "past its window: removed");
+    assert!(
+        !old_legacy.exists(),
+        "a file an older version kept: removed"
+    );
     assert!(!failed_partial.exists(), "a failed export's partial file");
     assert!(fresh_file.exists(), "still downloadable: kept");
     assert!(edge_file.exists(), "inside the skew margin: kept");

@@ -23,6 +23,7 @@ pub mod data_keys;
 pub mod erasure;
 pub mod exports;
 pub mod files;
+pub mod files_sweep;
 pub mod ingest;
 pub mod jobs;
 pub mod login;

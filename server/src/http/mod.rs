@@ -151,6 +151,11 @@ pub async fn serve(config: Config, only: Option<Service>) -> anyhow::Result<()> 
             metiva_db::exports::cleanup::EXPORT_CLEANUP,
             metiva_db::exports::cleanup::ExportCleanupJob::new(exports),
         );
+        // Objects a rolled-back transaction left behind (issue 17).
+        registry.register(
+            metiva_db::files_sweep::ORPHAN_SWEEP,
+            metiva_db::files_sweep::OrphanSweepJob::new(files.clone()),
+        );
         // Issue 16: values sealed under the master key move to the data
         // keys on the runner, a batch per job.
         registry.register(

@@ -179,6 +179,18 @@ pub(crate) async fn run_jobs(w: &World, job: WorkspaceExportJob) -> Vec<Outcome>
     out
 }
 
+/// Requests a workspace export as `token`: its id, as text and as uuid.
+pub(crate) async fn request_export(router: &axum::Router, token: &str) -> (String, uuid::Uuid) {
+    let r = call(router, script("/privacy/exports", token, &[])).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    (id, uuid)
+}
+
 pub(crate) async fn status(w: &World, token: &str, id: &str) -> serde_json::Value {
     let r = call(
         &w.dashboard,
@@ -239,13 +251,7 @@ async fn a_workspace_export_survives_a_crash_and_downloads_once() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
-    let r = call(&w.dashboard, script("/privacy/exports", &owner, &[])).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    let (id, uuid) = request_export(&w.dashboard, &owner).await;
     // Another workspace: 404 for its status and its download.
     let r = call(
         &w.dashboard,
@@ -537,12 +543,7 @@ async fn figure_workspace_export_of_many_page_views() {
         .unwrap();
     }
     println!("seeded {n} page views in {:?}", t0.elapsed());
-    let r = call(&w.dashboard, script("/privacy/exports", &owner, &[])).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, _) = request_export(&w.dashboard, &owner).await;
     let dir = std::env::temp_dir().join("metiva-export-figure");
     let store = ExportStore::new(&dir, FileStore::local(&dir).unwrap());
     let before = vm_hwm_kib();

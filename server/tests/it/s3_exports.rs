@@ -16,7 +16,7 @@ use metiva_db::files::FileStore;
 use metiva_db::jobs::Outcome;
 use metiva_testkit::fake_s3::{self, FakeS3};
 
-use crate::exports::{raw_on, run_jobs, unzip};
+use crate::exports::{raw_on, request_export, run_jobs, unzip};
 use crate::s3_store::{dashboard, settings};
 use crate::world::{DE_VRIES, World, call, get_with};
 
@@ -67,13 +67,7 @@ async fn a_workspace_export_goes_to_the_bucket_sealed_in_parts_and_downloads() {
         uploaded.push((format!("files/{id}-contract-{seed}.pdf"), bytes));
     }
 
-    let r = call(&router, crate::crm::script("/privacy/exports", &owner, &[])).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let uuid = uuid::Uuid::parse_str(&id).unwrap();
+    let (id, uuid) = request_export(&router, &owner).await;
     let store = ExportStore::new(&config.data_dir, FileStore::s3(&s).unwrap());
     let out = run_jobs(
         &w,

@@ -33,7 +33,7 @@ pub struct Cron {
 
 /// Every schedule. The page lists these; the worker enqueues the ones
 /// whose kind it has a handler for.
-pub const SCHEDULES: [Cron; 7] = [
+pub const SCHEDULES: [Cron; 8] = [
     Cron {
         name: "retainer-billing",
         kind: "billing.retainer_run",
@@ -91,6 +91,13 @@ pub const SCHEDULES: [Cron; 7] = [
         name: "value-migration",
         kind: "keys.migrate_values",
         at: At::Hourly { minute: 45 },
+    },
+    // Issue 17: objects left by a transaction that rolled back after its
+    // upload go once an hour old (metiva_db::files_sweep).
+    Cron {
+        name: "orphan-sweep",
+        kind: "files.orphan_sweep",
+        at: At::Hourly { minute: 35 },
     },
 ];
 

@@ -17,6 +17,7 @@ mod figures16;
 mod fixtures;
 mod import;
 mod job_pruning;
+mod orphan_sweep;
 mod pipeline;
 mod pool_leak;
 mod probes;

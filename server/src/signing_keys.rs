@@ -24,16 +24,24 @@
 //!   allow.
 //! - If the keys cannot be loaded and none were loaded before, nothing
 //!   verifies and nothing signs (503): fail closed.
+//! - A loaded view remembers the tokens it fully verified, by their exact
+//!   text, so a browser's next requests skip the Ed25519 check (a fifth of
+//!   a guarded page's CPU; issue 15). See [`Loaded::remembered`]: expiry
+//!   is checked on every request, the memory dies with the view (any
+//!   change of the key set is a new view), and a view holding a retired
+//!   key remembers nothing, so retirement windows are always checked in
+//!   full.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use metiva_db::signing_keys::{KeyState, SigningKeyInfo};
 use metiva_db::{Database, DbError};
 use metiva_security::token::{
     ACCESS_TOKEN_TTL_SECS, AccessClaims, LEEWAY_SECS, PublicKey, SIGNER_GRACE_SECS, TokenError,
-    TokenSigner, TokenVerifier,
+    TokenSigner, TokenVerifier, now_secs,
 };
 
 /// Reload at least this often while the cache bus is trusted.
@@ -62,6 +70,55 @@ pub struct Loaded {
     /// The table's rows (empty before the first rotation).
     pub table: Vec<SigningKeyInfo>,
     at: Instant,
+    /// Tokens this view fully verified, by their exact text (see
+    /// [`Loaded::remembered`]); `None` while it holds a retired key.
+    verified: Option<Mutex<HashMap<Box<str>, AccessClaims>>>,
+}
+
+/// The most tokens a view remembers; when full it forgets them all (each
+/// then costs one full verification again). Live tokens are few: one per
+/// signed-in browser, for [`ACCESS_TOKEN_TTL_SECS`].
+const REMEMBERED_TOKENS: usize = 4096;
+
+impl Loaded {
+    /// The claims of a token this view fully verified before, if it has
+    /// not expired since.
+    ///
+    /// # Security
+    /// The key is the token's exact text, so a hit is the very bytes whose
+    /// signature, `alg`, `kid`, issuer, audience, claim types and lifetime
+    /// passed under this same key set. Of the checks, only those that
+    /// read the clock can change later: `nbf` and `iat` only become easier
+    /// to pass, and expiry is checked here again, without leeway (a token
+    /// in its leeway seconds takes the full check, which answers the same).
+    /// Whether the session is still live is not a token matter: the guard
+    /// resolves every request's membership and session after this.
+    fn remembered(&self, token: &str) -> Option<AccessClaims> {
+        let memo = self.verified.as_ref()?.lock().ok()?;
+        memo.get(token).filter(|c| now_secs() < c.exp).cloned()
+    }
+
+    /// Remembers a token that just passed the full check. Refused tokens
+    /// are never remembered, so only validly signed tokens take room.
+    fn remember(&self, token: &str, claims: &AccessClaims) {
+        let Some(Ok(mut memo)) = self.verified.as_ref().map(Mutex::lock) else {
+            return;
+        };
+        if memo.len() >= REMEMBERED_TOKENS {
+            memo.clear();
+        }
+        memo.insert(token.into(), claims.clone());
+    }
+
+    /// The full check, remembered when it passes.
+    fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        if let Some(c) = self.remembered(token) {
+            return Ok(c);
+        }
+        let claims = self.verifier.verify(token)?;
+        self.remember(token, &claims);
+        Ok(claims)
+    }
 }
 
 /// Why a token did not verify.
@@ -264,8 +321,12 @@ impl SigningKeys {
                 keys.push((pk, None));
             }
         }
+        // A retired key's tokens verify only inside its windows, which
+        // read the clock: such a view checks every token in full.
+        let any_retired = keys.iter().any(|(_, retired)| retired.is_some());
         Ok(Loaded {
             verifier: TokenVerifier::with_retirements(&keys, &self.issuer, &self.audience),
+            verified: (!any_retired).then(|| Mutex::new(HashMap::new())),
             signer,
             published: keys.into_iter().map(|(k, _)| k).collect(),
             table,
@@ -276,7 +337,7 @@ impl SigningKeys {
     /// Verifies a dashboard token (see the module docs).
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
         let loaded = self.current().await.map_err(|_| VerifyError::Unavailable)?;
-        match loaded.verifier.verify(token) {
+        match loaded.verify(token) {
             Err(TokenError::UnknownKey) => {
                 // Perhaps a rotation we have not heard of: reload once,
                 // at most once a second, then decide.
@@ -292,7 +353,7 @@ impl SigningKeys {
                     .reload(true)
                     .await
                     .map_err(|_| VerifyError::Unavailable)?;
-                fresh.verifier.verify(token).map_err(VerifyError::Token)
+                fresh.verify(token).map_err(VerifyError::Token)
             }
             other => other.map_err(VerifyError::Token),
         }
@@ -359,3 +420,66 @@ pub async fn rotate(config: &crate::config::Config) -> anyhow::Result<()> {
 /// Retired keys are kept this long (shown as history; they verify nothing
 /// after their window).
 pub const RETIRED_KEPT: Duration = Duration::from_secs(30 * 86_400);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(remembers: bool) -> Loaded {
+        Loaded {
+            verifier: TokenVerifier::new(&[], "http://login", "http://app"),
+            signer: None,
+            published: Vec::new(),
+            table: Vec::new(),
+            at: Instant::now(),
+            verified: remembers.then(|| Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn claims(exp: i64) -> AccessClaims {
+        AccessClaims {
+            iss: "http://login".into(),
+            aud: "http://app".into(),
+            sub: "00000000-0000-0000-0000-000000000001".into(),
+            company_id: "cmp_8fa2c1".into(),
+            sid: "00000000-0000-0000-0000-000000000002".into(),
+            iat: exp - 600,
+            nbf: exp - 600,
+            exp,
+        }
+    }
+
+    #[test]
+    fn a_remembered_token_answers_only_until_it_expires() {
+        let v = view(true);
+        let live = claims(now_secs() + 300);
+        v.remember("live", &live);
+        assert_eq!(v.remembered("live"), Some(live));
+        // Expired since it was verified: the full check decides again.
+        v.remember("expired", &claims(now_secs() - 1));
+        assert_eq!(v.remembered("expired"), None);
+        // Only the exact text is remembered.
+        assert_eq!(v.remembered("live "), None);
+        assert_eq!(v.remembered("other"), None);
+    }
+
+    #[test]
+    fn a_view_with_a_retired_key_remembers_nothing() {
+        let v = view(false);
+        v.remember("live", &claims(now_secs() + 300));
+        assert_eq!(v.remembered("live"), None);
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let v = view(true);
+        for i in 0..=REMEMBERED_TOKENS {
+            v.remember(&format!("t{i}"), &claims(now_secs() + 300));
+        }
+        let n = v
+            .verified
+            .as_ref()
+            .map_or(0, |m| m.lock().map_or(0, |m| m.len()));
+        assert!(n <= REMEMBERED_TOKENS, "{n}");
+    }
+}

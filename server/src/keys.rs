@@ -244,18 +244,31 @@ pub async fn migrate_values(config: &Config, batch: i64) -> anyhow::Result<()> {
 }
 
 /// `metiva offboard <company>`: deletes every row of the company in every
-/// tenant table, destroys its data key, marks it offboarded and prints the
-/// receipt (JSON: ids, times, counts). Running it again resumes an
-/// interrupted offboarding, or prints the receipt of a finished one.
+/// tenant table, destroys its data key, deletes its files (every object
+/// under `{company}/` in the configured object store, and the data
+/// directory's old `exports/<company>/`), marks it offboarded and prints
+/// the receipt (JSON: ids, times, counts). Running it again resumes an
+/// interrupted offboarding, or prints the receipt of a finished one. When
+/// the object store fails, the receipt shows the files as pending and the
+/// command fails: run it again once the store answers.
 pub async fn offboard(config: &Config, company: &str, batch: i64) -> anyhow::Result<()> {
+    use metiva_db::offboarding::{Actor, OffboardError, OffboardFiles, Options};
     let company = metiva_db::CompanyId::parse(company).context("the company id")?;
+    // The store first: a configuration that does not build stops the
+    // command before anything is changed.
+    let store = crate::file_store::file_store(config)?;
+    let files = OffboardFiles {
+        store: &store,
+        data_dir: Some(&config.data_dir),
+    };
     let started = std::time::Instant::now();
     let receipt = crate::database::with_owner(config, "offboard a workspace of", async |db| {
         let r = db
             .offboard(
                 &company,
-                metiva_db::offboarding::Actor::Operator,
-                metiva_db::offboarding::Options { batch },
+                Actor::Operator,
+                Options { batch },
+                files,
                 |_, _| std::ops::ControlFlow::Continue(()),
             )
             .await;
@@ -265,8 +278,13 @@ pub async fn offboard(config: &Config, company: &str, batch: i64) -> anyhow::Res
                 anyhow::ensure!(left == 0, "{left} row(s) of {company} remain");
                 Ok(r)
             }
-            Err(metiva_db::offboarding::OffboardError::NotFound) => {
-                bail!("no workspace {company}")
+            Err(OffboardError::NotFound) => bail!("no workspace {company}"),
+            Err(OffboardError::FilesPending { receipt, cause }) => {
+                // The receipt as it stands (files pending), then the
+                // failure: a non-zero exit that says to run it again.
+                println!("{}", receipt_json(&receipt));
+                let e = OffboardError::FilesPending { receipt, cause };
+                bail!("{company}: {e}")
             }
             Err(e) => Err(e).context("offboarding"),
         }
@@ -274,8 +292,9 @@ pub async fn offboard(config: &Config, company: &str, batch: i64) -> anyhow::Res
     .await?;
     println!("{}", receipt_json(&receipt));
     println!(
-        "{company} offboarded: {} row(s) deleted, data key destroyed, 0 rows left ({} ms)",
+        "{company} offboarded: {} row(s) deleted, data key destroyed, {} file(s) deleted, 0 rows left ({} ms)",
         receipt.total(),
+        receipt.files_deleted,
         started.elapsed().as_millis()
     );
     Ok(())
@@ -293,5 +312,11 @@ pub fn receipt_json(r: &metiva_db::offboarding::Receipt) -> serde_json::Value {
         "finished_at": r.finished_at,
         "rows_deleted": r.rows_deleted,
         "total_rows_deleted": r.total(),
+        // Counts only: never an object key or a file name.
+        "files": {
+            "state": if r.files_pending() { "pending" } else { "deleted" },
+            "deleted": r.files_deleted,
+            "deleted_at": r.files_deleted_at,
+        },
     })
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use futures::StreamExt as _;
 use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -29,7 +30,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::schema::stored_files;
-use crate::{DbError, TenantConn};
+use crate::{CompanyId, DbError, TenantConn};
 
 /// The associated data's table and column for file contents.
 pub const CONTENT_TABLE: &str = "stored_files";
@@ -153,6 +154,55 @@ impl FileStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(store_err(e)),
         }
+    }
+
+    /// Up to `limit` keys of the objects under `{company}/`, every kind
+    /// (invoices, branding, attachments, exports), in the store's order.
+    ///
+    /// # Security
+    /// The prefix is a parsed [`CompanyId`], never empty or free text, and
+    /// `object_store` lists it as `{company}/` (the delimiter appended): a
+    /// listing never reaches another company whose id merely starts alike,
+    /// nor the whole bucket.
+    pub async fn list_prefix(
+        &self,
+        company: &CompanyId,
+        limit: usize,
+    ) -> Result<Vec<String>, DbError> {
+        let prefix = parse_key(company.as_str())?;
+        let mut listing = self.inner()?.list(Some(&prefix));
+        let mut keys = Vec::new();
+        while keys.len() < limit {
+            match listing.next().await {
+                Some(Ok(meta)) => keys.push(meta.location.to_string()),
+                // The local store's directory not there yet: nothing.
+                Some(Err(object_store::Error::NotFound { .. })) | None => break,
+                Some(Err(e)) => return Err(store_err(e)),
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Deletes up to `limit` of the objects under `{company}/` (see
+    /// [`FileStore::list_prefix`]); answers how many, 0 once none is left.
+    /// Idempotent: an object already gone is no error.
+    pub async fn delete_prefix(&self, company: &CompanyId, limit: usize) -> Result<u64, DbError> {
+        let keys = self.list_prefix(company, limit).await?;
+        let paths = keys
+            .iter()
+            .map(|k| parse_key(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = paths.len();
+        let mut deleted = self
+            .inner()?
+            .delete_stream(futures::stream::iter(paths.into_iter().map(Ok)).boxed());
+        while let Some(r) = deleted.next().await {
+            match r {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_err(e)),
+            }
+        }
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
     /// Reaches the store with its credentials: a HEAD of a key that need

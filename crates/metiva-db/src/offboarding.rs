@@ -19,8 +19,19 @@
 //! 4. Proof: the company's rows summed over every tenant table must be 0
 //!    (a row written meanwhile, say by a job already running, is swept by
 //!    another pass).
-//! 5. Finish (one transaction): status `offboarded`, the name replaced by
-//!    the id, the register row `done` with its time.
+//! 5. Files: every object under `{company}/` in the object store (invoice
+//!    PDFs, the logo, attachments, workspace exports), listed and deleted
+//!    in batches of [`FILE_BATCH`], each batch counted in the register
+//!    (`files_deleted`); then the data directory's `exports/<company>/`
+//!    of the time exports were local files. They go last: with the key
+//!    destroyed their contents were already unreadable, and with the rows
+//!    gone nothing refers to them. A store that fails (down, refusing)
+//!    stops the run here with [`OffboardError::FilesPending`]: the receipt
+//!    shows the files as pending (`files_deleted_at` unset, state still
+//!    `running`), and running the offboarding again finishes them.
+//! 6. Finish (one transaction): status `offboarded`, the name replaced by
+//!    the id, the register row `done` with its time and `files_deleted_at`
+//!    (the table refuses `done` without it).
 //!
 //! A crash anywhere resumes: running the offboarding again for the company
 //! (`metiva offboard <company>`) continues from the register's state; once
@@ -34,7 +45,12 @@
 //! - Table names come from `pg_catalog`, quoted by PostgreSQL
 //!   (`format('%I.%I')`), never from input.
 //! - The receipt holds the company id, times, the actor's id and counts per
-//!   table: no name, email, or any other personal data.
+//!   table and of files: no name, email, object key, file name, or any
+//!   other personal data.
+//! - Files are found by the company's prefix, which comes from a parsed
+//!   [`CompanyId`] (`cmp_` and six hex digits, never empty), so the
+//!   listing cannot reach past `{company}/` into another workspace's or
+//!   the whole bucket's objects.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
@@ -45,7 +61,22 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
+use crate::files::FileStore;
 use crate::{CompanyId, Database, DbError, TenantConn};
+
+/// Objects listed and deleted per batch (S3's DeleteObjects takes 1,000).
+pub const FILE_BATCH: usize = 1_000;
+
+/// Where a workspace's files live outside the database.
+#[derive(Debug, Clone, Copy)]
+pub struct OffboardFiles<'a> {
+    /// The object store: every object under `{company}/`.
+    pub store: &'a FileStore,
+    /// The data directory, whose `exports/<company>/` (workspace exports
+    /// written before they moved to the object store) is removed too;
+    /// None when the process has none to look at.
+    pub data_dir: Option<&'a std::path::Path>,
+}
 
 /// Who asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,11 +99,20 @@ pub struct Receipt {
     pub finished_at: Option<DateTime<Utc>>,
     /// Rows deleted per tenant table.
     pub rows_deleted: BTreeMap<String, i64>,
+    /// Files (objects, and local export files) deleted so far.
+    pub files_deleted: i64,
+    /// When none of the company's files was left; None while pending.
+    pub files_deleted_at: Option<DateTime<Utc>>,
 }
 
 impl Receipt {
     pub fn total(&self) -> i64 {
         self.rows_deleted.values().sum()
+    }
+
+    /// The company's files are not (known to be) all deleted yet.
+    pub fn files_pending(&self) -> bool {
+        self.files_deleted_at.is_none()
     }
 }
 
@@ -92,6 +132,10 @@ struct ReceiptRow {
     key_destroyed_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     finished_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = BigInt)]
+    files_deleted: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    files_deleted_at: Option<DateTime<Utc>>,
 }
 
 /// One line of the receipt's counts.
@@ -114,6 +158,8 @@ impl ReceiptRow {
             key_destroyed_at: self.key_destroyed_at,
             finished_at: self.finished_at,
             rows_deleted: counts.into_iter().map(|c| (c.table_name, c.rows)).collect(),
+            files_deleted: self.files_deleted,
+            files_deleted_at: self.files_deleted_at,
         }
     }
 }
@@ -122,6 +168,18 @@ impl ReceiptRow {
 pub enum OffboardError {
     #[error("no such workspace")]
     NotFound,
+    /// Every row is deleted and the data key destroyed, but the object
+    /// store failed before the files were all gone: the register stays
+    /// `running` with the files pending; run the offboarding again.
+    #[error(
+        "its rows are deleted and its data key destroyed, but its files could not all be deleted \
+         ({} so far: {cause}); the offboarding stays pending until they are: run it again",
+        receipt.files_deleted
+    )]
+    FilesPending {
+        receipt: Box<Receipt>,
+        cause: DbError,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -129,7 +187,8 @@ pub enum OffboardError {
 // Raw SQL throughout: the register is owner-only and outside the app's
 // schema use, and the deletes name tables found at run time in the catalog.
 const READ_RECEIPT: &str = "SELECT workspace, state, requested_by, actor_user_id, started_at,
-        key_destroyed_at, finished_at FROM offboardings WHERE workspace = $1";
+        key_destroyed_at, finished_at, files_deleted, files_deleted_at
+        FROM offboardings WHERE workspace = $1";
 
 async fn receipt(tc: &mut TenantConn<'_>) -> Result<Option<Receipt>, DbError> {
     let company = tc.company().as_str().to_string();
@@ -298,6 +357,7 @@ impl Database {
         company: &CompanyId,
         actor: Actor,
         options: Options,
+        files: OffboardFiles<'_>,
         mut step: impl FnMut(&str, i64) -> ControlFlow<()>,
     ) -> Result<Receipt, OffboardError> {
         let batch = options.batch.clamp(1, 100_000);
@@ -396,7 +456,15 @@ impl Database {
                 .for_offboarding(company, async |tc| remaining(tc, &tables).await)
                 .await?;
             if left == 0 {
-                // 5. Finish.
+                // 5. The files.
+                if let Err(cause) = self.delete_files(company, files).await {
+                    let receipt = self.offboarding_receipt(company).await?.unwrap_or(started);
+                    return Err(OffboardError::FilesPending {
+                        receipt: Box::new(receipt),
+                        cause,
+                    });
+                }
+                // 6. Finish.
                 let done = self
                     .for_offboarding(company, async |tc| {
                         let id = tc.company().as_str().to_string();
@@ -407,7 +475,8 @@ impl Database {
                         .execute(tc.conn())
                         .await?;
                         diesel::sql_query(
-                            "UPDATE offboardings SET state = 'done', finished_at = now() WHERE workspace = $1",
+                            "UPDATE offboardings SET state = 'done', finished_at = now(),
+                                 files_deleted_at = now() WHERE workspace = $1",
                         )
                         .bind::<Text, _>(&id)
                         .execute(tc.conn())
@@ -421,6 +490,45 @@ impl Database {
         Err(OffboardError::Db(DbError::Internal(format!(
             "{company}: rows kept appearing during offboarding; run it again"
         ))))
+    }
+
+    /// Step 5: deletes every file of `company` (see the module docs),
+    /// counting each batch in the register. Idempotent: a missing object
+    /// is no error, and a rerun lists only what is left.
+    async fn delete_files(
+        &self,
+        company: &CompanyId,
+        files: OffboardFiles<'_>,
+    ) -> Result<(), DbError> {
+        loop {
+            let n = files.store.delete_prefix(company, FILE_BATCH).await?;
+            if n == 0 {
+                break;
+            }
+            self.count_files(company, n).await?;
+        }
+        if let Some(data_dir) = files.data_dir {
+            let n = remove_legacy_exports(&data_dir.join("exports").join(company.as_str()))?;
+            if n > 0 {
+                self.count_files(company, n).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn count_files(&self, company: &CompanyId, n: u64) -> Result<(), DbError> {
+        self.for_offboarding(company, async |tc| {
+            let id = tc.company().as_str().to_string();
+            diesel::sql_query(
+                "UPDATE offboardings SET files_deleted = files_deleted + $2 WHERE workspace = $1",
+            )
+            .bind::<Text, _>(&id)
+            .bind::<BigInt, _>(i64::try_from(n).unwrap_or(i64::MAX))
+            .execute(tc.conn())
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The register's receipt for `company`, if it was (or is being)
@@ -441,6 +549,36 @@ impl Database {
             .await?;
         self.for_offboarding(company, async |tc| remaining(tc, &tables).await)
             .await
+    }
+}
+
+/// Removes the local export directory of a company (the files in it, then
+/// the directory); answers how many files went. A directory that is not
+/// there is nothing to do. Plain `std::fs`, as the exports module writes
+/// them: a few files, in the operator's command.
+fn remove_legacy_exports(dir: &std::path::Path) -> Result<u64, DbError> {
+    let failed =
+        |e: std::io::Error| DbError::Unavailable(format!("removing {}: {e}", dir.display()));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(failed(e)),
+    };
+    let mut n = 0;
+    for entry in entries {
+        let entry = entry.map_err(failed)?;
+        let path = entry.path();
+        if entry.file_type().map_err(failed)?.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(failed)?;
+        } else {
+            std::fs::remove_file(&path).map_err(failed)?;
+        }
+        n += 1;
+    }
+    match std::fs::remove_dir(dir) {
+        Ok(()) => Ok(n),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(n),
+        Err(e) => Err(failed(e)),
     }
 }
 

@@ -466,6 +466,8 @@ diesel::table! {
         key_destroyed_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         rows_deleted -> Jsonb,
+        files_deleted -> BigInt,
+        files_deleted_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -3,6 +3,9 @@
 //! data key first, a receipt in the global register; a killed run resumes;
 //! and a dump taken before offboarding, restored afterwards, no longer
 //! opens the company's ciphertexts while another company's still open.
+//! Its files too: every object under its prefix (local store and S3, the
+//! listing paged), the old local exports, never another company's; a
+//! store that fails leaves the receipt pending until a rerun finishes it.
 
 use std::ops::ControlFlow;
 use std::process::Command;
@@ -11,7 +14,8 @@ use std::time::{Duration, Instant};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-use metiva_db::offboarding::{Actor, Options};
+use metiva_db::files::FileStore;
+use metiva_db::offboarding::{Actor, OffboardFiles, Options};
 use metiva_db::{CompanyId, Database, PoolSettings};
 use metiva_security::cipher::{KeyRing, Sealed};
 use server::keys::Keys;
@@ -68,6 +72,19 @@ fn owner_db(w: &World) -> Database {
     Database::connect(&w.tdb.owner_url(), &PoolSettings::default()).unwrap()
 }
 
+/// An empty object store of the test's own (never the shared data
+/// directory, whose objects other tests use meanwhile).
+pub fn scratch_store(label: &str) -> FileStore {
+    FileStore::local(&metiva_testkit::scratch_dir(label)).unwrap()
+}
+
+pub fn files(store: &FileStore) -> OffboardFiles<'_> {
+    OffboardFiles {
+        store,
+        data_dir: None,
+    }
+}
+
 #[tokio::test]
 async fn offboarding_empties_every_tenant_table_the_catalog_finds() {
     let w = World::new().await;
@@ -81,12 +98,14 @@ async fn offboarding_empties_every_tenant_table_the_catalog_finds() {
 
     let db = owner_db(&w);
     let company = CompanyId::parse(DE_VRIES).unwrap();
+    let store = scratch_store("offboard-files");
     let started = Instant::now();
     let receipt = db
         .offboard(
             &company,
             Actor::Owner(user),
             Options { batch: 100 },
+            files(&store),
             |_, _| ControlFlow::Continue(()),
         )
         .await
@@ -152,9 +171,13 @@ async fn offboarding_empties_every_tenant_table_the_catalog_finds() {
     );
     // Offboarding again answers the same receipt.
     let again = db
-        .offboard(&company, Actor::Operator, Options::default(), |_, _| {
-            ControlFlow::Continue(())
-        })
+        .offboard(
+            &company,
+            Actor::Operator,
+            Options::default(),
+            files(&store),
+            |_, _| ControlFlow::Continue(()),
+        )
         .await
         .unwrap();
     assert_eq!(again, receipt);
@@ -230,9 +253,15 @@ async fn a_killed_offboarding_resumes_and_finishes() {
         (st.state.as_str(), st.status.as_str()),
         ("running", "offboarding")
     );
+    // One snapshot for both counts: the killed client's last COMMIT may
+    // still land on the server after the kill, between two reads.
+    su.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
     let left = count(&mut su, &rows_of(DE_VRIES)).await;
     assert!(left > 0 && left < before, "{left} of {before}");
     assert_eq!(count(&mut su, progress).await, before - left);
+    su.batch_execute("COMMIT").await.unwrap();
     assert_eq!(
         count(
             &mut su,
@@ -329,6 +358,7 @@ async fn a_dump_taken_before_offboarding_no_longer_opens_the_company() {
             &CompanyId::parse(DE_VRIES).unwrap(),
             Actor::Operator,
             Options::default(),
+            files(&scratch_store("offboard-dump")),
             |_, _| ControlFlow::Continue(()),
         )
         .await
@@ -436,4 +466,277 @@ async fn first_view(conn: &mut diesel_async::AsyncPgConnection, company: &str) -
             ciphertext: v.ip_ciphertext,
         },
     )
+}
+
+// ---- The workspace's files (issue 16: "deletes its files") ----
+
+const BOUNDARY: &str = "metiva-offboarding-files";
+const CONTRACT: &[u8] = b"%PDF-1.4\n% a contract to offboard\n%%EOF\n";
+
+/// A contract's upload by a script.
+fn upload(token: &str, path: &str) -> axum::http::Request<axum::body::Body> {
+    use axum::http::header;
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\ncontract\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Contract Jansen.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(CONTRACT);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    axum::http::Request::post(path)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::ACCEPT, "application/json")
+        .header(header::COOKIE, format!("metiva_session={token}"))
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+/// Uploads `n` contracts to the first deal of `company` through `router`;
+/// answers their file ids.
+async fn attach(w: &World, router: &axum::Router, company: &str, n: usize) -> Vec<String> {
+    let email = if company == DE_VRIES {
+        "owner@devries.example"
+    } else {
+        "owner@brouwer.example"
+    };
+    let token = w.sign_in(email, company).await;
+    let deal = w
+        .id_in(company, "SELECT id FROM deals ORDER BY id LIMIT 1")
+        .await;
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        let r =
+            crate::world::call(router, upload(&token, &format!("/api/files/deal/{deal}"))).await;
+        assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    ids
+}
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| e.unwrap().path())
+        .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
+        .sum()
+}
+
+#[tokio::test]
+async fn offboarding_deletes_the_workspaces_files_and_keeps_the_others() {
+    let w = World::new().await;
+    // A data directory of this test's own: the shared one holds other
+    // tests' objects of the same demo workspaces.
+    let dir = metiva_testkit::scratch_dir("offboard-objects");
+    let config = server::config::Config {
+        data_dir: dir.clone(),
+        ..crate::test_config(&w.tdb.app_url())
+    };
+    let router = server::http::dashboard_router_with(&config, w.auth.clone());
+    attach(&w, &router, DE_VRIES, 3).await;
+    let brouwer_file = attach(&w, &router, BROUWER, 1).await.remove(0);
+    // An object no row refers to (a workspace export in the store), and
+    // the old local export directories.
+    let export_object = dir.join(format!("files/{DE_VRIES}/exports/0001.zip"));
+    std::fs::create_dir_all(export_object.parent().unwrap()).unwrap();
+    std::fs::write(&export_object, b"sealed export").unwrap();
+    for company in [DE_VRIES, BROUWER] {
+        let d = dir.join(format!("exports/{company}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("0002.zip"), b"old export").unwrap();
+    }
+    let store = FileStore::local(&dir).unwrap();
+    let company = CompanyId::parse(DE_VRIES).unwrap();
+    let brouwer = CompanyId::parse(BROUWER).unwrap();
+    assert_eq!(store.list_prefix(&company, 100).await.unwrap().len(), 4);
+    assert_eq!(store.list_prefix(&brouwer, 100).await.unwrap().len(), 1);
+    let on_disk = OffboardFiles {
+        store: &store,
+        data_dir: Some(&dir),
+    };
+
+    // The store is down: every row goes and the key is destroyed, but the
+    // offboarding stays pending on its files.
+    let db = owner_db(&w);
+    let down = FileStore::unusable("the bucket is down");
+    let pending = db
+        .offboard(
+            &company,
+            Actor::Operator,
+            Options::default(),
+            OffboardFiles {
+                store: &down,
+                data_dir: Some(&dir),
+            },
+            |_, _| ControlFlow::Continue(()),
+        )
+        .await;
+    let Err(metiva_db::offboarding::OffboardError::FilesPending { receipt, cause }) = pending
+    else {
+        panic!("{pending:?}");
+    };
+    assert!(cause.to_string().contains("the bucket is down"), "{cause}");
+    assert!(!receipt.done && receipt.files_pending(), "{receipt:?}");
+    assert_eq!(receipt.files_deleted, 0);
+    assert!(receipt.key_destroyed_at.is_some());
+    assert_eq!(db.company_row_count(&company).await.unwrap(), 0);
+    let json = server::keys::receipt_json(&receipt);
+    assert_eq!(json["state"], "running", "{json}");
+    assert_eq!(json["files"]["state"], "pending", "{json}");
+    assert_eq!(store.list_prefix(&company, 100).await.unwrap().len(), 4);
+    // The register says so too, to anyone reading it later.
+    let again = db.offboarding_receipt(&company).await.unwrap().unwrap();
+    assert!(!again.done && again.files_pending());
+
+    // Run again with the store back: the files go and it is done.
+    let receipt = db
+        .offboard(
+            &company,
+            Actor::Operator,
+            Options::default(),
+            on_disk,
+            |_, _| ControlFlow::Continue(()),
+        )
+        .await
+        .unwrap();
+    assert!(receipt.done && !receipt.files_pending(), "{receipt:?}");
+    // Three attachments, the export object, the old local export.
+    assert_eq!(receipt.files_deleted, 5);
+    assert!(store.list_prefix(&company, 100).await.unwrap().is_empty());
+    assert_eq!(files_under(&dir.join(format!("files/{DE_VRIES}"))), 0);
+    assert!(!dir.join(format!("exports/{DE_VRIES}")).exists());
+    // Brouwer keeps its object, its old export, and can still open it.
+    assert_eq!(store.list_prefix(&brouwer, 100).await.unwrap().len(), 1);
+    assert!(dir.join(format!("exports/{BROUWER}/0002.zip")).exists());
+    let token = w.sign_in("owner@brouwer.example", BROUWER).await;
+    let r = crate::world::call(
+        &router,
+        crate::world::get_with(
+            &format!("/files/{brouwer_file}"),
+            &[("metiva_session", &token)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body.as_bytes(), CONTRACT);
+    // The receipt counts files, and names none.
+    let json = server::keys::receipt_json(&receipt);
+    assert_eq!(json["state"], "done", "{json}");
+    assert_eq!(json["files"]["state"], "deleted", "{json}");
+    assert_eq!(json["files"]["deleted"], 5, "{json}");
+    let text = json.to_string();
+    for needle in ["attachments/", ".zip", "Jansen", ".pdf"] {
+        assert!(!text.contains(needle), "{needle} in {text}");
+    }
+    // Offboarding again answers the same receipt.
+    let same = db
+        .offboard(
+            &company,
+            Actor::Operator,
+            Options::default(),
+            on_disk,
+            |_, _| ControlFlow::Continue(()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(same, receipt);
+}
+
+#[tokio::test]
+async fn metiva_offboard_deletes_the_objects_in_the_bucket_and_resumes_after_an_outage() {
+    use metiva_testkit::fake_s3::{self, FakeS3, S3Fault};
+    let fake = FakeS3::start().await;
+    // Pages of two keys: the listing follows continuation tokens.
+    fake.set_list_page_size(2);
+    let w = World::new().await;
+    let settings = metiva_db::object_s3::S3Settings {
+        bucket: fake_s3::BUCKET.into(),
+        prefix: String::new(),
+        region: "eu-central-1".into(),
+        endpoint: Some(fake.endpoint()),
+        access_key_id: fake_s3::ACCESS_KEY_ID.into(),
+        secret_access_key: fake_s3::SECRET_ACCESS_KEY.into(),
+    };
+    let config = server::config::Config {
+        object_store: server::file_store::ObjectStoreConfig::S3(settings),
+        ..crate::test_config(&w.tdb.app_url())
+    };
+    let router = server::http::dashboard_router_with(&config, w.auth.clone());
+    attach(&w, &router, DE_VRIES, 3).await;
+    attach(&w, &router, BROUWER, 1).await;
+    assert_eq!(fake.keys().len(), 4);
+
+    let (app_url, owner_url, endpoint) = (w.tdb.app_url(), w.tdb.owner_url(), fake.endpoint());
+    let data_dir = metiva_testkit::scratch_dir("offboard-s3");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let run = move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_metiva"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &app_url)
+            .env("DATABASE_MIGRATION_URL", &owner_url)
+            .env("METIVA_DATA_DIR", &data_dir)
+            .env("METIVA_OBJECT_STORE", "s3")
+            .env("METIVA_S3_BUCKET", fake_s3::BUCKET)
+            .env("METIVA_S3_ENDPOINT", &endpoint)
+            .env("AWS_ACCESS_KEY_ID", fake_s3::ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", fake_s3::SECRET_ACCESS_KEY)
+            .env("RUST_LOG", "warn")
+            .args(["offboard", DE_VRIES]);
+        cmd.output().unwrap()
+    };
+
+    // The bucket fails the listing, its three retries included: the
+    // command fails saying so, and prints the receipt with files pending.
+    fake.fail_next(4, S3Fault::InternalError);
+    let run1 = run.clone();
+    let out = tokio::task::spawn_blocking(run1).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{stdout} {stderr}");
+    assert!(stderr.contains("run it again"), "{stderr}");
+    assert!(!stderr.contains(fake_s3::SECRET_ACCESS_KEY), "{stderr}");
+    let receipt: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_default(),
+    )
+    .unwrap();
+    assert_eq!(receipt["state"], "running", "{receipt}");
+    assert_eq!(receipt["files"]["state"], "pending", "{receipt}");
+    assert_eq!(fake.keys().len(), 4);
+    let company = CompanyId::parse(DE_VRIES).unwrap();
+    let db = owner_db(&w);
+    assert_eq!(db.company_row_count(&company).await.unwrap(), 0);
+
+    // Run again: it lists page by page, deletes De Vries's objects only,
+    // and finishes.
+    let before = fake.requests().len();
+    let out = tokio::task::spawn_blocking(run).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 file(s) deleted"), "{stdout}");
+    let keys = fake.keys();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(keys[0].starts_with(&format!("{BROUWER}/")), "{keys:?}");
+    let listings = fake.requests()[before..]
+        .iter()
+        .filter(|r| *r == "GET 200")
+        .count();
+    assert!(listings >= 2, "{:?}", fake.requests());
+    let receipt = db.offboarding_receipt(&company).await.unwrap().unwrap();
+    assert!(receipt.done && !receipt.files_pending(), "{receipt:?}");
+    assert_eq!(receipt.files_deleted, 3);
 }

@@ -158,10 +158,15 @@ async fn an_owner_offboards_the_workspace_from_its_page() {
     assert!(!started.done);
     assert_eq!(started.requested_by, "owner");
     assert_eq!(started.actor_user_id, Some(owner_id));
+    let store = crate::offboarding::scratch_store("offboard-page");
     let receipt = db
-        .offboard(&company, Actor::Operator, Options::default(), |_, _| {
-            ControlFlow::Continue(())
-        })
+        .offboard(
+            &company,
+            Actor::Operator,
+            Options::default(),
+            crate::offboarding::files(&store),
+            |_, _| ControlFlow::Continue(()),
+        )
         .await
         .unwrap();
     assert!(receipt.done);

@@ -178,11 +178,20 @@ async fn figures16_erasure_sweep_offboarding_and_audit_appends() {
     .await;
     let owner_db = metiva_db::Database::connect(&tdb.owner_url(), &metiva_testkit::pool_settings())
         .unwrap_or_else(|e| panic!("{e}"));
+    let store = metiva_db::files::FileStore::local(&metiva_testkit::scratch_dir("figure-offboard"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let t = Instant::now();
     owner_db
-        .offboard(&cid(C), Actor::Operator, Options::default(), |_, _| {
-            ControlFlow::Continue(())
-        })
+        .offboard(
+            &cid(C),
+            Actor::Operator,
+            Options::default(),
+            metiva_db::offboarding::OffboardFiles {
+                store: &store,
+                data_dir: None,
+            },
+            |_, _| ControlFlow::Continue(()),
+        )
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));
     eprintln!(

@@ -1,7 +1,10 @@
 //! The files panel of a deal's and an organisation's page (issue 17):
 //! attached contracts and signature images, each downloadable through
-//! `GET /files/{id}`, and a plain upload form posting to
-//! `POST /api/files/{kind}/{id}` (a redirect back with `?files=`).
+//! `GET /files/{id}`, and plain forms (no JavaScript needed) to upload,
+//! posting to `POST /api/files/{kind}/{id}`, and, for members who may
+//! write the record, to delete one, posting to `POST /files/{id}/delete`
+//! (each a redirect back with `?files=`; the dashboard's same-origin check
+//! guards both posts against cross-site forms).
 
 use super::*;
 
@@ -84,6 +87,7 @@ pub async fn record_files(kind: String, id: String) -> Result<Option<FilesDto>, 
 fn outcome_text(l: Lang, code: &str) -> Option<(bool, &'static str)> {
     Some(match code {
         "uploaded" => (true, tr(l, "File uploaded.")),
+        "deleted" => (true, tr(l, "File deleted.")),
         "too_large" => (
             false,
             tr(l, "The file is larger than 10 MB. Nothing was stored."),
@@ -124,13 +128,24 @@ pub fn FilesPanel(kind: &'static str, id: String) -> impl IntoView {
                 Ok(None) => ().into_any(),
                 Ok(Some(d)) => {
                     let none = d.files.is_empty();
+                    let can_write = d.can_write;
                     let rows = d.files.into_iter().map(|f| {
                         let label = if f.kind == "signature" { tr(l, "Signature") } else { tr(l, "Contract") };
+                        let delete = can_write.then(|| view! {
+                            <form method="post" action=format!("/files/{}/delete", f.id) class="inline">
+                                " "
+                                <button type="submit" data-testid="delete-file"
+                                        class="text-xs font-medium text-red-800 underline hover:text-red-900">
+                                    {tr(l, "Delete file")}
+                                </button>
+                            </form>
+                        });
                         view! {
                             <li class="text-sm" data-testid="attached-file" data-kind=f.kind.clone()>
                                 <span class="font-medium">{label}</span>": "
                                 <a class=LINK href=format!("/files/{}", f.id) download="">{f.name}</a>
                                 <span class="text-xs text-slate-500">" "{f.what}" · "{f.at}</span>
+                                {delete}
                             </li>
                         }
                     }).collect_view();

@@ -13,6 +13,8 @@ pub const FILES_CATALOG: &[(&str, &str)] = &[
     ("Upload", "Uploaden"),
     ("No files yet.", "Nog geen bestanden."),
     ("File uploaded.", "Bestand geüpload."),
+    ("File deleted.", "Bestand verwijderd."),
+    ("Delete file", "Bestand verwijderen"),
     (
         "The file is larger than 10 MB. Nothing was stored.",
         "Het bestand is groter dan 10 MB. Er is niets opgeslagen.",

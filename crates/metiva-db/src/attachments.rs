@@ -8,14 +8,21 @@
 //!   by the name or the declared type; anything else is refused before
 //!   anything is written (nothing stored, no object, no row).
 //! - Size: 1 byte to [`MAX_FILE_BYTES`]; checked before sealing.
-//! - Who may: a deal's files need `deals.write` to attach and `deals.read`
-//!   to list and download; an organisation's `persons.write` and
-//!   `persons.read` (the organisation pages' own permissions).
+//! - Who may: a deal's files need `deals.write` to attach or delete and
+//!   `deals.read` to list and download; an organisation's `persons.write`
+//!   and `persons.read` (the organisation pages' own permissions).
 //! - Every query runs under the caller's company binding (RLS) and names
 //!   the company: another workspace's record or file id is not found.
-//! - Uploads and downloads are audited (ids only) in the transaction that
-//!   writes or reads the metadata; a download is audited before its bytes
-//!   are read.
+//! - Uploads, downloads and deletes are audited (ids only) in the
+//!   transaction that writes or reads the metadata; a download is audited
+//!   before its bytes are read.
+//! - A delete removes the row (and audits it) in one transaction, then the
+//!   object after the commit. If the object store fails at that moment
+//!   the object stays behind as harmless garbage: sealed under the
+//!   workspace's data key, referred to by no row (nothing lists, serves or
+//!   opens it), collected by the hourly orphan sweep (`files_sweep`) and
+//!   deleted with everything under `{company}/` when the workspace is
+//!   offboarded. The caller is told, to log it.
 //! - The stored name is reduced to a plain ASCII name (no path, quotes or
 //!   control characters), so it is safe in a `Content-Disposition` header.
 
@@ -131,6 +138,15 @@ pub struct Attachment {
     pub content_type: String,
     pub size_bytes: i64,
     pub created_at: DateTime<Utc>,
+}
+
+/// A deleted attachment: the record it was on, and the object store's
+/// failure if its object could not be deleted after the row was (see the
+/// module docs: harmless, to be logged).
+#[derive(Debug)]
+pub struct Deleted {
+    pub record: Record,
+    pub object_left: Option<DbError>,
 }
 
 /// A file for a download: its name, type and bytes.
@@ -371,6 +387,75 @@ impl crate::Database {
             name: found.name,
             content_type: found.content_type,
             bytes,
+        })
+    }
+}
+
+impl crate::Database {
+    /// Deletes an attached file (see the module docs): found under the
+    /// caller's binding (another workspace's id is not found), the
+    /// record's write permission checked, the row deleted and audited
+    /// (`files.deleted`) in one transaction, then the object deleted.
+    pub async fn delete_attachment(
+        &self,
+        ctx: &TenantCtx,
+        files: &FileStore,
+        id: Uuid,
+        request_id: &str,
+    ) -> Result<Deleted, AttachError> {
+        let company = ctx.company().as_str().to_string();
+        let actor = ctx.user_id();
+        let can_deals = ctx.can(Permission::DealsWrite);
+        let can_orgs = ctx.can(Permission::PersonsWrite);
+        let (record, key) = self
+            .in_tenant(ctx, async |tc: &mut TenantConn<'_>| {
+                let Some((deal_id, organisation_id)) = stored_files::table
+                    .filter(stored_files::company_id.eq(&company))
+                    .filter(stored_files::id.eq(id))
+                    .filter(stored_files::purpose.eq_any(vec!["contract", "signature"]))
+                    .select((stored_files::deal_id, stored_files::organisation_id))
+                    .first::<(Option<Uuid>, Option<Uuid>)>(tc.conn())
+                    .await
+                    .optional()?
+                else {
+                    return Ok(Err(AttachError::NotFound));
+                };
+                let record = match (deal_id, organisation_id) {
+                    (Some(d), _) if can_deals => Record::Deal(d),
+                    (None, Some(o)) if can_orgs => Record::Organisation(o),
+                    _ => return Ok(Err(AttachError::Forbidden)),
+                };
+                // The app role may delete attachments only (a RESTRICTIVE
+                // policy, migration 000053); a delete that finds the row
+                // gone (another delete just committed) is not found.
+                let Some(key) = diesel::delete(
+                    stored_files::table
+                        .filter(stored_files::company_id.eq(&company))
+                        .filter(stored_files::id.eq(id))
+                        .filter(stored_files::purpose.eq_any(vec!["contract", "signature"])),
+                )
+                .returning(stored_files::object_key)
+                .get_result::<String>(tc.conn())
+                .await
+                .optional()?
+                else {
+                    return Ok(Err(AttachError::NotFound));
+                };
+                crate::crm::audit(tc, actor, "files.deleted", "file", id, request_id).await?;
+                Ok(Ok((record, key)))
+            })
+            .await??;
+        // After the commit: never an object gone while its row remains.
+        // The key was read under the binding and written by `store` under
+        // the company's prefix; check it anyway before deleting.
+        let object_left = if key.starts_with(&format!("{company}/")) {
+            files.delete(&key).await.err()
+        } else {
+            Some(DbError::Internal("object key outside its company".into()))
+        };
+        Ok(Deleted {
+            record,
+            object_left,
         })
     }
 }

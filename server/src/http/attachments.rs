@@ -9,6 +9,10 @@
 //!   a PDF, PNG or JPEG by content), 422 (a missing file or kind), 403,
 //!   404, with a message in the user's language.
 //! - `GET /files/{id}`: the download.
+//! - `POST /files/{id}/delete`: deletes an attached file (the record's
+//!   write permission, as for an upload). A browser's form post goes back
+//!   to the record's page (`?files=deleted`); a script gets 204, or 403 or
+//!   404 in the user's words.
 //!
 //! # Security
 //! - Both sit behind the tenant guard; the workspace is the guard's
@@ -23,6 +27,13 @@
 //! - Downloads carry `Content-Disposition: attachment` (never rendered in
 //!   our origin), `X-Content-Type-Options: nosniff`, the checked type and
 //!   `Cache-Control: no-store`, and are audited before the bytes leave.
+//! - Every post (upload, delete) passes the dashboard's same-origin check
+//!   (`refuse_cross_site_writes`), the CSRF defence of every form here;
+//!   the delete is a POST, never a GET a link or image could trigger.
+//! - A delete removes the row in its transaction and the object after the
+//!   commit; an object the store fails to delete then is logged (file id
+//!   only) and left as unreadable garbage that no row refers to (see
+//!   `metiva_db::attachments`).
 
 use std::sync::Arc;
 
@@ -65,6 +76,7 @@ pub fn routes(files: FileStore) -> Router<Arc<DashboardAuth>> {
             post(post_logo).layer(DefaultBodyLimit::max(MAX_UPLOAD_BODY)),
         )
         .route("/files/{id}", get(get_file))
+        .route("/files/{id}/delete", post(post_delete))
         .layer(Extension(files))
 }
 
@@ -284,6 +296,52 @@ async fn get_file(
             store_unavailable(lang, &rid.0, &e)
         }
         Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
+        Err(e) => refusal(lang, &e).into_response(),
+    }
+}
+
+/// `POST /files/{id}/delete` (see the module docs).
+async fn post_delete(
+    State(auth): State<Arc<DashboardAuth>>,
+    Extension(ctx): Extension<TenantCtx>,
+    Extension(rid): Extension<RequestId>,
+    Extension(lang): Extension<Lang>,
+    Extension(files): Extension<FileStore>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return refusal(lang, &AttachError::NotFound).into_response();
+    };
+    match auth.db.delete_attachment(&ctx, &files, id, &rid.0).await {
+        Ok(deleted) => {
+            if let Some(e) = deleted.object_left {
+                // The row is gone and the deletion audited; the object is
+                // unreadable garbage now (see the module docs).
+                tracing::warn!(request_id = %rid.0, file_id = %id, error = %e,
+                    "a deleted file's object could not be deleted; it is left in the store, unreferenced");
+            }
+            if wants_html(&headers) {
+                let back = match deleted.record {
+                    Record::Deal(id) => format!("/deals/{id}"),
+                    Record::Organisation(id) => format!("/organisations/{id}"),
+                };
+                Redirect::to(&format!("{back}?files=deleted")).into_response()
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            }
+        }
+        Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
+        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
+            store_unavailable(lang, &rid.0, &e)
+        }
+        Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
+        Err(AttachError::Forbidden) => AppError::forbidden(if lang == Lang::Nl {
+            "Bestanden verwijderen vraagt schrijfrecht op dit record. Vraag het een eigenaar."
+        } else {
+            "Deleting files needs write permission on this record. Ask an owner."
+        })
+        .into_response(),
         Err(e) => refusal(lang, &e).into_response(),
     }
 }

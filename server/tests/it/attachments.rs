@@ -3,7 +3,8 @@
 //! form), the panel on the record's page (English and Dutch), the
 //! download's headers and audit, sealed at rest; refusals (type by
 //! content, 10 MB, the body limit, a missing kind, permissions, another
-//! workspace's record or file) store nothing.
+//! workspace's record or file) store nothing. Deleting one: writers only,
+//! a same-origin POST, row and object gone, audited; 404 elsewhere.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -16,7 +17,7 @@ const PDF: &[u8] =
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR signature-bytes";
 
 /// The upload form as a browser (`html`) or a script posts it.
-fn upload(
+pub(crate) fn upload(
     token: &str,
     path: &str,
     kind: &str,
@@ -51,7 +52,7 @@ fn upload(
 }
 
 /// The first deal and organisation of a workspace.
-async fn records(w: &World, company: &str) -> (uuid::Uuid, uuid::Uuid) {
+pub(crate) async fn records(w: &World, company: &str) -> (uuid::Uuid, uuid::Uuid) {
     (
         w.id_in(company, "SELECT id FROM deals ORDER BY id LIMIT 1")
             .await,
@@ -310,6 +311,231 @@ async fn uploads_are_checked_by_content_stored_sealed_listed_and_downloaded_audi
             .iter()
             .filter(|a| a.action == "files.downloaded")
             .count(),
+        1
+    );
+}
+
+/// The delete form's post, as a browser (`html`, Dutch or English) or a
+/// script sends it.
+fn delete(token: &str, id: &str, html: bool, lang: &str) -> Request<Body> {
+    let b = Request::post(format!("/files/{id}/delete"))
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .header(header::COOKIE, format!("metiva_session={token}"));
+    let b = if html {
+        b.header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+    } else {
+        b.header(header::ACCEPT, "application/json")
+    };
+    b.body(Body::empty()).unwrap()
+}
+
+/// The object key of a stored file (read by the superuser).
+async fn object_key(w: &World, id: &str) -> Option<String> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct K {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        object_key: String,
+    }
+    let mut su = w.tdb.connect_as("postgres").await;
+    diesel::sql_query(format!(
+        "SELECT object_key FROM stored_files WHERE id = '{}'",
+        uuid::Uuid::parse_str(id).unwrap()
+    ))
+    .load::<K>(&mut su)
+    .await
+    .unwrap()
+    .pop()
+    .map(|k| k.object_key)
+}
+
+#[tokio::test]
+async fn attachments_are_deleted_by_writers_only_row_object_and_audit() {
+    let w = World::new().await;
+    // A data directory of this test's own: the shared one's objects are
+    // counted by the other tests meanwhile.
+    let data_dir = metiva_testkit::scratch_dir("attachment-delete");
+    let config = server::config::Config {
+        data_dir: data_dir.clone(),
+        ..crate::test_config(&w.tdb.app_url())
+    };
+    let router = server::http::dashboard_router_with(&config, w.auth.clone());
+    let (deal, org) = records(&w, DE_VRIES).await;
+    let owner = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let id_of = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["id"].as_str().unwrap().to_string()
+    };
+    let r = call(
+        &router,
+        upload(
+            &owner,
+            &format!("/api/files/deal/{deal}"),
+            "contract",
+            "c.pdf",
+            PDF,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let contract = id_of(&r.body);
+    let r = call(
+        &router,
+        upload(
+            &owner,
+            &format!("/api/files/organisation/{org}"),
+            "signature",
+            "s.png",
+            PNG,
+            false,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let signature = id_of(&r.body);
+    let key = object_key(&w, &contract).await.unwrap();
+    let object = data_dir.join("files").join(&key);
+    assert!(object.exists(), "{}", object.display());
+
+    // The panel offers the delete form to a writer, in both languages.
+    let page = call(
+        &router,
+        get_with(&format!("/deals/{deal}"), &[("metiva_session", &owner)]),
+    )
+    .await;
+    assert!(
+        page.body.contains(&format!("/files/{contract}/delete")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Delete file"), "{}", page.body);
+    let page = call(
+        &router,
+        get_with(
+            &format!("/organisations/{org}?lang=nl"),
+            &[("metiva_session", &owner)],
+        ),
+    )
+    .await;
+    assert!(page.body.contains("Bestand verwijderen"), "{}", page.body);
+    // Not to a reader, who is refused the post too (403, in Dutch here).
+    let viewer = w.sign_in("viewer@devries.example", DE_VRIES).await;
+    let page = call(
+        &router,
+        get_with(&format!("/deals/{deal}"), &[("metiva_session", &viewer)]),
+    )
+    .await;
+    assert!(
+        page.body.contains(&format!("/files/{contract}"))
+            && !page.body.contains(&format!("/files/{contract}/delete")),
+        "{}",
+        page.body
+    );
+    let r = call(&router, delete(&viewer, &contract, false, "nl")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        error_message(&r.body).contains("Bestanden verwijderen vraagt schrijfrecht"),
+        "{}",
+        r.body
+    );
+    // Another workspace's member, a malformed or unknown id: 404.
+    let other = w.sign_in("owner@brouwer.example", BROUWER).await;
+    for (token, id) in [
+        (&other, contract.clone()),
+        (&owner, "nope".to_string()),
+        (&owner, uuid::Uuid::new_v4().to_string()),
+    ] {
+        let r = call(&router, delete(token, &id, false, "en")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{id}: {}", r.body);
+    }
+    // A cross-site form post: refused by the dashboard's origin check.
+    let mut forged = delete(&owner, &contract, true, "en");
+    forged
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    let r = call(&router, forged).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(stored(&w).await, 2, "nothing deleted so far");
+    assert!(object.exists());
+
+    // The owner's form: back to the deal, row and object gone, audited.
+    let r = call(&router, delete(&owner, &contract, true, "en")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        r.headers[header::LOCATION],
+        format!("/deals/{deal}?files=deleted").as_str()
+    );
+    assert_eq!(stored(&w).await, 1);
+    assert_eq!(object_key(&w, &contract).await, None);
+    assert!(!object.exists(), "{}", object.display());
+    let audit = w.audit_rows(DE_VRIES).await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "files.deleted" && a.target_id.as_deref() == Some(&contract))
+            .count(),
+        1
+    );
+    let page = call(
+        &router,
+        get_with(
+            &format!("/deals/{deal}?files=deleted"),
+            &[("metiva_session", &owner)],
+        ),
+    )
+    .await;
+    assert!(page.body.contains("File deleted."), "{}", page.body);
+    assert!(
+        !page.body.contains(&format!("/files/{contract}")),
+        "{}",
+        page.body
+    );
+    let r = call(
+        &router,
+        get_with(&format!("/files/{contract}"), &[("metiva_session", &owner)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // A script: 204; the same id again is 404 (gone), and audited once.
+    let r = call(&router, delete(&owner, &signature, false, "en")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = call(&router, delete(&owner, &signature, false, "en")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert_eq!(stored(&w).await, 0);
+    let audit = w.audit_rows(DE_VRIES).await;
+    assert_eq!(
+        audit.iter().filter(|a| a.action == "files.deleted").count(),
+        2
+    );
+
+    // The app role deletes attachments only: a logo (or an invoice PDF,
+    // a fiscal record) survives even a bare DELETE under the binding.
+    use diesel_async::SimpleAsyncConnection;
+    let mut su = w.tdb.connect_as("postgres").await;
+    su.batch_execute(
+        "INSERT INTO stored_files (company_id, purpose, name, content_type, size_bytes, sha256,
+                                   object_key, key_id, nonce)
+         VALUES ('cmp_8fa2c1', 'logo', 'logo.png', 'image/png', 1, decode(repeat('00', 32), 'hex'),
+                 'cmp_8fa2c1/branding/logo-test', 'k-test', decode(repeat('00', 12), 'hex'))",
+    )
+    .await
+    .unwrap();
+    let mut app = w.tdb.connect_as("metiva_app").await;
+    app.batch_execute(
+        "BEGIN; SELECT set_config('app.company_id', 'cmp_8fa2c1', true);
+         DELETE FROM stored_files; COMMIT;",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.count_in(
+            DE_VRIES,
+            "SELECT count(*) AS n FROM stored_files WHERE purpose = 'logo'"
+        )
+        .await,
         1
     );
 }

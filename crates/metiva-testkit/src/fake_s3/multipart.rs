@@ -135,7 +135,7 @@ pub(super) fn answer(
             Some(r)
         }
         (&Method::POST, None, Some(id), None) => {
-            if !s.uploads.open.get(id).is_some_and(|u| u.key == key) {
+            if s.uploads.open.get(id).is_none_or(|u| u.key != key) {
                 return Some(no_such_upload(path));
             }
             let text = String::from_utf8_lossy(body);

@@ -95,6 +95,25 @@ pub fn store_unavailable(lang: Lang, request_id: &str, cause: &dyn std::fmt::Dis
     .into_response()
 }
 
+/// The page a file's record is shown on (where a form goes back to).
+fn record_page(record: Record) -> String {
+    match record {
+        Record::Deal(id) => format!("/deals/{id}"),
+        Record::Organisation(id) => format!("/organisations/{id}"),
+    }
+}
+
+/// A database or object-store failure behind a files route: revoked
+/// access is the guard's answer, an unreachable store a 503 in the
+/// user's words, anything else internal (detail to the log only).
+fn db_failure(lang: Lang, request_id: &str, e: metiva_db::DbError) -> Response {
+    match e {
+        metiva_db::DbError::AccessRevoked => access_changed(),
+        e @ metiva_db::DbError::Unavailable(_) => store_unavailable(lang, request_id, &e),
+        e => AppError::internal(request_id, &e).into_response(),
+    }
+}
+
 /// The refusal in the user's words.
 fn refusal(lang: Lang, e: &AttachError) -> AppError {
     let nl = lang == Lang::Nl;
@@ -231,10 +250,7 @@ async fn post_upload(
     let Some(record) = Record::parse(&record, &id) else {
         return refusal(lang, &AttachError::NotFound).into_response();
     };
-    let back = match record {
-        Record::Deal(id) => format!("/deals/{id}"),
-        Record::Organisation(id) => format!("/organisations/{id}"),
-    };
+    let back = record_page(record);
     match upload(&auth, &ctx, &files, record, form, &rid.0).await {
         Ok(_) if html => Redirect::to(&format!("{back}?files=uploaded")).into_response(),
         Ok(id) => (
@@ -242,11 +258,7 @@ async fn post_upload(
             Json(serde_json::json!({ "id": id.to_string() })),
         )
             .into_response(),
-        Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
-        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
-            store_unavailable(lang, &rid.0, &e)
-        }
-        Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
+        Err(AttachError::Db(e)) => db_failure(lang, &rid.0, e),
         // A missing record has no page to go back to.
         Err(e) if html && !matches!(e, AttachError::NotFound) => {
             Redirect::to(&format!("{back}?files={}", code(&e))).into_response()
@@ -291,11 +303,7 @@ async fn get_file(
             set(header::CACHE_CONTROL, "no-store".into());
             r
         }
-        Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
-        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
-            store_unavailable(lang, &rid.0, &e)
-        }
-        Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
+        Err(AttachError::Db(e)) => db_failure(lang, &rid.0, e),
         Err(e) => refusal(lang, &e).into_response(),
     }
 }
@@ -322,20 +330,13 @@ async fn post_delete(
                     "a deleted file's object could not be deleted; it is left in the store, unreferenced");
             }
             if wants_html(&headers) {
-                let back = match deleted.record {
-                    Record::Deal(id) => format!("/deals/{id}"),
-                    Record::Organisation(id) => format!("/organisations/{id}"),
-                };
+                let back = record_page(deleted.record);
                 Redirect::to(&format!("{back}?files=deleted")).into_response()
             } else {
                 StatusCode::NO_CONTENT.into_response()
             }
         }
-        Err(AttachError::Db(metiva_db::DbError::AccessRevoked)) => access_changed(),
-        Err(AttachError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
-            store_unavailable(lang, &rid.0, &e)
-        }
-        Err(AttachError::Db(e)) => AppError::internal(&rid.0, &e).into_response(),
+        Err(AttachError::Db(e)) => db_failure(lang, &rid.0, e),
         Err(AttachError::Forbidden) => AppError::forbidden(if lang == Lang::Nl {
             "Bestanden verwijderen vraagt schrijfrecht op dit record. Vraag het een eigenaar."
         } else {
@@ -394,11 +395,7 @@ async fn post_logo(
             )
                 .into_response();
         }
-        Err(BrandingError::Db(metiva_db::DbError::AccessRevoked)) => return access_changed(),
-        Err(BrandingError::Db(e @ metiva_db::DbError::Unavailable(_))) => {
-            return store_unavailable(lang, &rid.0, &e);
-        }
-        Err(BrandingError::Db(e)) => return AppError::internal(&rid.0, &e).into_response(),
+        Err(BrandingError::Db(e)) => return db_failure(lang, &rid.0, e),
         Err(BrandingError::Forbidden) => (
             "forbidden",
             AppError::forbidden(if nl {

@@ -25,7 +25,7 @@ use futures::StreamExt as _;
 use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -170,17 +170,34 @@ impl FileStore {
         limit: usize,
     ) -> Result<Vec<String>, DbError> {
         let prefix = parse_key(company.as_str())?;
-        let mut listing = self.inner()?.list(Some(&prefix));
-        let mut keys = Vec::new();
-        while keys.len() < limit {
+        Ok(self
+            .list_where(&prefix, limit, |_| true)
+            .await?
+            .into_iter()
+            .map(|meta| meta.location.to_string())
+            .collect())
+    }
+
+    /// Up to `limit` of the objects under `prefix` that `keep` accepts, in
+    /// the store's order. A prefix the local store never wrote to (no
+    /// directory) lists nothing.
+    pub(crate) async fn list_where(
+        &self,
+        prefix: &Path,
+        limit: usize,
+        keep: impl Fn(&ObjectMeta) -> bool,
+    ) -> Result<Vec<ObjectMeta>, DbError> {
+        let mut listing = self.inner()?.list(Some(prefix));
+        let mut found = Vec::new();
+        while found.len() < limit {
             match listing.next().await {
-                Some(Ok(meta)) => keys.push(meta.location.to_string()),
-                // The local store's directory not there yet: nothing.
+                Some(Ok(meta)) if keep(&meta) => found.push(meta),
+                Some(Ok(_)) => {}
                 Some(Err(object_store::Error::NotFound { .. })) | None => break,
                 Some(Err(e)) => return Err(store_err(e)),
             }
         }
-        Ok(keys)
+        Ok(found)
     }
 
     /// Deletes up to `limit` of the objects under `{company}/` (see

@@ -26,10 +26,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use futures::StreamExt;
 use object_store::path::Path;
 
-use crate::files::{FileStore, store_err};
+use crate::files::FileStore;
 use crate::jobs::{Backoff, BoxFuture, Handler, JobError, JobInfo, JobKind};
 use crate::schema::stored_files;
 use crate::{DbError, TenantConn};
@@ -58,28 +57,19 @@ pub async fn sweep_orphans(
     older_than: DateTime<Utc>,
 ) -> Result<u64, DbError> {
     let company = tc.company().as_str().to_string();
-    let store = files.inner()?.clone();
     let mut removed = 0;
     for folder in TRACKED {
         let prefix = Path::from(format!("{company}/{folder}"));
-        let mut listing = store.list(Some(&prefix));
-        let mut old = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = match meta {
-                Ok(m) => m,
-                // A folder never written to (the local store).
-                Err(object_store::Error::NotFound { .. }) => break,
-                Err(e) => return Err(store_err(e)),
-            };
-            let key = meta.location.to_string();
-            // The listing is the prefix's; checked again before any delete.
-            if meta.last_modified < older_than && key.starts_with(&format!("{company}/{folder}/")) {
-                old.push(key);
-                if old.len() >= LIMIT {
-                    break;
-                }
-            }
-        }
+        let under = format!("{company}/{folder}/");
+        // The listing is the prefix's; checked again before any delete.
+        let old: Vec<String> = files
+            .list_where(&prefix, LIMIT, |meta| {
+                meta.last_modified < older_than && meta.location.as_ref().starts_with(&under)
+            })
+            .await?
+            .into_iter()
+            .map(|meta| meta.location.to_string())
+            .collect();
         if old.is_empty() {
             continue;
         }

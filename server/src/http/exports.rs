@@ -308,19 +308,15 @@ pub async fn get_download(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return export_error(&rid, lang, ExportError::Gone("export.token_invalid"));
     }
-    let id = match auth.db.redeem_export_download(&ctx, &token, &rid.0).await {
-        Ok(id) => id,
+    let redeemed = match auth.db.redeem_export_download(&ctx, &token, &rid.0).await {
+        Ok(r) => r,
         Err(e) => return export_error(&rid, lang, e),
     };
-    // The row's size is the plaintext's, for Content-Length: a download
-    // cut short (a chunk that does not open ends the stream) is then
-    // visibly incomplete to the browser, never a shorter valid-looking
-    // file.
-    let len = match auth.db.export_status(&ctx, id).await {
-        Ok(Some(row)) => row.bytes.and_then(|b| u64::try_from(b).ok()),
-        Ok(None) => None,
-        Err(e) => return db_error(&rid, &e),
-    };
+    let id = redeemed.id;
+    // The ZIP's size, for Content-Length: a download cut short (a chunk
+    // that does not open ends the stream) is then visibly incomplete to
+    // the browser, never a shorter valid-looking file.
+    let len = redeemed.bytes.and_then(|b| u64::try_from(b).ok());
     let stream = match store
         .open(&auth.db, auth.field_keys.clone(), ctx.company(), id)
         .await

@@ -190,6 +190,14 @@ impl ExportRow {
     }
 }
 
+/// A redeemed download: the export to stream, and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redeemed {
+    pub id: Uuid,
+    /// The ZIP's size in bytes, as the finished export recorded it.
+    pub bytes: Option<i64>,
+}
+
 /// Why an export request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -382,13 +390,14 @@ impl Database {
 
     /// Redeems a download token: marks it used (once; a second use finds
     /// nothing), checks it is this member's and unexpired, and audits the
-    /// download. Answers the export's id, whose file the caller streams.
+    /// download. Answers the export's id, whose file the caller streams,
+    /// and the ZIP's size (for `Content-Length`).
     pub async fn redeem_export_download(
         &self,
         ctx: &TenantCtx,
         token: &str,
         request_id: &str,
-    ) -> Result<Uuid, ExportError> {
+    ) -> Result<Redeemed, ExportError> {
         if !ctx.can(metiva_roles::Permission::PrivacyExport) {
             return Err(ExportError::Forbidden);
         }
@@ -413,13 +422,14 @@ impl Database {
             let Some(export) = export else {
                 return Ok(Err(ExportError::Gone("export.token_invalid")));
             };
-            diesel::update(
+            let bytes: Option<i64> = diesel::update(
                 exports::table
                     .filter(exports::company_id.eq(&company))
                     .filter(exports::id.eq(export)),
             )
             .set(exports::downloaded_at.eq(now))
-            .execute(tc.conn())
+            .returning(exports::bytes)
+            .get_result(tc.conn())
             .await?;
             let target = export.to_string();
             audit::append(
@@ -434,7 +444,7 @@ impl Database {
                 },
             )
             .await?;
-            Ok(Ok(export))
+            Ok(Ok(Redeemed { id: export, bytes }))
         })
         .await?
     }

@@ -118,6 +118,14 @@ async fn the_served_worker_runs_the_retainer_run_and_issues_through_stripe() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_metiva"))
         .args(["serve", "--only", "worker"])
         .env("DATABASE_URL", w.tdb.app_url())
+        // Through a transaction-mode pooler (METIVA_TEST_PG_MODE=pgbouncer)
+        // named statements must be off, as the suite's own pools have them:
+        // PgBouncer 1.18 hands a later transaction another server
+        // connection, where "s10" does not exist.
+        .env(
+            "METIVA_DB_STATEMENT_CACHE",
+            crate::process::statement_cache(),
+        )
         .env("METIVA_DATA_DIR", &dir)
         .env("METIVA_APP_ADDR", "127.0.0.1:0")
         .env("METIVA_LOGIN_ADDR", "127.0.0.1:0")

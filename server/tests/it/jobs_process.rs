@@ -19,6 +19,10 @@ fn worker(tdb: &metiva_testkit::TestDb, sleep_ms: u64, lease_s: u64, grace_s: u6
     Command::new(env!("CARGO_BIN_EXE_metiva"))
         .args(["serve", "--only", "worker"])
         .env("DATABASE_URL", tdb.app_url())
+        .env(
+            "METIVA_DB_STATEMENT_CACHE",
+            crate::process::statement_cache(),
+        )
         .env("METIVA_DATA_DIR", &dir)
         .env("METIVA_APP_ADDR", "127.0.0.1:0")
         .env("METIVA_LOGIN_ADDR", "127.0.0.1:0")

@@ -209,6 +209,10 @@ async fn a_killed_offboarding_resumes_and_finishes() {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", &app_url)
             .env("DATABASE_MIGRATION_URL", &owner_url)
+            .env(
+                "METIVA_DB_STATEMENT_CACHE",
+                crate::process::statement_cache(),
+            )
             .env("METIVA_DATA_DIR", &data_dir)
             .env("RUST_LOG", "warn")
             .args(["offboard", DE_VRIES, "--batch", "20"]);
@@ -682,6 +686,10 @@ async fn metiva_offboard_deletes_the_objects_in_the_bucket_and_resumes_after_an_
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("DATABASE_URL", &app_url)
             .env("DATABASE_MIGRATION_URL", &owner_url)
+            .env(
+                "METIVA_DB_STATEMENT_CACHE",
+                crate::process::statement_cache(),
+            )
             .env("METIVA_DATA_DIR", &data_dir)
             .env("METIVA_OBJECT_STORE", "s3")
             .env("METIVA_S3_BUCKET", fake_s3::BUCKET)

@@ -62,3 +62,14 @@ pub fn wait_ready(child: &mut Child, port: u16, within: Duration, log: Option<&P
     let _ = child.kill();
     panic!("not ready within {within:?}: {}", what_it_said(child, log));
 }
+
+/// `METIVA_DB_STATEMENT_CACHE` for a spawned `metiva`: as the suite's own
+/// pools (off through a transaction-mode pooler, where a named statement
+/// may not exist on the next transaction's server connection).
+pub(crate) fn statement_cache() -> &'static str {
+    if metiva_testkit::pool_settings().statement_cache {
+        "on"
+    } else {
+        "off"
+    }
+}

@@ -57,11 +57,6 @@ impl Instance {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("stderr.log");
         let b64 = |k: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(k);
-        let cache = if metiva_testkit::pool_settings().statement_cache {
-            "on"
-        } else {
-            "off"
-        };
         let (app, login) = (free_port(), free_port());
         let child = Command::new(env!("CARGO_BIN_EXE_metiva"))
             .arg("serve")
@@ -70,7 +65,7 @@ impl Instance {
             // transaction-mode pooler (`METIVA_TEST_PG_MODE=pgbouncer`).
             .env("DATABASE_LISTEN_URL", w.tdb.listen_url())
             .env("METIVA_LOGIN_DATABASE_URL", w.tdb.login_url())
-            .env("METIVA_DB_STATEMENT_CACHE", cache)
+            .env("METIVA_DB_STATEMENT_CACHE", crate::process::statement_cache())
             .env("METIVA_DATA_DIR", &dir)
             // No ASN dataset (an empty directory): a cheap start.
             .env("METIVA_ASN_DIR", &dir)

@@ -20,6 +20,7 @@ mod dashboard;
 mod envelope;
 mod erasure;
 mod erasure_receipt_pdf;
+mod export_crash;
 mod exports;
 mod health;
 mod import;

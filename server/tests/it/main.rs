@@ -48,6 +48,7 @@ mod s3_store;
 mod security_page;
 mod signing_keys;
 mod sla_alerts;
+mod sweep_crash;
 mod token_matrix;
 mod trust;
 mod twilio_sms;

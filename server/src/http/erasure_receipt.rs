@@ -1,7 +1,7 @@
 //! `GET /erasures/{id}/receipt.json`, `/erasures/{id}/receipt.txt` and
 //! `/erasures/{id}/receipt.pdf`: an erasure's receipt, for roles with
 //! `privacy.erase` or `audit.read` (the audit row of the erasure links
-//! here). The PDF is the text, laid out by the invoice's PDF writer.
+//! here). The PDF is the text, laid out in the invoice's embedded font.
 //!
 //! # Security
 //! A receipt holds ids, codes and counts, never personal data; another
@@ -14,7 +14,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use metiva_db::TenantCtx;
-use metiva_db::billing::pdf::{TextLine, render_lines};
+use metiva_db::billing::pdf::{PdfError, TextLine, render_lines};
 use metiva_db::erasure::Receipt;
 use metiva_roles::Permission;
 
@@ -63,7 +63,12 @@ pub async fn get_receipt(
             "txt",
             text(&receipt).into_bytes(),
         ),
-        Format::Pdf => ("application/pdf", "pdf", pdf(&receipt)),
+        Format::Pdf => match pdf(&receipt) {
+            Ok(bytes) => ("application/pdf", "pdf", bytes),
+            // The embedded fonts did not load or krilla refused the
+            // document: a bug, never the receipt's content.
+            Err(e) => return AppError::internal(&rid.0, &e).into_response(),
+        },
     };
     (
         StatusCode::OK,
@@ -145,8 +150,9 @@ fn text(r: &Receipt) -> String {
 }
 
 /// The receipt as a PDF: the plain text's lines (the first as the title),
-/// so both say exactly the same and neither holds personal data.
-pub fn pdf(r: &Receipt) -> Vec<u8> {
+/// so both say exactly the same and neither holds personal data. Any
+/// character of a note prints as written (an embedded font, not WinAnsi).
+pub fn pdf(r: &Receipt) -> Result<Vec<u8>, PdfError> {
     let body = text(r);
     let lines: Vec<TextLine<'_>> = body
         .lines()

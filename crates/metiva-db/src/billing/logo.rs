@@ -286,9 +286,10 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 
 /// The logo's pixels, uncompressed (colour components, 8 bits each), with
 /// any transparency blended onto white (the invoice page is white, so the
-/// logo looks as with its alpha channel): what printpdf takes as a raw
-/// image. None for a JPEG (it goes in as it is) or should the data not
-/// inflate to the size the image promises.
+/// logo looks as with its alpha channel, and no soft mask is needed):
+/// what `pdf.rs` hands krilla as the image's pixels. None for a JPEG (it
+/// goes in as it is) or should the data not inflate to the size the image
+/// promises.
 pub fn pixels_on_white(img: &PdfImage) -> Option<Vec<u8>> {
     if img.filter != "FlateDecode" {
         return None;

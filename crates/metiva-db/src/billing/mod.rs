@@ -23,6 +23,9 @@ pub mod jobs;
 pub mod logo;
 pub mod money;
 pub mod pdf;
+mod pdf_page;
+/// Reading a PDF's text back: for tests only (the `test-support` feature).
+#[cfg(any(test, feature = "test-support"))]
 pub mod pdf_text;
 mod plain_pdf;
 pub mod retainers;

@@ -1,26 +1,30 @@
-//! The invoice PDF: one A4 page rendered with `printpdf` 0.7, in Liberation
-//! Sans (Regular and Bold, SIL OFL 1.1, metric-compatible with Helvetica)
-//! embedded as a subset (only the glyphs the invoice uses) in Identity-H
-//! encoding with a /ToUnicode map, so any name prints as written
-//! ("Łódź", "Ŝ", "ő", "€") and the text can be searched and copied.
+//! The invoice PDF: one A4 page rendered with krilla, in Liberation Sans
+//! (Regular and Bold) embedded as a subset with a /ToUnicode map, so any
+//! name prints as written ("Łódź", "Ŝ", "ő", "€") and the text can be
+//! searched and copied (`pdf_page.rs` draws the text).
 //!
-//! Why printpdf 0.7 and not a newer release: 0.7 with only
-//! `font_subsetting` (allsorts) comes to 66 crates; 0.8 and later (0.12)
-//! bring a layout engine (azul) and come to 102 even without default
-//! features, for nothing this fixed layout needs. The logo is decoded by
-//! our own checked decoder (`logo.rs`), not printpdf's `image` feature.
+//! Why krilla: it writes exactly this (subset TrueType fonts in Identity-H
+//! with ToUnicode, images, compressed streams) and nothing more, and it is
+//! maintained. printpdf 0.7, which wrote the invoice before, pulled in
+//! syn 1 and the unmaintained proc-macro-error (RUSTSEC-2024-0370) through
+//! allsorts and ouroboros; its later releases bring a layout engine
+//! (azul) this fixed layout does not need. krilla runs without its
+//! `simple-text` shaper (rustybuzz): the glyphs come from the font's cmap.
+//! The logo is checked and decoded by our own decoder (`logo.rs`); krilla
+//! only receives its pixels (a PNG) or reads a checked JPEG's header.
 //!
 //! Branded per workspace (its name, logo, and address, KvK and VAT number
 //! where known), in Dutch or English.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use krilla::Document;
+use krilla::geom::{Size, Transform};
+use krilla::image::{BitsPerComponent, CustomImage, Image, ImageColorspace};
+use krilla::metadata::Metadata;
+use krilla::page::PageSettings;
 use metiva_security::cipher::KeyRing;
-use owned_ttf_parser::Face;
-use printpdf::{
-    ColorBits, ColorSpace, Image, ImageFilter, ImageTransform, ImageXObject, IndirectFontRef, Mm,
-    PdfDocument, PdfLayerReference, Pt, Px,
-};
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::invoices::{
@@ -28,19 +32,12 @@ use super::invoices::{
 };
 use super::logo::PdfImage;
 use super::money::cents_display;
+use super::pdf_page::{PAGE_H, PAGE_W, TextPage, fonts};
 use crate::files::{FileStore, NewFile};
 use crate::schema::organisations as orgs;
 use crate::{DbError, TenantConn};
 
 pub use super::plain_pdf::{TextLine, render_lines};
-
-/// Liberation Sans 2.1.5, SIL Open Font License 1.1 (assets/fonts/OFL.txt).
-static REGULAR: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Regular.ttf");
-static BOLD: &[u8] = include_bytes!("../../assets/fonts/LiberationSans-Bold.ttf");
-
-/// A4 in points.
-const PAGE_W: f32 = 595.0;
-const PAGE_H: f32 = 842.0;
 
 /// Who sends the invoice: the workspace.
 #[derive(Debug, Clone, Default)]
@@ -63,10 +60,10 @@ pub struct PdfInvoice<'a> {
 /// Rendering failed (the embedded fonts did not load, or the writer
 /// refused): a bug, never the user's input.
 #[derive(Debug, thiserror::Error)]
-#[error("invoice PDF: {0}")]
+#[error("PDF: {0}")]
 pub struct PdfError(String);
 
-fn pdf_err(e: impl std::fmt::Display) -> PdfError {
+pub(super) fn pdf_err(e: impl std::fmt::Display) -> PdfError {
     PdfError(e.to_string())
 }
 
@@ -76,44 +73,9 @@ pub fn file_name(invoice: &Invoice, dutch: bool) -> String {
     format!("{word}-{}.pdf", invoice.number())
 }
 
-fn mm(points: f32) -> Mm {
-    Mm::from(Pt(points))
-}
-
-/// Text drawing on the page, top-left based (A4: 595 x 842 points).
-struct Page<'f> {
-    layer: PdfLayerReference,
-    regular: IndirectFontRef,
-    bold: IndirectFontRef,
-    regular_face: &'f Face<'f>,
-    bold_face: &'f Face<'f>,
-}
-
-impl Page<'_> {
-    fn text(&self, bold: bool, size: u8, x: u32, y_from_top: u32, s: &str) {
-        let font = if bold { &self.bold } else { &self.regular };
-        #[expect(clippy::cast_precision_loss, reason = "page coordinates are < 1000")]
-        let (x, y) = (x as f32, PAGE_H - y_from_top as f32);
-        self.layer.use_text(s, f32::from(size), mm(x), mm(y), font);
-    }
-
-    /// Right-aligned at `right`, measured with the font's own advance
-    /// widths.
-    fn amount(&self, bold: bool, size: u8, right: u32, y_from_top: u32, s: &str) {
-        let face = if bold {
-            self.bold_face
-        } else {
-            self.regular_face
-        };
-        let units: u32 = s
-            .chars()
-            .filter_map(|c| face.glyph_index(c))
-            .filter_map(|g| face.glyph_hor_advance(g))
-            .map(u32::from)
-            .sum();
-        let width = units * u32::from(size) / u32::from(face.units_per_em().max(1));
-        self.text(bold, size, right.saturating_sub(width), y_from_top, s);
-    }
+/// An A4 page's settings.
+pub(super) fn a4() -> Result<PageSettings, PdfError> {
+    PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| pdf_err("page size"))
 }
 
 /// Renders the invoice as PDF bytes (no logo).
@@ -127,16 +89,18 @@ pub fn render_with_logo(p: &PdfInvoice<'_>, logo: Option<&PdfImage>) -> Result<V
     let t = |en: &'static str, nl: &'static str| if p.dutch { nl } else { en };
     let money = |c: i64| cents_display(c, p.dutch);
     let inv = p.invoice;
-    let title = format!("{} {}", t("Invoice", "Factuur"), inv.number());
-    let (doc, page, layer) = PdfDocument::new(&title, mm(PAGE_W), mm(PAGE_H), "invoice");
-    let regular_face = Face::parse(REGULAR, 0).map_err(pdf_err)?;
-    let bold_face = Face::parse(BOLD, 0).map_err(pdf_err)?;
-    let page = Page {
-        layer: doc.get_page(page).get_layer(layer),
-        regular: doc.add_external_font(REGULAR).map_err(pdf_err)?,
-        bold: doc.add_external_font(BOLD).map_err(pdf_err)?,
-        regular_face: &regular_face,
-        bold_face: &bold_face,
+    let fonts = fonts()?;
+    let mut doc = Document::new();
+    doc.set_metadata(
+        Metadata::new()
+            .title(format!("{} {}", t("Invoice", "Factuur"), inv.number()))
+            .language(t("en", "nl").to_string()),
+    );
+    let mut pdf_page = doc.start_page_with(a4()?);
+    let mut surface = pdf_page.surface();
+    let mut page = TextPage {
+        surface: &mut surface,
+        fonts,
     };
     page.text(true, 20, 50, 70, &p.branding.name);
     let mut y = 90;
@@ -173,15 +137,15 @@ pub fn render_with_logo(p: &PdfInvoice<'_>, logo: Option<&PdfImage>) -> Result<V
     y += 20;
     page.text(true, 10, 50, y, t("Description", "Omschrijving"));
     page.text(true, 10, 330, y, t("VAT", "Btw"));
-    page.amount(true, 10, 450, y, t("Net", "Netto"));
-    page.amount(true, 10, 545, y, t("VAT amount", "Btw-bedrag"));
+    page.right(true, 10, 450, y, t("Net", "Netto"));
+    page.right(true, 10, 545, y, t("VAT amount", "Btw-bedrag"));
     y += 18;
     for l in p.lines {
         let desc: String = l.description.chars().take(50).collect();
         page.text(false, 10, 50, y, &desc);
         page.text(false, 10, 330, y, &format!("{}%", l.vat_rate));
-        page.amount(false, 10, 450, y, &money(l.net_cents));
-        page.amount(false, 10, 545, y, &money(l.vat_cents));
+        page.right(false, 10, 450, y, &money(l.net_cents));
+        page.right(false, 10, 545, y, &money(l.vat_cents));
         y += 15;
     }
     y += 15;
@@ -192,7 +156,7 @@ pub fn render_with_logo(p: &PdfInvoice<'_>, logo: Option<&PdfImage>) -> Result<V
     ];
     for (bold, k, c) in sums {
         page.text(bold, 11, 330, y, k);
-        page.amount(bold, 11, 545, y, &money(c));
+        page.right(bold, 11, 545, y, &money(c));
         y += 17;
     }
     if inv.reverse_charge {
@@ -210,60 +174,95 @@ pub fn render_with_logo(p: &PdfInvoice<'_>, logo: Option<&PdfImage>) -> Result<V
     );
     page.text(false, 9, 50, 800, terms);
     if let Some(img) = logo.and_then(image) {
-        draw_logo(&page.layer, img);
+        draw_logo(&mut surface, img);
     }
-    drop(page);
-    doc.save_to_bytes().map_err(pdf_err)
+    surface.finish();
+    pdf_page.finish();
+    doc.finish().map_err(|e| pdf_err(format!("{e:?}")))
 }
 
-/// The logo as printpdf's image: a JPEG as it is (DCTDecode); a PNG as
-/// raw pixels (printpdf 0.7 has no Flate image filter; its writer
-/// compresses the stream in release builds), any transparency blended
-/// onto the white page (printpdf 0.7's soft masks are broken: the mask's
-/// height is written as the width, and it is inlined). None when the
-/// pixels do not come out.
-fn image(img: &PdfImage) -> Option<ImageXObject> {
-    let (data, filter) = if img.filter == "DCTDecode" {
-        (img.data.clone(), Some(ImageFilter::DCT))
-    } else {
-        (super::logo::pixels_on_white(img)?, None)
-    };
-    Some(ImageXObject {
-        width: Px(usize::try_from(img.width).ok()?),
-        height: Px(usize::try_from(img.height).ok()?),
-        color_space: if img.color_space == "DeviceGray" {
-            ColorSpace::Greyscale
+/// A PNG logo's pixels, for krilla: colour only, any transparency
+/// blended onto the white page (`logo::pixels_on_white`), 8 bits a
+/// component. The bytes are shared, so krilla's hashing and cloning of
+/// the image stays cheap.
+#[derive(Clone, Hash)]
+struct LogoPixels {
+    colour: Arc<[u8]>,
+    width: u32,
+    height: u32,
+    grey: bool,
+}
+
+impl CustomImage for LogoPixels {
+    fn color_channel(&self) -> &[u8] {
+        &self.colour
+    }
+
+    fn alpha_channel(&self) -> Option<&[u8]> {
+        None
+    }
+
+    fn bits_per_component(&self) -> BitsPerComponent {
+        BitsPerComponent::Eight
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn icc_profile(&self) -> Option<&[u8]> {
+        None
+    }
+
+    fn color_space(&self) -> ImageColorspace {
+        if self.grey {
+            ImageColorspace::Luma
         } else {
-            ColorSpace::Rgb
-        },
-        bits_per_component: ColorBits::Bit8,
-        interpolate: true,
-        image_data: data,
-        image_filter: filter,
-        smask: None,
-        clipping_bbox: None,
-    })
+            ImageColorspace::Rgb
+        }
+    }
+}
+
+/// The logo as krilla's image: a JPEG as it is (krilla reads only its
+/// header and embeds the bytes, DCTDecode); a PNG as its pixels. None
+/// when the pixels do not come out. krilla asserts (panics) when the
+/// pixels do not fill the image, so their length is checked here first.
+fn image(img: &PdfImage) -> Option<Image> {
+    if img.filter == "DCTDecode" {
+        return Image::from_jpeg(img.data.clone().into(), true).ok();
+    }
+    let grey = img.color_space == "DeviceGray";
+    let colour = super::logo::pixels_on_white(img)?;
+    let channels = if grey { 1 } else { 3 };
+    let pixels = usize::try_from(img.width)
+        .ok()?
+        .checked_mul(usize::try_from(img.height).ok()?)?;
+    if colour.len() != pixels.checked_mul(channels)? {
+        return None;
+    }
+    let pixels = LogoPixels {
+        colour: colour.into(),
+        width: img.width,
+        height: img.height,
+        grey,
+    };
+    Image::from_custom(pixels, true).ok()
 }
 
 /// At most 150 x 60 points, the aspect kept, 50 points from the right
 /// edge and 40 from the top (where the stamped logo always sat).
-fn draw_logo(layer: &PdfLayerReference, img: ImageXObject) {
+fn draw_logo(surface: &mut krilla::surface::Surface<'_>, img: Image) {
+    let (w, h) = img.size();
     #[expect(clippy::cast_precision_loss, reason = "at most 2000 pixels a side")]
-    let (w, h) = (img.width.0.max(1) as f32, img.height.0.max(1) as f32);
+    let (w, h) = (w.max(1) as f32, h.max(1) as f32);
     let scale = (150.0 / w).min(60.0 / h);
     let (dw, dh) = (w * scale, h * scale);
-    Image::from(img).add_to_layer(
-        layer.clone(),
-        ImageTransform {
-            translate_x: Some(mm(PAGE_W - 50.0 - dw)),
-            translate_y: Some(mm(PAGE_H - 40.0 - dh)),
-            scale_x: Some(scale),
-            scale_y: Some(scale),
-            // One pixel is one point before scaling.
-            dpi: Some(72.0),
-            ..ImageTransform::default()
-        },
-    );
+    let Some(size) = Size::from_wh(dw, dh) else {
+        return;
+    };
+    surface.push_transform(&Transform::from_translate(PAGE_W - 50.0 - dw, 40.0));
+    surface.draw_image(img, size);
+    surface.pop();
 }
 
 /// Renders invoice `id` of the bound workspace and stores the PDF
@@ -491,28 +490,60 @@ mod tests {
             name: "Łódź Ŝtudio".into(),
             ..branding()
         };
+        let customer = "Kovács Ödön és Fiai Kft. – Dvořák Łódź";
         let (pdf, runs) = texts(
             &PdfInvoice {
                 branding: &branding,
-                customer: "Kovács Ödön és Fiai Kft. – Dvořák",
+                customer,
                 invoice: &inv,
                 lines: &lines,
                 dutch: true,
             },
             None,
         );
-        assert!(runs.iter().any(|r| r == "Łódź Ŝtudio"), "{runs:?}");
-        assert!(
-            runs.iter()
-                .any(|r| r == "Kovács Ödön és Fiai Kft. – Dvořák"),
-            "{runs:?}"
-        );
+        for want in [
+            "Łódź Ŝtudio",
+            customer,
+            "€ 1.250,00",
+            "€ 262,50",
+            "€ 1.512,50",
+        ] {
+            assert!(runs.iter().any(|r| r == want), "{want} in {runs:?}");
+        }
         assert!(embeds_truetype_font(&pdf).unwrap(), "a FontFile2 stream");
         // Subset: far smaller than the two fonts (over 800 KB).
         assert!(pdf.len() < 100_000, "{} bytes", pdf.len());
         // No standard-14 font left to substitute.
         let raw = String::from_utf8_lossy(&pdf);
         assert!(!raw.contains("/Helvetica"));
+    }
+
+    #[test]
+    fn a_damaged_pdf_is_an_error_not_a_panic() {
+        let (inv, lines) = invoice(false);
+        let branding = branding();
+        let pdf = render(&PdfInvoice {
+            branding: &branding,
+            customer: "Bloemenhuis Hendriks",
+            invoice: &inv,
+            lines: &lines,
+            dutch: true,
+        })
+        .unwrap();
+        let half = pdf.get(..pdf.len() / 2).unwrap();
+        assert!(text_runs(half).is_err());
+        assert!(embeds_truetype_font(b"%PDF-1.7\n%%EOF\n").is_err());
+        // Garbage over the middle of the file (streams, fonts, the
+        // cross-reference table's targets): whatever comes back, no
+        // panic.
+        let mut bad = pdf.clone();
+        let len = bad.len();
+        for b in bad.iter_mut().skip(len / 4).take(len / 4) {
+            *b = b'x';
+        }
+        let _ = text_runs(&bad);
+        let _ = crate::billing::pdf_text::drawn_images(&bad);
+        let _ = embeds_truetype_font(&bad);
     }
 
     #[test]

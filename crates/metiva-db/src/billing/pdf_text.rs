@@ -1,19 +1,26 @@
-//! Reads a PDF's text back (issue 17): the invoice tests and checks parse
-//! a rendered invoice with this and look for names and totals in it.
+//! Reads a PDF's text back (issues 16 and 17): the invoice and erasure
+//! receipt tests parse a rendered PDF with this and look for names and
+//! totals in it.
 //!
 //! With an embedded TrueType font in Identity-H encoding, a content
 //! stream shows glyph ids, not characters; each font's /ToUnicode CMap
-//! maps them back. This reads exactly what our writers produce (printpdf's
-//! bfchar/bfrange CMaps; the hand-written receipt's WinAnsi literals, read
-//! as Latin-1), through lopdf, the parser printpdf already brings along
-//! (no new crate). It is no general PDF text extractor (no positions, no
-//! other encodings) and never panics on a damaged file: it answers an
-//! error.
+//! maps them back. This reads exactly what our writer (krilla) produces:
+//! bfchar/bfrange CMaps, two-byte codes; a simple font without a map is
+//! read as Latin-1. It goes through lopdf, and only tests build it: the
+//! module and lopdf sit behind metiva-db's `test-support` feature, which
+//! the server's tests switch on, so the release binary carries no PDF
+//! parser. It is no general PDF text extractor (no positions, no other
+//! encodings) and never panics on a damaged file: it answers an error
+//! (and a page's content is inflated to at most [`MAX_CONTENT`] bytes).
 
 use std::collections::HashMap;
 
-use printpdf::lopdf::content::Content;
-use printpdf::lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::content::Content;
+use lopdf::{Dictionary, Document, Object, ObjectId};
+
+/// The most a page's content streams may inflate to (16 MB; an invoice's
+/// is a few KB).
+pub const MAX_CONTENT: usize = 16 * 1024 * 1024;
 
 /// Why a PDF's text could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +42,9 @@ pub fn text_runs(pdf: &[u8]) -> Result<Vec<String>, PdfTextError> {
         for (name, font) in page_fonts(&doc, page) {
             maps.insert(name.to_vec(), to_unicode(&doc, font));
         }
-        let content = doc.get_page_content(page).map_err(err)?;
+        let content = doc
+            .get_page_content_with_limit(page, MAX_CONTENT)
+            .map_err(err)?;
         let ops = Content::decode(&content).map_err(err)?.operations;
         let mut current: Option<&Option<HashMap<u32, String>>> = None;
         for op in &ops {
@@ -69,9 +78,8 @@ pub fn text_runs(pdf: &[u8]) -> Result<Vec<String>, PdfTextError> {
     Ok(out)
 }
 
-/// The page's fonts by resource name, following references (printpdf
-/// writes /Resources and /Font as indirect objects, which lopdf 0.31's
-/// `get_page_fonts` does not follow).
+/// The page's fonts by resource name, following references (/Resources
+/// and /Font may be indirect objects).
 fn page_fonts(doc: &Document, page: ObjectId) -> Vec<(&[u8], &Dictionary)> {
     let fonts = doc
         .get_dictionary(page)
@@ -95,7 +103,9 @@ pub fn drawn_images(pdf: &[u8]) -> Result<Vec<(i64, i64)>, PdfTextError> {
     let doc = Document::load_mem(pdf).map_err(err)?;
     let mut out = Vec::new();
     for page in doc.get_pages().into_values() {
-        let content = doc.get_page_content(page).map_err(err)?;
+        let content = doc
+            .get_page_content_with_limit(page, MAX_CONTENT)
+            .map_err(err)?;
         let ops = Content::decode(&content).map_err(err)?.operations;
         let xobjects = doc
             .get_dictionary(page)

@@ -1,56 +1,21 @@
-//! A plain text PDF, written by hand (PDF 1.4, uncompressed content
-//! streams, the standard Helvetica fonts in WinAnsiEncoding): the erasure
-//! receipt's document ([`render_lines`]). Characters outside WinAnsi print
-//! as `?`. Moved here unchanged from `pdf.rs` when the invoice moved to
-//! printpdf with an embedded font (issue 17); the receipt's own tests
-//! check this file's bytes, so it keeps its writer until the receipt is
-//! migrated too.
+//! A plain text PDF: the erasure receipt's document ([`render_lines`]),
+//! written with krilla in the same embedded Liberation Sans as the
+//! invoice (`pdf_page.rs`).
+//!
+//! Until issue 16 this was a hand-written PDF in the standard Helvetica
+//! fonts in WinAnsiEncoding, where any character outside WinAnsi printed
+//! as `?`: a receipt's note with a Polish or Czech word ("Łódź",
+//! "Dvořák") did not print as written. With an embedded subset font and a
+//! /ToUnicode map every character prints and reads back as written, and
+//! the receipt no longer has a writer of its own to keep correct.
 
-use std::fmt::Write as _;
+use krilla::Document;
 
-/// A string in WinAnsiEncoding, escaped for a PDF literal string.
-fn pdf_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('(');
-    for c in s.chars() {
-        match c {
-            '(' | ')' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            // WinAnsi: the euro sign is 0x80; Latin-1's upper half maps to
-            // itself. Written as octal escapes, so the stream stays ASCII.
-            '€' => out.push_str("\\200"),
-            '\u{a0}'..='\u{ff}' => {
-                let _ = write!(out, "\\{:03o}", u32::from(c));
-            }
-            _ => out.push('?'),
-        }
-    }
-    out.push(')');
-    out
-}
-
-/// Text drawing operations, top-left based (A4: 595 x 842 points).
-struct Page {
-    ops: String,
-}
-
-impl Page {
-    fn text(&mut self, bold: bool, size: u8, x: u32, y_from_top: u32, s: &str) {
-        let font = if bold { "F2" } else { "F1" };
-        let y = 842u32.saturating_sub(y_from_top);
-        let _ = writeln!(
-            self.ops,
-            "BT /{font} {size} Tf {x} {y} Td {} Tj ET",
-            pdf_text(s)
-        );
-    }
-}
+use super::pdf::{PdfError, a4, pdf_err};
+use super::pdf_page::{Fonts, TextPage, fonts};
 
 /// One line of a plain document ([`render_lines`]): bold or not, its
-/// font size, and the text (WinAnsi; other characters print as `?`).
+/// font size, and the text (any Unicode the embedded font covers).
 #[derive(Debug, Clone, Copy)]
 pub struct TextLine<'a> {
     pub bold: bool,
@@ -58,50 +23,86 @@ pub struct TextLine<'a> {
     pub text: &'a str,
 }
 
+/// The text column: 50 points in from either side of A4.
+const LEFT: u32 = 50;
+const WIDTH: f32 = 495.0;
+const TOP: u32 = 60;
+const BOTTOM: u32 = 800;
+
+/// One line placed on a page: bold, size, baseline, text.
+type Placed = (bool, u8, u32, String);
+
 /// Renders lines top to bottom on as many A4 pages as they need (the
-/// erasure receipt's PDF). Long lines are wrapped at spaces to the page
-/// width (an estimate: half an em per character).
-pub fn render_lines(lines: &[TextLine<'_>]) -> Vec<u8> {
-    const TOP: u32 = 60;
-    const BOTTOM: u32 = 800;
-    let mut pages = vec![Page { ops: String::new() }];
+/// erasure receipt's PDF). Long lines are wrapped at spaces to the text
+/// column, measured with the font's advance widths. An error only should
+/// the embedded fonts not load or krilla refuse the document (a bug,
+/// never the text).
+pub fn render_lines(lines: &[TextLine<'_>]) -> Result<Vec<u8>, PdfError> {
+    let fonts = fonts()?;
+    let mut pages: Vec<Vec<Placed>> = vec![Vec::new()];
     let mut y = TOP;
     for l in lines {
         let size = l.size.max(6);
         let step = u32::from(size) + u32::from(size) / 2;
-        // 495 points of width, characters about size/2 points wide.
-        let width = (990 / usize::from(size)).max(20);
-        for part in wrap(l.text, width) {
+        let fits = |s: &str| fonts.width(l.bold, f32::from(size), s) <= WIDTH;
+        for part in wrap(l.text, fits) {
             if y + step > BOTTOM {
-                pages.push(Page { ops: String::new() });
+                pages.push(Vec::new());
                 y = TOP;
             }
             if let Some(page) = pages.last_mut() {
-                page.text(l.bold, size, 50, y, &part);
+                page.push((l.bold, size, y, part));
             }
             y += step;
         }
     }
-    let contents: Vec<&str> = pages.iter().map(|p| p.ops.as_str()).collect();
-    document_pages(&contents)
+    document(fonts, &pages)
 }
 
-/// `s` cut at spaces into lines of at most `width` characters (a longer
-/// word is cut where it must be); an empty line stays one empty line.
-fn wrap(s: &str, width: usize) -> Vec<String> {
+fn document(fonts: &'static Fonts, pages: &[Vec<Placed>]) -> Result<Vec<u8>, PdfError> {
+    let mut doc = Document::new();
+    for placed in pages {
+        let mut pdf_page = doc.start_page_with(a4()?);
+        let mut surface = pdf_page.surface();
+        let mut page = TextPage {
+            surface: &mut surface,
+            fonts,
+        };
+        for (bold, size, y, text) in placed {
+            page.text(*bold, *size, LEFT, *y, text);
+        }
+        surface.finish();
+        pdf_page.finish();
+    }
+    doc.finish().map_err(|e| pdf_err(format!("{e:?}")))
+}
+
+/// `s` cut at spaces into lines that `fits` (a word too long for a line
+/// of its own is cut where it must be); an empty line stays one empty
+/// line.
+fn wrap(s: &str, fits: impl Fn(&str) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut line = String::new();
     for word in s.split(' ') {
         let mut word = word.to_string();
-        while word.chars().count() > width {
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
+        while !fits(&word) {
+            // The longest head that fits, at least one character.
+            let chars: Vec<char> = word.chars().collect();
+            let mut n = chars.len().saturating_sub(1).max(1);
+            while n > 1 && !fits(&chars.iter().take(n).collect::<String>()) {
+                n -= 1;
+            }
+            let head: String = chars.iter().take(n).collect();
+            word = chars.iter().skip(n).collect();
             if !line.is_empty() {
                 out.push(std::mem::take(&mut line));
             }
             out.push(head);
+            if word.is_empty() {
+                break;
+            }
         }
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+        if !line.is_empty() && !fits(&format!("{line} {word}")) {
             out.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
@@ -113,145 +114,113 @@ fn wrap(s: &str, width: usize) -> Vec<String> {
     out
 }
 
-/// The file around the pages' content streams: catalog, pages, each page
-/// and its content, two fonts, the cross-reference table and the trailer.
-/// With one page the objects are numbered page 3, content 4, fonts 5
-/// and 6.
-fn document_pages(contents: &[&str]) -> Vec<u8> {
-    let n = contents.len();
-    let font = 3 + 2 * n;
-    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 2 * i)).collect();
-    let mut objects = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")),
-    ];
-    for (i, content) in contents.iter().enumerate() {
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {} 0 R \
-             /Resources << /Font << /F1 {font} 0 R /F2 {} 0 R >> >> >>",
-            4 + 2 * i,
-            font + 1
-        ));
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{content}endstream",
-            content.len()
-        ));
-    }
-    objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_string(),
-    );
-    objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
-            .to_string(),
-    );
-    // A binary comment line tells transfer tools the file is binary.
-    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-    for o in offsets {
-        let _ = writeln!(table, "{o:010} 00000 n ");
-    }
-    let _ = write!(
-        table,
-        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-        objects.len() + 1
-    );
-    out.extend_from_slice(table.as_bytes());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::billing::pdf_text::text_runs;
 
-    /// Parses the file back: header, every cross-reference offset points
-    /// at its object, startxref at the table, the content stream's
-    /// /Length is its length; answers the content stream.
-    pub(crate) fn parse(pdf: &[u8]) -> String {
-        // Byte for byte (offsets stay right): non-ASCII bytes as '?'.
-        let s: String = pdf
-            .iter()
-            .map(|&b| if b.is_ascii() { char::from(b) } else { '?' })
-            .collect();
-        assert!(s.starts_with("%PDF-1.4\n"));
-        assert!(s.ends_with("%%EOF\n"));
-        let start: usize = s
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|r| r.lines().next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_default();
-        let table = s.get(start..).unwrap_or_default();
-        assert!(table.starts_with("xref\n0 7\n"), "{table}");
-        for (i, line) in table.lines().skip(3).take(6).enumerate() {
-            let off: usize = line.get(..10).and_then(|n| n.parse().ok()).unwrap_or(0);
-            let at = s.get(off..).unwrap_or_default();
-            assert!(
-                at.starts_with(&format!("{} 0 obj\n", i + 1)),
-                "object {}",
-                i + 1
-            );
-        }
-        let obj = s.split("4 0 obj\n").nth(1).unwrap_or_default();
-        let len: usize = obj
-            .strip_prefix("<< /Length ")
-            .and_then(|r| r.split(' ').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_default();
-        let body = obj
-            .split_once("stream\n")
-            .map(|(_, b)| b)
-            .unwrap_or_default();
-        let content = body.get(..len).unwrap_or_default();
-        assert!(body.get(len..).unwrap_or_default().starts_with("endstream"));
-        content.to_string()
+    fn line(bold: bool, size: u8, text: &str) -> TextLine<'_> {
+        TextLine { bold, size, text }
     }
 
     #[test]
-    fn plain_lines_wrap_and_one_page_keeps_the_invoice_layout() {
-        let long = vec!["word"; 60].join(" ");
+    fn plain_lines_wrap_to_the_column() {
+        let long = vec!["word"; 120].join(" ");
         let lines = [
-            TextLine {
-                bold: true,
-                size: 16,
-                text: "Erasure receipt (1)",
-            },
-            TextLine {
-                bold: false,
-                size: 10,
-                text: &long,
-            },
+            line(true, 16, "Erasure receipt (1)"),
+            line(false, 10, &long),
         ];
-        let content = parse(&render_lines(&lines));
-        assert!(content.contains("/F2 16 Tf 50 782 Td (Erasure receipt \\(1\\)) Tj"));
-        // 299 characters at 99 a line: three lines.
-        assert_eq!(content.matches("(word word").count(), 3, "{content}");
-        assert_eq!(wrap("", 10), vec![String::new()]);
-        assert_eq!(wrap("abcdefghijkl xy", 5), vec!["abcde", "fghij", "kl xy"]);
+        let runs = text_runs(&render_lines(&lines).unwrap()).unwrap();
+        assert_eq!(
+            runs.first().map(String::as_str),
+            Some("Erasure receipt (1)")
+        );
+        // Every word drawn, on more than one line, none wider than the
+        // column.
+        let words: Vec<&String> = runs.iter().skip(1).collect();
+        assert!(words.len() > 1, "{runs:?}");
+        assert_eq!(
+            words.iter().map(|r| r.split(' ').count()).sum::<usize>(),
+            120
+        );
+        let fonts = fonts().unwrap();
+        assert!(words.iter().all(|r| fonts.width(false, 10.0, r) <= WIDTH));
+    }
+
+    #[test]
+    fn wrap_cuts_at_spaces_and_long_words_where_it_must() {
+        let five = |s: &str| s.chars().count() <= 5;
+        assert_eq!(wrap("", five), vec![String::new()]);
+        assert_eq!(
+            wrap("abcdefghijkl xy", five),
+            vec!["abcde", "fghij", "kl xy"]
+        );
+        assert_eq!(wrap("ab cd ef", five), vec!["ab cd", "ef"]);
+        // Nothing fits: one character a line, and it ends.
+        assert_eq!(wrap("abc", |_| false), vec!["a", "b", "c", ""]);
     }
 
     #[test]
     fn many_lines_flow_onto_more_pages() {
         let texts: Vec<String> = (0..120).map(|i| format!("line {i}")).collect();
+        let lines: Vec<TextLine<'_>> = texts.iter().map(|t| line(false, 10, t)).collect();
+        let pdf = render_lines(&lines).unwrap();
+        let runs = text_runs(&pdf).unwrap();
+        assert_eq!(runs, texts);
+        // 740 points a page at 15 a line: 49 lines a page, three pages.
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        assert_eq!(doc.get_pages().len(), 3);
+    }
+
+    /// The name that printed as "Zo\u{eb} ?ukasiewicz-Dvo?\u{e1}k" with
+    /// the old WinAnsi writer.
+    #[test]
+    fn a_name_outside_winansi_reads_back_as_written() {
+        let name = "Zoë Łukasiewicz-Dvořák";
+        let note = format!("Note: request from {name} – €0,00");
+        let lines = [
+            line(true, 14, "Metiva erasure receipt"),
+            line(false, 10, &note),
+        ];
+        let pdf = render_lines(&lines).unwrap();
+        let runs = text_runs(&pdf).unwrap();
+        assert_eq!(runs, ["Metiva erasure receipt".to_string(), note.clone(),]);
+        assert!(crate::billing::pdf_text::embeds_truetype_font(&pdf).unwrap());
+        assert!(!String::from_utf8_lossy(&pdf).contains("/Helvetica"));
+    }
+
+    /// Render time and size, printed (not asserted): `cargo nextest run
+    /// -p metiva-db --lib plain_pdf::tests::render_figures --no-capture`.
+    #[test]
+    fn render_figures() {
+        let texts = [
+            "Metiva erasure receipt 0b5e2f4e-5c1a-4d0e-9a43-2f0c8b7d6a11",
+            "Erased at: 2026-12-07 14:00:00 UTC",
+            "By member: 3f1c2a9e-1111-4222-8333-944455556666",
+            "Subject: person",
+            "Reason: subject_request",
+            "Consent decisions kept under: 9a0b1c2d3e4f",
+            "",
+            "persons: 1 erased, 0 kept",
+            "notes: 2 erased, 0 kept",
+            "tasks: 0 erased, 0 kept",
+            "deals: 0 erased, 1 kept (invoice retention, 7 years)",
+            "",
+            "Staged CSV imports belong to the member who uploaded them and expire within an hour; one still staged that mentions the subject's email is counted under crm_imports.",
+        ];
         let lines: Vec<TextLine<'_>> = texts
             .iter()
-            .map(|t| TextLine {
-                bold: false,
-                size: 10,
-                text: t,
-            })
+            .enumerate()
+            .map(|(i, t)| line(i == 0, if i == 0 { 14 } else { 10 }, t))
             .collect();
-        let pdf = render_lines(&lines);
-        let s = String::from_utf8_lossy(&pdf);
-        // 740 points a page at 15 a line: 49 lines a page, three pages.
-        assert!(s.contains("/Kids [3 0 R 5 0 R 7 0 R] /Count 3"), "{s}");
-        assert!(s.contains("(line 0)") && s.contains("(line 119)"));
-        assert!(s.contains("xref\n0 11\n"));
+        let start = std::time::Instant::now();
+        let mut size = 0;
+        for _ in 0..100 {
+            size = render_lines(&lines).unwrap().len();
+        }
+        println!(
+            "receipt pdf: {:.3} ms per render (100 renders), {size} bytes",
+            start.elapsed().as_secs_f64() * 10.0
+        );
     }
 }

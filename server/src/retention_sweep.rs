@@ -15,7 +15,7 @@
 
 use metiva_db::jobs::{Backoff, BoxFuture, Handler, JobError, JobInfo, JobKind};
 use metiva_db::retention::{SweepOutcome, Sweeper};
-use metiva_db::{CompanyId, TenantConn};
+use metiva_db::{CompanyId, DbError, TenantConn};
 
 /// The retention sweep's job kind: three tries, then dead on
 /// `/settings/jobs` (the next hour's slot sweeps again anyway).
@@ -27,7 +27,22 @@ pub const KIND: JobKind = JobKind {
 
 /// Sweeps one company; `Busy` (running elsewhere) is not a failure.
 pub async fn sweep_one<S: Sweeper>(sweeper: &S, company: &CompanyId) -> Result<(), JobError> {
-    match sweeper.sweep_company(company).await {
+    answer(company, sweeper.sweep_company(company).await)
+}
+
+/// The job's sweep: claimed under the job's id, so an attempt after a
+/// crash resumes the killed attempt's claim instead of answering `Busy`
+/// until it goes stale (`metiva_db::retention`, issue 16).
+pub async fn sweep_for_job<S: Sweeper>(
+    sweeper: &S,
+    company: &CompanyId,
+    job: uuid::Uuid,
+) -> Result<(), JobError> {
+    answer(company, sweeper.sweep_job(company, job).await)
+}
+
+fn answer(company: &CompanyId, outcome: Result<SweepOutcome, DbError>) -> Result<(), JobError> {
+    match outcome {
         Ok(SweepOutcome::Swept(c)) => {
             tracing::info!(
                 company = company.as_str(),
@@ -76,7 +91,7 @@ impl<S: Sweeper> Handler for RetentionSweep<S> {
             if pruned > 0 {
                 tracing::info!(company = %job.company, pruned, "jobs: finished cron rows pruned");
             }
-            sweep_one(&self.sweeper, &job.company).await
+            sweep_for_job(&self.sweeper, &job.company, job.id).await
         })
     }
 }
@@ -86,7 +101,6 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use metiva_db::DbError;
     use metiva_db::retention::SweepCounts;
 
     use super::*;

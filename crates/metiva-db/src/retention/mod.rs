@@ -29,6 +29,15 @@
 //!   in the same transaction as its deletes and refuses to run once its
 //!   claim was closed; a claim silent for 15 minutes (its instance died)
 //!   is closed as abandoned by the next sweep.
+//! - A sweep run as a job ([`Sweeper::sweep_job`]) claims with the job's
+//!   id as the claim's id, so the job's next attempt after a crash
+//!   (SIGKILL) takes its own dead claim over and resumes, instead of
+//!   finding it fresh and skipping the company until the claim goes
+//!   stale (issue 16, "Crashes"). That takeover is safe: an attempt runs
+//!   only while its worker holds the job row locked (`jobs::execute`), so
+//!   the claim's earlier holder is gone; and were it not, every batch
+//!   still deletes by id and records the count it deleted, in one
+//!   transaction, so the rows and counts stay exact.
 //!
 //! # Visitors: "nothing left to prove"
 //! A visitor row and its consent ledger are the proof that processing
@@ -230,6 +239,17 @@ pub trait Sweeper: Send + Sync + 'static {
         &self,
         company: &CompanyId,
     ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send;
+    /// As [`Sweeper::sweep_company`], run by the job `job`: a claim left
+    /// open by an earlier, killed attempt of this job is resumed (see the
+    /// module docs).
+    fn sweep_job(
+        &self,
+        company: &CompanyId,
+        job: Uuid,
+    ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
+        let _ = job;
+        self.sweep_company(company)
+    }
 }
 
 /// The sweep with the keys: every class, the audit log too (its
@@ -251,6 +271,14 @@ impl Sweeper for KeyedSweeper {
         company: &CompanyId,
     ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
         self.db.sweep_company_with_keys(company, Some(&self.keys))
+    }
+
+    fn sweep_job(
+        &self,
+        company: &CompanyId,
+        job: Uuid,
+    ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
+        self.db.sweep_as(company, Some(&self.keys), Some(job))
     }
 }
 
@@ -404,6 +432,20 @@ impl Database {
         company: &CompanyId,
         keys: Option<&KeyRing>,
     ) -> Result<SweepOutcome, DbError> {
+        self.sweep_as(company, keys, None).await
+    }
+
+    /// As [`Database::sweep_company_with_keys`], for the job `job`: its
+    /// claim's id is the job's, and the job's own claim, left open by a
+    /// killed earlier attempt, is taken over and resumed (its counts
+    /// carry on). A job whose own claim is already closed (a dead job
+    /// retried by hand) claims afresh.
+    pub async fn sweep_as(
+        &self,
+        company: &CompanyId,
+        keys: Option<&KeyRing>,
+        job: Option<Uuid>,
+    ) -> Result<SweepOutcome, DbError> {
         let (settings, claim) = self
             .for_sweep(company, async |tc: &mut TenantConn<'_>| {
                 let c = tc.company().as_str().to_string();
@@ -420,8 +462,46 @@ impl Database {
                 ))
                 .execute(tc.conn())
                 .await?;
+                // This job's own open claim: an earlier attempt was killed
+                // (see the module docs); resume it.
+                if let Some(job) = job {
+                    let own: Option<Uuid> = diesel::update(
+                        retention_sweeps::table
+                            .filter(retention_sweeps::company_id.eq(&c))
+                            .filter(retention_sweeps::id.eq(job))
+                            .filter(retention_sweeps::finished_at.is_null()),
+                    )
+                    .set(retention_sweeps::heartbeat_at.eq(now))
+                    .returning(retention_sweeps::id)
+                    .get_result(tc.conn())
+                    .await
+                    .optional()?;
+                    if own.is_some() {
+                        return Ok((settings_of(tc).await?, own));
+                    }
+                }
+                // The job's id when unused, else a fresh one.
+                let used: bool = match job {
+                    Some(job) => {
+                        diesel::select(diesel::dsl::exists(
+                            retention_sweeps::table
+                                .filter(retention_sweeps::company_id.eq(&c))
+                                .filter(retention_sweeps::id.eq(job)),
+                        ))
+                        .get_result(tc.conn())
+                        .await?
+                    }
+                    None => true,
+                };
+                let id = match job {
+                    Some(job) if !used => job,
+                    _ => Uuid::new_v4(),
+                };
                 let claim: Option<Uuid> = diesel::insert_into(retention_sweeps::table)
-                    .values(retention_sweeps::company_id.eq(&c))
+                    .values((
+                        retention_sweeps::company_id.eq(&c),
+                        retention_sweeps::id.eq(id),
+                    ))
                     .on_conflict_do_nothing()
                     .returning(retention_sweeps::id)
                     .get_result(tc.conn())

@@ -144,17 +144,30 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     } else {
         tr(l, "Missing").to_string()
     };
-    // The last retention sweep, the daily audit-chain check and what the
-    // hourly `keys.migrate_values` job has left to move from the master key
-    // to this workspace's data key (a count only), live, in one read.
-    let (last_sweep, last_check, master_left) =
+    // The last retention sweep, the daily audit-chain check and the last
+    // self-test, live, in one read (which re-asserts the access).
+    let (last_sweep, last_check, last_self_test) =
         db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
-    let migration = if master_left == 0 {
-        tr(l, "Every sealed value is under this workspace's data key").to_string()
+    // What the hourly `keys.migrate_values` job has left to move from the
+    // master key to this workspace's data key (a count only): counted at
+    // most 60 s ago, as the catalog facts are, and the line says when.
+    let master = db
+        .master_sealed_status(&ctx)
+        .await
+        .map_err(ssr::db_failure)?;
+    let counted = master.checked_at.format("%Y-%m-%d %H:%M:%S UTC");
+    let migration = if master.left == 0 {
+        format!(
+            "{} ({} {counted})",
+            tr(l, "Every sealed value is under this workspace's data key"),
+            tr(l, "checked at")
+        )
     } else {
         format!(
-            "{master_left} {}",
-            tr(l, "sealed values still under the master key")
+            "{} {} ({} {counted})",
+            master.left,
+            tr(l, "sealed values still under the master key"),
+            tr(l, "checked at")
         )
     };
     let data_handling = vec![
@@ -204,19 +217,15 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             "fact-audit-chain",
         ),
     ];
-    let last_self_test =
-        db.last_self_test(&ctx)
-            .await
-            .map_err(ssr::db_failure)?
-            .map(|(at, outcome)| {
-                let at = at.format("%Y-%m-%d %H:%M:%S UTC");
-                let word = if outcome == "passed" {
-                    tr(l, "passed at")
-                } else {
-                    tr(l, "failed at")
-                };
-                format!("{word} {at}")
-            });
+    let last_self_test = last_self_test.map(|(at, outcome)| {
+        let at = at.format("%Y-%m-%d %H:%M:%S UTC");
+        let word = if outcome == "passed" {
+            tr(l, "passed at")
+        } else {
+            tr(l, "failed at")
+        };
+        format!("{word} {at}")
+    });
     Ok(SecurityDto {
         company_id: ctx.company().to_string(),
         company_name: ctx.company_name().to_string(),

@@ -129,6 +129,13 @@ pub async fn verify_and_record(
     Ok(report)
 }
 
+/// The last retention sweep, the last chain check, the last self-test.
+pub type Upkeep = (
+    Option<LastSweep>,
+    Option<LastCheck>,
+    Option<(DateTime<Utc>, String)>,
+);
+
 /// `checked_at`, `rows_checked`, `ok`, `broken_seq`, `broken_kind`.
 type CheckRow = (DateTime<Utc>, i64, bool, Option<i64>, Option<String>);
 
@@ -161,16 +168,15 @@ pub async fn last_check_of(tc: &mut TenantConn<'_>) -> Result<Option<LastCheck>,
 
 impl Database {
     /// What the security page shows of privacy upkeep: the last retention
-    /// sweep and the last audit-chain check, in one read transaction.
-    pub async fn upkeep_status(
-        &self,
-        ctx: &TenantCtx,
-    ) -> Result<(Option<LastSweep>, Option<LastCheck>, i64), DbError> {
+    /// sweep, the last audit-chain check and the last self-test (its time
+    /// and outcome), in one read transaction. The master-sealed count is
+    /// not here: it is cached ([`Database::master_sealed_status`]).
+    pub async fn upkeep_status(&self, ctx: &TenantCtx) -> Result<Upkeep, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
             Ok((
                 crate::retention::last_sweep_of(tc).await?,
                 last_check_of(tc).await?,
-                crate::data_keys::master_sealed_left(tc).await?,
+                crate::self_test::last_self_test_of(tc).await?,
             ))
         })
         .await

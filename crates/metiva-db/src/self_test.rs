@@ -188,11 +188,18 @@ impl Database {
         ctx: &TenantCtx,
     ) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, DbError> {
         self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
-            // One indexed row, not the newest 200 filtered here.
-            Ok(audit::latest(tc, "security.self_test")
-                .await?
-                .map(|r| (r.at, r.target_id.unwrap_or_default())))
+            last_self_test_of(tc).await
         })
         .await
     }
+}
+
+/// The bound company's last self-test: when, and its outcome.
+pub(crate) async fn last_self_test_of(
+    tc: &mut TenantConn<'_>,
+) -> Result<Option<(chrono::DateTime<chrono::Utc>, String)>, DbError> {
+    // One indexed row, not the newest 200 filtered here.
+    Ok(audit::latest(tc, "security.self_test")
+        .await?
+        .map(|r| (r.at, r.target_id.unwrap_or_default())))
 }

@@ -176,9 +176,13 @@ impl Database {
         let rows: Vec<Row> = self
             .global(async |conn| {
                 // Raw SQL: a global table outside the tenant repositories.
-                Ok(diesel::sql_query(format!(
-                    "SELECT {PUBLIC_COLUMNS} FROM token_signing_keys ORDER BY created_at"
-                ))
+                // A constant text (PUBLIC_COLUMNS spelled out), so it is
+                // prepared once per connection: the security page reads
+                // it on every view (issue 15).
+                Ok(crate::repo::cached::sql(
+                    "SELECT kid, public_key, state, created_at, activated_at, retired_at
+                     FROM token_signing_keys ORDER BY created_at",
+                )
                 .load(conn)
                 .await?)
             })

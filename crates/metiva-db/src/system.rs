@@ -108,6 +108,10 @@ impl IsolationFacts {
 #[derive(Debug, Default)]
 pub struct FactsCache {
     slot: futures::lock::Mutex<Option<(Instant, IsolationFacts)>>,
+    /// The security page's per-company master-sealed counts (issue 15).
+    pub(crate) sealed: crate::data_keys::SealedCounts,
+    /// The visitors page's kept windows, per company (issue 15).
+    pub(crate) windows: crate::visitors::window::WindowCache,
 }
 
 impl Database {

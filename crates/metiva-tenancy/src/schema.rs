@@ -503,6 +503,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    page_view_rollup_marks (company_id) {
+        company_id -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
     page_views (company_id, id) {
         company_id -> Text,
         id -> Uuid,
@@ -827,6 +834,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     offboardings,
     organisations,
     page_view_daily,
+    page_view_rollup_marks,
     page_views,
     persons,
     phone_codes,

@@ -22,7 +22,7 @@ use crate::{Database, DbError, TenantConn};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
-mod window;
+pub(crate) mod window;
 
 /// Where a page view's IP lives, for the cipher's associated data.
 pub fn ip_context<'a>(company: &'a str, row: &'a str) -> FieldContext<'a> {
@@ -207,7 +207,10 @@ impl Database {
             // rollups and its recent views agree. The organisations and
             // the per-day chart come from one scan of the window (issue
             // 15, `window.rs`).
-            let (organisations, days_rows) = window::organisations_and_days(tc, days).await?;
+            // The window is kept while the company's rollup version and
+            // the day are unchanged (migration 000054, `window.rs`).
+            let (organisations, days_rows) =
+                window::organisations_and_days(tc, days, &self.facts.windows).await?;
             // Raw SQL: correlated count subqueries in the select list.
             let consented: Vec<ConsentedVisitor> = cached::sql(
                 "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,

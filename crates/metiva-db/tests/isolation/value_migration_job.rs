@@ -150,10 +150,9 @@ async fn the_value_migration_job_moves_master_sealed_values_to_the_data_key_batc
     master_sealed(&tdb, &keys, B, ROWS_B).await;
     let owner = member_ctx(&tdb, &db, A, 1, "owner").await;
     let left = async || {
-        db.upkeep_status(&owner)
+        db.master_sealed_count(&owner)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
-            .2
     };
     assert_eq!(left().await, ROWS_A as i64);
 

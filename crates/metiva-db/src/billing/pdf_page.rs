@@ -11,8 +11,9 @@
 //! font, which is also what right-aligns amounts and wraps long lines.
 //! There is no shaping (no kerning or ligatures); for Latin, Greek and
 //! Cyrillic text in a fixed layout none is needed. A character the font
-//! lacks draws as its empty glyph but keeps its text in the /ToUnicode
-//! map.
+//! lacks (Liberation Sans covers Latin, Greek and Cyrillic, not CJK or
+//! emoji) draws as the empty .notdef glyph, and all such characters share
+//! one /ToUnicode entry, so they do not read back as written.
 
 use std::sync::LazyLock;
 

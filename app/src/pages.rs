@@ -42,7 +42,7 @@ pub fn NotFound() -> impl IntoView {
 #[component]
 pub fn Overview() -> impl IntoView {
     let l = crate::i18n::current();
-    let session = Resource::new(|| (), |_| current_session());
+    let session = Resource::new(|| (), crate::api::boxed(|_| current_session()));
     view! {
         <section class="space-y-6">
             <div>
@@ -124,7 +124,7 @@ fn Promise(title: &'static str, body: &'static str) -> impl IntoView {
 #[component]
 pub fn SystemPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let isolation = Resource::new(|| (), |_| isolation_status());
+    let isolation = Resource::new(|| (), crate::api::boxed(|_| isolation_status()));
     view! {
         <section class="space-y-6">
             <div>
@@ -177,7 +177,10 @@ fn DatabaseCard(text: CardText) -> impl IntoView {
         run,
     } = text;
     let check = ServerAction::<RunDatabaseCheck>::new();
-    let status = Resource::new(move || check.version().get(), |_| system_status());
+    let status = Resource::new(
+        move || check.version().get(),
+        crate::api::boxed(|_| system_status()),
+    );
     let pending = check.pending();
     view! {
             <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
@@ -236,7 +239,7 @@ fn FactList(facts: Vec<Fact>) -> impl IntoView {
 #[component]
 pub fn MembersPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let members = Resource::new(|| (), |_| list_members());
+    let members = Resource::new(|| (), crate::api::boxed(|_| list_members()));
     let query = use_query_map();
     let notice = move || notice(l, &query.read());
     view! {

@@ -296,7 +296,7 @@ pub fn BillingPage() -> impl IntoView {
         .get("invalid")
         .map(|v| crate::form_refusal::parse_invalid(&v))
         .unwrap_or_default();
-    let data = Resource::new(|| (), |_| billing_overview());
+    let data = Resource::new(|| (), crate::api::boxed(|_| billing_overview()));
     let banner = match (done.as_deref(), invalid.is_empty()) {
         (Some("saved"), _) => Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{tr(l, "Saved.")}</p> }.into_any()),
         (Some("connected"), _) => Some(view! { <p role="status" class="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">{tr(l, "Stripe is connected. The key and the signing secret are stored encrypted and are not shown again.")}</p> }.into_any()),

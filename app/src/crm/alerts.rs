@@ -202,7 +202,7 @@ pub async fn dismiss_notices() -> Result<(), AppError> {
 #[component]
 pub fn NoticesPanel() -> impl IntoView {
     let l = crate::i18n::current();
-    let data = Resource::new(|| (), |_| my_notices());
+    let data = Resource::new(|| (), crate::api::boxed(|_| my_notices()));
     view! {
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
@@ -239,7 +239,7 @@ pub fn AlertsPage() -> impl IntoView {
     let q = leptos_router::hooks::use_query_map().read_untracked();
     let error = q.get("error").map(|c| tr(l, error_text(&c)));
     let done = q.get("done").and_then(|c| done_text(&c)).map(|t| tr(l, t));
-    let data = Resource::new(|| (), |_| my_phone());
+    let data = Resource::new(|| (), crate::api::boxed(|_| my_phone()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "SMS alerts")}</h1>

@@ -120,7 +120,7 @@ pub fn FilesPanel(kind: &'static str, id: String) -> impl IntoView {
     let action = format!("/api/files/{kind}/{id}");
     let data = Resource::new(
         move || id.clone(),
-        move |id| record_files(kind.to_string(), id),
+        crate::api::boxed(move |id| record_files(kind.to_string(), id)),
     );
     view! {
         <Suspense fallback=|| ()>

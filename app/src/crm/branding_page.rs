@@ -131,7 +131,7 @@ pub fn BrandingPage() -> impl IntoView {
         .read_untracked()
         .get("logo")
         .and_then(|c| logo_outcome(l, &c));
-    let data = Resource::new(|| (), |_| branding_settings());
+    let data = Resource::new(|| (), crate::api::boxed(|_| branding_settings()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Invoice branding")}</h1>

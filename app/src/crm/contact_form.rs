@@ -179,7 +179,7 @@ fn ContactFormView(c: ContactFormDto, outcome: Outcome) -> impl IntoView {
 pub fn NewContactPanel() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| contact_form_data(None));
+    let data = Resource::new(|| (), crate::api::boxed(|_| contact_form_data(None)));
     view! {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>
@@ -224,7 +224,10 @@ pub fn ContactPanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
     let subject = id.clone();
-    let data = Resource::new(move || Some(id.clone()), contact_form_data);
+    let data = Resource::new(
+        move || Some(id.clone()),
+        crate::api::boxed(contact_form_data),
+    );
     view! {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>

@@ -97,7 +97,7 @@ pub fn upload_dtos(l: Lang, rows: Vec<metiva_db::conversions::UploadStatus>) -> 
 pub fn ConversionPanel(kind: &'static str, id: String) -> impl IntoView {
     let data = Resource::new(
         move || id.clone(),
-        move |id| conversion_uploads(kind.to_string(), id),
+        crate::api::boxed(move |id| conversion_uploads(kind.to_string(), id)),
     );
     view! {
         <Suspense fallback=|| ()>

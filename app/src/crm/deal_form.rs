@@ -119,7 +119,7 @@ pub async fn delete_deal(id: String, version: i32) -> Result<(), AppError> {
 pub fn DealEditPanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(move || id.clone(), deal_form_data);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(deal_form_data));
     view! {
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {

@@ -305,7 +305,7 @@ fn DealListTable(d: DealListDto, q: DealListQuery) -> impl IntoView {
 pub fn DealListView() -> impl IntoView {
     let q = DealListQuery::from_url();
     let fetch = q.clone();
-    let data = Resource::new(move || fetch.clone(), deal_list);
+    let data = Resource::new(move || fetch.clone(), crate::api::boxed(deal_list));
     view! {
         <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
             {move || data.get().map(|r| match r {

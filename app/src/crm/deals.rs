@@ -350,7 +350,7 @@ pub fn DealBoardPage() -> AnyView {
         }
         .into_any();
     }
-    let data = Resource::new(|| (), |_| deal_board());
+    let data = Resource::new(|| (), crate::api::boxed(|_| deal_board()));
     view! {
         <section class="space-y-6">
             {header}
@@ -414,7 +414,7 @@ pub fn DealBoardPage() -> AnyView {
 pub fn DealStagePanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(move || id.clone(), deal_history);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(deal_history));
     view! {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>

@@ -344,7 +344,7 @@ pub fn ImportPage() -> impl IntoView {
     let q = leptos_router::hooks::use_query_map().read_untracked();
     let refused = q.get("refused");
     let organisations = q.get("kind").as_deref() == Some("organisations");
-    let data = Resource::new(|| (), |_| import_form());
+    let data = Resource::new(|| (), crate::api::boxed(|_| import_form()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Import contacts or organisations")}</h1>
@@ -459,7 +459,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
     let mapping = (!columns.is_empty()).then(|| columns.join(","));
     let data = Resource::new(
         move || (id.clone(), mapping.clone()),
-        |(id, mapping)| import_preview(id, mapping),
+        crate::api::boxed(|(id, mapping)| import_preview(id, mapping)),
     );
     view! {
         <section class="space-y-6">

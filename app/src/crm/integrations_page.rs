@@ -376,7 +376,7 @@ fn outcome_banner(l: Lang) -> Option<AnyView> {
 pub fn IntegrationsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let banner = outcome_banner(l);
-    let data = Resource::new(|| (), |_| integrations_overview());
+    let data = Resource::new(|| (), crate::api::boxed(|_| integrations_overview()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Integrations")}</h1>

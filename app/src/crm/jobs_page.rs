@@ -228,7 +228,7 @@ fn JobsPanel(d: JobsDto) -> impl IntoView {
 pub fn JobsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| jobs_overview());
+    let data = Resource::new(|| (), crate::api::boxed(|_| jobs_overview()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Background jobs")}</h1>

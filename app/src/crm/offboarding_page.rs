@@ -66,7 +66,7 @@ pub fn OffboardingPage() -> impl IntoView {
         .read_untracked()
         .get("invalid")
         .unwrap_or_default();
-    let data = Resource::new(|| (), |_| offboarding_info());
+    let data = Resource::new(|| (), crate::api::boxed(|_| offboarding_info()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Offboard this workspace")}</h1>

@@ -219,7 +219,7 @@ fn OrganisationFormView(
 pub fn OrganisationsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| organisations());
+    let data = Resource::new(|| (), crate::api::boxed(|_| organisations()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Organisations")}</h1>
@@ -282,7 +282,7 @@ pub fn OrganisationPage() -> impl IntoView {
         .unwrap_or_default();
     let work_id = id.clone();
     let files_id = id.clone();
-    let data = Resource::new(move || id.clone(), organisation_page);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(organisation_page));
     view! {
         <section class="space-y-6">
             <a class=LINK href="/organisations">{tr(l, "← Organisations")}</a>

@@ -243,7 +243,7 @@ fn SlaForm(d: PipelineDto, outcome: Outcome) -> impl IntoView {
 pub fn PipelinePage() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| pipeline_settings());
+    let data = Resource::new(|| (), crate::api::boxed(|_| pipeline_settings()));
     view! {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>

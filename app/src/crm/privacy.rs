@@ -253,7 +253,7 @@ fn ErasureSearch() -> impl IntoView {
         .get("erase_email")
         .unwrap_or_default();
     let shown = q.clone();
-    let data = Resource::new(move || q.clone(), erasure_search);
+    let data = Resource::new(move || q.clone(), crate::api::boxed(erasure_search));
     view! {
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
@@ -297,7 +297,7 @@ fn ErasureSearch() -> impl IntoView {
 pub fn PrivacyPage() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| privacy_settings());
+    let data = Resource::new(|| (), crate::api::boxed(|_| privacy_settings()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Privacy and retention")}</h1>

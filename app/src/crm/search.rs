@@ -62,7 +62,7 @@ pub fn SearchPage() -> impl IntoView {
         .get("q")
         .unwrap_or_default();
     let shown = q.clone();
-    let data = Resource::new(move || q.clone(), search);
+    let data = Resource::new(move || q.clone(), crate::api::boxed(search));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Search")}</h1>

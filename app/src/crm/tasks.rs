@@ -248,7 +248,7 @@ fn TaskLine(t: TaskDto, back: String, can_write: bool) -> impl IntoView {
 pub fn TasksPage() -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
-    let data = Resource::new(|| (), |_| my_tasks());
+    let data = Resource::new(|| (), crate::api::boxed(|_| my_tasks()));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "My tasks")}</h1>
@@ -275,7 +275,7 @@ pub fn RecordWork(kind: &'static str, id: String) -> impl IntoView {
     let rid = id.clone();
     let data = Resource::new(
         move || (kind.to_string(), rid.clone()),
-        |(k, i)| record_work(k, i),
+        crate::api::boxed(|(k, i)| record_work(k, i)),
     );
     view! {
         <Suspense fallback=|| ()>

@@ -93,7 +93,7 @@ pub fn VisitorPage() -> impl IntoView {
         }
         .into_any();
     }
-    let data = Resource::new(move || id.clone(), load_visitor);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(load_visitor));
     view! {
         <section class="space-y-6">
             <a class=LINK href="/visitors">{tr(l, "← Visitors")}</a>

@@ -80,7 +80,7 @@ pub fn AuditPage() -> impl IntoView {
                 q.get("before").and_then(|b| b.parse::<i64>().ok()),
             )
         },
-        |(action, actor, before)| audit_page(action, actor, before),
+        crate::api::boxed(|(action, actor, before)| audit_page(action, actor, before)),
     );
     let current = move || {
         let q = query.read();

@@ -45,7 +45,7 @@ pub async fn my_sessions() -> Result<Vec<SessionRowDto>, AppError> {
 #[component]
 pub fn SessionsPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let sessions = Resource::new(|| (), |_| my_sessions());
+    let sessions = Resource::new(|| (), crate::api::boxed(|_| my_sessions()));
     let query = leptos_router::hooks::use_query_map();
     let done = move || crate::pages::notice(l, &query.read());
     view! {

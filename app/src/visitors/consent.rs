@@ -84,7 +84,7 @@ pub async fn consent_overview() -> Result<ConsentDto, AppError> {
 #[component]
 pub fn ConsentPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let data = Resource::new(|| (), |_| consent_overview());
+    let data = Resource::new(|| (), crate::api::boxed(|_| consent_overview()));
     view! {
         <section class="space-y-6">
             <div>

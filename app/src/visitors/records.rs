@@ -114,7 +114,7 @@ pub fn PersonsPage() -> impl IntoView {
         .read_untracked()
         .get("after")
         .filter(|a| !a.is_empty());
-    let data = Resource::new(move || after.clone(), person_list);
+    let data = Resource::new(move || after.clone(), crate::api::boxed(person_list));
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Persons")}</h1>
@@ -229,7 +229,7 @@ pub fn PersonPage() -> impl IntoView {
     let id = route_id();
     let panel_id = id.clone();
     let work_id = id.clone();
-    let data = Resource::new(move || id.clone(), person_record);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(person_record));
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
@@ -270,7 +270,7 @@ pub fn DealPage() -> impl IntoView {
     let l = crate::i18n::current();
     let id = route_id();
     let panel_id = id.clone();
-    let data = Resource::new(move || id.clone(), deal_record);
+    let data = Resource::new(move || id.clone(), crate::api::boxed(deal_record));
     view! {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>

@@ -294,6 +294,14 @@ impl Sweeper for Database {
     ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
         Database::sweep_company(self, company)
     }
+
+    fn sweep_job(
+        &self,
+        company: &CompanyId,
+        job: Uuid,
+    ) -> impl Future<Output = Result<SweepOutcome, DbError>> + Send {
+        self.sweep_as(company, None, Some(job))
+    }
 }
 
 #[derive(QueryableByName)]

@@ -25,6 +25,7 @@ mod property;
 mod property_crm;
 mod registry;
 mod retention;
+mod retention_resume;
 mod retention_tombstone;
 mod rollups;
 mod schema_file;

@@ -313,7 +313,7 @@ const BAD_BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium 
 #[component]
 pub fn SecurityPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let overview = Resource::new(|| (), |_| security_overview());
+    let overview = Resource::new(|| (), crate::api::boxed(|_| security_overview()));
     view! {
         <section class="space-y-6">
             <div>

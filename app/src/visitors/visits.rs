@@ -125,7 +125,7 @@ const REVEAL_REASONS: [(&str, &str); 5] = [
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
     let l = crate::i18n::current();
-    let data = Resource::new(|| (), |_| visitors_overview());
+    let data = Resource::new(|| (), crate::api::boxed(|_| visitors_overview()));
     view! {
         <section class="space-y-6">
             <div>

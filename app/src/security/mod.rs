@@ -103,6 +103,12 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
         .and_then(|p| p.extensions.get::<crate::IgnoredTenantHeaders>().cloned())
         .map(|i| i.0)
         .unwrap_or_default();
+    // Read before the first await: a request whose client went away is
+    // disposed with its owner, and a context looked up after an await
+    // would then be missing (logged as an internal error) instead of the
+    // work simply being dropped.
+    let dh = use_context::<crate::DataHandling>()
+        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let workspaces = db.session_workspaces(&ctx).await.map_err(ssr::db_failure)?;
     // The catalog lint and the role's posture, computed at startup and
     // then at most 60 s apart (not per view); the line says when.
@@ -127,8 +133,6 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
             facts.findings
         )
     };
-    let dh = use_context::<crate::DataHandling>()
-        .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
     let key = if dh.keys_generated_locally {
         format!(
             "{}, {} (key id {})",

@@ -25,12 +25,8 @@ pub const KIND: JobKind = JobKind {
     backoff: Backoff::DEFAULT,
 };
 
-/// Sweeps one company; `Busy` (running elsewhere) is not a failure.
-pub async fn sweep_one<S: Sweeper>(sweeper: &S, company: &CompanyId) -> Result<(), JobError> {
-    answer(company, sweeper.sweep_company(company).await)
-}
-
-/// The job's sweep: claimed under the job's id, so an attempt after a
+/// Sweeps one company for the job `job`; `Busy` (running elsewhere) is
+/// not a failure. Claimed under the job's id, so an attempt after a
 /// crash resumes the killed attempt's claim instead of answering `Busy`
 /// until it goes stale (`metiva_db::retention`, issue 16).
 pub async fn sweep_for_job<S: Sweeper>(
@@ -132,9 +128,15 @@ mod tests {
     #[tokio::test]
     async fn a_busy_company_is_done_and_a_failing_one_is_retried() {
         let fake = Fake::default();
-        assert_eq!(sweep_one(&fake, &company("cmp_aaaaaa")).await, Ok(()));
-        assert_eq!(sweep_one(&fake, &company("cmp_bbbbbb")).await, Ok(()));
-        let err = sweep_one(&fake, &company("cmp_cccccc")).await;
+        assert_eq!(
+            sweep_for_job(&fake, &company("cmp_aaaaaa"), uuid::Uuid::new_v4()).await,
+            Ok(())
+        );
+        assert_eq!(
+            sweep_for_job(&fake, &company("cmp_bbbbbb"), uuid::Uuid::new_v4()).await,
+            Ok(())
+        );
+        let err = sweep_for_job(&fake, &company("cmp_cccccc"), uuid::Uuid::new_v4()).await;
         assert!(matches!(err, Err(JobError { retry: true, .. })), "{err:?}");
         assert_eq!(fake.calls.load(Ordering::SeqCst), 3);
     }

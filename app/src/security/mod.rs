@@ -109,7 +109,14 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     // work simply being dropped.
     let dh = use_context::<crate::DataHandling>()
         .ok_or_else(|| crate::error::AppError::internal_here(&"server misconfigured"))?;
-    let workspaces = db.session_workspaces(&ctx).await.map_err(ssr::db_failure)?;
+    // The workspaces, the last retention sweep, the daily audit-chain
+    // check, the last self-test and the signing keys, live, in one read
+    // transaction of two statements (which re-asserts the access; issue 15).
+    let metiva_db::security_page::SecurityReads {
+        workspaces,
+        upkeep: (last_sweep, last_check, last_self_test),
+        signing_keys,
+    } = db.security_reads(&ctx).await.map_err(ssr::db_failure)?;
     // The catalog lint and the role's posture, computed at startup and
     // then at most 60 s apart (not per view); the line says when.
     let facts = db.isolation_facts().await.map_err(ssr::db_failure)?;
@@ -148,10 +155,6 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
     } else {
         tr(l, "Missing").to_string()
     };
-    // The last retention sweep, the daily audit-chain check and the last
-    // self-test, live, in one read (which re-asserts the access).
-    let (last_sweep, last_check, last_self_test) =
-        db.upkeep_status(&ctx).await.map_err(ssr::db_failure)?;
     // What the hourly `keys.migrate_values` job has left to move from the
     // master key to this workspace's data key (a count only): counted at
     // most 60 s ago, as the catalog facts are, and the line says when.
@@ -196,11 +199,7 @@ pub async fn security_overview() -> Result<SecurityDto, AppError> {
         Fact::new(tr(l, "Data key migration"), migration, "fact-key-migration"),
         Fact::new(
             tr(l, "Token signing key"),
-            signing::signing_key_line(
-                l,
-                &db.signing_keys_public().await.map_err(ssr::db_failure)?,
-                chrono::Utc::now(),
-            ),
+            signing::signing_key_line(l, &signing_keys, chrono::Utc::now()),
             "fact-signing-key",
         ),
         Fact::new(

@@ -34,6 +34,7 @@ pub mod offboarding_request;
 pub mod repo;
 pub mod retention;
 pub mod sealed_stream;
+pub mod security_page;
 pub mod seed;
 pub mod self_test;
 pub mod sessions;

@@ -23,6 +23,8 @@ use diesel_async::RunQueryDsl;
 use metiva_security::cipher::{FieldContext, KeyRing, Sealed};
 use metiva_security::token::{PublicKey, TokenSigner};
 
+use diesel_async::AsyncPgConnection;
+
 use crate::{Database, DbError};
 
 /// A key's place in its life.
@@ -170,24 +172,28 @@ pub struct RotationReport {
     pub pruned: usize,
 }
 
+/// The signing keys' public parts, oldest first, on `conn`: a global
+/// table without RLS (no tenant rows), read the same in a global
+/// transaction or inside a tenant one (the security page's, issue 15).
+pub(crate) async fn public_keys_on(
+    conn: &mut &AsyncPgConnection,
+) -> Result<Vec<SigningKeyInfo>, DbError> {
+    // Raw SQL: a global table outside the tenant repositories. A constant
+    // text (PUBLIC_COLUMNS spelled out), so it is prepared once per
+    // connection: the security page reads it on every view (issue 15).
+    let rows: Vec<Row> = crate::repo::cached::sql(
+        "SELECT kid, public_key, state, created_at, activated_at, retired_at
+         FROM token_signing_keys ORDER BY created_at",
+    )
+    .load(conn)
+    .await?;
+    rows.into_iter().map(Row::info).collect()
+}
+
 impl Database {
     /// Global read of the signing keys' public parts (any runtime role).
     pub async fn signing_keys_public(&self) -> Result<Vec<SigningKeyInfo>, DbError> {
-        let rows: Vec<Row> = self
-            .global(async |conn| {
-                // Raw SQL: a global table outside the tenant repositories.
-                // A constant text (PUBLIC_COLUMNS spelled out), so it is
-                // prepared once per connection: the security page reads
-                // it on every view (issue 15).
-                Ok(crate::repo::cached::sql(
-                    "SELECT kid, public_key, state, created_at, activated_at, retired_at
-                     FROM token_signing_keys ORDER BY created_at",
-                )
-                .load(conn)
-                .await?)
-            })
-            .await?;
-        rows.into_iter().map(Row::info).collect()
+        self.global(async |conn| public_keys_on(conn).await).await
     }
 
     /// Global read of the signing keys with their sealed seeds: the login

@@ -3,7 +3,7 @@
 
 use axum::http::{StatusCode, header};
 
-use crate::world::{DE_VRIES, World, api, call, get_with};
+use crate::world::{BROUWER, DE_VRIES, World, api, call, get_with};
 
 #[tokio::test]
 async fn the_binding_comes_from_the_token_and_an_injected_header_is_reported_ignored() {
@@ -64,6 +64,60 @@ async fn the_self_test_passes_every_step_and_is_audited() {
         .await
         .unwrap();
     assert!(n.iter().all(|p| p.name != "isolation self-test"));
+}
+
+/// The page's live reads run in one transaction bound to the viewed
+/// workspace (issue 15: the workspaces, the upkeep and the signing keys
+/// in one read). A self-test shows on the next view of its own workspace
+/// and never on another workspace of the same user; the user's workspace
+/// list is the same from either, with the viewed one marked current.
+#[tokio::test]
+async fn the_last_self_test_shows_live_in_its_own_workspace_only() {
+    let w = World::new().await;
+    let devries = w.sign_in("owner@devries.example", DE_VRIES).await;
+    let brouwer = w.sign_in("owner@devries.example", BROUWER).await;
+    let page = async |token: &str| {
+        let r = call(
+            &w.dashboard,
+            get_with("/settings/security", &[("metiva_session", token)]),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body
+    };
+    for token in [&devries, &brouwer] {
+        let body = page(token).await;
+        assert!(body.contains("Last run: never"), "{body}");
+    }
+    let r = call(&w.dashboard, api("run_self_test", Some(&devries))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let body = page(&devries).await;
+    assert!(body.contains("Last run: passed at"), "{body}");
+    assert!(!body.contains("Last run: never"), "{body}");
+    let other = page(&brouwer).await;
+    assert!(other.contains("Last run: never"), "{other}");
+    assert!(!other.contains("Last run: passed at"), "{other}");
+    for (body, current) in [(&body, "De Vries Media"), (&other, "Brouwer Retail")] {
+        let rows: Vec<&str> = body
+            .split(r#"data-testid="workspace-row""#)
+            .skip(1)
+            .collect();
+        assert_eq!(rows.len(), 2, "{body}");
+        // By name, as the directory function orders them.
+        assert!(rows[0].contains("Brouwer Retail"), "{body}");
+        assert!(rows[1].contains("De Vries Media"), "{body}");
+        let marked: Vec<&&str> = rows
+            .iter()
+            .filter(|r| {
+                r.split("</li>")
+                    .next()
+                    .is_some_and(|li| li.contains("(current)"))
+            })
+            .collect();
+        assert_eq!(marked.len(), 1, "{body}");
+        assert!(marked[0].contains(current), "{body}");
+    }
 }
 
 #[tokio::test]

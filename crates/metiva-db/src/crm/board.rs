@@ -1,31 +1,45 @@
-//! The deal board's columns in one statement (issue 15): every stage's
-//! latest cards with their contact's and organisation's names, instead of
-//! a query per stage and two more for the names.
+//! The deal board in one statement (issue 15): the stages in order, each
+//! stage's deal count and its column's latest cards with their contact's
+//! and organisation's names. It was three statements (the stages, a
+//! `GROUP BY` over every deal of the workspace, the columns) before.
+//!
+//! # Security
+//! Every table is read with `company_id = $1` (the bound company) beside
+//! RLS; the names are looked up by the card's own (company, id) key, so a
+//! card never shows a name from another workspace (RLS would hide it too).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::QueryableByName;
-use diesel::sql_types::{
-    Array, BigInt, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
-};
+use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
-use super::deals::{BoardDeal, CLOSED_COLUMN_LIMIT, OPEN_COLUMN_LIMIT, Stage};
+use super::deals::{Board, BoardDeal, CLOSED_COLUMN_LIMIT, OPEN_COLUMN_LIMIT, Stage};
 use crate::repo::cached::{self, BindCached as _};
 use crate::{DbError, TenantConn};
 
+/// One row per (stage, card), in stage order; a stage without deals is
+/// one row with no card.
 #[derive(QueryableByName)]
-struct Card {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
+struct Row {
     #[diesel(sql_type = Text)]
-    title: String,
+    key: String,
+    #[diesel(sql_type = Text)]
+    label: String,
+    #[diesel(sql_type = Integer)]
+    position: i32,
+    #[diesel(sql_type = Text)]
+    outcome: String,
     #[diesel(sql_type = BigInt)]
-    value_cents: i64,
-    #[diesel(sql_type = Text)]
-    currency: String,
-    #[diesel(sql_type = Text)]
-    stage: String,
+    deals: i64,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    value_cents: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    currency: Option<String>,
     #[diesel(sql_type = Nullable<Date>)]
     expected_close: Option<NaiveDate>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -36,72 +50,101 @@ struct Card {
     organisation_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
     organisation_name: Option<String>,
-    #[diesel(sql_type = Integer)]
-    version: i32,
-    #[diesel(sql_type = Timestamptz)]
-    updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    version: Option<i32>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    updated_at: Option<DateTime<Utc>>,
 }
 
-// Raw SQL: a LATERAL top-N per stage over an unnested array, which Diesel's
-// DSL does not express. Each column is an index range scan on
-// `deals_stage_idx` (company_id, stage, updated_at DESC, id DESC); the
-// names are joined once. `company_id = $1` beside RLS on every table.
-const COLUMNS: &str = "SELECT d.id, d.title, d.value_cents, d.currency, d.stage, d.expected_close,
-            d.person_id, p.name AS person_name, d.organisation_id, o.name AS organisation_name,
+// Raw SQL: LATERAL top-N and count per stage, which Diesel's DSL does not
+// express. Per stage, the count is an index-only range scan and the
+// column an index range scan on `deals_stage_idx` (company_id, stage,
+// updated_at DESC, id DESC); the cap is $2 for an open stage, $3 for won
+// and lost. The names are index lookups per card (scalar subqueries):
+// a hash join read every organisation of the workspace to name a few
+// cards. `company_id = $1` beside RLS on every table.
+const BOARD: &str = "SELECT s.key, s.label, s.position, s.outcome, c.n AS deals,
+            d.id, d.title, d.value_cents, d.currency, d.expected_close,
+            d.person_id,
+            (SELECT p.name FROM persons p
+              WHERE p.company_id = $1 AND p.id = d.person_id) AS person_name,
+            d.organisation_id,
+            (SELECT o.name FROM organisations o
+              WHERE o.company_id = $1 AND o.id = d.organisation_id) AS organisation_name,
             d.version, d.updated_at
-     FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS s(key, cap, n)
+     FROM pipeline_stages s
      CROSS JOIN LATERAL (
-         SELECT id, title, value_cents, currency, stage, expected_close, person_id,
+         SELECT count(*) AS n FROM deals WHERE company_id = $1 AND stage = s.key) c
+     LEFT JOIN LATERAL (
+         SELECT id, title, value_cents, currency, expected_close, person_id,
                 organisation_id, version, updated_at
          FROM deals WHERE company_id = $1 AND stage = s.key
-         ORDER BY updated_at DESC, id DESC LIMIT s.cap) d
-     LEFT JOIN persons p ON p.company_id = $1 AND p.id = d.person_id
-     LEFT JOIN organisations o ON o.company_id = $1 AND o.id = d.organisation_id
-     ORDER BY s.n, d.updated_at DESC, d.id DESC";
+         ORDER BY updated_at DESC, id DESC
+         LIMIT CASE WHEN s.outcome = 'open' THEN $2 ELSE $3 END) d ON true
+     WHERE s.company_id = $1
+     ORDER BY s.position, s.key, d.updated_at DESC, d.id DESC";
 
-/// The latest cards of each stage that has deals, in stage order: at most
-/// [`OPEN_COLUMN_LIMIT`] for an open stage, [`CLOSED_COLUMN_LIMIT`] for
-/// won and lost.
-pub(crate) async fn columns(
-    tc: &mut TenantConn<'_>,
-    stages: &[Stage],
-    counts: &[(String, i64)],
-) -> Result<Vec<BoardDeal>, DbError> {
-    let (keys, caps): (Vec<String>, Vec<i64>) = stages
-        .iter()
-        .filter(|s| counts.iter().any(|(k, n)| *k == s.key && *n > 0))
-        .map(|s| {
-            let cap = if s.outcome == "open" {
-                OPEN_COLUMN_LIMIT
-            } else {
-                CLOSED_COLUMN_LIMIT
-            };
-            (s.key.clone(), cap)
-        })
-        .unzip();
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The board in `tc`'s transaction, one statement: the stages in order,
+/// the count of every stage that has deals, and each column's latest
+/// cards: at most [`OPEN_COLUMN_LIMIT`] for an open stage,
+/// [`CLOSED_COLUMN_LIMIT`] for won and lost.
+pub(crate) async fn board(tc: &mut TenantConn<'_>) -> Result<Board, DbError> {
     let company = tc.company().as_str().to_string();
-    let rows: Vec<Card> = cached::sql(COLUMNS)
+    let rows: Vec<Row> = cached::sql(BOARD)
         .bind::<Text, _>(company)
-        .bind::<Array<Text>, _>(keys)
-        .bind::<Array<BigInt>, _>(caps)
+        .bind::<BigInt, _>(OPEN_COLUMN_LIMIT)
+        .bind::<BigInt, _>(CLOSED_COLUMN_LIMIT)
         .load(tc.conn())
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| BoardDeal {
-            id: r.id,
-            title: r.title,
-            value_cents: r.value_cents,
-            currency: r.currency,
-            stage: r.stage,
+    let mut board = Board {
+        stages: Vec::new(),
+        counts: Vec::new(),
+        cards: Vec::with_capacity(rows.len()),
+    };
+    for r in rows {
+        // Rows come grouped by stage: a stage starts where the key changes.
+        if board.stages.last().is_none_or(|s: &Stage| s.key != r.key) {
+            if r.deals > 0 {
+                board.counts.push((r.key.clone(), r.deals));
+            }
+            board.stages.push(Stage {
+                key: r.key.clone(),
+                label: r.label,
+                position: r.position,
+                outcome: r.outcome,
+            });
+        }
+        // A stage without deals has one row and no card.
+        let (
+            Some(id),
+            Some(title),
+            Some(value_cents),
+            Some(currency),
+            Some(version),
+            Some(updated_at),
+        ) = (
+            r.id,
+            r.title,
+            r.value_cents,
+            r.currency,
+            r.version,
+            r.updated_at,
+        )
+        else {
+            continue;
+        };
+        board.cards.push(BoardDeal {
+            id,
+            title,
+            value_cents,
+            currency,
+            stage: r.key,
             expected_close: r.expected_close,
             person: r.person_id.zip(r.person_name),
             organisation: r.organisation_id.zip(r.organisation_name),
-            version: r.version,
-            updated_at: r.updated_at,
-        })
-        .collect())
+            version,
+            updated_at,
+        });
+    }
+    Ok(board)
 }

@@ -221,27 +221,14 @@ pub(crate) async fn linked_names(
 }
 
 impl Database {
-    /// The stages and each column's latest cards, in one snapshot. A
+    /// The stages and each column's latest cards, in one statement (one
+    /// statement sees one snapshot, so the counts and the cards agree). A
     /// column holds at most [`OPEN_COLUMN_LIMIT`] (open stages) or
     /// [`CLOSED_COLUMN_LIMIT`] (won and lost) cards, so the page stays
     /// light however many deals a workspace keeps.
     pub async fn deal_board(&self, ctx: &TenantCtx) -> Result<Board, DbError> {
-        self.in_tenant_snapshot(ctx, async |tc: &mut TenantConn<'_>| {
-            let company = tc.company().as_str().to_string();
-            let stage_list = load_stages(tc).await?;
-            let counts: Vec<(String, i64)> = deals::table
-                .filter(deals::company_id.eq(&company))
-                .group_by(deals::stage)
-                .select((deals::stage, diesel::dsl::count_star()))
-                .load(tc.conn())
-                .await?;
-            // Every column and its names in one statement (issue 15).
-            let cards = super::board::columns(tc, &stage_list, &counts).await?;
-            Ok(Board {
-                stages: stage_list,
-                counts,
-                cards,
-            })
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            super::board::board(tc).await
         })
         .await
     }

@@ -351,62 +351,108 @@ pub fn DealBoardPage() -> AnyView {
         .into_any();
     }
     let data = Resource::new(|| (), crate::api::boxed(|_| deal_board()));
+    let body = RenderedBoard::default();
     view! {
         <section class="space-y-6">
             {header}
             {banner(l, &outcome)}
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
-                    Ok(d) => {
-                        let reason_error = outcome.error_for(l, "reason");
-                        let form = d.can_write.then(|| view! { <NewDealForm d=d.clone() outcome=outcome.clone() /> });
-                        let columns = d.stages.iter().map(|s| {
-                            let cards = d.cards.iter().filter(|c| c.stage == s.key).map(|c| {
-                                let mover = d.can_write.then(|| view! {
-                                    <MoveForm id=c.id.clone() version=c.version current=c.stage.clone() stages=d.stages.clone() back="board" reason_error=reason_error />
-                                });
-                                view! {
-                                    <li class="rounded-md border border-slate-200 bg-white p-3 shadow-sm" data-testid="deal-card">
-                                        <a class=LINK href=format!("/deals/{}", c.id)>{c.title.clone()}</a>
-                                        <p class="text-sm font-medium">{c.value.clone()}</p>
-                                        <p class="text-xs text-slate-600">{c.person.clone()}" "{c.organisation.clone()}</p>
-                                        {(!c.close.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{tr(l, "Expected close")}": "{c.close.clone()}</p> })}
-                                        {mover}
-                                    </li>
-                                }
-                            }).collect_view();
-                            let shown = d.cards.iter().filter(|c| c.stage == s.key).count();
-                            let hidden = usize::try_from(s.deals).unwrap_or(0).saturating_sub(shown);
-                            let more = (hidden > 0).then(|| view! {
-                                <a class=format!("mt-2 block text-xs {LINK}") href=format!("/deals?view=list&stage={}", s.key) data-testid="column-more">
-                                    {hidden}" "{tr(l, "more in the list")}
-                                </a>
-                            });
-                            view! {
-                                <div class="w-64 shrink-0 rounded-lg bg-slate-100 p-3" data-testid="stage-column" data-stage=s.key.clone()>
-                                    <h2 class="mb-2 flex justify-between text-sm font-semibold text-slate-700">
-                                        <span>{s.label.clone()}</span>
-                                        <span class="font-normal text-slate-500" data-testid="column-count">{s.deals}</span>
-                                    </h2>
-                                    <ul class="space-y-2">{cards}</ul>
-                                    {more}
-                                </div>
-                            }
-                        }).collect_view();
-                        view! {
-                            {form}
-                            // `relative`: the board is the containing block of the cards'
-                            // visually hidden labels (absolutely positioned), so its
-                            // own scrolling clips them instead of the page widening.
-                            <div class="relative flex gap-3 overflow-x-auto pb-2" data-testid="deal-board">{columns}</div>
-                        }.into_any()
-                    }
+                    Ok(d) => body.view(&d, &outcome),
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
         </section>
     }
     .into_any()
+}
+
+/// The board's body, rendered once per request (issue 15).
+///
+/// `<Suspense>` calls its children once more after the data arrived (to
+/// look for resources read behind it) and throws that view away, then
+/// calls them again to render: every card was built twice. And rendered
+/// through the async path, every card became futures joined with the
+/// others, its view moved by value several times (callgrind: most of the
+/// page's instructions). On the server the body is rendered once,
+/// synchronously, into one string kept here, and both calls answer it.
+///
+/// # Security
+/// The kept string is the view's own render (`RenderHtml::to_html`): every
+/// value in it (titles, names) was escaped there, as in any other render.
+/// Nothing else is ever passed as markup. It lives as long as the
+/// request's page.
+#[derive(Clone, Default)]
+struct RenderedBoard {
+    #[cfg(feature = "ssr")]
+    html: std::sync::Arc<std::sync::OnceLock<String>>,
+}
+
+impl RenderedBoard {
+    fn view(&self, d: &BoardDto, outcome: &Outcome) -> AnyView {
+        #[cfg(feature = "ssr")]
+        {
+            let html = self.html.get_or_init(|| {
+                view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.to_html()
+            });
+            leptos::tachys::html::InertElement::new(html.clone()).into_any()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.into_any()
+        }
+    }
+}
+
+/// The new-deal form (writers) and the columns, each with its latest cards
+/// and an "N more in the list" link past the column's cap.
+#[component]
+fn BoardBody(d: BoardDto, outcome: Outcome) -> impl IntoView {
+    let l = crate::i18n::current();
+    let reason_error = outcome.error_for(l, "reason");
+    let form = d
+        .can_write
+        .then(|| view! { <NewDealForm d=d.clone() outcome=outcome.clone() /> });
+    let columns = d.stages.iter().map(|s| {
+        let cards = d.cards.iter().filter(|c| c.stage == s.key).map(|c| {
+            let mover = d.can_write.then(|| view! {
+                <MoveForm id=c.id.clone() version=c.version current=c.stage.clone() stages=d.stages.clone() back="board" reason_error=reason_error />
+            });
+            view! {
+                <li class="rounded-md border border-slate-200 bg-white p-3 shadow-sm" data-testid="deal-card">
+                    <a class=LINK href=format!("/deals/{}", c.id)>{c.title.clone()}</a>
+                    <p class="text-sm font-medium">{c.value.clone()}</p>
+                    <p class="text-xs text-slate-600">{c.person.clone()}" "{c.organisation.clone()}</p>
+                    {(!c.close.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{tr(l, "Expected close")}": "{c.close.clone()}</p> })}
+                    {mover}
+                </li>
+            }
+        }).collect_view();
+        let shown = d.cards.iter().filter(|c| c.stage == s.key).count();
+        let hidden = usize::try_from(s.deals).unwrap_or(0).saturating_sub(shown);
+        let more = (hidden > 0).then(|| view! {
+            <a class=format!("mt-2 block text-xs {LINK}") href=format!("/deals?view=list&stage={}", s.key) data-testid="column-more">
+                {hidden}" "{tr(l, "more in the list")}
+            </a>
+        });
+        view! {
+            <div class="w-64 shrink-0 rounded-lg bg-slate-100 p-3" data-testid="stage-column" data-stage=s.key.clone()>
+                <h2 class="mb-2 flex justify-between text-sm font-semibold text-slate-700">
+                    <span>{s.label.clone()}</span>
+                    <span class="font-normal text-slate-500" data-testid="column-count">{s.deals}</span>
+                </h2>
+                <ul class="space-y-2">{cards}</ul>
+                {more}
+            </div>
+        }
+    }).collect_view();
+    view! {
+        {form}
+        // `relative`: the board is the containing block of the cards'
+        // visually hidden labels (absolutely positioned), so its
+        // own scrolling clips them instead of the page widening.
+        <div class="relative flex gap-3 overflow-x-auto pb-2" data-testid="deal-board">{columns}</div>
+    }
 }
 
 /// The stage history and a move form, on a deal's page.

@@ -19,6 +19,7 @@ mod import;
 mod job_pruning;
 mod orphan_sweep;
 mod pipeline;
+mod person_record;
 mod pool_leak;
 mod probes;
 mod property;

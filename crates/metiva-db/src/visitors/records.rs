@@ -230,14 +230,17 @@ pub(crate) async fn person_page(
 }
 
 // The person page in one statement (issue 15). It was seven reads
-// pipelined behind BEGIN and the binding; each was a statement of its own
-// for PostgreSQL to bind, start, run and finish, and that per-statement
-// work was most of the page's database time. Now the person row carries
-// its lists as arrays of row values (`ARRAY(SELECT ROW(…) …)`), which
-// keep each list's ORDER BY and LIMIT exactly as the separate reads had
-// them and decode in binary (diesel's `Array<Record<…>>`), with no JSON
-// to print and parse. A missing person is no row at all, and the lists
-// of a row that is not there are never evaluated.
+// pipelined behind BEGIN and the binding, each a statement of its own
+// for the driver to send and decode and for PostgreSQL to bind and run.
+// Now the person row carries its lists as arrays of row values
+// (`ARRAY(SELECT ROW(…) …)`), which keep each list's ORDER BY and LIMIT
+// exactly as the separate reads had them and decode in binary (diesel's
+// `Array<Record<…>>`), with no JSON to print and parse. A missing person
+// is no row at all, and the lists of a row that is not there are never
+// evaluated. Measured (pages bench, 1M views): 10 statements per view to
+// 4 and less Metiva CPU per view; PostgreSQL's CPU per view stayed the
+// same, since the statement executes what the seven reads did (the
+// members' join under the `users` policy is the largest part).
 //
 // # Security
 // Nothing is widened: the statement runs in the request's bound read

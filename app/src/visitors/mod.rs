@@ -10,6 +10,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::tr;
 
+/// A table cell's classes, as a macro so that `concat!` can extend them at
+/// compile time (`TD` below; `visits.rs` adds to it without a `format!` per
+/// cell).
+macro_rules! td_classes {
+    () => {
+        "px-3 py-2 align-top"
+    };
+}
+
+/// A link's classes, extensible at compile time like [`td_classes`].
+macro_rules! link_classes {
+    () => {
+        "text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 rounded"
+    };
+}
+
 mod consent;
 mod records;
 mod visits;
@@ -20,8 +36,8 @@ pub use visits::{VisitorsPage, visitors_overview};
 
 const PANEL: &str = "rounded-lg border border-slate-200 bg-white p-6 shadow-sm";
 const TH: &str = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-500";
-const TD: &str = "px-3 py-2 align-top";
-const LINK: &str = "text-indigo-700 hover:underline focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 rounded";
+const TD: &str = td_classes!();
+const LINK: &str = link_classes!();
 const BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-slate-50 text-slate-700 ring-slate-500/20";
 const GRANTED: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium ring-1 ring-inset bg-emerald-50 text-emerald-800 ring-emerald-600/20";
 
@@ -197,8 +213,57 @@ pub(crate) mod ssr {
     use super::*;
     use chrono::{DateTime, Utc};
 
+    /// `2026-12-07 17:33 UTC`, as `t.format("%Y-%m-%d %H:%M UTC")` writes
+    /// it. Written digit by digit: chrono parses the format string on every
+    /// call, and the visitors page shows over 400 of these per view (issue
+    /// 15: 3,000 instructions each, 8.8% of the page's CPU).
     pub fn when(t: DateTime<Utc>) -> String {
-        t.format("%Y-%m-%d %H:%M UTC").to_string()
+        use chrono::Timelike as _;
+        let mut s = String::with_capacity(20);
+        if !push_date(&mut s, t.date_naive()) {
+            return t.format("%Y-%m-%d %H:%M UTC").to_string();
+        }
+        s.push(' ');
+        push2(&mut s, t.hour());
+        s.push(':');
+        push2(&mut s, t.minute());
+        s.push_str(" UTC");
+        s
+    }
+
+    /// `2026-12-07`, as `d.format("%Y-%m-%d")` writes it (see [`when`]).
+    pub fn day(d: chrono::NaiveDate) -> String {
+        let mut s = String::with_capacity(10);
+        if !push_date(&mut s, d) {
+            return d.format("%Y-%m-%d").to_string();
+        }
+        s
+    }
+
+    /// `%Y-%m-%d` for the years chrono writes as four plain digits
+    /// (0 to 9999); false, with nothing written, for the others (a sign
+    /// and more digits: left to chrono).
+    fn push_date(s: &mut String, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike as _;
+        let Ok(year) = u32::try_from(d.year()) else {
+            return false;
+        };
+        if year > 9999 {
+            return false;
+        }
+        push2(s, year / 100);
+        push2(s, year % 100);
+        s.push('-');
+        push2(s, d.month());
+        s.push('-');
+        push2(s, d.day());
+        true
+    }
+
+    /// Two digits, zero-padded (`n` below 100).
+    fn push2(s: &mut String, n: u32) {
+        s.push(char::from(b'0' + (n / 10 % 10) as u8));
+        s.push(char::from(b'0' + (n % 10) as u8));
     }
 
     pub fn short(id: uuid::Uuid) -> String {
@@ -261,6 +326,32 @@ pub(crate) mod ssr {
 
     pub fn failure(e: metiva_db::DbError) -> AppError {
         crate::api::ssr::db_failure(e)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use chrono::{NaiveDate, TimeZone as _};
+
+        #[test]
+        fn when_and_day_write_what_chrono_writes() {
+            let times = [
+                Utc.with_ymd_and_hms(2026, 12, 7, 17, 33, 59).unwrap(),
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(1999, 9, 30, 9, 5, 1).unwrap(),
+                Utc.with_ymd_and_hms(0, 2, 29, 23, 59, 59).unwrap(),
+                Utc.with_ymd_and_hms(7, 10, 10, 10, 10, 10).unwrap(),
+                Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+                // Beyond four plain digits: chrono's own text.
+                Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).unwrap(),
+            ];
+            for t in times {
+                assert_eq!(when(t), t.format("%Y-%m-%d %H:%M UTC").to_string());
+                let d: NaiveDate = t.date_naive();
+                assert_eq!(day(d), d.format("%Y-%m-%d").to_string());
+            }
+        }
     }
 }
 

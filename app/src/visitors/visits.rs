@@ -18,14 +18,16 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
         .visitors_overview(&ctx, 30, ctx.can(Permission::PersonsRead))
         .await
         .map_err(failure)?;
-    let crm_orgs = std::mem::take(&mut o.crm_organisations);
+    // Lowercased once, not per listed company and CRM name; the first
+    // CRM organisation of a name wins, as before.
+    let mut crm_orgs = std::collections::HashMap::new();
+    for (id, name) in std::mem::take(&mut o.crm_organisations) {
+        crm_orgs.entry(name.to_lowercase()).or_insert(id);
+    }
     let crm_id = |name: &Option<String>| {
-        name.as_ref().and_then(|n| {
-            crm_orgs
-                .iter()
-                .find(|(_, o)| o.to_lowercase() == n.to_lowercase())
-                .map(|(id, _)| id.to_string())
-        })
+        name.as_ref()
+            .and_then(|n| crm_orgs.get(&n.to_lowercase()))
+            .map(|id| id.to_string())
     };
     let total: i64 = o.days.iter().map(|d| d.views).sum();
     let identified: i64 = o
@@ -39,7 +41,7 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
             .days
             .iter()
             .map(|d| DayBar {
-                date: d.day.format("%Y-%m-%d").to_string(),
+                date: day(d.day),
                 label: d.day.format("%d-%m").to_string(),
                 views: d.views,
             })
@@ -114,6 +116,7 @@ pub async fn visitors_overview() -> Result<VisitorsDto, AppError> {
 
 /// Why an IP is revealed: the stored codes (`metiva_db::visitors::
 /// REVEAL_REASONS`) and their labels.
+#[cfg(feature = "ssr")]
 const REVEAL_REASONS: [(&str, &str); 5] = [
     ("abuse_report", "Abuse report"),
     ("security_incident", "Security incident"),
@@ -122,10 +125,65 @@ const REVEAL_REASONS: [(&str, &str); 5] = [
     ("other", "Other (say why in the note)"),
 ];
 
+// The class of a muted table cell, of a monospace one, of a small one,
+// and of a small link: fixed at compile time, not a `format!` per cell.
+#[cfg(feature = "ssr")]
+const TD_MUTED: &str = concat!(td_classes!(), " text-xs text-slate-600");
+#[cfg(feature = "ssr")]
+const TD_MONO: &str = concat!(td_classes!(), " font-mono text-xs");
+#[cfg(feature = "ssr")]
+const TD_XS: &str = concat!(td_classes!(), " text-xs");
+#[cfg(feature = "ssr")]
+const LINK_XS: &str = concat!(link_classes!(), " text-xs");
+
+/// The page body, rendered once per request (issue 15).
+///
+/// `<Suspense>` calls its children once more after the data arrived
+/// (to look for resources read behind it) and throws that view away, then
+/// calls them again to render: the whole body (hundreds of rows at scale)
+/// was built twice. And rendered through the async path, every row became
+/// a future joined with the others, its view moved by value several times.
+/// On the server the body is now rendered once, synchronously, into one
+/// string kept here, and both calls answer that string.
+///
+/// # Security
+/// The kept string is the view's own render (`RenderHtml::to_html`): every
+/// value in it was escaped there, as in any other render. Nothing else is
+/// ever passed as markup. It lives as long as the request's page.
+///
+/// In the browser (no `ssr`), where the page is never rendered, there is
+/// no body at all.
+#[derive(Clone, Default)]
+struct RenderedBody {
+    #[cfg(feature = "ssr")]
+    html: std::sync::Arc<std::sync::OnceLock<String>>,
+}
+
+impl RenderedBody {
+    fn view(&self, d: &VisitorsDto) -> AnyView {
+        #[cfg(feature = "ssr")]
+        {
+            let html = self
+                .html
+                .get_or_init(|| view! { <VisitorsBody d=d.clone() /> }.to_html());
+            leptos::tachys::html::InertElement::new(html.clone()).into_any()
+        }
+        // In the browser this page is never rendered: it is no island,
+        // and islands hydrate only themselves. The body is server-only
+        // code (and no weight in the wasm bundle).
+        #[cfg(not(feature = "ssr"))]
+        {
+            let _ = d;
+            ().into_any()
+        }
+    }
+}
+
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let data = Resource::new(|| (), crate::api::boxed(|_| visitors_overview()));
+    let body = RenderedBody::default();
     view! {
         <section class="space-y-6">
             <div>
@@ -133,10 +191,10 @@ pub fn VisitorsPage() -> impl IntoView {
                 <p class="mt-1 text-slate-600">{tr(l, "Company-level by default: which organisations visit, never who. A person appears only after a consented form capture.")}</p>
             </div>
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 16rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(d) => view! { <VisitorsBody d /> }.into_any(),
-                    Err(e) => error_view(e),
-                })}
+                {move || data.with(|r| r.as_ref().map(|r| match r {
+                    Ok(d) => body.view(d),
+                    Err(e) => error_view(e.clone()),
+                }))}
             </Suspense>
         </section>
     }
@@ -144,6 +202,7 @@ pub fn VisitorsPage() -> impl IntoView {
 
 /// The visits-per-day chart: plain SVG from the server, readable without
 /// JavaScript, with a text alternative (title per bar, summary).
+#[cfg(feature = "ssr")]
 #[component]
 fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
     let l = crate::i18n::current();
@@ -152,6 +211,7 @@ fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
     let (w, h, pad) = (900.0_f64, 160.0_f64, 20.0_f64);
     let n = days.len().max(1) as f64;
     let slot = (w - pad) / n;
+    let page_views = tr(l, "page views");
     let bars = days
         .iter()
         .enumerate()
@@ -159,7 +219,7 @@ fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
             let bh = (d.views as f64 / max as f64) * (h - pad * 2.0);
             let x = pad + i as f64 * slot + slot * 0.15;
             let y = h - pad - bh;
-            let title = format!("{}: {} {}", d.date, d.views, tr(l, "page views"));
+            let title = format!("{}: {} {page_views}", d.date, d.views);
             view! {
                 <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{:.1}", slot * 0.7) height=format!("{bh:.1}") rx="2" class="fill-indigo-500" data-date=d.date.clone() data-views=d.views.to_string()>
                     <title>{title}</title>
@@ -173,7 +233,7 @@ fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
         "{} {} {}",
         tr(l, "Page views per day, last 30 days; highest day:"),
         max,
-        tr(l, "page views")
+        page_views
     );
     let label = summary.clone();
     view! {
@@ -188,6 +248,7 @@ fn VisitsChart(days: Vec<DayBar>) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
     let l = crate::i18n::current();
@@ -197,6 +258,7 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
         "0%".into()
     };
     let can_add_org = d.can_add_org;
+    let unidentified = tr(l, "Not identified (consumer ISP or unknown network)");
     let orgs = d
         .organisations
         .into_iter()
@@ -204,12 +266,12 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
             let name = o
                 .organisation
                 .clone()
-                .unwrap_or_else(|| tr(l, "Not identified (consumer ISP or unknown network)").into());
+                .unwrap_or_else(|| unidentified.into());
             // One click makes a visiting company a CRM organisation (still
             // company level: no person is invented), and links it after.
             let crm = match (&o.crm_id, &o.organisation) {
                 (Some(id), _) => Some(view! {
-                    <a class=format!("{LINK} text-xs") href=format!("/organisations/{id}")>{tr(l, "Open organisation")}</a>
+                    <a class=LINK_XS href=format!("/organisations/{id}")>{tr(l, "Open organisation")}</a>
                 }.into_any()),
                 (None, Some(org)) if can_add_org => Some(view! {
                     <form method="post" action="/api/save_organisation" class="mt-1">
@@ -224,8 +286,8 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
                     <td class=TD><span class="font-medium">{name}</span><div class="text-xs text-slate-500">{o.source}</div>{crm}</td>
                     <td class=TD>{o.views}</td>
                     <td class=TD>{o.pages}<div class="text-xs text-slate-500">{o.top_pages}</div></td>
-                    <td class=format!("{TD} text-xs text-slate-600")>{o.first_seen}</td>
-                    <td class=format!("{TD} text-xs text-slate-600")>{o.last_seen}</td>
+                    <td class=TD_MUTED>{o.first_seen}</td>
+                    <td class=TD_MUTED>{o.last_seen}</td>
                 </tr>
             }
         })
@@ -241,17 +303,18 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
             let purposes = v.purposes.into_iter().map(|p| view! { <span class=GRANTED>{p}</span> }).collect_view();
             view! {
                 <tr class="border-t border-slate-100" data-testid="consented-row">
-                    <td class=format!("{TD} font-mono text-xs")><a class=LINK href=format!("/visitors/{}", v.visitor) data-testid="visitor-link">{v.visitor.chars().take(8).collect::<String>()}</a></td>
+                    <td class=TD_MONO><a class=LINK href=format!("/visitors/{}", v.visitor) data-testid="visitor-link">{v.visitor.chars().take(8).collect::<String>()}</a></td>
                     <td class=TD><div class="flex flex-wrap gap-1">{purposes}</div></td>
                     <td class=TD>{v.views}</td>
                     <td class=TD>{person}</td>
                     <td class=TD>{deal}</td>
-                    <td class=format!("{TD} text-xs text-slate-600")>{v.last_seen}</td>
+                    <td class=TD_MUTED>{v.last_seen}</td>
                 </tr>
             }
         })
         .collect_view();
     let can_reveal = d.can_reveal;
+    let consented_label = tr(l, "Consented");
     let recent = d
         .recent
         .into_iter()
@@ -276,11 +339,11 @@ fn VisitorsBody(d: VisitorsDto) -> impl IntoView {
             });
             view! {
                 <tr class="border-t border-slate-100" data-testid="recent-row">
-                    <td class=format!("{TD} text-xs text-slate-600")>{r.at}</td>
-                    <td class=format!("{TD} font-mono text-xs")>{r.path}</td>
+                    <td class=TD_MUTED>{r.at}</td>
+                    <td class=TD_MONO>{r.path}</td>
                     <td class=TD>{r.organisation.unwrap_or_else(|| "—".into())}</td>
-                    <td class=format!("{TD} text-xs")>{r.referrer.unwrap_or_default()}</td>
-                    <td class=TD>{r.consented.then(|| view! { <span class=GRANTED>{tr(l, "Consented")}</span> })}</td>
+                    <td class=TD_XS>{r.referrer.unwrap_or_default()}</td>
+                    <td class=TD>{r.consented.then(|| view! { <span class=GRANTED>{consented_label}</span> })}</td>
                     <td class=TD>{reveal}</td>
                 </tr>
             }

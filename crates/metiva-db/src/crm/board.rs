@@ -56,14 +56,20 @@ struct Row {
     updated_at: Option<DateTime<Utc>>,
 }
 
-// Raw SQL: LATERAL top-N and count per stage, which Diesel's DSL does not
-// express. Per stage, the count is an index-only range scan and the
-// column an index range scan on `deals_stage_idx` (company_id, stage,
-// updated_at DESC, id DESC); the cap is $2 for an open stage, $3 for won
-// and lost. The names are index lookups per card (scalar subqueries):
-// a hash join read every organisation of the workspace to name a few
-// cards. `company_id = $1` beside RLS on every table.
-const BOARD: &str = "SELECT s.key, s.label, s.position, s.outcome, c.n AS deals,
+// Raw SQL: a grouped count and a LATERAL top-N per stage, which Diesel's
+// DSL does not express. The counts are one pass over the workspace's
+// deals (`GROUP BY`, as the separate statement was: under load, per-stage
+// index-only counts fell back to heap fetches while the visibility map
+// lagged a bulk load); each non-empty column is an index range scan on
+// `deals_stage_idx` (company_id, stage, updated_at DESC, id DESC), capped
+// at $2 for an open stage and $3 for won and lost. The names are index
+// lookups per card (scalar subqueries): the joins hashed every
+// organisation of the workspace to name a few cards (EXPLAIN ANALYZE with
+// 1,000 organisations: 0.79 ms for the statement against 1.03 ms).
+// `company_id = $1` beside RLS on every table.
+const BOARD: &str = "WITH counts AS MATERIALIZED (
+         SELECT stage, count(*) AS n FROM deals WHERE company_id = $1 GROUP BY stage)
+     SELECT s.key, s.label, s.position, s.outcome, COALESCE(c.n, 0) AS deals,
             d.id, d.title, d.value_cents, d.currency, d.expected_close,
             d.person_id,
             (SELECT p.name FROM persons p
@@ -73,14 +79,13 @@ const BOARD: &str = "SELECT s.key, s.label, s.position, s.outcome, c.n AS deals,
               WHERE o.company_id = $1 AND o.id = d.organisation_id) AS organisation_name,
             d.version, d.updated_at
      FROM pipeline_stages s
-     CROSS JOIN LATERAL (
-         SELECT count(*) AS n FROM deals WHERE company_id = $1 AND stage = s.key) c
+     LEFT JOIN counts c ON c.stage = s.key
      LEFT JOIN LATERAL (
          SELECT id, title, value_cents, currency, expected_close, person_id,
                 organisation_id, version, updated_at
          FROM deals WHERE company_id = $1 AND stage = s.key
          ORDER BY updated_at DESC, id DESC
-         LIMIT CASE WHEN s.outcome = 'open' THEN $2 ELSE $3 END) d ON true
+         LIMIT CASE WHEN s.outcome = 'open' THEN $2 ELSE $3 END) d ON c.n > 0
      WHERE s.company_id = $1
      ORDER BY s.position, s.key, d.updated_at DESC, d.id DESC";
 

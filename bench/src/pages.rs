@@ -640,7 +640,13 @@ pub async fn run(args: &[String]) -> Result<()> {
     let mut rows = Vec::new();
     for p in &pages {
         let key = p.split('/').nth(1).unwrap_or_default();
-        if !o.only.is_empty() && p != "/healthz" && !o.only.iter().any(|x| x == key || x == p) {
+        // `--only` takes a page as the issue names it: `/persons/{id}` is
+        // the record page, whatever the id (the first segment picks both).
+        let template = p.replace(person.as_str(), "{id}");
+        if !o.only.is_empty()
+            && p != "/healthz"
+            && !o.only.iter().any(|x| x == key || x == p || *x == template)
+        {
             continue;
         }
         let r = measure(&o, &served, &mut su, pm, &cookies, p)

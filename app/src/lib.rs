@@ -18,6 +18,7 @@ mod layout;
 pub mod login_pages;
 pub mod member_forms;
 mod pages;
+mod rendered;
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod trust;

@@ -351,14 +351,14 @@ pub fn DealBoardPage() -> AnyView {
         .into_any();
     }
     let data = Resource::new(|| (), crate::api::boxed(|_| deal_board()));
-    let body = RenderedBoard::default();
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             {header}
             {banner(l, &outcome)}
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || data.get().map(|r| match r {
-                    Ok(d) => body.view(&d, &outcome),
+                    Ok(d) => board_view(&body, &d, &outcome),
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
@@ -367,40 +367,16 @@ pub fn DealBoardPage() -> AnyView {
     .into_any()
 }
 
-/// The board's body, rendered once per request (issue 15).
-///
-/// `<Suspense>` calls its children once more after the data arrived (to
-/// look for resources read behind it) and throws that view away, then
-/// calls them again to render: every card was built twice. And rendered
-/// through the async path, every card became futures joined with the
-/// others, its view moved by value several times (callgrind: most of the
-/// page's instructions). On the server the body is rendered once,
-/// synchronously, into one string kept here, and both calls answer it.
-///
-/// # Security
-/// The kept string is the view's own render (`RenderHtml::to_html`): every
-/// value in it (titles, names) was escaped there, as in any other render.
-/// Nothing else is ever passed as markup. It lives as long as the
-/// request's page.
-#[derive(Clone, Default)]
-struct RenderedBoard {
+/// The board's body, rendered once per request (see `crate::rendered`).
+fn board_view(body: &crate::rendered::RenderedOnce, d: &BoardDto, outcome: &Outcome) -> AnyView {
     #[cfg(feature = "ssr")]
-    html: std::sync::Arc<std::sync::OnceLock<String>>,
-}
-
-impl RenderedBoard {
-    fn view(&self, d: &BoardDto, outcome: &Outcome) -> AnyView {
-        #[cfg(feature = "ssr")]
-        {
-            let html = self.html.get_or_init(|| {
-                view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.to_html()
-            });
-            leptos::tachys::html::InertElement::new(html.clone()).into_any()
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.into_any()
-        }
+    {
+        body.render(|| view! { <BoardBody d=d.clone() outcome=outcome.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = body;
+        view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.into_any()
     }
 }
 

@@ -317,7 +317,7 @@ const BAD_BADGE: &str = "inline-flex rounded-md px-2 py-0.5 text-xs font-medium 
 pub fn SecurityPage() -> impl IntoView {
     let l = crate::i18n::current();
     let overview = Resource::new(|| (), crate::api::boxed(|_| security_overview()));
-    let panels = RenderedPanels::default();
+    let panels = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             <div>
@@ -326,7 +326,7 @@ pub fn SecurityPage() -> impl IntoView {
             </div>
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
                 {move || overview.get().map(|r| match r {
-                    Ok(s) => panels.view(&s),
+                    Ok(s) => panels_view(&panels, &s),
                     Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
                 })}
             </Suspense>
@@ -334,41 +334,18 @@ pub fn SecurityPage() -> impl IntoView {
     }
 }
 
-/// The page's panels, rendered once per request (issue 15).
-///
-/// `<Suspense>` calls its children once more after the data arrived (to
-/// look for resources read behind it) and throws that view away, then
-/// calls them again to render: the panels were built twice, and rendered
-/// through the async path. On the server they are rendered once,
-/// synchronously, into one string kept here, and both calls answer it (as
-/// the deal board and the visitors page do). The self-test island inside
-/// renders the same markup either way (its tag and props; islands hydrate
-/// from those, not from render order).
-///
-/// # Security
-/// The kept string is the view's own render (`RenderHtml::to_html`): every
-/// value in it (workspace names, headers the request carried) was escaped
-/// there, as in any other render. Nothing else is ever passed as markup.
-/// It lives as long as the request's page.
-#[derive(Clone, Default)]
-struct RenderedPanels {
+/// The page's panels, rendered once per request (see `crate::rendered`).
+/// The self-test island inside renders the same markup either way (its
+/// tag and props; islands hydrate from those, not from render order).
+fn panels_view(panels: &crate::rendered::RenderedOnce, s: &SecurityDto) -> AnyView {
     #[cfg(feature = "ssr")]
-    html: std::sync::Arc<std::sync::OnceLock<String>>,
-}
-
-impl RenderedPanels {
-    fn view(&self, s: &SecurityDto) -> AnyView {
-        #[cfg(feature = "ssr")]
-        {
-            let html = self
-                .html
-                .get_or_init(|| view! { <Panels s=s.clone() /> }.to_html());
-            leptos::tachys::html::InertElement::new(html.clone()).into_any()
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            view! { <Panels s=s.clone() /> }.into_any()
-        }
+    {
+        panels.render(|| view! { <Panels s=s.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = panels;
+        view! { <Panels s=s.clone() /> }.into_any()
     }
 }
 

@@ -136,46 +136,19 @@ const TD_XS: &str = concat!(td_classes!(), " text-xs");
 #[cfg(feature = "ssr")]
 const LINK_XS: &str = concat!(link_classes!(), " text-xs");
 
-/// The page body, rendered once per request (issue 15).
-///
-/// `<Suspense>` calls its children once more after the data arrived
-/// (to look for resources read behind it) and throws that view away, then
-/// calls them again to render: the whole body (hundreds of rows at scale)
-/// was built twice. And rendered through the async path, every row became
-/// a future joined with the others, its view moved by value several times.
-/// On the server the body is now rendered once, synchronously, into one
-/// string kept here, and both calls answer that string.
-///
-/// # Security
-/// The kept string is the view's own render (`RenderHtml::to_html`): every
-/// value in it was escaped there, as in any other render. Nothing else is
-/// ever passed as markup. It lives as long as the request's page.
-///
-/// In the browser (no `ssr`), where the page is never rendered, there is
-/// no body at all.
-#[derive(Clone, Default)]
-struct RenderedBody {
+/// The page body, rendered once per request (see `crate::rendered`).
+/// In the browser, where this page is never rendered (it is no island, and
+/// islands hydrate only themselves), there is no body at all: the body is
+/// server-only code and no weight in the wasm bundle.
+fn body_view(body: &crate::rendered::RenderedOnce, d: &VisitorsDto) -> AnyView {
     #[cfg(feature = "ssr")]
-    html: std::sync::Arc<std::sync::OnceLock<String>>,
-}
-
-impl RenderedBody {
-    fn view(&self, d: &VisitorsDto) -> AnyView {
-        #[cfg(feature = "ssr")]
-        {
-            let html = self
-                .html
-                .get_or_init(|| view! { <VisitorsBody d=d.clone() /> }.to_html());
-            leptos::tachys::html::InertElement::new(html.clone()).into_any()
-        }
-        // In the browser this page is never rendered: it is no island,
-        // and islands hydrate only themselves. The body is server-only
-        // code (and no weight in the wasm bundle).
-        #[cfg(not(feature = "ssr"))]
-        {
-            let _ = d;
-            ().into_any()
-        }
+    {
+        body.render(|| view! { <VisitorsBody d=d.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (body, d);
+        ().into_any()
     }
 }
 
@@ -183,7 +156,7 @@ impl RenderedBody {
 pub fn VisitorsPage() -> impl IntoView {
     let l = crate::i18n::current();
     let data = Resource::new(|| (), crate::api::boxed(|_| visitors_overview()));
-    let body = RenderedBody::default();
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             <div>
@@ -192,7 +165,7 @@ pub fn VisitorsPage() -> impl IntoView {
             </div>
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 16rem"></div> }>
                 {move || data.with(|r| r.as_ref().map(|r| match r {
-                    Ok(d) => body.view(d),
+                    Ok(d) => body_view(&body, d),
                     Err(e) => error_view(e.clone()),
                 }))}
             </Suspense>

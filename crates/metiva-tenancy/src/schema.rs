@@ -161,6 +161,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    deal_stage_counts (company_id, stage) {
+        company_id -> Text,
+        stage -> Text,
+        deals -> BigInt,
+    }
+}
+
+diesel::table! {
     deal_stage_history (company_id, id) {
         company_id -> Text,
         id -> BigInt,
@@ -808,6 +816,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     consent_decisions,
     conversion_uploads,
     crm_imports,
+    deal_stage_counts,
     deal_stage_history,
     deals,
     erased_subjects,

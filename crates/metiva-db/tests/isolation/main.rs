@@ -9,6 +9,7 @@ mod billing;
 mod binding;
 mod catalog_lint;
 mod crm;
+mod deal_counts;
 mod directory;
 mod erasure;
 mod errors;

@@ -549,6 +549,8 @@ diesel::table! {
         notes -> Nullable<Text>,
         source -> Text,
         version -> Integer,
+        deals_count -> BigInt,
+        visitors_count -> BigInt,
     }
 }
 

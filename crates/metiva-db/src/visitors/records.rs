@@ -164,42 +164,31 @@ pub struct PersonCursor {
 /// per connection (a bound LIMIT made PostgreSQL plan it on every call).
 pub const PERSON_PAGE_MAX: i64 = 51;
 
-// Raw SQL below: row-value keyset comparisons and aggregates joined once
-// over the page's ids, which Diesel's DSL does not express. The counts are
-// one grouped index scan per table over the page's persons (not a
-// correlated subquery per row); the page itself is an index range scan on
+// Raw SQL below: row-value keyset comparisons, which Diesel's DSL does
+// not express. The page is one index range scan on
 // `persons_updated_id_idx` (company_id, updated_at DESC, id DESC), so the
-// RLS predicate and the sort key are one index (migration
-// `page_shapes`). `company_id = $1` beside RLS on every table.
-const PERSON_PAGE_FIRST: &str = "WITH page AS (
-         SELECT id, name, email, organisation, updated_at FROM persons
-         WHERE company_id = $1
-         ORDER BY updated_at DESC, id DESC LIMIT 51)
-     SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
-            COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
-     FROM page p
-     LEFT JOIN (SELECT person_id, count(*) AS n FROM deals
-                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
-                GROUP BY person_id) d ON d.person_id = p.id
-     LEFT JOIN (SELECT person_id, count(*) AS n FROM visitors
-                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
-                GROUP BY person_id) v ON v.person_id = p.id
-     ORDER BY p.updated_at DESC, p.id DESC";
+// RLS predicate and the sort key are one index (migration `page_shapes`).
+// Each row's deal and visitor counts are columns of the person row itself
+// (`deals_count`, `visitors_count`, migration 000060), kept exact by
+// statement triggers on deals and visitors in every writer's
+// transaction. They were two grouped index probes per row into deals and
+// visitors (EXPLAIN ANALYZE on 10,000 contacts: 257 buffers and 0.23 ms
+// for the first page, now 56 buffers and 0.03–0.06 ms).
+//
+// # Security
+// `company_id = $1` beside RLS; the counts are the person row's own
+// columns, written only by triggers running under the writer's binding.
+const PERSON_PAGE_FIRST: &str = "SELECT id, name, email, organisation, updated_at,
+            deals_count AS deals, visitors_count AS visitors
+     FROM persons
+     WHERE company_id = $1
+     ORDER BY updated_at DESC, id DESC LIMIT 51";
 
-const PERSON_PAGE_AFTER: &str = "WITH page AS (
-         SELECT id, name, email, organisation, updated_at FROM persons
-         WHERE company_id = $1 AND (updated_at, id) < ($2, $3)
-         ORDER BY updated_at DESC, id DESC LIMIT 51)
-     SELECT p.id, p.name, p.email, p.organisation, p.updated_at,
-            COALESCE(d.n, 0) AS deals, COALESCE(v.n, 0) AS visitors
-     FROM page p
-     LEFT JOIN (SELECT person_id, count(*) AS n FROM deals
-                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
-                GROUP BY person_id) d ON d.person_id = p.id
-     LEFT JOIN (SELECT person_id, count(*) AS n FROM visitors
-                WHERE company_id = $1 AND person_id IN (SELECT id FROM page)
-                GROUP BY person_id) v ON v.person_id = p.id
-     ORDER BY p.updated_at DESC, p.id DESC";
+const PERSON_PAGE_AFTER: &str = "SELECT id, name, email, organisation, updated_at,
+            deals_count AS deals, visitors_count AS visitors
+     FROM persons
+     WHERE company_id = $1 AND (updated_at, id) < ($2, $3)
+     ORDER BY updated_at DESC, id DESC LIMIT 51";
 
 /// One page of the person list, in the caller's transaction.
 pub(crate) async fn person_page(

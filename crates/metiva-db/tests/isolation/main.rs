@@ -19,6 +19,7 @@ mod fixtures;
 mod import;
 mod job_pruning;
 mod orphan_sweep;
+mod person_counts;
 mod person_record;
 mod pipeline;
 mod pool_leak;

@@ -128,8 +128,11 @@ pub mod ssr {
     /// Fails closed: without a `TenantCtx` (the guard did not run or
     /// refused) there is no workspace and the call is refused with 401.
     pub fn tenant() -> Result<metiva_db::TenantCtx, AppError> {
-        let ctx = use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<metiva_db::TenantCtx>().cloned());
+        // Read in place, not a clone of the whole request head (issue 15).
+        let ctx = with_context::<http::request::Parts, _>(|p| {
+            p.extensions.get::<metiva_db::TenantCtx>().cloned()
+        })
+        .flatten();
         ctx.ok_or_else(|| {
             AppError::unauthenticated(crate::i18n::tr(crate::i18n::current(), "Sign in first."))
         })
@@ -151,9 +154,11 @@ pub mod ssr {
 
     /// The request id the tenant guard assigned (for audit rows).
     pub fn request_id() -> String {
-        use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<crate::RequestId>().map(|r| r.0.clone()))
-            .unwrap_or_default()
+        with_context::<http::request::Parts, _>(|p| {
+            p.extensions.get::<crate::RequestId>().map(|r| r.0.clone())
+        })
+        .flatten()
+        .unwrap_or_default()
     }
 
     /// The database handle, provided to every render and server function.

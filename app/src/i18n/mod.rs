@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The two languages of the product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Lang {
     #[default]
     En,
@@ -35,12 +35,8 @@ impl Lang {
 pub fn tr(lang: Lang, en: &'static str) -> &'static str {
     match lang {
         Lang::En => en,
-        Lang::Nl => match CATALOGS
-            .iter()
-            .flat_map(|c| c.iter())
-            .find(|(e, _)| *e == en)
-        {
-            Some((_, nl)) => nl,
+        Lang::Nl => match dutch(en) {
+            Some(nl) => nl,
             None => {
                 debug_assert!(false, "missing from the i18n catalog: {en:?}");
                 en
@@ -49,15 +45,44 @@ pub fn tr(lang: Lang, en: &'static str) -> &'static str {
     }
 }
 
+/// The Dutch for `en`. On the server a map over the catalogs, built once:
+/// a Dutch page asks for dozens of texts, and a scan of the catalogs (some
+/// seven hundred entries) cost about two thousand instructions each
+/// (issue 15). The catalogs hold each English text once (tested), so the
+/// map answers what the scan answered.
+#[cfg(feature = "ssr")]
+fn dutch(en: &str) -> Option<&'static str> {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+    static DUTCH: LazyLock<HashMap<&'static str, &'static str>> =
+        LazyLock::new(|| CATALOGS.iter().flat_map(|c| c.iter().copied()).collect());
+    DUTCH.get(en).copied()
+}
+
+/// The Dutch for `en`: in the browser a scan of its one small catalog (no
+/// map code in the wasm bundle).
+#[cfg(not(feature = "ssr"))]
+fn dutch(en: &str) -> Option<&'static str> {
+    CATALOGS
+        .iter()
+        .flat_map(|c| c.iter())
+        .find(|(e, _)| *e == en)
+        .map(|(_, nl)| *nl)
+}
+
 /// The request's language, as the server negotiated it (query, cookie,
 /// `Accept-Language`). English outside a request.
 pub fn current() -> Lang {
     #[cfg(feature = "ssr")]
     {
-        use leptos::prelude::use_context;
-        use_context::<http::request::Parts>()
-            .and_then(|p| p.extensions.get::<Lang>().copied())
-            .unwrap_or_default()
+        // Read in place: `use_context` would clone the whole request head
+        // (every header and extension) for one `Copy` value, and every
+        // component asks (issue 15).
+        leptos::prelude::with_context::<http::request::Parts, _>(|p| {
+            p.extensions.get::<Lang>().copied()
+        })
+        .flatten()
+        .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -178,6 +203,16 @@ const CATALOGS: [&[(&str, &str)]; 1] = [CATALOG];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dutch_map_answers_what_the_catalogs_say() {
+        for (en, nl) in CATALOGS.iter().flat_map(|c| c.iter()) {
+            assert_eq!(dutch(en), Some(*nl), "{en}");
+            assert_eq!(tr(Lang::Nl, en), *nl);
+            assert_eq!(tr(Lang::En, en), *en);
+        }
+        assert_eq!(dutch("not in any catalog"), None);
+    }
 
     #[test]
     fn the_catalog_has_each_english_text_once_and_every_entry_translated() {

@@ -43,20 +43,50 @@ pub fn NotFound() -> impl IntoView {
 pub fn Overview() -> impl IntoView {
     let l = crate::i18n::current();
     let session = Resource::new(|| (), crate::api::boxed(|_| current_session()));
+    let card = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
+            {overview_intro(l)}
+            <Suspense fallback=move || view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
+                {move || session.with(|r| r.as_ref().map(|r| match r {
+                    Ok(s) => workspace_card(&card, s),
+                    Err(e) => view! { <crate::error::ErrorView error=e.clone() /> }.into_any(),
+                }))}
+            </Suspense>
+            {overview_promises(l)}
+        </section>
+    }
+}
+
+/// The overview's heading and introduction: the same for every request
+/// in a language, so rendered once per language (catalog text only).
+fn overview_intro(l: crate::i18n::Lang) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        static INTRO: crate::rendered::PerLanguage = crate::rendered::PerLanguage::new();
+        INTRO.render(l, |l| view! {
             <div>
                 <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Overview")}</h1>
                 <p class="mt-1 text-slate-600">
                     {tr(l, "Your agency's workspace for client leads, contacts, deals and website visitors, isolated per client by the database itself.")}
                 </p>
             </div>
-            <Suspense fallback=move || view! { <div class="h-32 rounded-lg border border-slate-200 bg-white"></div> }>
-                {move || session.get().map(|r| match r {
-                    Ok(s) => view! { <WorkspaceCard s /> }.into_any(),
-                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
-                })}
-            </Suspense>
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = l;
+        ().into_any()
+    }
+}
+
+/// The three promises and the link to the System page: catalog text only,
+/// rendered once per language (see [`overview_intro`]).
+fn overview_promises(l: crate::i18n::Lang) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        static PROMISES: crate::rendered::PerLanguage = crate::rendered::PerLanguage::new();
+        PROMISES.render(l, |l| view! {
             <div class="grid gap-4 sm:grid-cols-3">
                 <Promise title=tr(l, "Isolated per client") body=tr(l, "Every query runs inside one company's own tenant context, enforced by PostgreSQL row-level security.") />
                 <Promise title=tr(l, "Consent, deny by default") body=tr(l, "Nothing identifies a website visitor before they agree.") />
@@ -65,11 +95,31 @@ pub fn Overview() -> impl IntoView {
             <p class="text-sm text-slate-600">
                 {tr(l, "See the live state of the database on the")} " " <a class="text-indigo-700 underline" href="/system">{tr(l, "System page")}</a> "."
             </p>
-        </section>
+        })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = l;
+        ().into_any()
+    }
+}
+
+/// The workspace card, rendered once per request (see `crate::rendered`);
+/// none in the browser, where this page is never rendered (no island).
+fn workspace_card(card: &crate::rendered::RenderedOnce, s: &SessionDto) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        card.render(|| view! { <WorkspaceCard s=s.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (card, s);
+        ().into_any()
     }
 }
 
 /// The workspace this session is bound to, straight from the signed token.
+#[cfg(feature = "ssr")]
 #[component]
 fn WorkspaceCard(s: SessionDto) -> impl IntoView {
     let l = crate::i18n::current();
@@ -111,6 +161,7 @@ fn WorkspaceCard(s: SessionDto) -> impl IntoView {
     }
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn Promise(title: &'static str, body: &'static str) -> impl IntoView {
     view! {

@@ -115,51 +115,80 @@ pub fn PersonsPage() -> impl IntoView {
         .get("after")
         .filter(|a| !a.is_empty());
     let data = Resource::new(move || after.clone(), crate::api::boxed(person_list));
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">{tr(l, "Persons")}</h1>
             <crate::crm::NewContactPanel />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(page) => {
-                        let pager = (page.next.is_some() || page.paged).then(|| view! {
-                            <p class="flex gap-4 text-sm">
-                                {page.paged.then(|| view! { <a class=LINK href="/persons">{tr(l, "First page")}</a> })}
-                                {page.next.clone().map(|n| view! { <a class=LINK href=format!("/persons?after={n}") data-testid="persons-next">{tr(l, "Next page")}</a> })}
-                            </p>
-                        });
-                        let rows = page.rows.into_iter().map(|p| view! {
-                            <tr class="border-t border-slate-100" data-testid="person-row">
-                                <td class=TD><a class=LINK href=format!("/persons/{}", p.id)>{p.name}</a></td>
-                                <td class=format!("{TD} text-xs")>{p.email}</td>
-                                <td class=TD>{p.organisation}</td>
-                                <td class=TD>{p.deals}</td>
-                                <td class=TD>{p.visitors}</td>
-                                <td class=format!("{TD} text-xs text-slate-600")>{p.updated}</td>
-                            </tr>
-                        }).collect_view();
-                        view! {
-                            <div class=PANEL><div class="overflow-x-auto"><table class="min-w-full text-sm">
-                                <thead><tr>
-                                    <th class=TH>{tr(l, "Name")}</th>
-                                    <th class=TH>{tr(l, "Email")}</th>
-                                    <th class=TH>{tr(l, "Organisation")}</th>
-                                    <th class=TH>{tr(l, "Deals")}</th>
-                                    <th class=TH>{tr(l, "Visitors")}</th>
-                                    <th class=TH>{tr(l, "Updated")}</th>
-                                </tr></thead>
-                                <tbody>{rows}</tbody>
-                            </table></div></div>
-                            {pager}
-                        }.into_any()
-                    }
-                    Err(e) => error_view(e),
-                })}
+                {move || data.with(|r| r.as_ref().map(|r| match r {
+                    Ok(page) => persons_view(&body, page),
+                    Err(e) => error_view(e.clone()),
+                }))}
             </Suspense>
         </section>
     }
 }
 
+/// The list's body, rendered once per request (see `crate::rendered`).
+/// In the browser, where this page is never rendered (it is no island,
+/// and islands hydrate only themselves), there is no body at all.
+fn persons_view(body: &crate::rendered::RenderedOnce, page: &PersonPageDto) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        body.render(|| view! { <PersonsBody page=page.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (body, page);
+        ().into_any()
+    }
+}
+
+/// One page of persons, and the links to the first and the next page.
+#[cfg(feature = "ssr")]
+#[component]
+fn PersonsBody(page: PersonPageDto) -> impl IntoView {
+    let l = crate::i18n::current();
+    let pager = (page.next.is_some() || page.paged).then(|| view! {
+        <p class="flex gap-4 text-sm">
+            {page.paged.then(|| view! { <a class=LINK href="/persons">{tr(l, "First page")}</a> })}
+            {page.next.clone().map(|n| view! { <a class=LINK href=format!("/persons?after={n}") data-testid="persons-next">{tr(l, "Next page")}</a> })}
+        </p>
+    });
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|p| {
+            view! {
+                <tr class="border-t border-slate-100" data-testid="person-row">
+                    <td class=TD><a class=LINK href=format!("/persons/{}", p.id)>{p.name}</a></td>
+                    <td class=format!("{TD} text-xs")>{p.email}</td>
+                    <td class=TD>{p.organisation}</td>
+                    <td class=TD>{p.deals}</td>
+                    <td class=TD>{p.visitors}</td>
+                    <td class=format!("{TD} text-xs text-slate-600")>{p.updated}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class=PANEL><div class="overflow-x-auto"><table class="min-w-full text-sm">
+            <thead><tr>
+                <th class=TH>{tr(l, "Name")}</th>
+                <th class=TH>{tr(l, "Email")}</th>
+                <th class=TH>{tr(l, "Organisation")}</th>
+                <th class=TH>{tr(l, "Deals")}</th>
+                <th class=TH>{tr(l, "Visitors")}</th>
+                <th class=TH>{tr(l, "Updated")}</th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table></div></div>
+        {pager}
+    }
+}
+
+#[cfg(feature = "ssr")]
 #[component]
 fn VisitorChain(visitors: Vec<LinkedVisitorDto>) -> impl IntoView {
     let l = crate::i18n::current();
@@ -179,6 +208,7 @@ fn VisitorChain(visitors: Vec<LinkedVisitorDto>) -> impl IntoView {
     view! { <ul class="divide-y divide-slate-100 text-sm">{rows}</ul> }.into_any()
 }
 
+#[cfg(feature = "ssr")]
 #[component]
 fn DealTable(deals: Vec<DealRow>) -> impl IntoView {
     let l = crate::i18n::current();
@@ -230,38 +260,62 @@ pub fn PersonPage() -> impl IntoView {
     let panel_id = id.clone();
     let work_id = id.clone();
     let data = Resource::new(move || id.clone(), crate::api::boxed(person_record));
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             <a class=LINK href="/persons">{tr(l, "← Persons")}</a>
             <crate::crm::ContactPanel id=panel_id />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(Some(p)) => view! {
-                        // The conversion uploads come with the record, in
-                        // its one transaction (issue 15).
-                        <crate::crm::ConversionList kind="person" list=p.uploads />
-                        <div class=PANEL>
-                            <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name.clone()}</h1>
-                            <p class="mt-1 text-slate-600">{p.email}" · "{p.organisation}</p>
-                            <p class="text-xs text-slate-500">{tr(l, "Created")}" "{p.created}</p>
-                        </div>
-                        <div class=PANEL>
-                            <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
-                            <div class="mt-2"><VisitorChain visitors=p.visitors /></div>
-                            <h3 class="mt-4 font-medium">{tr(l, "Deals")}</h3>
-                            <DealTable deals=p.deals />
-                        </div>
-                        <crate::crm::RecordWorkView kind="person" id=work_id.clone() w=p.work />
-                    }.into_any(),
+                {move || data.with(|r| r.as_ref().map(|r| match r {
+                    Ok(Some(p)) => person_view(&body, p, &work_id),
                     Ok(None) => {
                         // A missing and another workspace's person answer
                         // alike: a real 404, never a hint it exists.
                         error_view(AppError::not_found(tr(l, "No such person in this workspace.")))
                     }
-                    Err(e) => error_view(e),
-                })}
+                    Err(e) => error_view(e.clone()),
+                }))}
             </Suspense>
         </section>
+    }
+}
+
+/// The record's body, rendered once per request (see `crate::rendered`);
+/// none in the browser (see [`persons_view`]).
+fn person_view(body: &crate::rendered::RenderedOnce, p: &PersonDto, id: &str) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        body.render(|| view! { <PersonBody p=p.clone() id=id.to_string() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (body, p, id);
+        ().into_any()
+    }
+}
+
+/// A person's record: uploads, name, the visitor → person → deal chain,
+/// tasks and notes.
+#[cfg(feature = "ssr")]
+#[component]
+fn PersonBody(p: PersonDto, id: String) -> impl IntoView {
+    let l = crate::i18n::current();
+    view! {
+        // The conversion uploads come with the record, in
+        // its one transaction (issue 15).
+        <crate::crm::ConversionList kind="person" list=p.uploads />
+        <div class=PANEL>
+            <h1 class="text-2xl font-semibold tracking-tight" data-testid="person-name">{p.name}</h1>
+            <p class="mt-1 text-slate-600">{p.email}" · "{p.organisation}</p>
+            <p class="text-xs text-slate-500">{tr(l, "Created")}" "{p.created}</p>
+        </div>
+        <div class=PANEL>
+            <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
+            <div class="mt-2"><VisitorChain visitors=p.visitors /></div>
+            <h3 class="mt-4 font-medium">{tr(l, "Deals")}</h3>
+            <DealTable deals=p.deals />
+        </div>
+        <crate::crm::RecordWorkView kind="person" id=id w=p.work />
     }
 }
 
@@ -271,6 +325,7 @@ pub fn DealPage() -> impl IntoView {
     let id = route_id();
     let panel_id = id.clone();
     let data = Resource::new(move || id.clone(), crate::api::boxed(deal_record));
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         <section class="space-y-6">
             <a class=LINK href="/deals">{tr(l, "← Deals")}</a>
@@ -279,31 +334,51 @@ pub fn DealPage() -> impl IntoView {
             <crate::crm::DealEditPanel id=panel_id.clone() />
             <crate::crm::FilesPanel kind="deal" id=panel_id.clone() />
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(Some(d)) => {
-                        let person = d.deal.person.clone().map(|(id, name)| view! { <a class=LINK href=format!("/persons/{id}") data-testid="deal-person">{name}</a>" "<span class="text-xs text-slate-500">{d.email.clone()}</span> }.into_any())
-                            .unwrap_or_else(|| view! { <span class="text-slate-400">{tr(l, "No person linked.")}</span> }.into_any());
-                        view! {
-                            <div class=PANEL>
-                                <h1 class="text-2xl font-semibold tracking-tight">{d.deal.title.clone()}</h1>
-                                <p class="mt-1 text-slate-600">{d.deal.value.clone()}" · "<span class=BADGE>{d.deal.stage.clone()}</span></p>
-                            </div>
-                            <div class=PANEL>
-                                <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
-                                <p class="mt-2 text-sm">{tr(l, "Person")}": "{person}</p>
-                                <div class="mt-2"><VisitorChain visitors=d.visitors /></div>
-                            </div>
-                        }.into_any()
-                    }
+                {move || data.with(|r| r.as_ref().map(|r| match r {
+                    Ok(Some(d)) => deal_view(&body, d),
                     Ok(None) => {
                         // A missing and another workspace's deal answer
                         // alike: a real 404, never a hint it exists.
                         error_view(AppError::not_found(tr(l, "No such deal in this workspace.")))
                     }
-                    Err(e) => error_view(e),
-                })}
+                    Err(e) => error_view(e.clone()),
+                }))}
             </Suspense>
             <crate::crm::RecordWork kind="deal" id=panel_id />
         </section>
+    }
+}
+
+/// The deal's body, rendered once per request (see `crate::rendered`);
+/// none in the browser (see [`persons_view`]).
+fn deal_view(body: &crate::rendered::RenderedOnce, d: &DealDto) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        body.render(|| view! { <DealBody d=d.clone() /> })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = (body, d);
+        ().into_any()
+    }
+}
+
+/// A deal's title, value, stage and its chain to a person and visitors.
+#[cfg(feature = "ssr")]
+#[component]
+fn DealBody(d: DealDto) -> impl IntoView {
+    let l = crate::i18n::current();
+    let person = d.deal.person.map(|(id, name)| view! { <a class=LINK href=format!("/persons/{id}") data-testid="deal-person">{name}</a>" "<span class="text-xs text-slate-500">{d.email}</span> }.into_any())
+        .unwrap_or_else(|| view! { <span class="text-slate-400">{tr(l, "No person linked.")}</span> }.into_any());
+    view! {
+        <div class=PANEL>
+            <h1 class="text-2xl font-semibold tracking-tight">{d.deal.title}</h1>
+            <p class="mt-1 text-slate-600">{d.deal.value}" · "<span class=BADGE>{d.deal.stage}</span></p>
+        </div>
+        <div class=PANEL>
+            <h2 class="text-lg font-semibold">{tr(l, "Website visitor → person → deal")}</h2>
+            <p class="mt-2 text-sm">{tr(l, "Person")}": "{person}</p>
+            <div class="mt-2"><VisitorChain visitors=d.visitors /></div>
+        </div>
     }
 }

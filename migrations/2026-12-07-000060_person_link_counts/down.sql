@@ -6,3 +6,5 @@ DROP TRIGGER visitors_person_counts_update ON visitors;
 DROP TRIGGER visitors_person_counts_delete ON visitors;
 DROP FUNCTION metiva_person_link_counts_apply();
 ALTER TABLE persons DROP COLUMN deals_count, DROP COLUMN visitors_count;
+DROP INDEX organisations_name_key_idx;
+ALTER TABLE organisations DROP COLUMN name_key;

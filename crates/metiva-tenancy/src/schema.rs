@@ -493,6 +493,7 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        name_key -> Nullable<Text>,
     }
 }
 

@@ -8,10 +8,16 @@
 //! transaction, so any drift shows here, and so does a person list whose
 //! counts disagree with the recount. Their isolation: bound to one
 //! company, a writer's links never move another company's counts.
+//!
+//! The same migration's `organisations.name_key` (the visitors page's
+//! CRM name match by index): the page still finds its own workspace's
+//! organisation whatever the case, never another workspace's, and the key
+//! follows a rename.
 
 use diesel::QueryableByName;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
+use metiva_db::ingest::PageView;
 use metiva_db::{Database, TenantCtx};
 use metiva_testkit::TestDb;
 use rand::Rng;
@@ -261,4 +267,77 @@ async fn person_counts_stay_in_their_workspace() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n.n, 0);
+}
+
+fn view_from(site: Uuid, organisation: &str) -> PageView {
+    PageView {
+        id: Uuid::new_v4(),
+        site_id: site,
+        visitor_key: None,
+        at: chrono::Utc::now(),
+        path: "/".into(),
+        referrer_domain: None,
+        organisation: Some(organisation.into()),
+        org_source: Some("asn"),
+        ip_key_id: "k1".into(),
+        ip_nonce: vec![0; 12],
+        ip_ciphertext: vec![0; 28],
+    }
+}
+
+#[tokio::test]
+async fn crm_names_match_by_their_stored_key_inside_the_workspace() {
+    let tdb = TestDb::new().await;
+    three_companies(&tdb).await;
+    let site = Uuid::parse_str(SITE).unwrap_or_else(|e| panic!("{e}"));
+    for c in [A, B] {
+        write(
+            &tdb,
+            c,
+            &format!(
+                "INSERT INTO sites (company_id, id, domain, site_key)
+                     VALUES ('{c}', '{SITE}', 'example.nl', 'pk_{c}_crm');
+                 INSERT INTO organisations (company_id, name) VALUES ('{c}', 'ACME bv');"
+            ),
+        )
+        .await;
+    }
+    let db = tdb.database();
+    let ctx = member_ctx(&tdb, &db, A, 80, "owner").await;
+    db.record_page_views(&crate::fixtures::cid(A), &[view_from(site, "Acme BV")])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let crm = |page: metiva_db::visitors::VisitorsOverview| -> Vec<String> {
+        page.crm_organisations.into_iter().map(|(_, n)| n).collect()
+    };
+    let page = db
+        .visitors_overview(&ctx, 30, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A's own organisation, found case-insensitively; B's same-named one
+    // is not (one row, not two).
+    assert_eq!(crm(page), vec!["ACME bv".to_string()]);
+    // The key is PostgreSQL's: it follows a rename, and no writer can set it.
+    write(
+        &tdb,
+        A,
+        "UPDATE organisations SET name = 'Other BV' WHERE name = 'ACME bv';",
+    )
+    .await;
+    let page = db
+        .visitors_overview(&ctx, 30, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(crm(page).is_empty());
+    let mut app = tdb.connect_as("metiva_app").await;
+    let r = try_exec(
+        &mut app,
+        &format!(
+            "BEGIN; SELECT set_config('app.company_id', '{A}', true);
+             UPDATE organisations SET name_key = 'acme bv';
+             COMMIT;"
+        ),
+    )
+    .await;
+    assert!(r.is_err(), "a writer set the generated name key");
 }

@@ -68,6 +68,12 @@ const LINKS: [&str; 16] = [
     "/system",
 ];
 
+/// Entry `i` of [`LINKS`] (the views ask for the sixteen only).
+#[cfg(feature = "ssr")]
+fn href(i: usize) -> &'static str {
+    LINKS.get(i).copied().unwrap_or_default()
+}
+
 /// The bit of [`NavKey::current`] that marks the settings menu current.
 #[cfg(feature = "ssr")]
 const SETTINGS_HERE: u32 = 1 << LINKS.len();
@@ -193,7 +199,7 @@ fn nav_view(key: NavKey) -> impl IntoView {
     let l = key.lang;
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     let nav = |i: usize, text: &'static str| {
-        view! { <a href=LINKS[i] aria-current=key.on(i) class=link>{tr(l, text)}</a> }
+        view! { <a href=href(i) aria-current=key.on(i) class=link>{tr(l, text)}</a> }
     };
     view! {
         <a href="/" aria-current=key.on(0) class="flex items-center gap-2 font-semibold text-slate-900">
@@ -255,7 +261,7 @@ fn SettingsMenu(key: NavKey) -> impl IntoView {
     let l = key.lang;
     let link = "block rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 aria-[current=page]:bg-indigo-50 aria-[current=page]:text-indigo-700";
     let item = move |i: usize, text: &'static str| {
-        view! { <a href=LINKS[i] aria-current=key.on(i) class=link>{tr(l, text)}</a> }
+        view! { <a href=href(i) aria-current=key.on(i) class=link>{tr(l, text)}</a> }
     };
     let here = key.current & SETTINGS_HERE != 0;
     let Offered {

@@ -153,34 +153,6 @@ impl Database {
             .await
     }
 
-    /// One read-only statement, `query`, in one transaction bound to the
-    /// context's company, its access re-asserted first (see
-    /// [`Database::in_tenant`]): its rows. Once the statement is prepared
-    /// on a connection, `BEGIN`, the binding, the statement and `COMMIT`
-    /// go out in one flight (issue 15; see the `tenant` module docs).
-    ///
-    /// # Security
-    /// The same transaction and binding as [`Database::in_tenant_read`];
-    /// only exactly one statement runs in it, which is what lets `COMMIT`
-    /// be sent before its answer without ever overtaking it.
-    pub async fn in_tenant_read_one<U, Q>(
-        &self,
-        ctx: &TenantCtx,
-        query: Q,
-    ) -> Result<Vec<U>, DbError>
-    where
-        Q: for<'c> diesel_async::methods::LoadQuery<
-                'static,
-                &'c diesel_async::AsyncPgConnection,
-                U,
-            > + diesel::query_builder::QueryFragment<diesel::pg::Pg>
-            + diesel::query_builder::QueryId
-            + 'static,
-        U: Send,
-    {
-        self.run_one(&ctx.company, Some(&ctx.access()), query).await
-    }
-
     /// As [`Database::in_tenant_read`], in one `REPEATABLE READ` snapshot:
     /// for pages whose counts and lists must agree.
     pub async fn in_tenant_snapshot<T, F>(&self, ctx: &TenantCtx, f: F) -> Result<T, DbError>

@@ -49,13 +49,6 @@ pub(crate) struct PgConn {
     pub(crate) bind_prepared: bool,
     /// `statement_cache` of the pool's settings.
     pub(crate) cached: bool,
-    /// The one-statement reads that have already run on this connection,
-    /// by statement type and text: their statement is in this connection's
-    /// statement cache, so a read lease may send `COMMIT` in the same
-    /// flight (see `tenant::Database::run_one`). Only constant, cacheable
-    /// statements get here, so the set stays as small as the code's list
-    /// of such reads.
-    pub(crate) one_flight: std::collections::HashSet<(std::any::TypeId, String)>,
 }
 
 /// diesel-async's own manager with `RecyclingMethod::Fast`, over
@@ -82,7 +75,6 @@ impl Manager for PgManager {
             conn,
             bind_prepared: false,
             cached: self.statement_cache,
-            one_flight: std::collections::HashSet::new(),
         })
     }
 
@@ -112,9 +104,6 @@ pub struct Database {
     listen_url: Arc<DbUrl>,
     /// The cache-invalidation listener shared by clones (see `notify`).
     pub(crate) bus: Arc<std::sync::OnceLock<Arc<crate::notify::CacheBus>>>,
-    /// How many one-statement reads went out in one flight (tests prove
-    /// with it that the fast path is taken; see `tenant`).
-    pub(crate) one_flights: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Database {
@@ -144,7 +133,6 @@ impl Database {
             listen_url: Arc::clone(&url),
             url,
             bus: Arc::default(),
-            one_flights: Arc::default(),
         })
     }
 
@@ -179,13 +167,6 @@ impl Database {
             Ok(())
         })
         .await
-    }
-
-    /// How many one-statement reads this pool (and its clones) sent in one
-    /// flight: tests and benchmarks only (`test-support`).
-    #[cfg(feature = "test-support")]
-    pub fn one_flight_reads(&self) -> u64 {
-        std::sync::atomic::AtomicU64::load(&self.one_flights, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The pool's occupancy for the metrics endpoint: (connections in

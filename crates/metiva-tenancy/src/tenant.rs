@@ -41,23 +41,10 @@
 //! caller's path, and the connection returns to the pool once it is
 //! answered. A write waits for its `COMMIT`: acknowledged writes are
 //! durable. See `cargo xtask bench isolation`.
-//!
-//! A read of exactly one statement (`Database::in_tenant_read_one`, a
-//! diesel query rather than a closure) goes further: once its statement
-//! is prepared on the connection, `COMMIT` is sent in the same flight,
-//! behind it, so PostgreSQL wakes once per transaction instead of twice.
-//! Why `COMMIT` cannot overtake the statement there is in
-//! `Database::run_one`.
-
-use std::any::TypeId;
-use std::sync::atomic::Ordering;
 
 use deadpool::managed::Object;
-use diesel::pg::{Pg, PgQueryBuilder};
-use diesel::query_builder::{QueryBuilder, QueryFragment, QueryId};
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel::{ExpressionMethods, IntoSql};
-use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures::future::{join, try_join};
 
@@ -177,26 +164,6 @@ impl Drop for Lease {
     }
 }
 
-/// What a one-statement read is known by on a connection (see
-/// [`Database::run_one`]).
-type OneFlightKey = (TypeId, String);
-
-/// `query`'s key in a connection's `one_flight` set: its type and its SQL
-/// text, as diesel-async keys its statement cache. `None` when diesel
-/// will not cache it (it is then prepared on every call, and never sent
-/// in one flight with its COMMIT).
-fn one_flight_key<Q>(query: &Q) -> Result<Option<OneFlightKey>, DbError>
-where
-    Q: QueryFragment<Pg> + 'static,
-{
-    if !query.is_safe_to_cache_prepared(&Pg)? {
-        return Ok(None);
-    }
-    let mut sql = PgQueryBuilder::default();
-    query.to_sql(&mut sql, &Pg)?;
-    Ok(Some((TypeId::of::<Q>(), sql.finish())))
-}
-
 /// `batch_execute` through a shared reference, as the lease holds one.
 pub(crate) trait SharedBatch {
     async fn batch_execute_shared(&self, sql: &str) -> Result<(), DbError>;
@@ -281,28 +248,9 @@ impl Database {
     where
         F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
     {
-        let lease = Lease {
+        let mut lease = Lease {
             obj: Some(self.checkout_object().await?),
         };
-        self.run_leased(lease, company, access, mode, f, None).await
-    }
-
-    /// [`Database::run`] on a connection already checked out. `warm`
-    /// names a one-statement read (see [`Database::run_one`]) that `f`
-    /// runs: once it has succeeded here, its statement is prepared on this
-    /// connection, and the next such read may go out in one flight.
-    async fn run_leased<T, F>(
-        &self,
-        mut lease: Lease,
-        company: &CompanyId,
-        access: Option<&Access>,
-        mode: Mode,
-        f: F,
-        warm: Option<OneFlightKey>,
-    ) -> Result<T, DbError>
-    where
-        F: for<'c> AsyncFnOnce(&mut TenantConn<'c>) -> Result<T, DbError>,
-    {
         let (bound, result) = {
             let pc = lease.pg()?;
             let conn = &pc.conn;
@@ -330,123 +278,11 @@ impl Database {
             Ok(_) => {
                 let pc = lease.pg_mut()?;
                 pc.bind_prepared = pc.cached;
-                // Only with the statement cache on is a statement that ran
-                // once still prepared on this connection.
-                if let (true, Ok(_), Some(key)) = (pc.cached, &result, warm) {
-                    pc.one_flight.insert(key);
-                }
                 result
             }
             Err(e) => Err(e),
         };
         lease.finish(mode, result).await
-    }
-
-    /// One read-only statement bound to `company`, and nothing else, in
-    /// one flight: `BEGIN READ ONLY`, the binding (with `access`), the
-    /// statement and `COMMIT` are sent together, so PostgreSQL wakes once
-    /// for the whole transaction instead of twice (issue 15). The caller
-    /// waits for `COMMIT`'s answer, which comes in the same flight.
-    ///
-    /// # Security
-    /// `COMMIT` must never overtake the statement, or the statement would
-    /// run after the transaction, outside the binding. tokio-postgres
-    /// sends requests in the order they are first polled, and `join!`
-    /// polls BEGIN, the binding, the statement and COMMIT in that order;
-    /// but diesel-async sends a statement on its first poll only when
-    /// nothing is left to wait for before it:
-    /// - the statement must already be prepared on this connection (a
-    ///   prepare is a round trip of its own, during which COMMIT would be
-    ///   sent): the fast path is taken only on a connection where this
-    ///   very statement (its type, carrying the bind types, and its text,
-    ///   diesel-async's cache key) has already succeeded with the
-    ///   statement cache on, and where the binding is prepared too.
-    ///   Anything else (a fresh connection, `METIVA_DB_STATEMENT_CACHE=off`,
-    ///   a statement diesel will not cache) takes the ordinary lease, whose
-    ///   `COMMIT` follows the answer;
-    /// - diesel-async takes its statement-cache lock (a tokio mutex)
-    ///   before sending, and a tokio mutex answers "not yet" to a task
-    ///   that has used up its cooperative-scheduling budget, even when the
-    ///   lock is free, while `COMMIT` (a simple query) takes no lock. The
-    ///   flight therefore runs `unconstrained`: no budget, so the free
-    ///   lock is taken on the first poll. The isolation test
-    ///   `one_flight` polls the read with an exhausted budget and fails if
-    ///   COMMIT overtakes.
-    ///
-    /// Were the order ever broken anyway, the statement would run with no
-    /// `app.company_id` (transaction-local, gone at COMMIT): forced RLS
-    /// shows no rows, so the failure is an empty answer, never another
-    /// company's rows. `query` is one statement by construction (a diesel
-    /// query, not a closure), so nothing can follow it into the flight.
-    /// The connection goes back to the pool only once `COMMIT` is
-    /// answered; a binding refused mid-flight (revoked access) aborts the
-    /// transaction, the statement fails with it, and COMMIT answers as a
-    /// ROLLBACK.
-    pub(crate) async fn run_one<U, Q>(
-        &self,
-        company: &CompanyId,
-        access: Option<&Access>,
-        query: Q,
-    ) -> Result<Vec<U>, DbError>
-    where
-        Q: for<'c> LoadQuery<'static, &'c AsyncPgConnection, U>
-            + QueryFragment<Pg>
-            + QueryId
-            + 'static,
-        U: Send,
-    {
-        let key = one_flight_key(&query)?;
-        let mut lease = Lease {
-            obj: Some(self.checkout_object().await?),
-        };
-        let ready = {
-            let pc = lease.pg()?;
-            pc.bind_prepared && key.as_ref().is_some_and(|k| pc.one_flight.contains(k))
-        };
-        if !ready {
-            return self
-                .run_leased(
-                    lease,
-                    company,
-                    access,
-                    Mode::Read,
-                    async |tc: &mut TenantConn<'_>| Ok(query.load(tc.conn()).await?),
-                    key,
-                )
-                .await;
-        }
-        let (begun, bound, loaded, ended) = {
-            let conn = &lease.pg()?.conn;
-            tokio::task::unconstrained(async {
-                futures::join!(
-                    conn.batch_execute_shared(Mode::Read.begin()),
-                    bind(conn, company, access),
-                    async {
-                        let mut c = conn;
-                        let rows: Result<Vec<U>, diesel::result::Error> = query.load(&mut c).await;
-                        rows
-                    },
-                    conn.batch_execute_shared("COMMIT"),
-                )
-            })
-            .await
-        };
-        self.one_flights.fetch_add(1, Ordering::Relaxed);
-        // The binding's refusal is the reason the statement failed.
-        let result = match (bound, begun) {
-            (Err(e), _) | (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(())) => loaded.map_err(DbError::from),
-        };
-        match ended {
-            Ok(()) => {
-                // Clean end: back to the pool (not through `Drop`, which
-                // detaches).
-                drop(lease.obj.take());
-                result
-            }
-            // Not known to have ended: `lease` detaches it when dropped.
-            Err(e) => result.and(Err(e)),
-        }
     }
 
     /// Runs `f` in one read-write transaction with no tenant binding: for

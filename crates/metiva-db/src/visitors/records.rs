@@ -117,18 +117,10 @@ impl Database {
         ctx: &TenantCtx,
         id: Uuid,
     ) -> Result<Option<PersonRecord>, DbError> {
-        // One statement, so a one-statement read: its COMMIT goes out in
-        // the same flight (issue 15). The company bound in `$1` is the
-        // context's, the one the lease binds the transaction to.
-        let rows: Vec<PersonRecordRow> = self
-            .in_tenant_read_one(
-                ctx,
-                cached::sql(PERSON_RECORD)
-                    .bind::<Text, _>(ctx.company().as_str().to_string())
-                    .bind::<SqlUuid, _>(id),
-            )
-            .await?;
-        Ok(rows.into_iter().next().map(PersonRecord::from))
+        self.in_tenant_read(ctx, async |tc: &mut TenantConn<'_>| {
+            person_record(tc, id).await
+        })
+        .await
     }
 
     /// One deal with its person and that person's visitors (the same
@@ -508,6 +500,16 @@ impl From<PersonRecordRow> for PersonRecord {
                 .collect(),
         }
     }
+}
+
+/// The person page's record, in the caller's transaction: one statement.
+async fn person_record(tc: &mut TenantConn<'_>, id: Uuid) -> Result<Option<PersonRecord>, DbError> {
+    let rows: Vec<PersonRecordRow> = cached::sql(PERSON_RECORD)
+        .bind::<Text, _>(tc.company().as_str().to_string())
+        .bind::<SqlUuid, _>(id)
+        .load(tc.conn())
+        .await?;
+    Ok(rows.into_iter().next().map(PersonRecord::from))
 }
 
 /// `NotFound` as `None` (another tenant's row is simply not found).

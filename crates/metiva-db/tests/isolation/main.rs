@@ -18,7 +18,6 @@ mod figures16;
 mod fixtures;
 mod import;
 mod job_pruning;
-mod one_flight;
 mod orphan_sweep;
 mod person_counts;
 mod person_record;

@@ -37,31 +37,15 @@ struct StageCount {
     deals: i64,
 }
 
-/// The company's count rows and a recount of its deals, read by the owner
-/// under the company's binding in one snapshot.
+/// The company's count rows and a recount of its deals, in one snapshot.
 async fn counts_and_recount(tdb: &TestDb, company: &str) -> (Vec<StageCount>, Vec<StageCount>) {
-    let mut owner = tdb.connect_as("metiva_owner").await;
-    exec(
-        &mut owner,
-        &format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ;
-             SELECT set_config('app.company_id', '{company}', true);"
-        ),
-    )
-    .await;
-    let kept: Vec<StageCount> =
-        diesel::sql_query("SELECT stage, deals FROM deal_stage_counts ORDER BY stage")
-            .load(&mut owner)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-    let recount: Vec<StageCount> = diesel::sql_query(
+    crate::fixtures::kept_and_recount(
+        tdb,
+        company,
+        "SELECT stage, deals FROM deal_stage_counts ORDER BY stage",
         "SELECT stage, count(*) AS deals FROM deals GROUP BY stage ORDER BY stage",
     )
-    .load(&mut owner)
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    exec(&mut owner, "COMMIT;").await;
-    (kept, recount)
 }
 
 /// The counts match a recount (no row for a stage without deals), and the

@@ -29,6 +29,40 @@ pub async fn try_exec(conn: &mut AsyncPgConnection, sql: &str) -> diesel::QueryR
     r
 }
 
+/// Two queries of kept figures and their recount, read by the owner under
+/// `company`'s binding in one REPEATABLE READ snapshot (the rollups' and
+/// the kept counts' consistency tests).
+pub async fn kept_and_recount<T>(
+    tdb: &TestDb,
+    company: &str,
+    kept: &str,
+    recount: &str,
+) -> (Vec<T>, Vec<T>)
+where
+    T: diesel::QueryableByName<diesel::pg::Pg> + Send + 'static,
+{
+    use diesel_async::RunQueryDsl;
+    let mut owner = tdb.connect_as("metiva_owner").await;
+    exec(
+        &mut owner,
+        &format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ;
+             SELECT set_config('app.company_id', '{company}', true);"
+        ),
+    )
+    .await;
+    let mut read = async |sql: &str| -> Vec<T> {
+        diesel::sql_query(sql)
+            .load(&mut owner)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    let kept = read(kept).await;
+    let recount = read(recount).await;
+    exec(&mut owner, "COMMIT;").await;
+    (kept, recount)
+}
+
 /// Three companies with one person each, created by the owner.
 pub async fn three_companies(tdb: &TestDb) {
     let mut owner = tdb.connect_as("metiva_owner").await;

@@ -37,35 +37,18 @@ struct Counts {
     visitors: i64,
 }
 
-/// Every person's kept counts and a recount, read by the owner under the
-/// company's binding in one snapshot.
+/// Every person's kept counts and a recount, in one snapshot.
 async fn kept_and_recount(tdb: &TestDb, company: &str) -> (Vec<Counts>, Vec<Counts>) {
-    let mut owner = tdb.connect_as("metiva_owner").await;
-    exec(
-        &mut owner,
-        &format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ;
-             SELECT set_config('app.company_id', '{company}', true);"
-        ),
-    )
-    .await;
-    let kept: Vec<Counts> = diesel::sql_query(
+    crate::fixtures::kept_and_recount(
+        tdb,
+        company,
         "SELECT id, deals_count AS deals, visitors_count AS visitors FROM persons ORDER BY id",
-    )
-    .load(&mut owner)
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let recount: Vec<Counts> = diesel::sql_query(
         "SELECT p.id,
                 (SELECT count(*) FROM deals d WHERE d.person_id = p.id) AS deals,
                 (SELECT count(*) FROM visitors v WHERE v.person_id = p.id) AS visitors
          FROM persons p ORDER BY p.id",
     )
-    .load(&mut owner)
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    exec(&mut owner, "COMMIT;").await;
-    (kept, recount)
 }
 
 async fn list_matches_recount(

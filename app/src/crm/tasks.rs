@@ -296,6 +296,7 @@ pub fn RecordWorkView(kind: &'static str, id: String, w: RecordWorkDto) -> impl 
     let outcome = Outcome::from_query();
     let back = record_path(kind, &id);
     let e = |f: &str| outcome.error_for(l, f);
+    let (no_tasks, no_notes) = (w.tasks.is_empty(), w.notes.is_empty());
     let tasks = w
         .tasks
         .iter()
@@ -314,7 +315,7 @@ pub fn RecordWorkView(kind: &'static str, id: String, w: RecordWorkDto) -> impl 
             }
         })
         .collect_view();
-    let forms = w.can_write.then(|| view! {
+    let task_form = w.can_write.then(|| view! {
         <form method="post" action="/api/add_task" class="mt-3 grid gap-2 sm:grid-cols-3" data-testid="task-form">
             <input type="hidden" name="kind" value=kind />
             <input type="hidden" name="id" value=id.clone() />
@@ -323,7 +324,9 @@ pub fn RecordWorkView(kind: &'static str, id: String, w: RecordWorkDto) -> impl 
             <Select name="assignee" label="Assignee" choices=w.members.clone() selected=String::new() error=e("assignee") />
             <div class="sm:col-span-3"><button type="submit" class=PRIMARY>{tr(l, "Add task")}</button></div>
         </form>
-        <form method="post" action="/api/add_note" class="mt-4" data-testid="note-form">
+    });
+    let note_form = w.can_write.then(|| view! {
+        <form method="post" action="/api/add_note" class="mt-3" data-testid="note-form">
             <input type="hidden" name="kind" value=kind />
             <input type="hidden" name="id" value=id.clone() />
             <label class=LABEL for="f-body">{tr(l, "Note")}</label>
@@ -334,11 +337,16 @@ pub fn RecordWorkView(kind: &'static str, id: String, w: RecordWorkDto) -> impl 
     });
     view! {
         <div class=PANEL>
+            // Each list with its own form under it, and a line saying so
+            // when it is empty (not a bare heading over the next form).
             <h2 class="text-lg font-semibold">{tr(l, "Tasks")}</h2>
+            {no_tasks.then(|| view! { <p class="mt-1 text-sm text-slate-500" data-testid="no-tasks">{tr(l, "No tasks yet.")}</p> })}
             <ul>{tasks}</ul>
-            <h2 class="mt-4 text-lg font-semibold">{tr(l, "Notes")}</h2>
+            {task_form}
+            <h2 class="mt-6 text-lg font-semibold">{tr(l, "Notes")}</h2>
+            {no_notes.then(|| view! { <p class="mt-1 text-sm text-slate-500" data-testid="no-notes">{tr(l, "No notes yet.")}</p> })}
             <ul>{notes}</ul>
-            {forms}
+            {note_form}
         </div>
     }
 }

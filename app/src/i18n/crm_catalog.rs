@@ -287,7 +287,7 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     // Tasks and notes.
     ("Tasks", "Taken"),
     ("My tasks", "Mijn taken"),
-    ("No open tasks.", "Geen open taken."),
+    ("No tasks yet.", "Nog geen taken."),
     ("Task", "Taak"),
     ("Due", "Deadline"),
     ("overdue", "te laat"),
@@ -296,6 +296,8 @@ pub const CRM_CATALOG: &[(&str, &str)] = &[
     ("Due (Amsterdam time)", "Deadline (Amsterdamse tijd)"),
     ("Assignee", "Toegewezen aan"),
     ("Add task", "Taak toevoegen"),
+    ("No open tasks.", "Geen open taken."),
+    ("No notes yet.", "Nog geen notities."),
     ("Note", "Notitie"),
     ("Add note", "Notitie toevoegen"),
     (

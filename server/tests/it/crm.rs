@@ -396,6 +396,29 @@ async fn a_lead_lands_in_my_tasks_and_records_take_notes() {
         "no first-response task"
     );
     assert!(tasks.body.contains(&format!("/persons/{id}")));
+    // Before any note: the panel says the notes are empty, and each form
+    // sits under its own list (the task form before the Notes heading).
+    let page = call(
+        &w.dashboard,
+        get_with(&format!("/persons/{id}"), &[("metiva_session", &sales)]),
+    )
+    .await;
+    assert!(
+        page.body.contains("data-testid=\"no-notes\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("data-testid=\"no-tasks\""),
+        "the lead has a task"
+    );
+    let at = |needle: &str| {
+        page.body
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing"))
+    };
+    assert!(at("data-testid=\"task-form\"") < at("data-testid=\"no-notes\""));
+    assert!(at("data-testid=\"no-notes\"") < at("data-testid=\"note-form\""));
 
     // A note by plain form; the viewer may not add one; oversized refused.
     let r = call(
@@ -440,6 +463,7 @@ async fn a_lead_lands_in_my_tasks_and_records_take_notes() {
     .await;
     assert!(page.body.contains("Belt maandag terug."));
     assert_eq!(page.body.matches("data-testid=\"note-row\"").count(), 1);
+    assert!(!page.body.contains("data-testid=\"no-notes\""));
 }
 
 #[tokio::test]

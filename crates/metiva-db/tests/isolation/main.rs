@@ -5,6 +5,7 @@ mod adapters;
 mod audit_chain;
 mod audit_checks;
 mod audit_retention;
+mod backfill_repair;
 mod billing;
 mod binding;
 mod catalog_lint;

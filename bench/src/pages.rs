@@ -13,7 +13,9 @@
 //! pg_stat_statements, BEGIN and COMMIT included) and plans per request.
 //!
 //! Sizes are flags: `--contacts 10000 --deals 2000 --views 1000000
-//! --other-views 1000000 --seconds 10 --connections 32 --bin <metiva>`.
+//! --other-views 1000000 --seconds 10 --connections 32 --bin <metiva>`;
+//! `--keep` leaves the server and its database up afterwards (EXPLAIN by
+//! hand) until the file it names exists.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,6 +46,9 @@ pub struct Opts {
     pub only: Vec<String>,
     /// Print each page's `top` most frequent statements.
     pub top: i64,
+    /// Keep the server and its database up after the run, for EXPLAIN by
+    /// hand, until the file the bench names is created.
+    pub keep: bool,
 }
 
 impl Opts {
@@ -68,6 +73,7 @@ impl Opts {
             site_root: root.join("target/site"),
             only: Vec::new(),
             top: 0,
+            keep: false,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -91,6 +97,7 @@ impl Opts {
                 "--bin" => o.bin = PathBuf::from(val()?),
                 "--site-root" => o.site_root = PathBuf::from(val()?),
                 "--top" => o.top = num(val()?)?,
+                "--keep" => o.keep = true,
                 "--only" => o.only = val()?.split(',').map(str::to_string).collect(),
                 other => bail!("unknown flag {other}"),
             }
@@ -659,6 +666,22 @@ pub async fn run(args: &[String]) -> Result<()> {
         rows.push(r);
     }
     print(&rows);
+    if o.keep {
+        // The data stays for EXPLAIN (ANALYZE, BUFFERS) by hand, e.g. as
+        // the runtime role under the binding:
+        // `psql -h <socket> -U postgres metiva`, then `SET ROLE metiva_app;
+        // BEGIN READ ONLY; SELECT set_config('app.company_id', 'cmp_8fa2c1', true); …`
+        let done = served.dir.join("done");
+        println!(
+            "  --keep: server up; psql -h {} -U {} metiva (person {person}); `touch {}` ends the run",
+            sock.display(),
+            metiva_embedded_pg::SUPERUSER,
+            done.display()
+        );
+        while !done.exists() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     drop(su);
     drop(served);
     Ok(())

@@ -804,6 +804,7 @@ diesel::table! {
         person_id -> Nullable<Uuid>,
         first_seen -> Timestamptz,
         last_seen -> Timestamptz,
+        views_count -> BigInt,
     }
 }
 

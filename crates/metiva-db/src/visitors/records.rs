@@ -231,6 +231,14 @@ pub(crate) async fn person_page(
 // same, since the statement executes what the seven reads did (the
 // members' join under the `users` policy is the largest part).
 //
+// Each visitor's page-view count is the visitor row's own `views_count`
+// (migration 000061), kept exact by statement triggers on page_views in
+// every writer's transaction. It was a correlated `count(*)` over
+// page_views: an aggregate SubPlan the executor set up on every view,
+// linked visitors or not, and page_views and its index among the
+// relations each view locks (two of the locks past the 16 fast-path
+// slots).
+//
 // # Security
 // Nothing is widened: the statement runs in the request's bound read
 // transaction, so forced RLS filters every table it touches, and every
@@ -243,9 +251,7 @@ pub(crate) async fn person_page(
 // statement (`repo::cached`), planned once per connection.
 const PERSON_RECORD: &str = "SELECT p.company_id, p.id, p.name, p.email, p.phone, p.organisation,
         p.created_at, p.updated_at,
-        ARRAY(SELECT ROW(v.id, s.domain, v.first_seen, v.last_seen,
-                         (SELECT count(*) FROM page_views pv
-                           WHERE pv.company_id = $1 AND pv.visitor_id = v.id),
+        ARRAY(SELECT ROW(v.id, s.domain, v.first_seen, v.last_seen, v.views_count,
                          v.marketing,
                          (SELECT count(*)::int FROM forwards f
                            WHERE f.company_id = $1 AND f.visitor_id = v.id

@@ -36,3 +36,4 @@ mod schema_file;
 mod tls;
 mod value_migration_job;
 mod visitor_erasure;
+mod visitor_view_counts;

@@ -22,6 +22,7 @@ mod job_pruning;
 mod orphan_sweep;
 mod person_counts;
 mod person_record;
+mod person_record_reader;
 mod pipeline;
 mod pool_leak;
 mod probes;

@@ -85,8 +85,10 @@ async fn the_folded_record_holds_only_its_own_workspaces_rows_in_the_reads_order
     )
     .await;
     let db = tdb.database();
-    let a = member_ctx(&tdb, &db, A, 1, "viewer").await;
-    let b = member_ctx(&tdb, &db, B, 2, "viewer").await;
+    // Writers: their record holds the whole member list (a reader's holds
+    // only the shown notes' authors, see person_record_reader.rs).
+    let a = member_ctx(&tdb, &db, A, 1, "owner").await;
+    let b = member_ctx(&tdb, &db, B, 2, "owner").await;
 
     for (ctx, company, w) in [(&a, A, 1), (&b, B, 2)] {
         let r = db

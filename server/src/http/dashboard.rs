@@ -92,24 +92,24 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         clear_cookie: auth.clear_token_cookie(),
         signed_out_url: format!("{}/signed-out", auth.login_url),
     };
+    // The pages' contexts sit behind one Arc: axum clones a route's whole
+    // handler (this closure with it) once per layer on every request, a
+    // dozen times a page, and each clone of the values themselves copied
+    // their strings (issue 15: ~11K instructions a view).
+    let page_context = Arc::new(PageContext {
+        db: context_db,
+        login_origin,
+        data_handling,
+        field_keys,
+        asn_status,
+        snippet_base,
+        sign_out,
+    });
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            move || {
-                provide_context(context_db.clone());
-                provide_context(login_origin.clone());
-                provide_context(data_handling.clone());
-                provide_context(field_keys.clone());
-                provide_context(asn_status);
-                provide_context(snippet_base.clone());
-                provide_context(sign_out.clone());
-            },
-            {
-                let options = options.clone();
-                move || app::shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&options, routes, move || page_context.provide(), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
         // Static files (the site's /pkg code and styles) come through the
         // fallback: the one place the asset compression applies, so pages
         // and APIs do not pass through a compression layer at all (it
@@ -171,15 +171,21 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
         .merge(super::attachments::routes(files))
         .with_state(auth.clone());
     let limits = crate::limits::Limits::new(&config.limits);
-    let guarded = pages
-        .merge(auth_routes)
-        .layer(middleware::from_fn(bad_arguments_are_client_errors))
-        .layer(middleware::from_fn_with_state(
-            limits.clone(),
-            crate::limits::workspace,
-        ))
-        .layer(middleware::from_fn(crate::observability::bind_company))
-        .layer(middleware::from_fn_with_state(auth, guard::tenant_guard));
+    // Outermost first: the tenant guard, then the company on the span,
+    // the workspace's limits, and the argument errors innermost. One
+    // stack, one layer: axum boxes each `Router::layer` around every
+    // route and clones the boxes below it on every request (a dozen
+    // layers made ~110 boxed clones a page view; issue 15).
+    let guarded = pages.merge(auth_routes).layer(
+        tower::ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(auth, guard::tenant_guard))
+            .layer(middleware::from_fn(crate::observability::bind_company))
+            .layer(middleware::from_fn_with_state(
+                limits.clone(),
+                crate::limits::workspace,
+            ))
+            .layer(middleware::from_fn(bad_arguments_are_client_errors)),
+    );
     // The public ingest routes sit outside the guard and the same-origin
     // write rule (client websites call them cross-site); see `ingest`.
     // The public Trust Center: outside the guard, inside the common
@@ -200,10 +206,37 @@ pub fn dashboard_router_with(config: &Config, auth: Arc<DashboardAuth>) -> Route
     )
     .merge(webhooks)
     .merge(twilio)
-    .layer(axum::Extension(super::login::ProxyHops(
-        config.trusted_proxy_hops,
-    )))
-    .layer(middleware::from_fn(crate::observability::observe))
+    .layer(
+        tower::ServiceBuilder::new()
+            .layer(middleware::from_fn(crate::observability::observe))
+            .layer(axum::Extension(super::login::ProxyHops(
+                config.trusted_proxy_hops,
+            ))),
+    )
+}
+
+/// What every page render is given, each request its own copy of each
+/// value (see `dashboard_router_with`).
+struct PageContext {
+    db: Database,
+    login_origin: app::LoginOrigin,
+    data_handling: app::DataHandling,
+    field_keys: app::FieldKeys,
+    asn_status: app::AsnStatus,
+    snippet_base: app::SnippetBase,
+    sign_out: app::SignOut,
+}
+
+impl PageContext {
+    fn provide(&self) {
+        provide_context(self.db.clone());
+        provide_context(self.login_origin.clone());
+        provide_context(self.data_handling.clone());
+        provide_context(self.field_keys.clone());
+        provide_context(self.asn_status);
+        provide_context(self.snippet_base.clone());
+        provide_context(self.sign_out.clone());
+    }
 }
 
 /// Security headers, the body limit and the same-origin rule for writes,
@@ -217,17 +250,21 @@ pub fn common_layers(router: Router, public_origin: &str) -> Router {
         )
     };
     // No compression layer here: only static assets are compressed, by
-    // the routes that serve them (see `compress_assets`).
-    router
-        .layer(middleware::from_fn(limit_body))
-        .layer(middleware::from_fn_with_state(
-            Origin::parse(public_origin).map(Arc::new),
-            refuse_cross_site_writes,
-        ))
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(header("x-frame-options", "DENY"))
-        .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
-        .layer(header("cross-origin-opener-policy", "same-origin"))
+    // the routes that serve them (see `compress_assets`). Outermost first,
+    // as one layer (see the guard's stack in `dashboard_router_with`):
+    // the headers (set in this order), the same-origin rule, the limit.
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(header("cross-origin-opener-policy", "same-origin"))
+            .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
+            .layer(header("x-frame-options", "DENY"))
+            .layer(header("x-content-type-options", "nosniff"))
+            .layer(middleware::from_fn_with_state(
+                Origin::parse(public_origin).map(Arc::new),
+                refuse_cross_site_writes,
+            ))
+            .layer(middleware::from_fn(limit_body)),
+    )
 }
 
 /// Gzip for static code and styles (wasm, JavaScript, CSS): the bulk of

@@ -223,50 +223,113 @@ pub fn NewContactPanel() -> impl IntoView {
 pub fn ContactPanel(id: String) -> impl IntoView {
     let l = crate::i18n::current();
     let outcome = Outcome::from_query();
+    // A role that may read contacts but neither write nor export one's
+    // data is offered nothing here, whatever the id (see
+    // `contact_form_data`): decided now, from the request's verified
+    // tenant context, with no resource and no Suspense around nothing
+    // (issue 15: ~37K instructions a record view). The markup is the one
+    // the Suspense renders for such a role: the banner, then no panel.
+    #[cfg(feature = "ssr")]
+    if offered_nothing() {
+        return view! { {banner(l, &outcome)} {().into_any()} }.into_any();
+    }
     let subject = id.clone();
     let data = Resource::new(
         move || Some(id.clone()),
         crate::api::boxed(contact_form_data),
     );
+    let body = crate::rendered::RenderedOnce::default();
     view! {
         {banner(l, &outcome)}
         <Suspense fallback=|| ()>
             {move || data.get().map(|r| match r {
-                // A role that may export but not write gets the export alone.
-                Ok(Some(c)) if !c.can_write && c.can_export_subject => view! {
-                    <div class=PANEL><super::erasure::ExportSubjectForm id=subject.clone() /></div>
-                }.into_any(),
-                Ok(Some(c)) if c.can_write => {
-                    let export = c.can_export_subject.then(|| view! {
-                        <super::erasure::ExportSubjectForm id=c.id.clone() />
-                    });
-                    let (id, version) = (c.id.clone(), c.version.to_string());
-                    let removal = if c.can_erase {
-                        view! { <super::erasure::EraseContactForm id=id outcome=outcome.clone() /> }.into_any()
-                    } else {
-                        let refused = outcome.error_for(l, "contact");
-                        view! {
-                            <form method="post" action="/api/delete_contact" class="mt-6 border-t border-slate-100 pt-4">
-                                <input type="hidden" name="id" value=id />
-                                <input type="hidden" name="version" value=version />
-                                <p class="text-sm text-slate-600">{tr(l, "Deleting is for a contact added by mistake: it goes with its notes and tasks, and its deals stay, unlinked. A contact with website visits or consent is erased by a member who may erase personal data. The deletion is audited.")}</p>
-                                {refused.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-contact">{e}</p> })}
-                                <button type="submit" class=format!("mt-2 {DANGER}")>{tr(l, "Delete contact")}</button>
-                            </form>
-                        }.into_any()
-                    };
-                    view! {
-                        <details class=PANEL open=!outcome.invalid.is_empty()>
-                            <summary class="cursor-pointer font-medium">{tr(l, "Edit contact")}</summary>
-                            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
-                            {removal}
-                        </details>
-                        {export.map(|e| view! { <div class=format!("mt-4 {PANEL}")>{e}</div> })}
-                    }.into_any()
+                Ok(Some(c)) if c.can_write || c.can_export_subject => {
+                    panel_view(&body, l, c, &outcome, &subject)
                 }
                 Ok(_) => ().into_any(),
                 Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
             })}
         </Suspense>
     }
+    .into_any()
+}
+
+/// The panel for a role that may write or export, rendered once per
+/// request on the server (see `crate::rendered`: its selects list every
+/// member and organisation, built twice and rendered future by future
+/// through the Suspense otherwise).
+fn panel_view(
+    body: &crate::rendered::RenderedOnce,
+    l: Lang,
+    c: ContactFormDto,
+    outcome: &Outcome,
+    subject: &str,
+) -> AnyView {
+    #[cfg(feature = "ssr")]
+    {
+        body.render(|| panel(l, c, outcome, subject))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = body;
+        panel(l, c, outcome, subject)
+    }
+}
+
+/// Edit and delete (or erase), and the export, by what `c` allows.
+fn panel(l: Lang, c: ContactFormDto, outcome: &Outcome, subject: &str) -> AnyView {
+    // A role that may export but not write gets the export alone.
+    if !c.can_write {
+        return view! {
+            <div class=PANEL><super::erasure::ExportSubjectForm id=subject.to_string() /></div>
+        }
+        .into_any();
+    }
+    let export = c.can_export_subject.then(|| {
+        view! {
+            <super::erasure::ExportSubjectForm id=c.id.clone() />
+        }
+    });
+    let (id, version) = (c.id.clone(), c.version.to_string());
+    let removal = if c.can_erase {
+        view! { <super::erasure::EraseContactForm id=id outcome=outcome.clone() /> }.into_any()
+    } else {
+        let refused = outcome.error_for(l, "contact");
+        view! {
+            <form method="post" action="/api/delete_contact" class="mt-6 border-t border-slate-100 pt-4">
+                <input type="hidden" name="id" value=id />
+                <input type="hidden" name="version" value=version />
+                <p class="text-sm text-slate-600">{tr(l, "Deleting is for a contact added by mistake: it goes with its notes and tasks, and its deals stay, unlinked. A contact with website visits or consent is erased by a member who may erase personal data. The deletion is audited.")}</p>
+                {refused.map(|e| view! { <p class="mt-1 text-xs text-red-700" data-testid="error-contact">{e}</p> })}
+                <button type="submit" class=format!("mt-2 {DANGER}")>{tr(l, "Delete contact")}</button>
+            </form>
+        }.into_any()
+    };
+    view! {
+        <details class=PANEL open=!outcome.invalid.is_empty()>
+            <summary class="cursor-pointer font-medium">{tr(l, "Edit contact")}</summary>
+            <div class="mt-4"><ContactFormView c=c outcome=outcome.clone() /></div>
+            {removal}
+        </details>
+        {export.map(|e| view! { <div class=format!("mt-4 {PANEL}")>{e}</div> })}
+    }
+    .into_any()
+}
+
+/// Whether the request's role may read contacts but neither write one nor
+/// export a person's data: the roles [`contact_form_data`] answers with
+/// the flags alone, for which [`ContactPanel`] renders nothing. Any other
+/// case (no tenant, no read permission) takes the panel's ordinary path,
+/// and its answer.
+#[cfg(feature = "ssr")]
+fn offered_nothing() -> bool {
+    use metiva_roles::Permission;
+    with_context::<http::request::Parts, _>(|p| {
+        p.extensions.get::<metiva_db::TenantCtx>().is_some_and(|c| {
+            c.can(Permission::PersonsRead)
+                && !c.can(Permission::PersonsWrite)
+                && !c.can(Permission::PrivacyExport)
+        })
+    })
+    .unwrap_or(false)
 }

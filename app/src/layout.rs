@@ -14,8 +14,8 @@
 //! Its links are kept per key (language, offered links, current links:
 //! never a tenant, a name or the path's text; see [`nav_html`]); the
 //! language links back to the path are rendered per request, never
-//! shared. The footer holds only catalog text and build constants, so it
-//! is rendered once per language and kept. Every string is escaped by
+//! shared. The footer and the search box hold only catalog text and
+//! build constants, so each is rendered once per language and kept. Every string is escaped by
 //! Leptos's own render, as anywhere else.
 
 use leptos::prelude::*;
@@ -123,8 +123,8 @@ pub fn Header() -> impl IntoView {
 }
 
 /// The header's view (rendered to a string by [`Header`]): the links,
-/// kept by [`nav_html`], and per request the search box and the language
-/// links back to this path.
+/// kept by [`nav_html`], the search box, kept per language, and per
+/// request the language links back to this path.
 #[cfg(feature = "ssr")]
 fn header_view() -> impl IntoView {
     let l = crate::i18n::current();
@@ -148,6 +148,8 @@ fn header_view() -> impl IntoView {
     .flatten()
     .unwrap_or_default();
     let nav = nav_html(NavKey::new(l, offered, &path));
+    // The search box: catalog text only, kept per language.
+    static SEARCH: crate::rendered::PerLanguage = crate::rendered::PerLanguage::new();
     view! {
         <header class="border-b border-slate-200 bg-white">
             <div class="mx-auto flex max-w-5xl flex-wrap items-center gap-4 px-4 py-3">
@@ -155,7 +157,7 @@ fn header_view() -> impl IntoView {
                 // Search and language stay together at the right (on a
                 // row of their own when the links leave no room).
                 <div class="ml-auto flex flex-wrap items-center gap-4">
-                    <crate::crm::SearchBox />
+                    {SEARCH.render(l, |l| view! { <crate::crm::SearchBox l /> })}
                     <LanguageLinks lang=l base=path />
                 </div>
             </div>
@@ -221,16 +223,19 @@ fn nav_view(key: NavKey) -> impl IntoView {
 
 /// `aria-current="page"` when `path` is `href` or a page under it, as the
 /// router's `<A>` marks a link that is not `exact` (its `is_active_for`,
-/// without a trailing-slash rule: no link here ends in one).
+/// segment by segment, without a trailing-slash rule: no link here ends
+/// in one). For the links here (no empty segment but the first) that is
+/// a prefix test, without splitting the path sixteen times a request
+/// (issue 15); a test holds it to the segment rule.
 #[cfg(feature = "ssr")]
 fn current_page(href: &str, path: &str) -> Option<&'static str> {
-    let mut href_parts = href.split('/');
-    let matches = path
-        .split('/')
-        .zip(href_parts.by_ref())
-        .enumerate()
-        .all(|(i, (p, h))| p == h || (h.is_empty() && i > 1));
-    let active = matches && matches!(href_parts.next(), None | Some(""));
+    let active = if href == "/" {
+        // Segments "" and "": the path's first two are empty, or it has one.
+        path.is_empty() || path == "/" || path.starts_with("//")
+    } else {
+        path.strip_prefix(href)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
     active.then_some("page")
 }
 
@@ -338,6 +343,58 @@ mod tests {
             ("/settings/security", "/settings/privacy"),
         ] {
             assert_eq!(current_page(href, path), None, "{href} {path}");
+        }
+    }
+
+    /// The router's rule, segment by segment (`is_active_for`), which
+    /// [`current_page`] answers by prefix for the links here.
+    fn by_segments(href: &str, path: &str) -> bool {
+        let mut href_parts = href.split('/');
+        let matches = path
+            .split('/')
+            .zip(href_parts.by_ref())
+            .enumerate()
+            .all(|(i, (p, h))| p == h || (h.is_empty() && i > 1));
+        matches && matches!(href_parts.next(), None | Some(""))
+    }
+
+    #[test]
+    fn the_prefix_test_answers_as_the_segment_rule_for_every_link() {
+        let paths = [
+            "",
+            "/",
+            "//",
+            "//x",
+            "/x",
+            "x",
+            "/persons",
+            "/persons/",
+            "/persons//",
+            "/persons/x",
+            "/personsx",
+            "/person",
+            "/persons/x/y",
+            "/settings",
+            "/settings/",
+            "/settings/security",
+            "/settings/securityx",
+            "/settings/security/x",
+            "/settings//security",
+            "/billing",
+            "/billing/invoices",
+            "/system",
+            "/systems",
+            "/deals/persons",
+            "persons",
+        ];
+        for href in LINKS {
+            for path in paths {
+                assert_eq!(
+                    current_page(href, path).is_some(),
+                    by_segments(href, path),
+                    "{href} {path}"
+                );
+            }
         }
     }
 

@@ -15,7 +15,8 @@
 //! page's frame (header) is rendered at once, into one string, for the
 //! same reason (no future per element). [`PerLanguage`] keeps, for the
 //! process, the markup of parts that are the same for every request in a
-//! language (the footer, the overview's fixed text).
+//! language (the footer, the header's search box, the overview's fixed
+//! text).
 //!
 //! # Security
 //! The kept string is the view's own render (`RenderHtml::to_html`): every

@@ -40,10 +40,10 @@ pub async fn search(q: String) -> Result<Vec<HitDto>, AppError> {
         .collect())
 }
 
-/// The search box (in the header): a plain GET form.
+/// The search box (in the header): a plain GET form, in `l`. Catalog text
+/// and constants only, so the header keeps it per language.
 #[component]
-pub fn SearchBox() -> impl IntoView {
-    let l = crate::i18n::current();
+pub fn SearchBox(l: Lang) -> impl IntoView {
     view! {
         <form method="get" action="/search" role="search" class="ml-auto">
             <label class="sr-only" for="header-search">{tr(l, "Search contacts, organisations and deals")}</label>

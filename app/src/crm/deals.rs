@@ -108,8 +108,8 @@ pub async fn deal_board() -> Result<BoardDto, AppError> {
                 value: crate::visitors::ssr::money(d.value_cents, &d.currency),
                 title: d.title,
                 stage: d.stage,
-                person: d.person.map(|p| p.1).unwrap_or_default(),
-                organisation: d.organisation.map(|o| o.1).unwrap_or_default(),
+                person: d.person.unwrap_or_default(),
+                organisation: d.organisation.unwrap_or_default(),
                 close: d.expected_close.map(|c| c.to_string()).unwrap_or_default(),
                 version: d.version,
             })
@@ -251,27 +251,29 @@ pub async fn move_deal(
 }
 
 /// The move form: a stage, a reason (needed for won and lost), a button.
-#[component]
-fn MoveForm(
-    id: String,
+/// A plain function over borrowed values: the board calls it once per
+/// card, and a component's owned props cost a copy of every stage per
+/// card.
+fn move_form(
+    id: &str,
     version: i32,
-    current: String,
-    stages: Vec<StageDto>,
+    current: &str,
+    stages: &[StageDto],
     back: &'static str,
     reason_error: Option<&'static str>,
-) -> impl IntoView {
+) -> AnyView {
     let l = crate::i18n::current();
     let options = stages
-        .into_iter()
+        .iter()
         .map(|s| {
             let sel = s.key == current;
-            view! { <option value=s.key selected=sel>{s.label}</option> }
+            view! { <option value=s.key.clone() selected=sel>{s.label.clone()}</option> }
         })
         .collect_view();
     let reason_id = format!("reason-{id}");
     view! {
         <form method="post" action="/api/move_deal" class="mt-2 space-y-1" data-testid="move-form">
-            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="id" value=id.to_string() />
             <input type="hidden" name="version" value=version.to_string() />
             <input type="hidden" name="back" value=back />
             <label class="sr-only" for=format!("{reason_id}-stage")>{tr(l, "Stage")}</label>
@@ -285,8 +287,9 @@ fn MoveForm(
     .into_any()
 }
 
-#[component]
-fn NewDealForm(d: BoardDto, outcome: Outcome) -> impl IntoView {
+/// The new-deal form, for writers: the open stages and the pickers.
+#[cfg(feature = "ssr")]
+fn new_deal_form(d: &BoardDto, outcome: &Outcome) -> AnyView {
     let l = crate::i18n::current();
     let e = |f: &str| outcome.error_for(l, f);
     let open_stages: Vec<Choice> = d
@@ -303,9 +306,9 @@ fn NewDealForm(d: BoardDto, outcome: Outcome) -> impl IntoView {
                 <Field name="value" label="Value (euro)" value=String::new() hint="12.500,00" error=e("value") />
                 <Field name="expected_close" label="Expected close" value=String::new() kind="date" error=e("expected_close") />
                 <Select name="stage" label="Stage" choices=open_stages selected=String::new() error=e("stage") />
-                <Select name="contact" label="Contact" choices=d.contacts selected=String::new() error=e("contact") />
-                <Select name="organisation" label="Organisation" choices=d.choices.organisations selected=String::new() error=e("organisation") />
-                <Select name="owner" label="Owner" choices=d.choices.members selected=String::new() error=e("owner") />
+                <Select name="contact" label="Contact" choices=d.contacts.clone() selected=String::new() error=e("contact") />
+                <Select name="organisation" label="Organisation" choices=d.choices.organisations.clone() selected=String::new() error=e("organisation") />
+                <Select name="owner" label="Owner" choices=d.choices.members.clone() selected=String::new() error=e("owner") />
                 <div class="sm:col-span-2"><button type="submit" class=PRIMARY>{tr(l, "Add deal")}</button></div>
             </form>
         </details>
@@ -357,10 +360,12 @@ pub fn DealBoardPage() -> AnyView {
             {header}
             {banner(l, &outcome)}
             <Suspense fallback=move || view! { <div class=PANEL style="min-height: 12rem"></div> }>
-                {move || data.get().map(|r| match r {
-                    Ok(d) => board_view(&body, &d, &outcome),
-                    Err(e) => view! { <crate::error::ErrorView error=e /> }.into_any(),
-                })}
+                // Read in place (`with`): the board is rendered from the
+                // resource's own value, never from a copy of it.
+                {move || data.with(|r| r.as_ref().map(|r| match r {
+                    Ok(d) => board_view(&body, d, &outcome),
+                    Err(e) => view! { <crate::error::ErrorView error=e.clone() /> }.into_any(),
+                }))}
             </Suspense>
         </section>
     }
@@ -368,53 +373,67 @@ pub fn DealBoardPage() -> AnyView {
 }
 
 /// The board's body, rendered once per request (see `crate::rendered`).
+/// In the browser, where this page is never rendered (it is no island,
+/// and islands hydrate only themselves), there is no body at all.
 fn board_view(body: &crate::rendered::RenderedOnce, d: &BoardDto, outcome: &Outcome) -> AnyView {
     #[cfg(feature = "ssr")]
     {
-        body.render(|| view! { <BoardBody d=d.clone() outcome=outcome.clone() /> })
+        body.render(|| board_body(d, outcome))
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let _ = body;
-        view! { <BoardBody d=d.clone() outcome=outcome.clone() /> }.into_any()
+        let _ = (body, d, outcome);
+        ().into_any()
     }
 }
 
 /// The new-deal form (writers) and the columns, each with its latest cards
-/// and an "N more in the list" link past the column's cap.
-#[component]
-fn BoardBody(d: BoardDto, outcome: Outcome) -> impl IntoView {
+/// and an "N more in the list" link past the column's cap. Built from
+/// borrowed text (the DTO outlives the render), and each card's lines are
+/// one text each: the markup has no empty paragraph and no separator
+/// comments between adjacent texts.
+#[cfg(feature = "ssr")]
+fn board_body<'a>(d: &'a BoardDto, outcome: &Outcome) -> impl IntoView + 'a {
+    use std::borrow::Cow;
     let l = crate::i18n::current();
     let reason_error = outcome.error_for(l, "reason");
-    let form = d
-        .can_write
-        .then(|| view! { <NewDealForm d=d.clone() outcome=outcome.clone() /> });
+    let form = d.can_write.then(|| new_deal_form(d, outcome));
     let columns = d.stages.iter().map(|s| {
+        let mut shown = 0_usize;
         let cards = d.cards.iter().filter(|c| c.stage == s.key).map(|c| {
-            let mover = d.can_write.then(|| view! {
-                <MoveForm id=c.id.clone() version=c.version current=c.stage.clone() stages=d.stages.clone() back="board" reason_error=reason_error />
+            shown += 1;
+            let mover = d.can_write.then(|| {
+                move_form(&c.id, c.version, &c.stage, &d.stages, "board", reason_error)
             });
+            // Who the deal is with: the contact and the organisation, or
+            // either, or no line at all.
+            let with: Option<Cow<'a, str>> = match (c.person.as_str(), c.organisation.as_str()) {
+                ("", "") => None,
+                (n, "") | ("", n) => Some(Cow::Borrowed(n)),
+                (p, o) => Some(Cow::Owned(format!("{p} · {o}"))),
+            };
             view! {
                 <li class="rounded-md border border-slate-200 bg-white p-3 shadow-sm" data-testid="deal-card">
-                    <a class=LINK href=format!("/deals/{}", c.id)>{c.title.clone()}</a>
-                    <p class="text-sm font-medium">{c.value.clone()}</p>
-                    <p class="text-xs text-slate-600">{c.person.clone()}" "{c.organisation.clone()}</p>
-                    {(!c.close.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{tr(l, "Expected close")}": "{c.close.clone()}</p> })}
+                    <a class=LINK href=format!("/deals/{}", c.id)>{c.title.as_str()}</a>
+                    <p class="text-sm font-medium">{c.value.as_str()}</p>
+                    {with.map(|w| view! { <p class="text-xs text-slate-600">{w}</p> })}
+                    {(!c.close.is_empty()).then(|| view! {
+                        <p class="text-xs text-slate-500">{format!("{}: {}", tr(l, "Expected close"), c.close)}</p>
+                    })}
                     {mover}
                 </li>
             }
         }).collect_view();
-        let shown = d.cards.iter().filter(|c| c.stage == s.key).count();
         let hidden = usize::try_from(s.deals).unwrap_or(0).saturating_sub(shown);
         let more = (hidden > 0).then(|| view! {
             <a class=format!("mt-2 block text-xs {LINK}") href=format!("/deals?view=list&stage={}", s.key) data-testid="column-more">
-                {hidden}" "{tr(l, "more in the list")}
+                {format!("{hidden} {}", tr(l, "more in the list"))}
             </a>
         });
         view! {
-            <div class="w-64 shrink-0 rounded-lg bg-slate-100 p-3" data-testid="stage-column" data-stage=s.key.clone()>
+            <div class="w-64 shrink-0 rounded-lg bg-slate-100 p-3" data-testid="stage-column" data-stage=s.key.as_str()>
                 <h2 class="mb-2 flex justify-between text-sm font-semibold text-slate-700">
-                    <span>{s.label.clone()}</span>
+                    <span>{s.label.as_str()}</span>
                     <span class="font-normal text-slate-500" data-testid="column-count">{s.deals}</span>
                 </h2>
                 <ul class="space-y-2">{cards}</ul>
@@ -450,8 +469,8 @@ pub fn DealStagePanel(id: String) -> impl IntoView {
                             <span class="text-xs text-slate-500">" ("{r.actor.clone()}")"</span>
                         </li>
                     }).collect_view();
-                    let mover = h.can_write.then(|| view! {
-                        <MoveForm id=h.id.clone() version=h.version current=h.stage.clone() stages=h.stages.clone() back="record" reason_error=outcome.error_for(l, "reason") />
+                    let mover = h.can_write.then(|| {
+                        move_form(&h.id, h.version, &h.stage, &h.stages, "record", outcome.error_for(l, "reason"))
                     });
                     view! {
                         <div class=PANEL>

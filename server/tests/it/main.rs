@@ -17,6 +17,7 @@ mod conversions;
 mod conversions_figure;
 mod crm;
 mod dashboard;
+mod deal_board;
 mod envelope;
 mod erasure;
 mod erasure_receipt_pdf;

@@ -9,9 +9,9 @@
 //! RLS; the names are looked up by the card's own (company, id) key, so a
 //! card never shows a name from another workspace (RLS would hide it too).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::QueryableByName;
-use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
@@ -43,18 +43,12 @@ struct Row {
     currency: Option<String>,
     #[diesel(sql_type = Nullable<Date>)]
     expected_close: Option<NaiveDate>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    person_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
     person_name: Option<String>,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    organisation_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Text>)]
     organisation_name: Option<String>,
     #[diesel(sql_type = Nullable<Integer>)]
     version: Option<i32>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    updated_at: Option<DateTime<Utc>>,
 }
 
 // Raw SQL: a LATERAL top-N per stage, which Diesel's DSL does not
@@ -77,13 +71,11 @@ struct Row {
 // count row is found by the bound company and the stage's own key.
 const BOARD: &str = "SELECT s.key, s.label, s.position, s.outcome, COALESCE(c.deals, 0) AS deals,
             d.id, d.title, d.value_cents, d.currency, d.expected_close,
-            d.person_id,
             (SELECT p.name FROM persons p
               WHERE p.company_id = $1 AND p.id = d.person_id) AS person_name,
-            d.organisation_id,
             (SELECT o.name FROM organisations o
               WHERE o.company_id = $1 AND o.id = d.organisation_id) AS organisation_name,
-            d.version, d.updated_at
+            d.version
      FROM pipeline_stages s
      LEFT JOIN deal_stage_counts c ON c.company_id = $1 AND c.stage = s.key
      LEFT JOIN LATERAL (
@@ -126,21 +118,8 @@ pub(crate) async fn board(tc: &mut TenantConn<'_>) -> Result<Board, DbError> {
             });
         }
         // A stage without deals has one row and no card.
-        let (
-            Some(id),
-            Some(title),
-            Some(value_cents),
-            Some(currency),
-            Some(version),
-            Some(updated_at),
-        ) = (
-            r.id,
-            r.title,
-            r.value_cents,
-            r.currency,
-            r.version,
-            r.updated_at,
-        )
+        let (Some(id), Some(title), Some(value_cents), Some(currency), Some(version)) =
+            (r.id, r.title, r.value_cents, r.currency, r.version)
         else {
             continue;
         };
@@ -151,10 +130,9 @@ pub(crate) async fn board(tc: &mut TenantConn<'_>) -> Result<Board, DbError> {
             currency,
             stage: r.key,
             expected_close: r.expected_close,
-            person: r.person_id.zip(r.person_name),
-            organisation: r.organisation_id.zip(r.organisation_name),
+            person: r.person_name,
+            organisation: r.organisation_name,
             version,
-            updated_at,
         });
     }
     Ok(board)

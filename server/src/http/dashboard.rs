@@ -252,7 +252,9 @@ pub fn common_layers(router: Router, public_origin: &str) -> Router {
     // No compression layer here: only static assets are compressed, by
     // the routes that serve them (see `compress_assets`). Outermost first,
     // as one layer (see the guard's stack in `dashboard_router_with`):
-    // the headers (set in this order), the same-origin rule, the limit.
+    // the headers (the innermost is set first, so a response lists them
+    // from nosniff to the opener policy, as before), the same-origin
+    // rule, the body limit.
     router.layer(
         tower::ServiceBuilder::new()
             .layer(header("cross-origin-opener-policy", "same-origin"))

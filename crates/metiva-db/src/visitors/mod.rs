@@ -211,11 +211,13 @@ impl Database {
             // the day are unchanged (migration 000054, `window.rs`).
             let (organisations, days_rows) =
                 window::organisations_and_days(tc, days, &self.facts.windows).await?;
-            // Raw SQL: correlated count subqueries in the select list.
+            // Raw SQL: a lateral join Diesel's DSL does not express. Each
+            // visitor's view count is its row's `views_count`, kept exact
+            // by statement triggers on page_views in every writer's
+            // transaction (migration 000061), not a count per visitor.
             let consented: Vec<ConsentedVisitor> = cached::sql(
                 "SELECT v.id, v.analytics, v.identification, v.marketing, v.first_seen, v.last_seen,
-                        (SELECT count(*) FROM page_views p
-                          WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
+                        v.views_count AS views,
                         v.person_id, pe.name AS person_name,
                         d.id AS deal_id, d.title AS deal_title, d.stage AS deal_stage
                  FROM visitors v

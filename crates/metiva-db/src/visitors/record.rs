@@ -14,7 +14,7 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 
 use crate::access::TenantCtx;
-use crate::schema::{consent_decisions, forwards, page_views, sites, visitors};
+use crate::schema::{consent_decisions, forwards, sites, visitors};
 use crate::{Database, DbError, TenantConn};
 
 /// A visitor with its counts.
@@ -43,6 +43,7 @@ type Head = (
     DateTime<Utc>,
     DateTime<Utc>,
     Option<Uuid>,
+    i64,
 );
 
 impl Database {
@@ -72,21 +73,27 @@ impl Database {
                     visitors::first_seen,
                     visitors::last_seen,
                     visitors::person_id,
+                    // Kept exact by statement triggers on page_views
+                    // (migration 000061), not a count per view.
+                    visitors::views_count,
                 ))
                 .first(tc.conn())
                 .await
                 .optional()?;
-            let Some((id, domain, analytics, identification, marketing, first, last, person)) =
-                head
+            let Some((
+                id,
+                domain,
+                analytics,
+                identification,
+                marketing,
+                first,
+                last,
+                person,
+                views,
+            )) = head
             else {
                 return Ok(None);
             };
-            let views: i64 = page_views::table
-                .filter(page_views::company_id.eq(&company))
-                .filter(page_views::visitor_id.eq(id))
-                .select(count_star())
-                .first(tc.conn())
-                .await?;
             let decisions: i64 = consent_decisions::table
                 .filter(consent_decisions::company_id.eq(&company))
                 .filter(consent_decisions::visitor_id.eq(id))

@@ -611,7 +611,7 @@ async fn linked_visitors(
     // express.
     Ok(cached::sql(
         "SELECT v.id, s.domain, v.first_seen, v.last_seen, v.marketing,
-                (SELECT count(*) FROM page_views p WHERE p.company_id = v.company_id AND p.visitor_id = v.id) AS views,
+                v.views_count AS views,
                 (SELECT count(*)::int FROM forwards f
                   WHERE f.company_id = v.company_id AND f.visitor_id = v.id AND f.status = 'pending') AS pending_forwards
          FROM visitors v JOIN sites s ON s.company_id = v.company_id AND s.id = v.site_id

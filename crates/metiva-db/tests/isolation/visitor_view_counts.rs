@@ -93,6 +93,35 @@ async fn record_matches_recount(
             shown += usize::from(v.views > 0);
         }
     }
+    // The visitor's own page and the visitors overview read the same
+    // kept count.
+    for want in &recount {
+        let record = db
+            .visitor_record(ctx, want.id)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"))
+            .unwrap_or_else(|| panic!("round {round}: visitor {} not found", want.id));
+        assert_eq!(
+            record.views, want.views,
+            "round {round}, {company}: visitor {}'s page",
+            want.id
+        );
+    }
+    let overview = db
+        .visitors_overview(ctx, 30, false)
+        .await
+        .unwrap_or_else(|e| panic!("round {round}: {e}"));
+    for v in overview.consented {
+        let want = recount
+            .iter()
+            .find(|c| c.id == v.id)
+            .unwrap_or_else(|| panic!("round {round}: {} not in the recount", v.id));
+        assert_eq!(
+            v.views, want.views,
+            "round {round}, {company}: the overview's count for visitor {}",
+            v.id
+        );
+    }
     shown
 }
 

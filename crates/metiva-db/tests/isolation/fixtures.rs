@@ -63,6 +63,19 @@ where
     (kept, recount)
 }
 
+/// The ids `sql` selects (one uuid column named `id`), read by the owner
+/// under `company`'s binding.
+pub async fn ids(tdb: &TestDb, company: &str, sql: &str) -> Vec<uuid::Uuid> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let (rows, _) =
+        kept_and_recount::<Id>(tdb, company, sql, "SELECT NULL::uuid AS id LIMIT 0").await;
+    rows.into_iter().map(|r| r.id).collect()
+}
+
 /// Three companies with one person each, created by the owner.
 pub async fn three_companies(tdb: &TestDb) {
     let mut owner = tdb.connect_as("metiva_owner").await;

@@ -33,12 +33,6 @@ struct Views {
     views: i64,
 }
 
-#[derive(QueryableByName)]
-struct Key {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    visitor_key: Uuid,
-}
-
 /// Every visitor's kept count and a recount, in one snapshot.
 async fn kept_and_recount(tdb: &TestDb, company: &str) -> (Vec<Views>, Vec<Views>) {
     crate::fixtures::kept_and_recount(
@@ -67,19 +61,12 @@ async fn record_matches_recount(
         kept, recount,
         "round {round}, {company}: kept view counts drifted"
     );
-    let (people, _) = crate::fixtures::kept_and_recount::<Views>(
-        tdb,
-        company,
-        "SELECT id, 0::bigint AS views FROM persons ORDER BY id",
-        "SELECT id, 0::bigint AS views FROM persons ORDER BY id",
-    )
-    .await;
-    for p in people {
+    for p in crate::fixtures::ids(tdb, company, "SELECT id FROM persons ORDER BY id").await {
         let record = db
-            .person_record(ctx, p.id)
+            .person_record(ctx, p)
             .await
             .unwrap_or_else(|e| panic!("round {round}: {e}"))
-            .unwrap_or_else(|| panic!("round {round}: person {} not found", p.id));
+            .unwrap_or_else(|| panic!("round {round}: person {p} not found"));
         for v in record.visitors {
             let want = recount
                 .iter()
@@ -137,14 +124,12 @@ async fn write(tdb: &TestDb, company: &str, sql: &str) {
 
 /// The company's visitor keys (consented or not), read under its binding.
 async fn visitor_keys(tdb: &TestDb, company: &str) -> Vec<Uuid> {
-    let (keys, _) = crate::fixtures::kept_and_recount::<Key>(
+    crate::fixtures::ids(
         tdb,
         company,
-        "SELECT visitor_key FROM visitors ORDER BY visitor_key",
-        "SELECT visitor_key FROM visitors LIMIT 0",
+        "SELECT visitor_key AS id FROM visitors ORDER BY visitor_key",
     )
-    .await;
-    keys.into_iter().map(|k| k.visitor_key).collect()
+    .await
 }
 
 fn view(site: Uuid, key: Option<Uuid>, days_ago: i64) -> PageView {
@@ -237,17 +222,16 @@ async fn visitor_view_counts_match_a_full_recount_after_random_writes() {
             // one goes with its contact's erasure, below): its page views
             // go in the same transaction as the visitor row.
             5 => {
-                let (unlinked, _) = crate::fixtures::kept_and_recount::<Views>(
+                let unlinked = crate::fixtures::ids(
                     &tdb,
                     company,
-                    "SELECT id, 0::bigint AS views FROM visitors WHERE person_id IS NULL ORDER BY id",
-                    "SELECT id, 0::bigint AS views FROM visitors LIMIT 0",
+                    "SELECT id FROM visitors WHERE person_id IS NULL ORDER BY id",
                 )
                 .await;
                 if let Some(v) = unlinked.get(rng.random_range(0..unlinked.len().max(1))) {
                     db.erase_visitor(
                         &ctxs[which],
-                        v.id,
+                        *v,
                         &crate::erasure::request("subject_request", None),
                         "req",
                     )
@@ -258,17 +242,12 @@ async fn visitor_view_counts_match_a_full_recount_after_random_writes() {
             // A contact erased through the app, with its visitors and
             // their page views; a new contact keeps the pool.
             6 => {
-                let (people, _) = crate::fixtures::kept_and_recount::<Views>(
-                    &tdb,
-                    company,
-                    "SELECT id, 0::bigint AS views FROM persons ORDER BY id",
-                    "SELECT id, 0::bigint AS views FROM persons LIMIT 0",
-                )
-                .await;
+                let people =
+                    crate::fixtures::ids(&tdb, company, "SELECT id FROM persons ORDER BY id").await;
                 if let Some(p) = people.get(rng.random_range(0..people.len().max(1))) {
                     db.erase_person(
                         &ctxs[which],
-                        p.id,
+                        *p,
                         &crate::erasure::request("subject_request", None),
                         "req",
                     )

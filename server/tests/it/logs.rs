@@ -12,10 +12,22 @@ pub const APP_URL: &str = "https://app.metiva.test";
 pub const LOGIN_URL: &str = "https://login.metiva.test";
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
+    // A port handed out once in this process is never handed out again:
+    // the kernel may offer a just-released port to the next bind, so two
+    // servers started back to back (the second before the first has bound
+    // its own) could otherwise be given the same one (seen in CI: the
+    // second instance's "already in use").
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+            return port;
+        }
+    }
 }
 
 /// The runtime roles' URLs over TLS (`verify-full`), as production
